@@ -1,0 +1,139 @@
+"""The one typed settings object, read from FACEGATE_* environment variables or a .env file."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _parse_size(value: object) -> object:
+    """Accept CompreFace's size spellings ("5MB", "10M", "512kB") as well as plain byte counts."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().upper().removesuffix("B")
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3}
+    if text and text[-1] in units:
+        return int(float(text[:-1]) * units[text[-1]])
+    return int(text)
+
+
+class Settings(BaseSettings):
+    """Every option facegate reads. Names follow CompreFace's where one exists."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="FACEGATE_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    # --- storage ---------------------------------------------------------------------------
+    data_dir: Path = Field(
+        Path("./data"),
+        description="Directory for the SQLite database, the converted ONNX model and other state.",
+    )
+    database_url: str | None = Field(
+        None,
+        description=(
+            "SQLAlchemy URL of the database. Default: SQLite file `facegate.db` in `data_dir`. "
+            "`postgresql://user:pass@host:5432/db` runs on PostgreSQL (psycopg 3)."
+        ),
+    )
+    postgres_username: str | None = Field(
+        None, description="CompreFace's name; with postgres_domain, builds a PostgreSQL URL."
+    )
+    postgres_password: str | None = Field(None, description="Password for postgres_username.")
+    postgres_db: str = Field("frs", description="Database name used with postgres_domain.")
+    postgres_domain: str | None = Field(
+        None, description="PostgreSQL host; when set (and database_url is not), it is used."
+    )
+    postgres_port: int = Field(5432, description="PostgreSQL port used with postgres_domain.")
+    save_images_to_db: bool = Field(
+        True,
+        description="Keep the original image of each example, so it can be downloaded and "
+        "re-embedded by /api/v1/migrate.",
+    )
+
+    # --- limits ----------------------------------------------------------------------------
+    max_file_size: int = Field(
+        5 * 1024**2,
+        description="Largest accepted image file in bytes (also `5MB`, `512KB`).",
+    )
+    max_request_size: int = Field(
+        10 * 1024**2,
+        description="Largest accepted request body in bytes (also `10M`); checked before reading.",
+    )
+    max_image_pixels: int = Field(
+        80_000_000,
+        description="Largest accepted image area in pixels; bigger images are refused as "
+        "decompression bombs.",
+    )
+    max_detect_size: int = Field(
+        640,
+        description="Images whose longer side exceeds this are downscaled for detection only.",
+    )
+
+    # --- engine ----------------------------------------------------------------------------
+    threads: int = Field(
+        default_factory=lambda: os.cpu_count() or 1,
+        description="CPU threads per ONNX Runtime session (default: the machine's cores).",
+    )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto",
+        description="`auto` uses CUDAExecutionProvider when onnxruntime-gpu and a GPU are present.",
+    )
+    max_concurrent_inferences: int = Field(
+        default_factory=lambda: max(1, (os.cpu_count() or 1) // 2),
+        description="Inference calls that may run at once in one server process.",
+    )
+    response_format: Literal["seed", "compreface-1.2"] = Field(
+        "seed",
+        description="Plugin output shape: the seed's (`age: [low, high]`, `gender: \"male\"`) "
+        "or CompreFace 1.2's objects with probabilities.",
+    )
+
+    # --- accounts and email ----------------------------------------------------------------
+    allow_signup: bool = Field(
+        True,
+        description="When false, open sign-up closes after the first account; admins then "
+        "create accounts.",
+    )
+    session_ttl_seconds: int = Field(
+        7 * 24 * 3600, description="How long a web UI login session lasts without use."
+    )
+    public_url: str = Field(
+        "http://localhost:8000",
+        description="Base URL used in links sent by email (CompreFace's FRS_CRUD_HOST).",
+    )
+    enable_email_server: bool = Field(
+        False, description="Confirm new accounts by email and allow password reset by email."
+    )
+    email_host: str = Field("smtp.gmail.com", description="SMTP host, `host` or `host:port`.")
+    email_username: str = Field("", description="SMTP user name (empty: no login).")
+    email_password: str = Field("", description="SMTP password.")
+    email_from: str = Field(
+        "", description="The From header of emails; defaults to email_username when empty."
+    )
+
+    @field_validator("max_file_size", "max_request_size", mode="before")
+    @classmethod
+    def _sizes(cls, value: object) -> object:
+        return _parse_size(value)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL in use: explicit, built from postgres_* fields, or SQLite."""
+        if self.database_url:
+            url = self.database_url
+        elif self.postgres_domain:
+            auth = self.postgres_username or "postgres"
+            if self.postgres_password:
+                auth += f":{self.postgres_password}"
+            url = f"postgresql://{auth}@{self.postgres_domain}:{self.postgres_port}/{self.postgres_db}"
+        else:
+            return f"sqlite:///{(self.data_dir / 'facegate.db').resolve()}"
+        # psycopg 3 is the one PostgreSQL driver we ship.
+        if url.startswith("postgresql://") or url.startswith("postgres://"):
+            url = "postgresql+psycopg://" + url.split("://", 1)[1]
+        return url

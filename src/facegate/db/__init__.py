@@ -1,0 +1,1 @@
+"""Persistence: ORM tables, engine and session setup, and Alembic migrations."""

@@ -1,0 +1,156 @@
+"""ORM tables. CompreFace's "model" is a face service here; its "embedding" is an example."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def new_uuid() -> str:
+    return str(uuid.uuid4())
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    first_name: Mapped[str] = mapped_column(String(100))
+    last_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(255))
+    global_role: Mapped[str] = mapped_column(String(16))  # OWNER | ADMINISTRATOR | USER
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)  # false until email confirmed
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    memberships: Mapped[list[AppMember]] = relationship(
+        back_populates="user", cascade="all, delete-orphan"
+    )
+
+
+class Application(Base):
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    members: Mapped[list[AppMember]] = relationship(
+        back_populates="application", cascade="all, delete-orphan"
+    )
+    services: Mapped[list[Service]] = relationship(
+        back_populates="application", cascade="all, delete-orphan"
+    )
+
+
+class AppMember(Base):
+    __tablename__ = "app_members"
+
+    app_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(16))  # OWNER | ADMINISTRATOR | USER
+
+    application: Mapped[Application] = relationship(back_populates="members")
+    user: Mapped[User] = relationship(back_populates="memberships")
+
+
+class Service(Base):
+    """A face service (CompreFace: model) of one type, with its own API key."""
+
+    __tablename__ = "services"
+    __table_args__ = (Index("uq_services_app_name", "app_id", "name", unique=True),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    app_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(16))  # recognition | detection | verification
+    api_key: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    # Bumped by every write to the collection, so other processes know their index is stale.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="services")
+    subjects: Mapped[list[Subject]] = relationship(
+        back_populates="service", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Subject(Base):
+    __tablename__ = "subjects"
+    # CompreFace compares subject names case-insensitively.
+    __table_args__ = (
+        Index("uq_subjects_service_name", "service_id", func.lower("name"), unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(50))
+
+    service: Mapped[Service] = relationship(back_populates="subjects")
+    examples: Mapped[list[Example]] = relationship(
+        back_populates="subject", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class Example(Base):
+    """One stored face of a subject; its id is the `image_id` clients see."""
+
+    __tablename__ = "examples"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey("subjects.id", ondelete="CASCADE"), index=True
+    )
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian, raw
+    calculator: Mapped[str] = mapped_column(String(64))  # model id that produced the embedding
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    subject: Mapped[Subject] = relationship(back_populates="examples")
+
+
+class ExampleImage(Base):
+    """The original photo of an example, kept apart so loading embeddings stays cheap."""
+
+    __tablename__ = "example_images"
+
+    example_id: Mapped[str] = mapped_column(
+        ForeignKey("examples.id", ondelete="CASCADE"), primary_key=True
+    )
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RequestStat(Base):
+    """Per-service, per-day count of recognize / detect / verify requests."""
+
+    __tablename__ = "request_stats"
+
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

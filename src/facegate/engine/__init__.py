@@ -1,0 +1,1 @@
+"""The face engine: detection, alignment, embedding and face attributes on local models."""
