@@ -14,7 +14,6 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
-    func,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -71,7 +70,9 @@ class AppMember(Base):
     app_id: Mapped[int] = mapped_column(
         ForeignKey("applications.id", ondelete="CASCADE"), primary_key=True
     )
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
     role: Mapped[str] = mapped_column(String(16))  # OWNER | ADMINISTRATOR | USER
 
     application: Mapped[Application] = relationship(back_populates="members")
@@ -102,14 +103,15 @@ class Service(Base):
 
 class Subject(Base):
     __tablename__ = "subjects"
-    # CompreFace compares subject names case-insensitively.
-    __table_args__ = (
-        Index("uq_subjects_service_name", "service_id", func.lower("name"), unique=True),
-    )
+    # CompreFace compares subject names case-insensitively. The folded name is computed in Python
+    # so SQLite (whose lower() knows only ASCII) and PostgreSQL agree on what "the same" means.
+    __table_args__ = (Index("uq_subjects_service_key", "service_id", "name_key", unique=True),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     service_id: Mapped[int] = mapped_column(ForeignKey("services.id", ondelete="CASCADE"))
-    name: Mapped[str] = mapped_column(String(50))
+    # Names added through POST /faces are not limited to 50 characters (CompreFace: varchar(255)).
+    name: Mapped[str] = mapped_column(String(255))
+    name_key: Mapped[str] = mapped_column(String(255))
 
     service: Mapped[Service] = relationship(back_populates="subjects")
     examples: Mapped[list[Example]] = relationship(

@@ -1,0 +1,64 @@
+"""The database engine, sessions, and schema migrations (Alembic, configured in code)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from facegate.config import Settings
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+BUSY_TIMEOUT_MS = 30_000
+
+
+def create_db_engine(settings: Settings) -> Engine:
+    """The engine for `settings.resolved_database_url`; creates the SQLite file's folder."""
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() != "sqlite":
+        # A small pool per process: uvicorn workers each hold their own (CompreFace: Hikari 3).
+        return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
+    if url.database and url.database != ":memory:":
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    # WAL lets readers in other processes run while one writes; foreign keys make ON DELETE
+    # CASCADE work; the busy timeout makes a writer wait for another instead of failing.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    """Sessions whose objects stay readable after commit (handlers return them afterwards)."""
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config(engine: Engine) -> Config:
+    """Alembic's configuration, built in code so no alembic.ini has to ship."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(target: Settings | Engine, revision: str = "head") -> None:
+    """Bring the schema up to `revision`; safe to run at every start and from several processes."""
+    engine = create_db_engine(target) if isinstance(target, Settings) else target
+    try:
+        command.upgrade(alembic_config(engine), revision)
+    finally:
+        if isinstance(target, Settings):
+            engine.dispose()
