@@ -1,0 +1,137 @@
+"""`OnnxEmbedder`: dlib's face descriptor network run by ONNX Runtime, and its converted model file.
+
+The ONNX file is converted from the `.dat` in `face_recognition_models` once, written to
+`<data_dir>/models/` with a sha256 checksum file, and reused while both the file and its source
+still match their recorded checksums.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from facegate.config import Settings
+from facegate.engine.dlib_format import read_network
+from facegate.engine.onnx_export import INPUT_NAME, export_bytes
+from facegate.engine.runtime import create_session
+from facegate.errors import ModelUnavailable
+
+MODEL_ID = "dlib-resnet-v1"
+MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
+CHIP_SIZE = 150
+DESCRIPTOR_SIZE = 128
+
+
+def source_path() -> Path:
+    """dlib's serialized network inside the installed `face_recognition_models` package."""
+    try:
+        import face_recognition_models
+    except ImportError as error:
+        raise ModelUnavailable(
+            "The face embedding model is missing: install the `face-recognition-models` package"
+        ) from error
+    return Path(face_recognition_models.face_recognition_model_location())
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class ModelFile:
+    """The converted model in the data directory, with its checksum file beside it."""
+
+    path: Path
+
+    @classmethod
+    def in_data_dir(cls, data_dir: Path) -> ModelFile:
+        return cls(data_dir / "models" / f"{MODEL_NAME}.onnx")
+
+    @property
+    def checksum_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".sha256")
+
+    def recorded(self) -> dict[str, str]:
+        """File name -> sha256 from the checksum file (sha256sum format); empty if unreadable."""
+        try:
+            lines = self.checksum_path.read_text().splitlines()
+        except OSError:
+            return {}
+        entries = (line.split("  ", 1) for line in lines if "  " in line)
+        return {name: digest for digest, name in entries}
+
+    def load(self, source: Path) -> bytes:
+        """The model bytes: the stored file when its checksums still hold, else a new conversion."""
+        source_bytes = source.read_bytes()
+        recorded = self.recorded()
+        if recorded.get(str(source)) == _sha256(source_bytes):
+            try:
+                model = self.path.read_bytes()
+            except OSError:
+                model = b""
+            if recorded.get(self.path.name) == _sha256(model):
+                return model
+        return self.build(source_bytes, source)
+
+    def build(self, source_bytes: bytes, source: Path) -> bytes:
+        """Convert the network and write the model and its checksum file, each atomically."""
+        model = export_bytes(read_network(source_bytes))
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        checksums = (
+            f"{_sha256(model)}  {self.path.name}\n{_sha256(source_bytes)}  {source}\n"
+        ).encode()
+        # Temporary name per process: several server workers may convert at the same time.
+        for target, data in ((self.path, model), (self.checksum_path, checksums)):
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            temporary.write_bytes(data)
+            os.replace(temporary, target)
+        return model
+
+
+def build_model_file(settings: Settings, *, force: bool = False) -> Path:
+    """Make sure the converted model exists and is current (convert when `force`); its path."""
+    model_file = ModelFile.in_data_dir(settings.data_dir)
+    source = source_path()
+    if force:
+        model_file.build(source.read_bytes(), source)
+    else:
+        model_file.load(source)
+    return model_file.path
+
+
+class _Session(Protocol):
+    """The part of `onnxruntime.InferenceSession` used here (runtime.py owns the import)."""
+
+    def run(
+        self, output_names: None, input_feed: dict[str, npt.NDArray[np.uint8]]
+    ) -> list[npt.NDArray[np.float32]]: ...
+
+
+class OnnxEmbedder:
+    """The `Embedder` running dlib's ResNet on ONNX Runtime; vectors equal dlib's within 1e-6."""
+
+    model_id = MODEL_ID
+
+    def __init__(self, session: _Session) -> None:
+        self._session = session
+
+    @classmethod
+    def create(cls, settings: Settings) -> OnnxEmbedder:
+        model = ModelFile.in_data_dir(settings.data_dir).load(source_path())
+        return cls(create_session(model, settings=settings))
+
+    def embed(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+        """Descriptors of aligned uint8 RGB chips [N, 150, 150, 3], all in one run."""
+        if chips.ndim != 4 or chips.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
+            raise ValueError(f"expected chips of shape [N, 150, 150, 3], got {chips.shape}")
+        if len(chips) == 0:
+            return np.zeros((0, DESCRIPTOR_SIZE), dtype=np.float32)
+        chips = np.ascontiguousarray(chips, dtype=np.uint8)
+        output: npt.NDArray[np.float32] = self._session.run(None, {INPUT_NAME: chips})[0]
+        return output
