@@ -117,11 +117,9 @@ def _affine(graph: _Graph, x: str, affine: Affine) -> str:
 
 
 def _pool(graph: _Graph, x: str, shape: Shape, pool: Pool) -> tuple[str, Shape]:
-    if pool.kernel == (0, 0):
-        if pool.kind == "max":
-            return graph.node("GlobalMaxPool", [x], "gmaxpool"), (shape[0], 1, 1)
-        return graph.node("GlobalAveragePool", [x], "gavgpool"), (shape[0], 1, 1)
-    (kh, kw), (sy, sx), (py, px) = pool.kernel, pool.stride, pool.padding
+    # Kernel (0, 0) is dlib's "*_pool_everything": the window is the whole input.
+    (kh, kw) = (shape[1], shape[2]) if pool.kernel == (0, 0) else pool.kernel
+    (sy, sx), (py, px) = pool.stride, pool.padding
     attrs: dict[str, Any] = {
         "kernel_shape": [kh, kw],
         "strides": [sy, sx],
