@@ -6,12 +6,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import onnxruntime as ort
+from onnxruntime import InferenceSession
 
 from facegate.config import Settings
 from facegate.errors import ModelUnavailable
 
 CUDA = "CUDAExecutionProvider"
 CPU = "CPUExecutionProvider"
+
+# InferenceSession is re-exported so other modules can name the type without importing
+# onnxruntime themselves.
+__all__ = ["InferenceSession", "create_session", "cuda_available", "providers", "session_options"]
 
 
 def cuda_available() -> bool:
@@ -49,9 +54,9 @@ def session_options(settings: Settings) -> ort.SessionOptions:
     return options
 
 
-def create_session(model: bytes | Path, *, settings: Settings) -> ort.InferenceSession:
+def create_session(model: bytes | Path, *, settings: Settings) -> InferenceSession:
     """Load an ONNX model (file path or serialized bytes) with facegate's session policy."""
     source = str(model) if isinstance(model, Path) else model
-    return ort.InferenceSession(
+    return InferenceSession(
         source, sess_options=session_options(settings), providers=providers(settings)
     )

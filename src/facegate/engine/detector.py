@@ -1,0 +1,96 @@
+"""RetinaFace-MobileNet0.25 face detection: pre-processing, one ONNX run, decoding and NMS."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from facegate.config import Settings
+from facegate.engine import geometry, runtime
+from facegate.engine.model_files import retinaface_weights
+
+Floats = npt.NDArray[np.float32]
+
+# The network was trained on BGR images minus these per-channel means (biubug6 `test_widerface`).
+BGR_MEANS = np.array([104.0, 117.0, 123.0], dtype=np.float32)
+NMS_IOU = 0.4
+# Candidates below this score are never faces at any sensible threshold; skipping them keeps
+# NMS cheap when a caller asks for det_prob_threshold=0.
+MIN_SCORE = 0.02
+MAX_CANDIDATES = 5000
+
+
+@dataclass(frozen=True)
+class Detections:
+    """Faces found in one image, highest score first, in the coordinates of the given pixels."""
+
+    boxes: Floats  # (N, 4) x_min, y_min, x_max, y_max
+    scores: Floats  # (N,)
+    landmarks: Floats  # (N, 5, 2)
+
+    def __len__(self) -> int:
+        return int(self.scores.shape[0])
+
+    def scaled(self, factor: float) -> Detections:
+        """The same detections with coordinates multiplied by `factor`."""
+        return Detections(self.boxes * factor, self.scores, self.landmarks * factor)
+
+    def take(self, indices: npt.NDArray[np.intp]) -> Detections:
+        return Detections(self.boxes[indices], self.scores[indices], self.landmarks[indices])
+
+
+class RetinaFaceDetector:
+    """Finds faces; images larger than `max_detect_size` are downscaled for detection only."""
+
+    model_id = "retinaface-mobilenet0.25"
+
+    def __init__(self, session: runtime.InferenceSession, *, max_detect_size: int) -> None:
+        self._session = session
+        self._input = session.get_inputs()[0].name
+        self._max_side = max_detect_size
+
+    @classmethod
+    def load(cls, settings: Settings) -> RetinaFaceDetector:
+        session = runtime.create_session(retinaface_weights(), settings=settings)
+        return cls(session, max_detect_size=settings.max_detect_size)
+
+    def detect(self, pixels: npt.NDArray[np.uint8], *, threshold: float) -> Detections:
+        """Faces scoring strictly above `threshold` (CompreFace drops `probability <= t`)."""
+        batch, scale = self.prepare(pixels)
+        loc, conf, marks = self._session.run(None, {self._input: batch})
+        found = decode(loc[0], conf[0], marks[0], batch.shape[2], batch.shape[3], threshold)
+        return found.scaled(scale) if scale != 1.0 else found
+
+    def prepare(self, pixels: npt.NDArray[np.uint8]) -> tuple[Floats, float]:
+        """RGB uint8 (H, W, 3) -> network input (1, 3, h, w) and the factor back to `pixels`."""
+        height, width = pixels.shape[:2]
+        scale = 1.0
+        if max(height, width) > self._max_side:
+            scale = max(height, width) / self._max_side
+            size = (max(1, round(width / scale)), max(1, round(height / scale)))
+            # Pillow's resampling filters widen with the reduction, i.e. antialias like
+            # CompreFace's cv2.INTER_AREA.
+            small = Image.fromarray(pixels).resize(size, Image.Resampling.BILINEAR)
+            pixels = np.asarray(small)
+            scale = width / size[0]
+        bgr = pixels[:, :, ::-1].astype(np.float32) - BGR_MEANS
+        return np.ascontiguousarray(bgr.transpose(2, 0, 1)[None]), scale
+
+
+def decode(
+    loc: Floats, conf: Floats, marks: Floats, height: int, width: int, threshold: float
+) -> Detections:
+    """Raw network outputs for one image -> NMS-filtered detections in input pixels."""
+    priors = geometry.prior_boxes(height, width)
+    if priors.shape[0] != loc.shape[0]:
+        raise ValueError(f"{loc.shape[0]} network outputs for {priors.shape[0]} anchors")
+    scores = conf[:, 1]
+    candidates = np.flatnonzero(scores > max(threshold, MIN_SCORE))
+    candidates = candidates[np.argsort(-scores[candidates], kind="stable")][:MAX_CANDIDATES]
+    boxes = geometry.decode_boxes(loc[candidates], priors[candidates])
+    points = geometry.decode_landmarks(marks[candidates], priors[candidates])
+    found = Detections(boxes, scores[candidates].astype(np.float32), points)
+    return found.take(geometry.nms(found.boxes, found.scores, NMS_IOU))

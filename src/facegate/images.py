@@ -1,0 +1,133 @@
+"""Image bytes -> RGB uint8 pixels: accepted formats, EXIF orientation, size and pixel limits."""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from facegate.config import Settings
+from facegate.errors import (
+    EmptyImage,
+    FileTooLarge,
+    ImageTooLarge,
+    NotAnImage,
+    TruncatedImage,
+)
+
+# CompreFace's extension whitelist (tif, tiff, jpg, jpeg, png, bmp, ico, gif, webp) as Pillow
+# format names; anything else Pillow could open (PSD, PDF, ...) is refused.
+FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "ICO")
+
+# Orientations 5-8 swap width and height (EXIF tag 274).
+_TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}
+_SIXTEEN_BIT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
+
+# Pillow warns (rather than raises) for images between its limit and twice its limit; facegate
+# treats that warning as the refusal it is, so both land in ImageTooLarge below.
+warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
+
+Pixels = npt.NDArray[np.uint8]
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    """Upright RGB pixels plus the image's true size (pixels may be smaller: see `decode`)."""
+
+    pixels: Pixels  # (H, W, 3) uint8 RGB, C-contiguous
+    width: int  # of the full-resolution, upright image
+    height: int
+    format: str  # Pillow's name: "JPEG", "PNG", ...
+
+    @property
+    def scale(self) -> float:
+        """Full-resolution pixels per decoded pixel (1.0 unless decoded at reduced scale)."""
+        return self.width / int(self.pixels.shape[1])
+
+
+def decode(data: bytes, *, settings: Settings, max_side: int | None = None) -> DecodedImage:
+    """Decode image bytes into upright RGB pixels, refusing what facegate cannot use.
+
+    `max_side` lets a large JPEG decode at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, far
+    cheaper than a full decode and a resize) while keeping both sides >= `max_side`; callers
+    that need only detection pass `settings.max_detect_size`. Other formats decode in full.
+
+    Raises EmptyImage, FileTooLarge, NotAnImage, ImageTooLarge or TruncatedImage.
+    """
+    if not data:
+        raise EmptyImage()
+    if len(data) > settings.max_file_size:
+        raise FileTooLarge(
+            f"The image file is {len(data)} bytes; the maximum is {settings.max_file_size} "
+            "bytes (max_file_size)"
+        )
+    Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
+    try:
+        image = Image.open(io.BytesIO(data), formats=FORMATS)
+    except UnidentifiedImageError:
+        raise NotAnImage(_not_an_image_message(data)) from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageTooLarge(_too_large_message(None, settings)) from None
+    with image:
+        width, height = image.size
+        if width * height > settings.max_image_pixels:
+            raise ImageTooLarge(_too_large_message((width, height), settings))
+        if image.getexif().get(0x0112) in _TRANSPOSED_ORIENTATIONS:
+            width, height = height, width
+        if max_side and image.format == "JPEG":
+            image.draft("RGB", _draft_size(image.size, max_side))
+        try:
+            image.load()
+            pixels = _to_rgb(ImageOps.exif_transpose(image))
+        except (OSError, SyntaxError, ValueError) as error:
+            raise TruncatedImage(
+                f"The image file is truncated or corrupt ({image.format}: {error})"
+            ) from None
+    return DecodedImage(pixels=pixels, width=width, height=height, format=str(image.format))
+
+
+def _draft_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
+    """The smallest size Pillow's draft may pick so the longer side stays >= max_side."""
+    longer = max(size)
+    if longer <= max_side:
+        return size
+    return (max(1, size[0] * max_side // longer), max(1, size[1] * max_side // longer))
+
+
+def _to_rgb(image: Image.Image) -> Pixels:
+    """Any Pillow mode -> (H, W, 3) uint8 RGB; alpha is dropped, as CompreFace does."""
+    if image.mode in _SIXTEEN_BIT_MODES:
+        # Pillow's own I -> RGB conversion clips at 255 instead of scaling 16-bit samples.
+        wide = np.asarray(image, dtype=np.uint32)
+        gray = (wide >> 8).clip(0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    if image.mode == "F":
+        gray = np.asarray(image, dtype=np.float32).clip(0, 255).astype(np.uint8)
+        return np.ascontiguousarray(np.repeat(gray[:, :, None], 3, axis=2))
+    if image.mode != "RGB":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+        if image.mode == "RGBA":
+            image = image.convert("RGB")
+    return np.ascontiguousarray(np.asarray(image, dtype=np.uint8))
+
+
+def _not_an_image_message(data: bytes) -> str:
+    try:
+        data[:4096].decode("utf-8")
+    except UnicodeDecodeError:
+        return (
+            "The file is not an image in a supported format (jpeg, png, bmp, gif, tiff, webp, ico)"
+        )
+    return "The file contains text, not an image"
+
+
+def _too_large_message(size: tuple[int, int] | None, settings: Settings) -> str:
+    # Pillow's own refusal (far over the limit) happens before the size can be read.
+    area = f"{size[0]}x{size[1]} pixels" if size else "far more pixels than allowed"
+    return (
+        f"The image is {area}; the maximum is {settings.max_image_pixels} pixels (max_image_pixels)"
+    )
