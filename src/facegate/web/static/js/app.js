@@ -1,0 +1,127 @@
+// The single-page app: hash routes to pages, the top navigation, the start-up.
+
+import { accounts, setUnauthorizedHandler } from "./api.js";
+import { h, fill, toast } from "./dom.js";
+import { clearUser, currentUser, go, guardLeave, isAdmin, leaveReason, onUserChange, refreshUser } from "./session.js";
+import * as auth from "./auth.js";
+import * as apps from "./apps.js";
+import * as dashboard from "./dashboard.js";
+import * as collection from "./collection.js";
+import * as tester from "./tester.js";
+import * as users from "./users.js";
+import * as account from "./account.js";
+
+// Pages for visitors; a signed-in user is sent home from these (except a reset link).
+const PUBLIC = [
+  ["login", auth.login],
+  ["sign-up", auth.signUp],
+  ["forgot-password", auth.forgotPassword],
+  ["reset-password", auth.resetPassword],
+];
+const PRIVATE = [
+  ["", apps.list],
+  ["app/:app", apps.detail],
+  ["app/:app/service/:service", dashboard.render],
+  ["app/:app/service/:service/collection", collection.render],
+  ["app/:app/service/:service/test", tester.render],
+  ["users", users.render],
+  ["account", account.render],
+];
+
+/** The route in the hash ("#/app/x?token=y") as path and query. */
+function where() {
+  // Links in emails point at /reset-password?token=... or /login: turn them into hash routes.
+  if (window.location.pathname !== "/" && !window.location.hash) {
+    const target = `/#${window.location.pathname}${window.location.search}`;
+    window.history.replaceState(null, "", target);
+  }
+  const [path, query = ""] = window.location.hash.replace(/^#\/?/, "").split("?");
+  return { path: path.replace(/\/$/, ""), query: new URLSearchParams(query) };
+}
+
+function match(routes, path) {
+  const parts = path ? path.split("/") : [];
+  for (const [pattern, page] of routes) {
+    const want = pattern ? pattern.split("/") : [];
+    if (want.length !== parts.length) continue;
+    const params = {};
+    const ok = want.every((segment, i) => {
+      if (!segment.startsWith(":")) return segment === parts[i];
+      params[segment.slice(1)] = decodeURIComponent(parts[i]);
+      return true;
+    });
+    if (ok) return { page, params };
+  }
+  return null;
+}
+
+function renderNav(user) {
+  const nav = document.getElementById("nav");
+  if (!user) {
+    fill(nav, h("a", { href: "#/login" }, "Log in"), h("a", { href: "#/sign-up" }, "Sign up"));
+    return;
+  }
+  const name = `${user.firstName ?? ""} ${user.lastName ?? ""}`.trim() || user.email;
+  fill(
+    nav,
+    h("a", { href: "#/" }, "Applications"),
+    isAdmin(user) ? h("a", { href: "#/users" }, "Users") : null,
+    h("a.user", { href: "#/account", title: `Account settings (${user.email})` }, name),
+    h("button.link", { type: "button", onclick: logout }, "Log out"),
+  );
+}
+
+async function logout() {
+  try {
+    await accounts.logout();
+  } catch (err) {
+    toast(err.message, "error");
+  }
+  clearUser();
+  go("login");
+}
+
+function failure(title, message) {
+  return h("section.card.narrow", {}, h("h1", {}, title), h("p.form-error", {}, message), h("a", { href: "#/" }, "Back to applications"));
+}
+
+let shown = null; // the hash on screen, restored when the user stays on a busy page
+
+async function route() {
+  const reason = shown !== null && window.location.hash !== shown ? leaveReason() : null;
+  if (reason && !window.confirm(`${reason} Leave this page anyway?`)) {
+    window.history.replaceState(null, "", shown);
+    return;
+  }
+  guardLeave(null);
+  const { path, query } = where();
+  shown = window.location.hash;
+  const user = currentUser();
+  const pub = match(PUBLIC, path);
+  const priv = pub ? null : match(PRIVATE, path);
+  if (priv && !user) return go("login");
+  if (pub && user && path !== "reset-password") return go();
+  const main = document.getElementById("main");
+  const found = pub || priv;
+  document.body.dataset.page = found ? path.split("/")[0] || "apps" : "missing";
+  if (!found) return fill(main, failure("Page not found", `Nothing lives at #/${path}.`));
+  fill(main, h("p.loading", {}, "Loading…"));
+  try {
+    await found.page(main, { ...found.params, query, user });
+  } catch (err) {
+    if (err.status !== 401) fill(main, failure("Something went wrong", err.message));
+  }
+}
+
+setUnauthorizedHandler(() => {
+  clearUser();
+  go("login");
+});
+onUserChange(renderNav);
+window.addEventListener("hashchange", route);
+window.addEventListener("beforeunload", (event) => {
+  if (leaveReason()) event.preventDefault();
+});
+
+await refreshUser();
+route();

@@ -1,0 +1,245 @@
+// Applications: the list with search, and one application's services and members.
+
+import { accounts } from "./api.js";
+import { h, fill, confirmDialog, copyable, field, formDialog, searchBox, selectField, table, toast } from "./dom.js";
+import { currentUser, go, href, isAdmin } from "./session.js";
+import { KIND_LABELS, serviceKind } from "./service.js";
+
+const ROLES = [
+  ["OWNER", "Owner"],
+  ["ADMINISTRATOR", "Administrator"],
+  ["USER", "User"],
+];
+const TYPES = [
+  ["recognition", "Recognition: who is in the photo, from your face collection"],
+  ["detection", "Detection: where the faces are, with age, gender, pose"],
+  ["verification", "Verification: are two photos the same person"],
+];
+
+function ownerName(app) {
+  return app.owner ? `${app.owner.firstName} ${app.owner.lastName}` : "—";
+}
+
+
+async function createApp() {
+  const app = await formDialog({
+    title: "Create application",
+    fields: field("Application name", { name: "name", maxlength: 50, required: true, autocomplete: "off" }),
+    submit: "Create",
+    onSubmit: async (data) => accounts.createApp(String(data.get("name")).trim()),
+  });
+  if (app) go("app", app.id);
+}
+
+export async function list(main) {
+  const apps = await accounts.apps();
+  const rows = h("div.app-list");
+  const draw = (filter) => {
+    const shown = apps.filter((app) => app.name.toLowerCase().includes(filter));
+    fill(
+      rows,
+      table(
+        ["Application", "Owner", "Your role"],
+        shown.map((app) => [h("a.strong", { href: href("app", app.id) }, app.name), ownerName(app), app.role ? titleRole(app.role) : "—"]),
+        apps.length ? "No application matches." : "No applications yet. Create one to add face services.",
+      ),
+    );
+  };
+  fill(
+    main,
+    h(
+      "header.page-header",
+      {},
+      h("div.title-row", {}, h("h1", {}, "Applications"), isAdmin(currentUser()) ? h("button.primary", { type: "button", onclick: createApp }, "Create application") : null),
+      h("p.muted", {}, "An application groups face services and the people who may use them."),
+    ),
+    h("section.card", {}, searchBox("Search applications", draw), rows),
+  );
+  draw("");
+}
+
+function titleRole(role) {
+  return ROLES.find(([value]) => value === role)?.[1] ?? role;
+}
+
+/** The create-service dialog: name and type; resolves to the new service or undefined. */
+export function createServiceDialog(appId) {
+  return formDialog({
+    title: "Create face service",
+    fields: [
+      field("Service name", { name: "name", maxlength: 50, required: true, autocomplete: "off" }),
+      h(
+        "fieldset.types",
+        {},
+        h("legend", {}, "Type"),
+        TYPES.map(([value, text], i) =>
+          h("label.radio", {}, h("input", { type: "radio", name: "type", value, checked: i === 0 }), text),
+        ),
+      ),
+    ],
+    submit: "Create",
+    onSubmit: async (data) => accounts.createService(appId, String(data.get("name")).trim(), String(data.get("type"))),
+  });
+}
+
+function serviceActions(app, service, reload, allowed) {
+  const base = ["app", app.id, "service", service.id];
+  const kind = serviceKind(service);
+  const rename = async () => {
+    const done = await formDialog({
+      title: `Rename ${service.name}`,
+      fields: field("Name", { name: "name", value: service.name, maxlength: 50, required: true }),
+      onSubmit: async (data) => accounts.renameService(app.id, service.id, String(data.get("name")).trim()),
+    });
+    if (done) reload();
+  };
+  const clone = async () => {
+    const done = await formDialog({
+      title: `Clone ${service.name}`,
+      fields: [h("p.muted", {}, "The copy gets its own API key and a copy of the face collection."), field("Name of the copy", { name: "name", value: `${service.name} copy`, maxlength: 50, required: true })],
+      submit: "Clone",
+      onSubmit: async (data) => accounts.cloneService(app.id, service.id, String(data.get("name")).trim()),
+    });
+    if (done) reload();
+  };
+  const regenerate = async () => {
+    if (!(await confirmDialog("Regenerate the API key?", `Clients using the current key of ${service.name} will stop working.`, "Regenerate"))) return;
+    await accounts.regenerateKey(app.id, service.id);
+    reload();
+  };
+  const remove = async () => {
+    const done = await formDialog({
+      title: `Delete ${service.name}?`,
+      fields: [h("p", {}, "The service, its key and its face collection are deleted. Type the service name to confirm."), field("Service name", { name: "name", autocomplete: "off" })],
+      submit: "Delete",
+      danger: true,
+      onSubmit: async (data) => {
+        if (data.get("name") !== service.name) throw new Error("The name does not match.");
+        await accounts.deleteService(app.id, service.id);
+        return true;
+      },
+    });
+    if (done) reload();
+  };
+  return h(
+    "div.row-actions",
+    {},
+    h("a.button", { href: href(...base, "test") }, "Test"),
+    kind === "recognition" ? h("a.button", { href: href(...base, "collection") }, "Collection") : null,
+    h("a.button", { href: href(...base) }, "Dashboard"),
+    allowed
+      ? h(
+          "details.menu",
+          {},
+          h("summary.button", { "aria-label": `More actions for ${service.name}` }, "⋯"),
+          h(
+            "div.menu-items",
+            {},
+            h("button", { type: "button", onclick: rename }, "Rename"),
+            h("button", { type: "button", onclick: clone }, "Clone"),
+            h("button", { type: "button", onclick: regenerate }, "New API key"),
+            h("button.danger", { type: "button", onclick: remove }, "Delete"),
+          ),
+        )
+      : null,
+  );
+}
+
+function membersSection(app, members, reload, allowed) {
+  const change = (member) => async (event) => {
+    try {
+      await accounts.setMemberRole(app.id, member.userId, event.target.value);
+      toast(`${member.firstName} is now ${titleRole(event.target.value)}`);
+    } catch (err) {
+      toast(err.message, "error");
+    }
+    reload();
+  };
+  const remove = (member) => async () => {
+    if (!(await confirmDialog(`Remove ${member.firstName} ${member.lastName}?`, `They will lose access to ${app.name}.`, "Remove"))) return;
+    await accounts.removeMember(app.id, member.userId);
+    reload();
+  };
+  const invite = async () => {
+    const done = await formDialog({
+      title: `Invite to ${app.name}`,
+      fields: [field("Email of an existing user", { name: "email", type: "email", required: true }), selectField("Role", "role", ROLES, "USER")],
+      submit: "Invite",
+      onSubmit: async (data) => accounts.invite(app.id, String(data.get("email")).trim(), String(data.get("role"))),
+    });
+    if (done) reload();
+  };
+  const rows = members.map((m) => [
+    `${m.firstName} ${m.lastName}`,
+    m.email,
+    allowed && m.role !== "OWNER"
+      ? h("select", { "aria-label": `Role of ${m.email}`, onchange: change(m) }, ROLES.map(([value, text]) => h("option", { value, selected: value === m.role }, text)))
+      : titleRole(m.role),
+    allowed && m.role !== "OWNER" ? h("button.link.danger", { type: "button", onclick: remove(m) }, "Remove") : "",
+  ]);
+  return h(
+    "section.card",
+    {},
+    h("div.title-row", {}, h("h2", {}, "Members"), allowed ? h("button", { type: "button", onclick: invite }, "Invite") : null),
+    table(["Name", "Email", "Role", ""], rows, "No members."),
+  );
+}
+
+export async function detail(main, params) {
+  const reload = () => detail(main, params).catch((err) => toast(err.message, "error"));
+  const [app, services, members] = await Promise.all([
+    accounts.app(params.app),
+    accounts.services(params.app),
+    accounts.members(params.app),
+  ]);
+  // The server says what the caller may do (COMPREFACE.md §5.3); only those actions are offered.
+  const allowed = { writeApp: app.canManage, writeServices: app.canEditServices };
+  const renameApp = async () => {
+    const done = await formDialog({
+      title: "Rename application",
+      fields: field("Name", { name: "name", value: app.name, maxlength: 50, required: true }),
+      onSubmit: async (data) => accounts.renameApp(app.id, String(data.get("name")).trim()),
+    });
+    if (done) reload();
+  };
+  const deleteApp = async () => {
+    if (!(await confirmDialog(`Delete ${app.name}?`, "Every service, key and face collection of this application is deleted."))) return;
+    await accounts.deleteApp(app.id);
+    go();
+  };
+  const addService = async () => {
+    const service = await createServiceDialog(app.id);
+    if (service) {
+      toast(`Created ${service.name}`);
+      reload();
+    }
+  };
+  const rows = services.map((s) => [
+    h("a.strong", { href: href("app", app.id, "service", s.id) }, s.name),
+    KIND_LABELS[serviceKind(s)],
+    copyable(s.apiKey, `Copy the API key of ${s.name}`),
+    serviceActions(app, s, reload, allowed.writeServices),
+  ]);
+  fill(
+    main,
+    h(
+      "header.page-header",
+      {},
+      h("nav.crumbs", { "aria-label": "Breadcrumbs" }, h("a", { href: "#/" }, "Applications"), h("span", {}, app.name)),
+      h(
+        "div.title-row",
+        {},
+        h("h1", {}, app.name),
+        allowed.writeApp ? h("div.actions", {}, h("button", { type: "button", onclick: renameApp }, "Rename"), h("button.danger", { type: "button", onclick: deleteApp }, "Delete")) : null,
+      ),
+      h("p.muted", {}, `Owner: ${ownerName(app)}`),
+    ),
+    h(
+      "section.card",
+      {},
+      h("div.title-row", {}, h("h2", {}, "Services"), allowed.writeServices ? h("button.primary", { type: "button", onclick: addService }, "Create service") : null),
+      table(["Service", "Type", "API key", ""], rows, "No services yet. Create one to get an API key."),
+    ),
+    membersSection(app, members, reload, allowed.writeApp),
+  );
+}

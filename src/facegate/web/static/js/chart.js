@@ -1,0 +1,57 @@
+// A small SVG bar chart of counts per day, drawn without any library.
+
+const SVG = "http://www.w3.org/2000/svg";
+const W = 720;
+const H = 220;
+const PAD = { left: 40, right: 8, top: 12, bottom: 28 };
+
+function el(tag, attrs, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+/** A round step for about four grid lines up to `max`. */
+function step(max) {
+  const raw = Math.max(1, max) / 4;
+  const magnitude = 10 ** Math.floor(Math.log10(raw));
+  const nice = [1, 2, 5, 10].find((m) => m * magnitude >= raw);
+  return Math.max(1, nice * magnitude);
+}
+
+/** Bars for `points` = [{label, value}], oldest first; each bar has a hover title. */
+export function barChart(points, { title }) {
+  const max = Math.max(0, ...points.map((p) => p.value));
+  const unit = step(max);
+  const top = Math.max(unit, Math.ceil(max / unit) * unit);
+  const plotW = W - PAD.left - PAD.right;
+  const plotH = H - PAD.top - PAD.bottom;
+  const svg = el("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title });
+  svg.append(el("title", {}, title));
+  for (let v = 0; v <= top; v += unit) {
+    const y = PAD.top + plotH - (v / top) * plotH;
+    svg.append(el("line", { class: "grid", x1: PAD.left, x2: W - PAD.right, y1: y, y2: y }));
+    svg.append(el("text", { class: "tick", x: PAD.left - 6, y: y + 4, "text-anchor": "end" }, String(v)));
+  }
+  const slot = plotW / points.length;
+  const labelEvery = Math.ceil(points.length / 8);
+  points.forEach((point, i) => {
+    const barH = (point.value / top) * plotH;
+    const x = PAD.left + i * slot;
+    const bar = el("rect", {
+      class: "bar",
+      x: x + slot * 0.15,
+      y: PAD.top + plotH - barH,
+      width: slot * 0.7,
+      height: Math.max(barH, point.value ? 1 : 0),
+      "data-value": point.value,
+    });
+    bar.append(el("title", {}, `${point.label}: ${point.value} request(s)`));
+    svg.append(bar);
+    if (i % labelEvery === 0) {
+      svg.append(el("text", { class: "tick", x: x + slot / 2, y: H - 8, "text-anchor": "middle" }, point.label));
+    }
+  });
+  return svg;
+}

@@ -1,0 +1,78 @@
+// The service dashboard: what the service holds and how much it is used, per day.
+
+import { accounts } from "./api.js";
+import { h, fill } from "./dom.js";
+import { barChart } from "./chart.js";
+import { KIND_LABELS, loadService, serviceHeader } from "./service.js";
+
+const RANGES = [30, 90, 180];
+
+function isoDay(date) {
+  return date.toISOString().slice(0, 10);
+}
+
+/** Counts per day for the last `days` days, zero where the server has no row. */
+export function perDay(stats, days, today = new Date()) {
+  const counts = new Map();
+  for (const row of stats) {
+    const day = String(row.createdDate ?? row.day).slice(0, 10);
+    counts.set(day, (counts.get(day) ?? 0) + Number(row.requestCount ?? row.count ?? 0));
+  }
+  const points = [];
+  for (let back = days - 1; back >= 0; back -= 1) {
+    const date = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - back));
+    const day = isoDay(date);
+    points.push({ label: day.slice(5), value: counts.get(day) ?? 0 });
+  }
+  return points;
+}
+
+function stat(label, value) {
+  return h("div.stat", {}, h("span.stat-value", {}, String(value)), h("span.stat-label", {}, label));
+}
+
+export async function render(main, params) {
+  const ctx = await loadService(params.app, params.service);
+  const { service, kind } = ctx;
+  const stats = await accounts.statistics(params.app, params.service);
+  const created = service.createdDate ? new Date(service.createdDate).toLocaleDateString() : "—";
+  const chartBox = h("div.chart-box");
+  let days = RANGES[0];
+
+  function drawChart() {
+    const points = perDay(stats, days);
+    const total = points.reduce((sum, p) => sum + p.value, 0);
+    fill(
+      chartBox,
+      h(
+        "div.title-row",
+        {},
+        h("h2", {}, "Requests per day"),
+        h(
+          "div.segmented",
+          { role: "group", "aria-label": "Range" },
+          RANGES.map((n) =>
+            h("button", { type: "button", class: n === days ? "active" : null, onclick: () => { days = n; drawChart(); } }, `${n} days`),
+          ),
+        ),
+      ),
+      h("p.muted", {}, `${total} request(s) in the last ${days} days (recognize, detect and verify calls).`),
+      barChart(points, { title: `Requests per day, last ${days} days` }),
+    );
+  }
+
+  fill(
+    main,
+    serviceHeader(ctx, "dashboard"),
+    h(
+      "section.stats",
+      {},
+      stat("Type", KIND_LABELS[kind]),
+      stat("Created", created),
+      kind === "recognition" ? stat("Subjects", service.subjectCount ?? 0) : null,
+      kind === "recognition" ? stat("Face examples", service.imageCount ?? 0) : null,
+    ),
+    h("section.card", {}, chartBox),
+  );
+  drawChart();
+}

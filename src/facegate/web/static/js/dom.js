@@ -1,0 +1,211 @@
+// DOM helpers shared by every page: element builder, toasts, dialogs, copy buttons.
+
+/**
+ * Build an element: h("button.primary", {onclick}, "Save").
+ * Attributes starting with "on" become listeners; `dataset` and `style` objects are merged;
+ * children may be strings, nodes, arrays, or null (skipped).
+ */
+export function h(spec, attrs = {}, ...children) {
+  const [tag, ...classes] = spec.split(".");
+  const el = document.createElement(tag || "div");
+  if (classes.length) el.className = classes.join(" ");
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "dataset" || key === "style") Object.assign(el[key], value);
+    else if (key === "class") el.className += (el.className ? " " : "") + value;
+    else if (key in el && typeof value !== "string") el[key] = value;
+    else el.setAttribute(key, value === true ? "" : value);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children) {
+    if (child === null || child === undefined || child === false) continue;
+    if (Array.isArray(child)) append(el, child);
+    else el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+/** Replace the children of `el`. */
+export function fill(el, ...children) {
+  el.replaceChildren();
+  append(el, children);
+  return el;
+}
+
+/** A short message at the bottom of the screen; errors stay longer. */
+export function toast(message, kind = "info") {
+  let box = document.getElementById("toasts");
+  if (!box) {
+    box = h("div", { id: "toasts", role: "status", "aria-live": "polite" });
+    document.body.append(box);
+  }
+  const item = h(`div.toast.${kind}`, {}, message);
+  box.append(item);
+  setTimeout(() => item.remove(), kind === "error" ? 8000 : 3500);
+}
+
+/**
+ * A modal <dialog> holding a form. `fields` are nodes placed in the form; `onSubmit(formData)`
+ * may throw (its message is shown in the dialog) or return a value that resolves the promise.
+ */
+export function formDialog({ title, fields, submit = "Save", danger = false, onSubmit }) {
+  return new Promise((resolve) => {
+    const error = h("p.form-error", { role: "alert" });
+    const button = h(`button.${danger ? "danger" : "primary"}`, { type: "submit" }, submit);
+    const form = h(
+      "form.dialog-form",
+      { method: "dialog" },
+      h("h2", {}, title),
+      fields,
+      error,
+      h(
+        "div.actions",
+        {},
+        h("button", { type: "button", onclick: () => close(undefined) }, "Cancel"),
+        button,
+      ),
+    );
+    const dialog = h("dialog.modal", {}, form);
+    const close = (value) => {
+      dialog.close();
+      dialog.remove();
+      resolve(value);
+    };
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      error.textContent = "";
+      button.disabled = true;
+      try {
+        close(await onSubmit(new FormData(form)));
+      } catch (err) {
+        error.textContent = err.message;
+        button.disabled = false;
+      }
+    });
+    dialog.addEventListener("cancel", (event) => {
+      event.preventDefault();
+      close(undefined);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    form.querySelector("input, select")?.focus();
+  });
+}
+
+/** Ask a yes/no question; resolves true when confirmed. */
+export async function confirmDialog(title, message, submit = "Delete") {
+  const answer = await formDialog({
+    title,
+    fields: h("p", {}, message),
+    submit,
+    danger: true,
+    onSubmit: () => true,
+  });
+  return answer === true;
+}
+
+/** A labelled input for forms and dialogs. */
+export function field(label, attrs) {
+  return h("label.field", {}, h("span", {}, label), h("input", attrs));
+}
+
+/** A labelled <select> with [value, text] options. */
+export function selectField(label, name, options, selected) {
+  return h(
+    "label.field",
+    {},
+    h("span", {}, label),
+    h(
+      "select",
+      { name },
+      options.map(([value, text]) => h("option", { value, selected: value === selected }, text)),
+    ),
+  );
+}
+
+/** A button copying `text` (a string, or a function returning it) to the clipboard. */
+export function copyButton(text, label = "Copy") {
+  return h(
+    "button.icon.copy",
+    {
+      type: "button",
+      title: label,
+      "aria-label": label,
+      onclick: async () => {
+        await copyText(typeof text === "function" ? text() : text);
+        toast("Copied to clipboard");
+      },
+    },
+    "⧉",
+  );
+}
+
+/** A code value with a button that copies it. */
+export function copyable(value, label = "Copy") {
+  return h("span.copyable", {}, h("code.copy-value", {}, value), copyButton(value, label));
+}
+
+async function copyText(text) {
+  // navigator.clipboard exists only on secure origins; plain http on a LAN needs the fallback.
+  if (navigator.clipboard && window.isSecureContext) {
+    await navigator.clipboard.writeText(text);
+    return;
+  }
+  const area = h("textarea.offscreen", { readonly: true }, text);
+  document.body.append(area);
+  area.select();
+  document.execCommand("copy");
+  area.remove();
+}
+
+/** A table with a header row; `rows` are arrays of cells (strings or nodes). */
+export function table(headers, rows, empty = "Nothing here yet.") {
+  if (!rows.length) return h("p.empty", {}, empty);
+  return h(
+    "div.table-wrap",
+    {},
+    h(
+      "table",
+      {},
+      h("thead", {}, h("tr", {}, headers.map((text) => h("th", {}, text)))),
+      h(
+        "tbody",
+        {},
+        rows.map((cells) =>
+          h(
+            "tr",
+            {},
+            cells.map((cell, i) => h("td", { "data-label": headers[i] }, cell)),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+/** A search box calling `onInput(text)` as the user types. */
+export function searchBox(placeholder, onInput) {
+  return h("input.search", {
+    type: "search",
+    placeholder,
+    "aria-label": placeholder,
+    oninput: (event) => onInput(event.target.value.trim().toLowerCase()),
+  });
+}
+
+/** Human-readable byte count. */
+export function formatBytes(n) {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(0)} KB`;
+  return `${(n / 1024 ** 2).toFixed(1)} MB`;
+}
+
+/** "Recognition" from "RECOGNITION" or "recognition". */
+export function titleCase(text) {
+  const lower = String(text).toLowerCase();
+  return lower.charAt(0).toUpperCase() + lower.slice(1);
+}

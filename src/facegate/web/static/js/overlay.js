@@ -1,0 +1,101 @@
+// A photo with its faces drawn over it: boxes with labels, landmarks and head-pose axes.
+
+import { h } from "./dom.js";
+
+const SVG = "http://www.w3.org/2000/svg";
+
+/** Age as "25–32" from the seed's [low, high] or CompreFace 1.2's {low, high}. */
+export function ageText(age) {
+  if (!age) return null;
+  const [low, high] = Array.isArray(age) ? age : [age.low, age.high];
+  return `${low}–${high}`;
+}
+
+/** Gender as "male" from "male" or {value: "male"}. */
+export function genderText(gender) {
+  if (!gender) return null;
+  return typeof gender === "string" ? gender : gender.value;
+}
+
+export function similarityText(value) {
+  return Number(value).toFixed(2);
+}
+
+function svg(tag, attrs) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [key, value] of Object.entries(attrs)) el.setAttribute(key, value);
+  return el;
+}
+
+/** Head-pose axes (yaw, pitch, roll in degrees) at the box centre, as three SVG lines. */
+function poseAxes(face) {
+  const { pitch, roll, yaw } = face.pose;
+  const { x_min, y_min, x_max, y_max } = face.box;
+  const size = (x_max - x_min) / 2;
+  const cx = (x_min + x_max) / 2;
+  const cy = (y_min + y_max) / 2;
+  const [p, r, y] = [pitch, roll, -yaw].map((deg) => (deg * Math.PI) / 180);
+  const ends = [
+    ["x", Math.cos(y) * Math.cos(r), Math.cos(p) * Math.sin(r) + Math.cos(r) * Math.sin(p) * Math.sin(y)],
+    ["y", -Math.cos(y) * Math.sin(r), Math.cos(p) * Math.cos(r) - Math.sin(p) * Math.sin(y) * Math.sin(r)],
+    ["z", Math.sin(y), -Math.cos(y) * Math.sin(p)],
+  ];
+  const group = svg("g", { class: "pose" });
+  for (const [axis, dx, dy] of ends) {
+    group.append(
+      svg("line", { class: `axis-${axis}`, x1: cx, y1: cy, x2: cx + size * dx, y2: cy + size * dy }),
+    );
+  }
+  return group;
+}
+
+/**
+ * The photo at `url` with one box per face. `describe(face, index)` returns
+ * {label, details: [[name, value]...], tone} for the box's label and its hover card.
+ * Boxes are placed in percentages of the image size so they follow any scaling.
+ */
+export function facePhoto(url, faces, describe, { width, height }) {
+  const pct = (value, total) => `${(100 * value) / total}%`;
+  const art = svg("svg", { class: "marks", viewBox: `0 0 ${width} ${height}`, "aria-hidden": "true" });
+  const radius = Math.max(width, height) / 250;
+  for (const face of faces) {
+    for (const [x, y] of face.landmarks || []) {
+      art.append(svg("circle", { class: "landmark", cx: x, cy: y, r: radius }));
+    }
+    if (face.pose && face.box) art.append(poseAxes(face));
+  }
+  const boxes = faces.map((face, index) => {
+    const { label, details, tone } = describe(face, index);
+    const { x_min, y_min, x_max, y_max } = face.box;
+    return h(
+      `div.face-box.${tone}`,
+      {
+        tabIndex: 0,
+        dataset: { face: String(index) },
+        style: {
+          left: pct(x_min, width),
+          top: pct(y_min, height),
+          width: pct(x_max - x_min, width),
+          height: pct(y_max - y_min, height),
+        },
+      },
+      h("span.face-label", {}, label),
+      h(
+        "dl.face-card",
+        {},
+        details.flatMap(([name, value]) => [h("dt", {}, name), h("dd", {}, value)]),
+      ),
+    );
+  });
+  return h("figure.photo", {}, h("img", { src: url, alt: "Uploaded photo" }), art, boxes);
+}
+
+/** Natural size of an image file, needed before the boxes can be placed. */
+export function imageSize(url) {
+  return new Promise((resolve, reject) => {
+    const img = new Image();
+    img.onload = () => resolve({ width: img.naturalWidth, height: img.naturalHeight });
+    img.onerror = () => reject(new Error("The browser cannot display this image."));
+    img.src = url;
+  });
+}

@@ -1,0 +1,83 @@
+// User management for global owners and administrators: global roles, deleting accounts.
+
+import { accounts } from "./api.js";
+import { h, fill, confirmDialog, field, formDialog, searchBox, selectField, table, toast } from "./dom.js";
+import { currentUser, isAdmin } from "./session.js";
+
+const LABELS = { OWNER: "Owner", ADMINISTRATOR: "Administrator", USER: "User" };
+
+export async function render(main) {
+  if (!isAdmin(currentUser())) throw new Error("Only global owners and administrators manage users.");
+  const rerender = () => render(main).catch((err) => toast(err.message, "error"));
+  const [users, assignable] = await Promise.all([accounts.users(), accounts.assignableGlobalRoles()]);
+  const me = currentUser();
+
+  const setRole = (user) => async (event) => {
+    const role = event.target.value;
+    if (role === "OWNER" && !(await confirmDialog("Transfer ownership?", `${user.firstName} ${user.lastName} becomes the owner of this server and you become an administrator.`, "Transfer"))) {
+      event.target.value = user.role;
+      return;
+    }
+    try {
+      await accounts.setGlobalRole(user.userId, role);
+      toast(`${user.firstName} is now ${LABELS[role]}`);
+    } catch (err) {
+      toast(err.message, "error");
+    }
+    rerender();
+  };
+  const remove = (user) => async () => {
+    const ok = await confirmDialog(
+      `Delete ${user.firstName} ${user.lastName}?`,
+      "Their account is deleted; applications they own pass to you.",
+    );
+    if (!ok) return;
+    await accounts.deleteUser(user.userId, "deleter");
+    toast(`Deleted ${user.email}`);
+    rerender();
+  };
+
+  const addUser = async () => {
+    const created = await formDialog({
+      title: "Add user",
+      fields: [
+        h("div.row", {}, field("First name", { name: "firstName", maxlength: 50, required: true }), field("Last name", { name: "lastName", maxlength: 50, required: true })),
+        field("Email", { name: "email", type: "email", required: true }),
+        field("Initial password", { name: "password", type: "password", minlength: 8, required: true, autocomplete: "new-password" }),
+        selectField("Global role", "role", assignable.filter((r) => r !== "OWNER").map((r) => [r, LABELS[r]]), "USER"),
+      ],
+      submit: "Add user",
+      onSubmit: async (data) => accounts.createUser(Object.fromEntries(data)),
+    });
+    if (created) {
+      toast(`Added ${created.email}`);
+      rerender();
+    }
+  };
+  const editable = (user) => user.userId !== me.userId && user.role !== "OWNER";
+  const rowsBox = h("div");
+  const draw = (filter) => {
+    const shown = users.filter((u) => `${u.firstName} ${u.lastName} ${u.email}`.toLowerCase().includes(filter));
+    fill(
+      rowsBox,
+      table(
+        ["Name", "Email", "Global role", ""],
+        shown.map((user) => [
+          `${user.firstName} ${user.lastName}`,
+          user.email,
+          editable(user) && assignable.includes(user.role)
+            ? h("select", { "aria-label": `Global role of ${user.email}`, onchange: setRole(user) }, assignable.map((role) => h("option", { value: role, selected: role === user.role }, LABELS[role] ?? role)))
+            : LABELS[user.role] ?? user.role,
+          editable(user) ? h("button.link.danger", { type: "button", onclick: remove(user) }, "Delete") : "",
+        ]),
+        "No user matches.",
+      ),
+    );
+  };
+  fill(
+    main,
+    h("header.page-header", {}, h("div.title-row", {}, h("h1", {}, "Users"), h("button.primary", { type: "button", onclick: addUser }, "Add user")), h("p.muted", {}, "Owners and administrators see every application; users see the ones they are members of.")),
+    h("section.card", {}, searchBox("Search users", draw), rowsBox),
+  );
+  draw("");
+}
