@@ -167,3 +167,176 @@ class RequestTooLarge(FacegateError):
     status = 413
     code = 0
     default_message = "The request body is larger than the allowed maximum"
+
+
+# --- admin API: accounts, applications, services (COMPREFACE.md §2.2; docs/admin-api.md) ---------
+
+
+class NotAuthenticated(FacegateError):
+    status = 401
+    code = 1
+    default_message = "Authentication required"
+
+
+class CsrfRejected(FacegateError):
+    status = 403
+    code = 1
+    default_message = "Missing or invalid CSRF token"
+
+
+class AppNotFound(FacegateError):
+    status = 404
+    code = 2
+
+    def __init__(self, app_id: str) -> None:
+        super().__init__(f"App {app_id} not found")
+
+
+class ServiceNotInApp(FacegateError):
+    status = 404
+    code = 3
+
+    def __init__(self, service_id: str, app_id: str) -> None:
+        super().__init__(f"Service {service_id} does not belong to application {app_id}")
+
+
+class EmailAlreadyRegistered(FacegateError):
+    code = 4
+    default_message = "This email already registered"
+
+
+class InsufficientPrivileges(FacegateError):
+    code = 9
+    default_message = "Action not allowed for current user"
+
+
+class SignupClosed(FacegateError):
+    status = 403
+    code = 9
+    default_message = "Sign-up is closed: ask an administrator for an account"
+
+
+class IllegalReplacer(FacegateError):
+    code = 13
+
+    def __init__(self, value: str) -> None:
+        super().__init__(f"Illegal replacer value={value}!")
+
+
+class SelfRoleChange(FacegateError):
+    code = 14
+    default_message = "User can't change their role"
+
+
+class UserNotFound(FacegateError):
+    status = 404
+    code = 16
+
+    def __init__(self, user: str) -> None:
+        super().__init__(f"User {user} does not exist")
+
+
+class IncorrectPassword(FacegateError):
+    code = 18
+    default_message = "User's password is incorrect"
+
+
+class AlreadyMember(FacegateError):
+    code = 19
+
+    def __init__(self, email: str, app_name: str) -> None:
+        super().__init__(f"User {email} already has access to application {app_name}")
+
+
+class InvalidEmail(FacegateError):
+    code = 22
+    default_message = "Email format is incorrect"
+
+
+class RegistrationTokenExpired(FacegateError):
+    status = 403
+    code = 25
+    default_message = "User registration token is expired!"
+
+
+class MailDisabled(FacegateError):
+    status = 500
+    code = 29
+    default_message = "We cannot send an email. No email server enabled!"
+
+
+class UnreachableEmail(FacegateError):
+    code = 24
+
+    def __init__(self, email: str) -> None:
+        super().__init__(
+            f"We couldn't send email to the given address({email}). "
+            "Please make sure that it's correct!"
+        )
+
+
+class InvalidResetToken(FacegateError):
+    code = 30
+    default_message = "The reset password token is invalid!"
+
+
+class BadCredentials(FacegateError):
+    code = 0
+    default_message = "Bad credentials"
+
+
+class AccountDisabled(BadCredentials):
+    """Right password, but the e-mail address is not confirmed yet."""
+
+    default_message = "User is disabled"
+
+
+class LoginThrottled(FacegateError):
+    status = 429
+    code = 0
+
+    def __init__(self, wait_seconds: int) -> None:
+        self.wait_seconds = wait_seconds
+        super().__init__(f"Too many failed logins, try again in {wait_seconds} seconds")
+
+
+# --- collections and services: what `facegate.store` raises -------------------------------------
+
+
+class SubjectNotFound(FacegateError):
+    status = 404
+    code = 42
+
+    def __init__(self, subject: str) -> None:
+        super().__init__(f"Subject {subject} not found")
+
+
+class SubjectAlreadyExists(FacegateError):
+    code = 43
+    default_message = "Subject already exists"
+
+
+class ExampleNotFound(FacegateError):
+    """An example id unknown to this service (CompreFace's EmbeddingNotFoundException)."""
+
+    status = 404
+    code = 44
+
+    def __init__(self, example_id: str) -> None:
+        super().__init__(f"Image {example_id} not found")
+
+
+class NameNotUnique(FacegateError):
+    """Another service of the application (or another application) already has this name."""
+
+    code = 17
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"Name {name} is not unique")
+
+
+class WrongEmbeddingSize(FacegateError):
+    """A query embedding whose length differs from the service's stored embeddings."""
+
+    def __init__(self, given: int, stored: int) -> None:
+        super().__init__(f"The embedding has {given} values; the stored ones have {stored}")

@@ -156,3 +156,52 @@ class RequestStat(Base):
     )
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# --- accounts: login sessions, e-mailed tokens, failed-login counters (facegate.accounts) -------
+
+
+class LoginSession(Base):
+    """A web UI login; the cookie carries the token, the table only its SHA-256."""
+
+    __tablename__ = "login_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class AccountToken(Base):
+    """A single-use token sent by e-mail: `confirm` (new account) or `reset` (password)."""
+
+    __tablename__ = "account_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    purpose: Mapped[str] = mapped_column(String(16))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+
+
+class LoginFailure(Base):
+    """Consecutive failed logins of one account (`account:<email>`) or address (`address:<ip>`)."""
+
+    __tablename__ = "login_failures"
+
+    key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ServerFlag(Base):
+    """A named state shared by every server process, e.g. `migration` while /migrate runs."""
+
+    __tablename__ = "server_flags"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Refreshed while the holder works, so a flag left by a crashed process goes stale.
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
