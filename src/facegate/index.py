@@ -1,0 +1,223 @@
+"""The per-service in-memory matrix of normalised embeddings, and top-k search over it.
+
+Each process keeps, per service, the embeddings of the current calculator as one float32 matrix,
+loaded lazily. Writes committed by this process are applied in place (the store records them in
+the session, the registry listens to the session factory's commits). Writes by other processes
+(uvicorn workers, other servers on one PostgreSQL) are noticed by comparing `Service.version` at
+every search: one indexed single-row query, so the next request after a write sees it.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+import numpy as np
+from sqlalchemy import event
+from sqlalchemy.orm import Session, sessionmaker
+
+from facegate import store
+from facegate.db.tables import Service
+from facegate.engine.similarity import normalize, similarities
+from facegate.errors import WrongEmbeddingSize
+
+ID_DTYPE = "S36"  # example ids are UUID strings; fixed-width bytes keep a million of them in 36 MB
+
+
+class Match(NamedTuple):
+    example_id: str
+    subject: str
+    similarity: float
+
+
+@dataclass
+class _Collection:
+    """One service's rows. Rows below `size` are never rewritten in place, so a search can read
+    views of them without a lock while appends fill the spare capacity above `size`."""
+
+    guid: str
+    version: int
+    vectors: np.ndarray  # (capacity, dim) float32
+    ids: np.ndarray  # (capacity,) S36
+    subjects: np.ndarray  # (capacity,) int64 subject ids
+    size: int
+    names: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, guid: str, version: int, rows: list[tuple[str, bytes, int, str]]) -> _Collection:
+        if rows:
+            vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype="<f4")
+            vectors = vectors.reshape(len(rows), -1).astype(np.float32)
+        else:
+            vectors = np.zeros((0, 0), dtype=np.float32)
+        return cls(
+            guid=guid,
+            version=version,
+            vectors=vectors,
+            ids=np.array([row[0] for row in rows], dtype=ID_DTYPE),
+            subjects=np.array([row[2] for row in rows], dtype=np.int64),
+            size=len(rows),
+            names={row[2]: row[3] for row in rows},
+        )
+
+    def snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
+        n = self.size
+        return self.vectors[:n], self.ids[:n], self.subjects[:n], self.names
+
+    def append(self, change: store.ExampleAdded) -> None:
+        dim = change.embedding.shape[0]
+        if self.vectors.shape[1] != dim:
+            if self.size:  # a vector of another size cannot join this matrix
+                raise _Reload
+            self.vectors = np.zeros((0, dim), dtype=np.float32)
+            self.ids = np.zeros(0, dtype=ID_DTYPE)
+            self.subjects = np.zeros(0, dtype=np.int64)
+        if self.size == len(self.vectors):
+            capacity = max(16, 2 * self.size)
+            self.vectors = _grow(self.vectors, capacity)
+            self.ids = _grow(self.ids, capacity)
+            self.subjects = _grow(self.subjects, capacity)
+        n = self.size
+        self.vectors[n] = change.embedding
+        self.ids[n] = change.example_id.encode()
+        self.subjects[n] = change.subject_id
+        # Readers only look names up, so adding a key in place is safe under the GIL.
+        self.names[change.subject_id] = change.subject
+        self.size = n + 1
+
+    def remove(self, example_ids: tuple[str, ...]) -> None:
+        if not example_ids:
+            return
+        vectors, ids, subjects, _ = self.snapshot()
+        keep = ~np.isin(ids, np.array(example_ids, dtype=ID_DTYPE))
+        self.vectors, self.ids, self.subjects = vectors[keep], ids[keep], subjects[keep]
+        self.size = len(self.ids)
+
+    def merge(self, change: store.SubjectMerged) -> None:
+        subjects = self.subjects.copy()
+        subjects[subjects == change.source_id] = change.target_id
+        self.subjects = subjects
+        self.names[change.target_id] = change.target
+
+
+class _Reload(Exception):
+    """The cached collection cannot follow a change: drop it and load again on next search."""
+
+
+def _grow(array: np.ndarray, capacity: int) -> np.ndarray:
+    grown = np.zeros((capacity, *array.shape[1:]), dtype=array.dtype)
+    grown[: len(array)] = array
+    return grown
+
+
+class IndexRegistry:
+    """Every service's embedding matrix in this process; thread-safe."""
+
+    def __init__(self, sessions: sessionmaker[Session], *, calculator: str) -> None:
+        self._sessions = sessions
+        self.calculator = calculator
+        self._lock = threading.Lock()  # guards _collections and every _Collection's fields
+        self._load_lock = threading.Lock()  # one load at a time, so a burst loads once
+        self._collections: dict[int, _Collection] = {}
+        event.listen(sessions, "after_commit", self._after_commit)
+        event.listen(sessions, "after_soft_rollback", self._after_rollback)
+
+    def close(self) -> None:
+        """Stop following the session factory's commits."""
+        event.remove(self._sessions, "after_commit", self._after_commit)
+        event.remove(self._sessions, "after_soft_rollback", self._after_rollback)
+
+    def search(self, service: Service, queries: np.ndarray, *, k: int = 1) -> list[list[Match]]:
+        """For each query embedding (rows of `queries`), the `k` best examples by similarity,
+        best first; `k=-1` returns every example. One matrix product for all queries."""
+        queries = normalize(np.atleast_2d(np.asarray(queries, dtype=np.float32)))
+        collection = self._current(service)
+        with self._lock:
+            vectors, ids, subjects, names = collection.snapshot()
+        if len(vectors) == 0:
+            return [[] for _ in queries]
+        if queries.shape[1] != vectors.shape[1]:
+            raise WrongEmbeddingSize(queries.shape[1], vectors.shape[1])
+        # Similarity falls as distance grows, and for unit vectors distance falls as the dot
+        # product grows, so rank by dot product and compute exact similarities for the top k.
+        scores = queries @ vectors.T
+        count = len(vectors) if k < 0 else min(k, len(vectors))
+        results = []
+        for query, row in zip(queries, scores, strict=True):
+            top = np.argpartition(-row, count - 1)[:count] if count < len(row) else np.arange(count)
+            top = top[np.argsort(-row[top], kind="stable")]
+            values = similarities(query, vectors[top])
+            results.append(
+                [
+                    Match(ids[i].decode(), names[int(subjects[i])], float(value))
+                    for i, value in zip(top, values, strict=True)
+                ]
+            )
+        return results
+
+    def _current(self, service: Service) -> _Collection:
+        with self._sessions() as s:
+            version = store.service_version(s, service_id=service.id)
+        with self._lock:
+            cached = self._collections.get(service.id)
+        if cached is not None and cached.guid == service.guid and cached.version == version:
+            return cached
+        with self._load_lock:
+            with self._lock:
+                cached = self._collections.get(service.id)
+            if cached is not None and cached.guid == service.guid and cached.version == version:
+                return cached  # loaded by another thread meanwhile
+            loaded = self._load(service)
+            with self._lock:
+                cached = self._collections.get(service.id)
+                # A commit of this process may have moved the cache past what we read.
+                if cached is None or cached.guid != service.guid or cached.version < loaded.version:
+                    self._collections[service.id] = loaded
+                    return loaded
+                return cached
+
+    def _load(self, service: Service) -> _Collection:
+        # Read the version before and after the rows: equal values mean no write committed in
+        # between, so the rows are exactly that version's (any write bumps it).
+        with self._sessions() as s:
+            while True:
+                before = store.service_version(s, service_id=service.id) or 0
+                rows = store.collection_rows(s, service_id=service.id, calculator=self.calculator)
+                after = store.service_version(s, service_id=service.id) or 0
+                s.rollback()  # end any read snapshot so the next round sees new commits
+                if before == after:
+                    return _Collection.load(service.guid, after, list(rows))
+
+    def _after_commit(self, session: Session) -> None:
+        changes = store.pop_changes(session)
+        with self._lock:
+            for change in changes:
+                self._apply(change)
+
+    def _after_rollback(self, session: Session) -> None:
+        store.pop_changes(session)
+
+    def _apply(self, change: store.Change) -> None:
+        collection = self._collections.get(change.service_id)
+        if collection is None:
+            return  # not loaded here: the next search loads it
+        if change.version != collection.version + 1:
+            del self._collections[change.service_id]  # missed another process's write
+            return
+        try:
+            match change:
+                case store.ExampleAdded() if change.calculator == self.calculator:
+                    collection.append(change)
+                case store.ExamplesRemoved():
+                    collection.remove(change.example_ids)
+                case store.SubjectRenamed():
+                    collection.names[change.subject_id] = change.name
+                case store.SubjectMerged():
+                    collection.merge(change)
+                case store.CollectionReset():
+                    raise _Reload
+        except _Reload:
+            del self._collections[change.service_id]
+            return
+        collection.version = change.version

@@ -1,0 +1,376 @@
+"""facegate.store on SQLite and PostgreSQL: CompreFace's collection semantics, services, stats."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import numpy as np
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from facegate import store
+from facegate.db.session import session_factory
+from facegate.db.tables import Example, Service, Subject
+from facegate.errors import ExampleNotFound, NameNotUnique, SubjectAlreadyExists, SubjectNotFound
+
+CALC = "dlib-resnet-v1"
+
+
+def vector(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).normal(size=128).astype(np.float32)
+
+
+@pytest.fixture
+def s(db_engine: Engine) -> Iterator[Session]:
+    with session_factory(db_engine)() as session, session.begin():
+        yield session
+
+
+@pytest.fixture
+def service(s: Session) -> Service:
+    app = store.default_application(s)
+    return store.create_service(s, app=app, name="faces", type="recognition")
+
+
+def add(s: Session, service: Service, subject: str, seed: int = 0, image: bytes | None = None):
+    return store.add_example(
+        s, service=service, subject=subject, embedding=vector(seed), calculator=CALC, image=image
+    )
+
+
+# --- applications and services -------------------------------------------------------------
+
+
+def test_default_application_is_created_once(s: Session) -> None:
+    first = store.default_application(s)
+    assert store.default_application(s).id == first.id
+    assert store.find_application(s, name=store.DEFAULT_APPLICATION) is first
+    with pytest.raises(NameNotUnique, match="Name Default application is not unique"):
+        store.create_application(s, name=store.DEFAULT_APPLICATION)
+
+
+def test_service_by_key_checks_the_type(s: Session, service: Service) -> None:
+    assert len(service.api_key) == 36
+    assert store.service_by_key(s, api_key=service.api_key, type="recognition") is service
+    assert store.service_by_key(s, api_key=service.api_key, type="detection") is None
+    assert (
+        store.service_by_key(s, api_key="00000000-0000-0000-0000-000000000000", type="recognition")
+        is None
+    )
+    assert store.service_by_guid(s, guid=service.guid) is service
+
+
+def test_service_names_are_unique_per_application(s: Session, service: Service) -> None:
+    with pytest.raises(NameNotUnique):
+        store.create_service(s, app=service.application, name="faces", type="detection")
+    other_app = store.create_application(s, name="other")
+    assert store.create_service(s, app=other_app, name="faces", type="detection").id != service.id
+    with pytest.raises(ValueError, match="service type"):
+        store.create_service(s, app=other_app, name="x", type="nonsense")
+
+
+def test_list_services_counts_subjects_and_examples(s: Session, service: Service) -> None:
+    empty = store.create_service(s, app=service.application, name="empty", type="detection")
+    add(s, service, "Ann", 1)
+    add(s, service, "ann", 2)
+    add(s, service, "Bob", 3)
+    store.create_subject(s, service=service, name="Cid")
+    summaries = {summary.service.name: summary for summary in store.list_services(s)}
+    assert (summaries["faces"].subject_count, summaries["faces"].example_count) == (3, 3)
+    assert (summaries["empty"].subject_count, summaries["empty"].example_count) == (0, 0)
+    assert [x.service.id for x in store.list_services(s, app=service.application)] == [
+        empty.id,
+        service.id,
+    ]
+
+
+def test_rename_regenerate_and_delete_service(s: Session, service: Service) -> None:
+    store.create_service(s, app=service.application, name="taken", type="recognition")
+    with pytest.raises(NameNotUnique):
+        store.rename_service(s, service=service, name="taken")
+    store.rename_service(s, service=service, name="renamed")
+    old_key = service.api_key
+    new_key = store.regenerate_key(s, service=service)
+    assert new_key != old_key and service.api_key == new_key
+    assert store.service_by_key(s, api_key=old_key, type="recognition") is None
+    add(s, service, "Ann", 1, image=b"jpeg")
+    store.count_request(s, service=service)
+    service_id = service.id
+    store.delete_service(s, service=service)
+    # ON DELETE CASCADE (foreign keys are on in SQLite too) removes the whole collection.
+    assert s.scalar(select(func.count()).select_from(Subject)) == 0
+    assert s.scalar(select(func.count()).select_from(Example)) == 0
+    assert store.service_version(s, service_id=service_id) is None
+
+
+def test_clone_service_copies_the_collection(s: Session, service: Service) -> None:
+    original = add(s, service, "Ann", 1, image=b"photo")
+    add(s, service, "Bob", 2)
+    store.create_subject(s, service=service, name="Cid")
+    clone = store.clone_service(s, service=service, name="copy")
+    assert clone.api_key != service.api_key and clone.type == "recognition"
+    assert sorted(store.list_subjects(s, service=clone)) == ["Ann", "Bob", "Cid"]
+    page = store.list_examples(s, service=clone, subject="Ann", page=0, size=20)
+    [copy] = page.items
+    assert copy.image_id != original.id
+    assert store.example_image(s, service=clone, example_id=copy.image_id) == b"photo"
+    copied = store.get_example(s, service=clone, example_id=copy.image_id)
+    assert copied.embedding == original.embedding
+    # The clone is independent of its source.
+    store.delete_all_subjects(s, service=service)
+    assert store.list_examples(s, service=clone, subject=None, page=0, size=20).total_elements == 2
+
+
+# --- subjects -------------------------------------------------------------------------------
+
+
+def test_subject_names_are_case_insensitive(s: Session, service: Service) -> None:
+    store.create_subject(s, service=service, name="Ann")
+    with pytest.raises(SubjectAlreadyExists) as error:
+        store.create_subject(s, service=service, name="aNN")
+    assert (error.value.status, error.value.code) == (400, 43)
+    assert error.value.message == "Subject already exists"
+    store.create_subject(s, service=service, name="Émile")
+    with pytest.raises(SubjectAlreadyExists):
+        store.create_subject(s, service=service, name="éMILE")  # not only ASCII, on SQLite too
+    assert store.list_subjects(s, service=service) == ["Ann", "Émile"]
+
+
+def test_subjects_belong_to_one_service(s: Session, service: Service) -> None:
+    other = store.create_service(s, app=service.application, name="other", type="recognition")
+    store.create_subject(s, service=service, name="Ann")
+    store.create_subject(s, service=other, name="Ann")
+    assert store.list_subjects(s, service=other) == ["Ann"]
+    store.delete_subject(s, service=other, name="ann")
+    assert store.list_subjects(s, service=service) == ["Ann"]
+
+
+def test_rename_to_the_same_or_empty_name_changes_nothing(s: Session, service: Service) -> None:
+    store.create_subject(s, service=service, name="Ann")
+    version = service.version
+    assert store.rename_subject(s, service=service, old="Ann", new="Ann") is False
+    assert store.rename_subject(s, service=service, old="Ann", new="") is False
+    assert service.version == version
+    assert store.list_subjects(s, service=service) == ["Ann"]
+
+
+def test_rename_unknown_subject_is_42(s: Session, service: Service) -> None:
+    with pytest.raises(SubjectNotFound) as error:
+        store.rename_subject(s, service=service, old="Nobody", new="Ann")
+    assert (error.value.status, error.value.code) == (404, 42)
+    assert error.value.message == "Subject Nobody not found"
+
+
+def test_rename_finds_case_insensitively_and_may_change_case(s: Session, service: Service) -> None:
+    example = add(s, service, "Ann", 1)
+    assert store.rename_subject(s, service=service, old="ANN", new="Anna") is True
+    assert store.rename_subject(s, service=service, old="anna", new="ANNA") is True
+    assert store.list_subjects(s, service=service) == ["ANNA"]
+    refs = store.list_examples(s, service=service, subject="ANNA", page=0, size=20).items
+    assert refs == [store.ExampleRef(example.id, "ANNA")]
+
+
+def test_rename_onto_an_existing_subject_merges(s: Session, service: Service) -> None:
+    a1, a2 = add(s, service, "Ann", 1), add(s, service, "Ann", 2)
+    b1 = add(s, service, "Bob", 3)
+    assert store.rename_subject(s, service=service, old="Ann", new="bob") is True
+    assert store.list_subjects(s, service=service) == ["Bob"]
+    page = store.list_examples(s, service=service, subject="Bob", page=0, size=20)
+    assert {ref.image_id for ref in page.items} == {a1.id, a2.id, b1.id}
+
+
+def test_delete_subject_returns_the_stored_name(s: Session, service: Service) -> None:
+    add(s, service, "Ann", 1, image=b"x")
+    add(s, service, "Ann", 2)
+    keep = add(s, service, "Bob", 3)
+    assert store.delete_subject(s, service=service, name="aNN") == "Ann"
+    assert store.list_subjects(s, service=service) == ["Bob"]
+    page = store.list_examples(s, service=service, subject=None, page=0, size=20)
+    assert [ref.image_id for ref in page.items] == [keep.id]
+    with pytest.raises(SubjectNotFound, match="Subject Ann not found"):
+        store.delete_subject(s, service=service, name="Ann")
+
+
+def test_delete_all_subjects_counts_subjects(s: Session, service: Service) -> None:
+    add(s, service, "Ann", 1)
+    add(s, service, "Ann", 2)
+    store.create_subject(s, service=service, name="Bob")
+    assert store.delete_all_subjects(s, service=service) == 2
+    assert store.list_subjects(s, service=service) == []
+    assert store.list_examples(s, service=service, subject=None, page=0, size=5).items == []
+    assert store.delete_all_subjects(s, service=service) == 0
+
+
+# --- examples -------------------------------------------------------------------------------
+
+
+def test_add_example_creates_or_reuses_the_subject(s: Session, service: Service) -> None:
+    first = add(s, service, "Ann", 1, image=b"bytes")
+    second = add(s, service, "ANN", 2)
+    assert store.list_subjects(s, service=service) == ["Ann"]
+    assert first.subject_id == second.subject_id
+    assert first.calculator == CALC
+    stored = store.embedding_of(first)
+    assert stored.dtype == np.float32 and stored.shape == (128,)
+    np.testing.assert_allclose(np.linalg.norm(stored), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(stored, vector(1) / np.linalg.norm(vector(1)), rtol=1e-5)
+    assert store.example_image(s, service=service, example_id=first.id) == b"bytes"
+    assert store.example_image(s, service=service, example_id=second.id) == b""
+
+
+def test_subject_names_longer_than_50_are_kept(s: Session, service: Service) -> None:
+    name = "n" * 255  # POST /faces has no 50-character limit (CompreFace: varchar(255))
+    add(s, service, name, 1)
+    assert store.list_subjects(s, service=service) == [name]
+
+
+def test_list_examples_pages_like_spring(s: Session, service: Service) -> None:
+    ids = [add(s, service, "Ann" if i % 2 else "Bob", i).id for i in range(7)]
+    page = store.list_examples(s, service=service, subject=None, page=0, size=3)
+    assert (page.total_elements, page.total_pages, page.page_number, page.page_size) == (7, 3, 0, 3)
+    pages = [
+        store.list_examples(s, service=service, subject=None, page=n, size=3) for n in range(3)
+    ]
+    assert [ref.image_id for p in pages for ref in p.items] == ids  # oldest first, stable
+    assert store.list_examples(s, service=service, subject=None, page=5, size=3).items == []
+    # Spring's fallbacks: size < 1 is the default 20, size above 2000 is 2000, page < 0 is 0.
+    assert store.list_examples(s, service=service, subject=None, page=0, size=0).page_size == 20
+    assert (
+        store.list_examples(s, service=service, subject=None, page=0, size=5000).page_size == 2000
+    )
+    assert store.list_examples(s, service=service, subject=None, page=-1, size=3).page_number == 0
+
+
+def test_list_examples_subject_filter_is_exact(s: Session, service: Service) -> None:
+    ann = add(s, service, "Ann", 1)
+    add(s, service, "Bob", 2)
+    page = store.list_examples(s, service=service, subject="Ann", page=0, size=20)
+    assert page.items == [store.ExampleRef(ann.id, "Ann")] and page.total_pages == 1
+    assert (
+        store.list_examples(s, service=service, subject="ann", page=0, size=20).total_elements == 0
+    )
+    empty = store.list_examples(s, service=service, subject="Nobody", page=0, size=20)
+    assert (empty.total_elements, empty.total_pages) == (0, 0)
+
+
+def test_examples_of_another_service_are_not_found(s: Session, service: Service) -> None:
+    other = store.create_service(s, app=service.application, name="other", type="recognition")
+    example = add(s, other, "Ann", 1, image=b"private")
+    with pytest.raises(ExampleNotFound) as error:
+        store.get_example(s, service=service, example_id=example.id)
+    assert (error.value.status, error.value.code) == (404, 44)
+    assert error.value.message == f"Image {example.id} not found"
+    with pytest.raises(ExampleNotFound):
+        store.delete_example(s, service=service, example_id=example.id)
+    assert store.delete_examples(s, service=service, ids=[example.id]) == []
+    assert store.example_image(s, service=service, example_id=example.id) == b""
+    assert store.get_example(s, service=other, example_id=example.id).id == example.id
+
+
+def test_delete_example_keeps_the_subject(s: Session, service: Service) -> None:
+    example = add(s, service, "Ann", 1, image=b"x")
+    assert store.delete_example(s, service=service, example_id=example.id) == store.ExampleRef(
+        example.id, "Ann"
+    )
+    assert store.list_subjects(s, service=service) == ["Ann"]
+    assert store.example_image(s, service=service, example_id=example.id) == b""
+    with pytest.raises(ExampleNotFound):
+        store.delete_example(s, service=service, example_id=example.id)
+
+
+def test_bulk_delete_skips_unknown_ids(s: Session, service: Service) -> None:
+    a, b = add(s, service, "Ann", 1), add(s, service, "Bob", 2)
+    keep = add(s, service, "Bob", 3)
+    deleted = store.delete_examples(s, service=service, ids=[a.id, "nope", b.id])
+    assert sorted(deleted, key=lambda ref: ref.subject) == [
+        store.ExampleRef(a.id, "Ann"),
+        store.ExampleRef(b.id, "Bob"),
+    ]
+    assert store.delete_examples(s, service=service, ids=[]) == []
+    page = store.list_examples(s, service=service, subject=None, page=0, size=20)
+    assert [ref.image_id for ref in page.items] == [keep.id]
+
+
+def test_delete_examples_by_subject_removes_the_subject(s: Session, service: Service) -> None:
+    add(s, service, "Ann", 1)
+    add(s, service, "Ann", 2)
+    add(s, service, "Bob", 3)
+    assert store.delete_examples_by_subject(s, service=service, subject="ann") == 2
+    assert store.list_subjects(s, service=service) == ["Bob"]
+    assert store.delete_examples_by_subject(s, service=service, subject="Nobody") == 0
+
+
+def test_delete_examples_without_subject_empties_the_service(s: Session, service: Service) -> None:
+    other = store.create_service(s, app=service.application, name="other", type="recognition")
+    add(s, service, "Ann", 1)
+    add(s, service, "Bob", 2)
+    add(s, other, "Ann", 3)
+    assert store.delete_examples_by_subject(s, service=service, subject=None) == 2
+    assert store.list_examples(s, service=service, subject=None, page=0, size=20).items == []
+    assert store.list_subjects(s, service=service) == ["Ann", "Bob"]
+    assert store.list_examples(s, service=other, subject=None, page=0, size=20).total_elements == 1
+
+
+def test_every_collection_write_bumps_the_version(s: Session, service: Service) -> None:
+    writes = [
+        lambda: store.create_subject(s, service=service, name="Ann"),
+        lambda: add(s, service, "Ann", 1),
+        lambda: store.rename_subject(s, service=service, old="Ann", new="Bob"),
+        lambda: store.delete_example(s, service=service, example_id=add(s, service, "Bob", 2).id),
+        lambda: store.delete_examples_by_subject(s, service=service, subject="Bob"),
+        lambda: store.delete_examples_by_subject(s, service=service, subject=None),
+        lambda: store.delete_all_subjects(s, service=service),
+    ]
+    for write in writes:
+        before = store.service_version(s, service_id=service.id) or 0
+        write()
+        after = store.service_version(s, service_id=service.id) or 0
+        assert after > before and service.version == after
+
+
+def test_stale_embeddings_and_replacement(s: Session, service: Service) -> None:
+    old = store.add_example(
+        s, service=service, subject="Ann", embedding=vector(1), calculator="old", image=b"x"
+    )
+    store.add_example(
+        s, service=service, subject="Ann", embedding=vector(2), calculator="old", image=None
+    )
+    add(s, service, "Bob", 3)
+    assert store.has_stale_embeddings(s, calculator=CALC)
+    assert store.stale_examples(s, calculator=CALC) == [old.id]  # only those with a photo
+    store.replace_embedding(s, example_id=old.id, embedding=vector(9) * 3, calculator=CALC)
+    replaced = store.get_example(s, service=service, example_id=old.id)
+    assert replaced.calculator == CALC
+    np.testing.assert_allclose(np.linalg.norm(store.embedding_of(replaced)), 1.0, rtol=1e-6)
+    assert store.stale_examples(s, calculator=CALC) == []
+    store.replace_embedding(s, example_id="gone", embedding=vector(1), calculator=CALC)
+
+
+# --- request statistics ---------------------------------------------------------------------
+
+
+def test_count_request_upserts_per_day(s: Session, service: Service) -> None:
+    for _ in range(3):
+        store.count_request(s, service=service)
+    store.count_request(s, service=service, day=date(2020, 1, 1))
+    counts = store.request_counts(s, service=service, since=date(2019, 1, 1))
+    assert counts[0] == (date(2020, 1, 1), 1)
+    assert len(counts) == 2 and counts[1][1] == 3
+    assert store.request_counts(s, service=service, since=date(2020, 1, 2)) == counts[1:]
+
+
+def test_count_request_from_two_sessions(db_engine: Engine) -> None:
+    sessions = session_factory(db_engine)
+    with sessions.begin() as s:
+        service = store.create_service(
+            s, app=store.default_application(s), name="d", type="detection"
+        )
+    for _ in range(2):
+        with sessions.begin() as s:
+            store.count_request(s, service=service, day=date(2024, 5, 1))
+    with sessions() as s:
+        assert store.request_counts(s, service=service, since=date(2024, 1, 1)) == [
+            (date(2024, 5, 1), 2)
+        ]
