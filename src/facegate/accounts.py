@@ -1,0 +1,309 @@
+"""User accounts: sign-up, passwords (argon2), e-mailed tokens, global roles, deletion."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from facegate import logins, roles
+from facegate.db.tables import AccountToken, AppMember, User
+from facegate.errors import (
+    AccountDisabled,
+    BadCredentials,
+    EmailAlreadyRegistered,
+    EmptyField,
+    IncorrectPassword,
+    InvalidEmail,
+    InvalidParameter,
+    InvalidResetToken,
+    RegistrationTokenExpired,
+    SignupClosed,
+    UserNotFound,
+)
+from facegate.roles import Role
+
+# CompreFace's EmailValidator pattern (COMPREFACE.md §5.4).
+EMAIL = re.compile(
+    r"^[_A-Za-z0-9-+]+(\.[_A-Za-z0-9-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9]+)*(\.[A-Za-z]{2,})$"
+)
+CONFIRM = "confirm"
+RESET = "reset"
+CONFIRM_TTL = timedelta(hours=24)
+RESET_TTL = timedelta(minutes=15)
+
+_hasher = PasswordHasher()
+# Verified against when the e-mail is unknown, so a login takes as long either way.
+_DUMMY_HASH = _hasher.hash(secrets.token_hex(16))
+
+
+# --- validation ---------------------------------------------------------------------------------
+
+
+def clean_email(email: str) -> str:
+    email = email.strip()
+    if not email:
+        raise EmptyField("email")
+    if len(email) > 254 or not EMAIL.match(email):
+        raise InvalidEmail
+    return email.lower()
+
+
+def clean_name(value: str, field: str) -> str:
+    value = value.strip()
+    if not value:
+        raise EmptyField(field)
+    if len(value) > 50:
+        raise InvalidParameter(f"User's {field} size must be between 1 and 50")
+    return value
+
+
+def check_password(password: str) -> None:
+    if not 8 <= len(password) <= 255:
+        raise InvalidParameter("The password size must be between 8 and 255 characters")
+
+
+def _verify(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+# --- lookups ------------------------------------------------------------------------------------
+
+
+def user_by_guid(s: Session, guid: str) -> User:
+    user = s.scalar(select(User).where(User.guid == guid))
+    if user is None:
+        raise UserNotFound(guid)
+    return user
+
+
+def user_by_email(s: Session, email: str) -> User | None:
+    return s.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def global_owner(s: Session) -> User | None:
+    return s.scalar(select(User).where(User.global_role == Role.OWNER, User.enabled))
+
+
+def list_users(s: Session, *, search: str = "") -> list[User]:
+    query = select(User).where(User.enabled).order_by(User.first_name, User.last_name, User.email)
+    if search.strip():
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(User.first_name).like(pattern),
+                func.lower(User.last_name).like(pattern),
+                User.email.like(pattern),
+            )
+        )
+    return list(s.scalars(query))
+
+
+def signup_open(s: Session, *, allow_signup: bool) -> bool:
+    """`allow_signup=false` closes open sign-up once any account exists."""
+    return allow_signup or s.scalar(select(func.count()).select_from(User)) == 0
+
+
+# --- creating accounts --------------------------------------------------------------------------
+
+
+def register(
+    s: Session,
+    *,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    allow_signup: bool,
+    confirm_by_email: bool,
+) -> User:
+    """Open sign-up. Without e-mail the first account is the global OWNER; with e-mail the
+    account waits for confirmation and the OWNER is the first one confirmed."""
+    if not signup_open(s, allow_signup=allow_signup):
+        raise SignupClosed
+    user = _new_user(s, email=email, password=password, first_name=first_name, last_name=last_name)
+    if confirm_by_email:
+        user.enabled = False
+    elif global_owner(s) is None:
+        user.global_role = Role.OWNER
+    return user
+
+
+def create_user(
+    s: Session,
+    *,
+    actor: User,
+    email: str,
+    password: str,
+    first_name: str,
+    last_name: str,
+    role: Role,
+) -> User:
+    """An account made by a global admin (the way in once sign-up is closed); enabled at once."""
+    roles.check_global_user_creation(Role(actor.global_role), role)
+    user = _new_user(s, email=email, password=password, first_name=first_name, last_name=last_name)
+    user.global_role = role
+    return user
+
+
+def _new_user(s: Session, *, email: str, password: str, first_name: str, last_name: str) -> User:
+    email = clean_email(email)
+    first_name = clean_name(first_name, "first name")
+    last_name = clean_name(last_name, "last name")
+    if not password:
+        raise EmptyField("password")
+    check_password(password)
+    existing = user_by_email(s, email)
+    if existing is not None:
+        if existing.enabled or _has_live_token(s, existing, CONFIRM):
+            raise EmailAlreadyRegistered
+        s.delete(existing)  # never confirmed and its link expired: the address is free again
+        s.flush()
+    user = User(
+        email=email,
+        first_name=first_name,
+        last_name=last_name,
+        password_hash=_hasher.hash(password),
+        global_role=Role.USER,
+        enabled=True,
+    )
+    s.add(user)
+    s.flush()
+    return user
+
+
+# --- logging in and own account -----------------------------------------------------------------
+
+
+def authenticate(s: Session, *, email: str, password: str) -> User:
+    user = user_by_email(s, email)
+    if user is None:
+        _verify(_DUMMY_HASH, password)
+        raise BadCredentials
+    if not _verify(user.password_hash, password):
+        raise BadCredentials
+    if not user.enabled:
+        raise AccountDisabled
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return user
+
+
+def update_name(user: User, *, first_name: str, last_name: str) -> None:
+    user.first_name = clean_name(first_name, "first name")
+    user.last_name = clean_name(last_name, "last name")
+
+
+def change_password(user: User, *, old: str, new: str) -> None:
+    if not _verify(user.password_hash, old):
+        raise IncorrectPassword
+    check_password(new)
+    user.password_hash = _hasher.hash(new)
+
+
+# --- e-mailed single-use tokens -----------------------------------------------------------------
+
+
+def issue_token(s: Session, *, user: User, purpose: str) -> str:
+    """A new token for the link; it replaces any earlier one of the same purpose."""
+    s.execute(
+        delete(AccountToken).where(AccountToken.user_id == user.id, AccountToken.purpose == purpose)
+    )
+    token = secrets.token_urlsafe(32)
+    ttl = CONFIRM_TTL if purpose == CONFIRM else RESET_TTL
+    s.add(
+        AccountToken(
+            token_hash=logins.token_hash(token),
+            user_id=user.id,
+            purpose=purpose,
+            expires_at=logins.now() + ttl,
+        )
+    )
+    s.flush()
+    return token
+
+
+def _has_live_token(s: Session, user: User, purpose: str) -> bool:
+    rows = s.scalars(
+        select(AccountToken).where(AccountToken.user_id == user.id, AccountToken.purpose == purpose)
+    )
+    return any(row.used_at is None and logins.utc(row.expires_at) > logins.now() for row in rows)
+
+
+def _redeem(s: Session, *, token: str, purpose: str) -> User | None:
+    """The token's user, once: the token is marked used in the same transaction."""
+    row = s.get(AccountToken, logins.token_hash(token), with_for_update=True)
+    if row is None or row.purpose != purpose or row.used_at is not None:
+        return None
+    if logins.utc(row.expires_at) <= logins.now():
+        return None
+    row.used_at = logins.now()
+    return s.get(User, row.user_id)
+
+
+def confirm_email(s: Session, *, token: str) -> User:
+    user = _redeem(s, token=token, purpose=CONFIRM)
+    if user is None:
+        raise RegistrationTokenExpired
+    user.enabled = True
+    if global_owner(s) is None:
+        user.global_role = Role.OWNER
+    return user
+
+
+def reset_password(s: Session, *, token: str, password: str) -> User:
+    if not password.strip():
+        raise EmptyField("password")
+    check_password(password)
+    user = _redeem(s, token=token, purpose=RESET)
+    if user is None:
+        raise InvalidResetToken
+    user.password_hash = _hasher.hash(password)
+    logins.revoke_all(s, user=user)
+    return user
+
+
+# --- global roles and deletion ------------------------------------------------------------------
+
+
+def set_global_role(s: Session, *, actor: User, target: User, role: Role) -> None:
+    roles.check_global_role_change(
+        Role(actor.global_role),
+        is_self=actor.id == target.id,
+        target=Role(target.global_role),
+        new=role,
+    )
+    if role == Role.OWNER:
+        actor.global_role = Role.ADMINISTRATOR  # there is one OWNER: granting it hands it over
+    target.global_role = role
+
+
+def delete_user(s: Session, *, actor: User, target: User, replacer: str) -> None:
+    """Remove an account; the applications it owned pass to its heir (COMPREFACE.md §5.3)."""
+    is_self = actor.id == target.id
+    heir_kind = roles.heir_of_deleted_user(is_self=is_self, replacer=replacer)
+    roles.check_user_deletion(
+        Role(actor.global_role), is_self=is_self, target=Role(target.global_role)
+    )
+    heir = actor if heir_kind == roles.Heir.DELETER else global_owner(s)
+    for membership in list(target.memberships):
+        if membership.role == Role.OWNER and heir is not None:
+            _make_owner(s, app_id=membership.app_id, user=heir)
+    s.delete(target)
+    s.flush()
+
+
+def _make_owner(s: Session, *, app_id: int, user: User) -> None:
+    member = s.get(AppMember, (app_id, user.id))
+    if member is None:
+        s.add(AppMember(app_id=app_id, user_id=user.id, role=Role.OWNER))
+    else:
+        member.role = Role.OWNER

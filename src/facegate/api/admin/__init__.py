@@ -1,0 +1,12 @@
+"""The admin JSON API under `/admin` that the web UI uses (docs/admin-api.md)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from facegate.api.admin import apps, auth, services, users
+from facegate.api.admin.deps import csrf_guard
+
+router = APIRouter(prefix="/admin", dependencies=[Depends(csrf_guard)])
+for module in (auth, users, apps, services):
+    router.include_router(module.router)

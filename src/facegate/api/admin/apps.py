@@ -1,0 +1,105 @@
+"""Applications and their members."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+
+from facegate import applications, roles
+from facegate.api.admin.deps import CurrentUser
+from facegate.api.admin.schemas import (
+    AppOut,
+    Invitation,
+    NameOnly,
+    OwnerOut,
+    RoleChange,
+    UserRoleOut,
+)
+from facegate.api.deps import SessionDep
+from facegate.applications import Access
+from facegate.roles import Role
+
+router = APIRouter(tags=["admin: applications"])
+
+
+def app_out(session: Session, standing: Access) -> AppOut:
+    owner = applications.owner(session, app=standing.app)
+    return AppOut(
+        id=standing.app.guid,
+        name=standing.app.name,
+        role=standing.app_role,
+        owner=OwnerOut(user_id=owner.guid, first_name=owner.first_name, last_name=owner.last_name)
+        if owner
+        else None,
+        can_manage=standing.can_manage,
+        can_edit_services=standing.can_edit_services,
+    )
+
+
+@router.get("/apps")
+def list_apps(session: SessionDep, user: CurrentUser, search: str = "") -> list[AppOut]:
+    return [app_out(session, a) for a in applications.list_apps(session, user=user, search=search)]
+
+
+@router.post("/app", status_code=201)
+def create_app(body: NameOnly, session: SessionDep, user: CurrentUser) -> AppOut:
+    return app_out(session, applications.create_app(session, user=user, name=body.name))
+
+
+@router.get("/app/{app_id}")
+def get_app(app_id: str, session: SessionDep, user: CurrentUser) -> AppOut:
+    return app_out(session, applications.access(session, user=user, app_guid=app_id))
+
+
+@router.put("/app/{app_id}")
+def rename_app(app_id: str, body: NameOnly, session: SessionDep, user: CurrentUser) -> AppOut:
+    standing = applications.access(session, user=user, app_guid=app_id)
+    applications.rename_app(session, standing=standing, name=body.name)
+    return app_out(session, standing)
+
+
+@router.delete("/app/{app_id}", status_code=204)
+def delete_app(app_id: str, session: SessionDep, user: CurrentUser) -> None:
+    standing = applications.access(session, user=user, app_guid=app_id)
+    applications.delete_app(session, standing=standing)
+
+
+@router.get("/app/{app_id}/assign-roles")
+def assignable_roles(app_id: str, session: SessionDep, user: CurrentUser) -> list[Role]:
+    standing = applications.access(session, user=user, app_guid=app_id)
+    return roles.assignable_app_roles(standing.global_role, standing.app_role)
+
+
+@router.get("/app/{app_id}/roles")
+def list_members(
+    app_id: str, session: SessionDep, user: CurrentUser, search: str = ""
+) -> list[UserRoleOut]:
+    standing = applications.access(session, user=user, app_guid=app_id)
+    return [
+        UserRoleOut.of(member, role)
+        for member, role in applications.members(session, app=standing.app, search=search)
+    ]
+
+
+@router.post("/app/{app_id}/invite", status_code=201)
+def invite(app_id: str, body: Invitation, session: SessionDep, user: CurrentUser) -> UserRoleOut:
+    standing = applications.access(session, user=user, app_guid=app_id)
+    member = applications.invite(session, standing=standing, email=body.user_email, role=body.role)
+    return UserRoleOut.of(member, body.role)
+
+
+@router.put("/app/{app_id}/role")
+def set_member_role(
+    app_id: str, body: RoleChange, session: SessionDep, user: CurrentUser
+) -> UserRoleOut:
+    standing = applications.access(session, user=user, app_guid=app_id)
+    member = applications.set_member_role(
+        session, standing=standing, user_guid=body.user_id, role=body.role
+    )
+    return UserRoleOut.of(member, body.role)
+
+
+@router.delete("/app/{app_id}/user/{user_id}", status_code=204)
+def remove_member(app_id: str, user_id: str, session: SessionDep, user: CurrentUser) -> None:
+    standing = applications.access(session, user=user, app_guid=app_id)
+    applications.remove_member(session, standing=standing, user_guid=user_id)

@@ -1,0 +1,100 @@
+"""Admin API dependencies: the login session from its cookie, CSRF checks, the current user."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+from sqlalchemy.orm import Session, sessionmaker
+
+from facegate import logins
+from facegate.api.deps import SessionDep, SettingsDep
+from facegate.config import Settings
+from facegate.db.tables import LoginSession, User
+from facegate.errors import CsrfRejected, NotAuthenticated
+
+SESSION_COOKIE = "facegate_session"
+CSRF_COOKIE = "facegate_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def ttl(settings: Settings) -> timedelta:
+    return timedelta(seconds=settings.session_ttl_seconds)
+
+
+def set_cookies(response: Response, settings: Settings, issued: logins.Issued) -> None:
+    """The session cookie is HttpOnly; the CSRF cookie is read by the page's JavaScript."""
+    secure = settings.public_url.startswith("https://")
+    max_age = settings.session_ttl_seconds
+    response.set_cookie(
+        SESSION_COOKIE, issued.token, max_age=max_age, httponly=True, samesite="lax", secure=secure
+    )
+    set_csrf_cookie(response, settings, issued.csrf_token)
+
+
+def set_csrf_cookie(response: Response, settings: Settings, token: str) -> None:
+    secure = settings.public_url.startswith("https://")
+    response.set_cookie(CSRF_COOKIE, token, samesite="lax", secure=secure)
+
+
+def clear_cookies(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
+    response.delete_cookie(CSRF_COOKIE, samesite="lax")
+
+
+def session_maker(request: Request) -> sessionmaker[Session]:
+    """For work that must commit even when the request fails (recording a failed login)."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    return factory
+
+
+def optional_login(request: Request, session: SessionDep) -> LoginSession | None:
+    token = request.cookies.get(SESSION_COOKIE)
+    return logins.active(session, token=token) if token else None
+
+
+LoginDep = Annotated[LoginSession | None, Depends(optional_login)]
+
+
+def csrf_guard(
+    request: Request, response: Response, settings: SettingsDep, login: LoginDep
+) -> None:
+    """Double-submit: a write must echo the CSRF token in a header. Logged in, it must be the
+    session's own token; anonymous (login, sign-up), the `facegate_csrf` cookie's."""
+    cookie = request.cookies.get(CSRF_COOKIE)
+    if request.method in SAFE_METHODS:
+        expected = login.csrf_token if login else cookie or secrets.token_urlsafe(32)
+        if cookie != expected:
+            set_csrf_cookie(response, settings, expected)
+        return
+    stored = login.csrf_token if login else cookie
+    if not stored or not logins.csrf_matches(stored, request.headers.get(CSRF_HEADER)):
+        raise CsrfRejected
+
+
+def current_login(
+    request: Request, response: Response, settings: SettingsDep, login: LoginDep
+) -> LoginSession:
+    if login is None:
+        raise NotAuthenticated
+    if logins.extend(login, ttl=ttl(settings)):
+        token = request.cookies[SESSION_COOKIE]
+        set_cookies(response, settings, logins.Issued(token, login.csrf_token, login.expires_at))
+    return login
+
+
+CurrentLogin = Annotated[LoginSession, Depends(current_login)]
+
+
+def current_user(session: SessionDep, login: CurrentLogin) -> User:
+    user = session.get(User, login.user_id)
+    if user is None or not user.enabled:
+        raise NotAuthenticated
+    return user
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+SessionMakerDep = Annotated[sessionmaker[Session], Depends(session_maker)]

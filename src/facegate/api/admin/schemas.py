@@ -1,0 +1,165 @@
+"""Request and response bodies of the admin API: camelCase JSON, as CompreFace's admin."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+from pydantic.alias_generators import to_camel
+
+from facegate.db.tables import Service, User
+from facegate.roles import Role
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
+
+
+# --- requests -----------------------------------------------------------------------------------
+
+
+class Credentials(Model):
+    email: str
+    password: str
+
+
+class Registration(Model):
+    email: str
+    password: str
+    first_name: str
+    last_name: str
+
+
+class NewUser(Registration):
+    role: Role = Role.USER
+
+
+class Names(Model):
+    first_name: str
+    last_name: str
+
+
+class PasswordChange(Model):
+    old_password: str
+    new_password: str
+
+
+class EmailOnly(Model):
+    email: str
+
+
+class PasswordOnly(Model):
+    password: str
+
+
+class RoleChange(Model):
+    user_id: str
+    role: Role
+
+
+class Invitation(Model):
+    user_email: str
+    role: Role
+
+
+class NameOnly(Model):
+    name: str
+
+
+class NewService(Model):
+    name: str
+    type: Literal["recognition", "detection", "verification"]
+
+
+# --- responses ----------------------------------------------------------------------------------
+
+
+class ConfigOut(Model):
+    mail_service_enabled: bool
+    signup_open: bool
+
+
+class UserOut(Model):
+    user_id: str
+    email: str
+    first_name: str
+    last_name: str
+    global_role: Role
+
+    @classmethod
+    def of(cls, user: User) -> UserOut:
+        return cls(
+            user_id=user.guid,
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            global_role=Role(user.global_role),
+        )
+
+
+class RegistrationOut(Model):
+    user: UserOut
+    confirmation_required: bool
+
+
+class UserRoleOut(Model):
+    """A user with one role: the global role in user lists, the app role in member lists."""
+
+    user_id: str
+    email: str
+    first_name: str
+    last_name: str
+    role: Role
+
+    @classmethod
+    def of(cls, user: User, role: Role | str) -> UserRoleOut:
+        return cls(
+            user_id=user.guid,
+            email=user.email,
+            first_name=user.first_name,
+            last_name=user.last_name,
+            role=Role(role),
+        )
+
+
+class OwnerOut(Model):
+    user_id: str
+    first_name: str
+    last_name: str
+
+
+class AppOut(Model):
+    id: str
+    name: str
+    role: Role | None
+    owner: OwnerOut | None
+    can_manage: bool
+    can_edit_services: bool
+
+
+class ServiceOut(Model):
+    id: str
+    name: str
+    type: str
+    api_key: str
+    created_date: datetime
+    subject_count: int
+    image_count: int
+
+    @classmethod
+    def of(cls, service: Service, counts: tuple[int, int] = (0, 0)) -> ServiceOut:
+        return cls(
+            id=service.guid,
+            name=service.name,
+            type=service.type,
+            api_key=service.api_key,
+            created_date=service.created_at,
+            subject_count=counts[0],
+            image_count=counts[1],
+        )
+
+
+class DayCount(Model):
+    created_date: date
+    request_count: int

@@ -1,0 +1,96 @@
+"""Face services of an application (CompreFace's "models"): keys, clones, counts, statistics."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from sqlalchemy.orm import Session
+
+from facegate import applications
+from facegate.api.admin.deps import CurrentUser
+from facegate.api.admin.schemas import DayCount, NameOnly, NewService, ServiceOut
+from facegate.api.deps import SessionDep
+from facegate.applications import Access
+from facegate.db.tables import Service, User
+
+router = APIRouter(prefix="/app/{app_id}", tags=["admin: services"])
+
+
+def _service(session: Session, user: User, app_id: str, service_id: str) -> tuple[Access, Service]:
+    standing = applications.access(session, user=user, app_guid=app_id)
+    return standing, applications.service_in(session, standing=standing, service_guid=service_id)
+
+
+def _out(session: Session, standing: Access, service: Service) -> ServiceOut:
+    counts = applications.counts(session, app=standing.app)
+    return ServiceOut.of(service, counts.get(service.id, (0, 0)))
+
+
+@router.get("/models")
+def list_services(app_id: str, session: SessionDep, user: CurrentUser) -> list[ServiceOut]:
+    standing = applications.access(session, user=user, app_guid=app_id)
+    counts = applications.counts(session, app=standing.app)
+    services = sorted(standing.app.services, key=lambda service: service.name.lower())
+    return [ServiceOut.of(service, counts.get(service.id, (0, 0))) for service in services]
+
+
+@router.post("/model", status_code=201)
+def create_service(
+    app_id: str, body: NewService, session: SessionDep, user: CurrentUser
+) -> ServiceOut:
+    standing = applications.access(session, user=user, app_guid=app_id)
+    service = applications.create_service(
+        session, standing=standing, name=body.name, type=body.type
+    )
+    return ServiceOut.of(service)
+
+
+@router.get("/model/{service_id}")
+def get_service(app_id: str, service_id: str, session: SessionDep, user: CurrentUser) -> ServiceOut:
+    standing, service = _service(session, user, app_id, service_id)
+    return _out(session, standing, service)
+
+
+@router.put("/model/{service_id}")
+def rename_service(
+    app_id: str, service_id: str, body: NameOnly, session: SessionDep, user: CurrentUser
+) -> ServiceOut:
+    standing, service = _service(session, user, app_id, service_id)
+    applications.rename_service(session, standing=standing, service=service, name=body.name)
+    return _out(session, standing, service)
+
+
+@router.post("/model/{service_id}", status_code=201)
+def clone_service(
+    app_id: str, service_id: str, body: NameOnly, session: SessionDep, user: CurrentUser
+) -> ServiceOut:
+    """A new service with its own key and a copy of the collection."""
+    standing, service = _service(session, user, app_id, service_id)
+    clone = applications.clone_service(session, standing=standing, service=service, name=body.name)
+    return _out(session, standing, clone)
+
+
+@router.put("/model/{service_id}/apikey")
+def regenerate_key(
+    app_id: str, service_id: str, session: SessionDep, user: CurrentUser
+) -> ServiceOut:
+    standing, service = _service(session, user, app_id, service_id)
+    applications.regenerate_key(session, standing=standing, service=service)
+    return _out(session, standing, service)
+
+
+@router.delete("/model/{service_id}", status_code=204)
+def delete_service(app_id: str, service_id: str, session: SessionDep, user: CurrentUser) -> None:
+    standing, service = _service(session, user, app_id, service_id)
+    applications.delete_service(session, standing=standing, service=service)
+
+
+@router.get("/model/{service_id}/statistics")
+def statistics(
+    app_id: str, service_id: str, session: SessionDep, user: CurrentUser
+) -> list[DayCount]:
+    """Requests per day, newest first, over the last six months."""
+    _standing, service = _service(session, user, app_id, service_id)
+    return [
+        DayCount(created_date=day, request_count=count)
+        for day, count in applications.statistics(session, service=service)
+    ]

@@ -1,0 +1,274 @@
+"""Applications as the admin API sees them: access of a user, members, and their face services."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import Session
+
+from facegate import accounts, logins, roles, store
+from facegate.db.tables import Application, AppMember, Service, User
+from facegate.errors import (
+    AlreadyMember,
+    AppNotFound,
+    EmptyField,
+    InsufficientPrivileges,
+    InvalidName,
+    InvalidParameter,
+    NameNotUnique,
+    ServiceNotInApp,
+    UserNotFound,
+)
+from facegate.roles import Role
+
+FORBIDDEN_NAME_CHARACTERS = set(";/\\")
+STATISTICS_MONTHS = 6
+
+
+def clean_name(name: str, *, kind: str) -> str:
+    """CompreFace's rules for application and service names: 1..50 characters, no `; / \\`."""
+    name = name.strip()
+    if not name:
+        raise EmptyField("name")
+    if len(name) > 50:
+        raise InvalidParameter(f"{kind} name size must be between 1 and 50")
+    if FORBIDDEN_NAME_CHARACTERS & set(name):
+        raise InvalidName
+    return name
+
+
+@dataclass(frozen=True)
+class Access:
+    """A user's standing in one application; the checks below raise code 9 when it falls short."""
+
+    app: Application
+    user: User
+    app_role: Role | None
+
+    @property
+    def global_role(self) -> Role:
+        return Role(self.user.global_role)
+
+    @property
+    def can_manage(self) -> bool:
+        return roles.can_manage_app(self.global_role, self.app_role)
+
+    @property
+    def can_edit_services(self) -> bool:
+        return roles.can_edit_services(self.global_role, self.app_role)
+
+    def require_manage(self) -> None:
+        if not self.can_manage:
+            raise InsufficientPrivileges
+
+    def require_edit_services(self) -> None:
+        if not self.can_edit_services:
+            raise InsufficientPrivileges
+
+
+def app_role(s: Session, *, app: Application, user: User) -> Role | None:
+    member = s.get(AppMember, (app.id, user.id))
+    return Role(member.role) if member else None
+
+
+def access(s: Session, *, user: User, app_guid: str) -> Access:
+    """The one "get app or 404, then may this user read it" check (codes 2 and 9)."""
+    app = s.scalar(select(Application).where(Application.guid == app_guid))
+    if app is None:
+        raise AppNotFound(app_guid)
+    standing = Access(app, user, app_role(s, app=app, user=user))
+    if not roles.can_read_app(standing.global_role, standing.app_role):
+        raise InsufficientPrivileges
+    return standing
+
+
+def list_apps(s: Session, *, user: User, search: str = "") -> list[Access]:
+    """All applications for global admins, the member ones for a USER; sorted by name."""
+    query = select(Application, AppMember.role).outerjoin(
+        AppMember, (AppMember.app_id == Application.id) & (AppMember.user_id == user.id)
+    )
+    if not roles.can_create_app(Role(user.global_role)):
+        query = query.where(AppMember.user_id == user.id)
+    if search.strip():
+        query = query.where(func.lower(Application.name).like(f"%{search.strip().lower()}%"))
+    rows = s.execute(query.order_by(Application.name))
+    return [Access(app, user, Role(role) if role else None) for app, role in rows]
+
+
+def owner(s: Session, *, app: Application) -> User | None:
+    return s.scalar(
+        select(User)
+        .join(AppMember, AppMember.user_id == User.id)
+        .where(AppMember.app_id == app.id, AppMember.role == Role.OWNER)
+    )
+
+
+def create_app(s: Session, *, user: User, name: str) -> Access:
+    if not roles.can_create_app(Role(user.global_role)):
+        raise InsufficientPrivileges
+    app = store.create_application(s, name=clean_name(name, kind="Application"))
+    s.add(AppMember(app_id=app.id, user_id=user.id, role=Role.OWNER))
+    s.flush()
+    return Access(app, user, Role.OWNER)
+
+
+def rename_app(s: Session, *, standing: Access, name: str) -> None:
+    standing.require_manage()
+    name = clean_name(name, kind="Application")
+    clash = select(Application.id).where(
+        Application.name == name, Application.id != standing.app.id
+    )
+    if s.scalar(clash) is not None:
+        raise NameNotUnique(name)
+    standing.app.name = name
+    s.flush()
+
+
+def delete_app(s: Session, *, standing: Access) -> None:
+    """Deletes its services, collections and statistics too (ON DELETE CASCADE)."""
+    standing.require_manage()
+    s.execute(delete(Application).where(Application.id == standing.app.id))
+    s.expunge(standing.app)
+
+
+# --- members ------------------------------------------------------------------------------------
+
+
+def members(s: Session, *, app: Application, search: str = "") -> list[tuple[User, Role]]:
+    query = (
+        select(User, AppMember.role)
+        .join(AppMember, AppMember.user_id == User.id)
+        .where(AppMember.app_id == app.id)
+        .order_by(User.first_name, User.last_name, User.email)
+    )
+    if search.strip():
+        pattern = f"%{search.strip().lower()}%"
+        query = query.where(
+            or_(
+                func.lower(User.first_name).like(pattern),
+                func.lower(User.last_name).like(pattern),
+                User.email.like(pattern),
+            )
+        )
+    return [(user, Role(role)) for user, role in s.execute(query)]
+
+
+def _hand_over(s: Session, *, app: Application) -> None:
+    """There is one app OWNER: naming another makes the previous one ADMINISTRATOR."""
+    previous = owner(s, app=app)
+    if previous is not None:
+        member = s.get(AppMember, (app.id, previous.id))
+        assert member is not None
+        member.role = Role.ADMINISTRATOR
+
+
+def invite(s: Session, *, standing: Access, email: str, role: Role) -> User:
+    standing.require_manage()
+    user = accounts.user_by_email(s, email)
+    if user is None or not user.enabled:
+        raise UserNotFound(email)
+    if s.get(AppMember, (standing.app.id, user.id)) is not None:
+        raise AlreadyMember(user.email, standing.app.name)
+    if role == Role.OWNER:
+        _hand_over(s, app=standing.app)
+    s.add(AppMember(app_id=standing.app.id, user_id=user.id, role=role))
+    s.flush()
+    return user
+
+
+def _member(s: Session, *, app: Application, user_guid: str) -> AppMember:
+    user = accounts.user_by_guid(s, user_guid)
+    member = s.get(AppMember, (app.id, user.id))
+    if member is None:
+        raise UserNotFound(user_guid)
+    return member
+
+
+def set_member_role(s: Session, *, standing: Access, user_guid: str, role: Role) -> User:
+    member = _member(s, app=standing.app, user_guid=user_guid)
+    roles.check_member_role_change(standing.global_role, standing.app_role, Role(member.role))
+    if role == Role.OWNER:
+        _hand_over(s, app=standing.app)
+    member.role = role
+    s.flush()
+    return member.user
+
+
+def remove_member(s: Session, *, standing: Access, user_guid: str) -> None:
+    member = _member(s, app=standing.app, user_guid=user_guid)
+    roles.check_member_removal(
+        standing.global_role,
+        standing.app_role,
+        is_self=member.user_id == standing.user.id,
+        target=Role(member.role),
+    )
+    s.delete(member)
+    s.flush()
+
+
+# --- services -----------------------------------------------------------------------------------
+
+
+def service_in(s: Session, *, standing: Access, service_guid: str) -> Service:
+    """A service of this application; one of another application is reported as not in it."""
+    service = store.service_by_guid(s, guid=service_guid)
+    if service is None or service.app_id != standing.app.id:
+        raise ServiceNotInApp(service_guid, standing.app.guid)
+    return service
+
+
+def _service_name(s: Session, *, app: Application, name: str, renaming: Service | None) -> str:
+    """Unique in the application, ignoring case; renaming to the very same name is refused too."""
+    name = clean_name(name, kind="Service")
+    query = select(Service.id).where(
+        Service.app_id == app.id, func.lower(Service.name) == name.lower()
+    )
+    if renaming is not None and renaming.name != name:
+        query = query.where(Service.id != renaming.id)
+    if s.scalar(query) is not None:
+        raise NameNotUnique(name)
+    return name
+
+
+def create_service(s: Session, *, standing: Access, name: str, type: str) -> Service:
+    standing.require_edit_services()
+    name = _service_name(s, app=standing.app, name=name, renaming=None)
+    return store.create_service(s, app=standing.app, name=name, type=type)
+
+
+def rename_service(s: Session, *, standing: Access, service: Service, name: str) -> None:
+    standing.require_edit_services()
+    name = _service_name(s, app=standing.app, name=name, renaming=service)
+    store.rename_service(s, service=service, name=name)
+
+
+def clone_service(s: Session, *, standing: Access, service: Service, name: str) -> Service:
+    standing.require_edit_services()
+    name = _service_name(s, app=standing.app, name=name, renaming=None)
+    return store.clone_service(s, service=service, name=name)
+
+
+def regenerate_key(s: Session, *, standing: Access, service: Service) -> None:
+    standing.require_edit_services()
+    store.regenerate_key(s, service=service)
+
+
+def delete_service(s: Session, *, standing: Access, service: Service) -> None:
+    standing.require_edit_services()
+    store.delete_service(s, service=service)
+
+
+def counts(s: Session, *, app: Application) -> dict[int, tuple[int, int]]:
+    """Subjects and examples of each service of the application, by service id."""
+    return {
+        summary.service.id: (summary.subject_count, summary.example_count)
+        for summary in store.list_services(s, app=app)
+    }
+
+
+def statistics(s: Session, *, service: Service) -> list[tuple[date, int]]:
+    """Requests per day over the last six months, newest first (CompreFace's dashboard)."""
+    since = logins.now().date() - timedelta(days=31 * STATISTICS_MONTHS)
+    return sorted(store.request_counts(s, service=service, since=since), reverse=True)

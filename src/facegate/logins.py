@@ -1,0 +1,152 @@
+"""Login sessions (hashed tokens, CSRF token, sliding expiry, revocation) and login throttling."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from facegate.db.tables import LoginFailure, LoginSession, User
+
+# Throttling (docs/admin-api.md): after LIMIT consecutive failures, each attempt waits
+# 2^(failures - LIMIT) seconds after the last failure, capped; an address forgets after an hour.
+ACCOUNT_LIMIT = 5
+ADDRESS_LIMIT = 20
+MAX_WAIT = timedelta(minutes=15)
+ADDRESS_MEMORY = timedelta(hours=1)
+
+
+def utc(moment: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Issued:
+    """A new session as the browser gets it: the raw token exists only here and in the cookie."""
+
+    token: str
+    csrf_token: str
+    expires_at: datetime
+
+
+def start(s: Session, *, user: User, ttl: timedelta, replacing: str | None = None) -> Issued:
+    """A fresh session id and CSRF token; the session the browser presented is revoked."""
+    if replacing:
+        revoke(s, token=replacing)
+    token = secrets.token_urlsafe(32)
+    issued = Issued(token, secrets.token_urlsafe(32), now() + ttl)
+    s.add(
+        LoginSession(
+            token_hash=token_hash(token),
+            csrf_token=issued.csrf_token,
+            user_id=user.id,
+            expires_at=issued.expires_at,
+        )
+    )
+    s.flush()
+    return issued
+
+
+def active(s: Session, *, token: str) -> LoginSession | None:
+    """The live (not expired, not revoked) session of a cookie token."""
+    row = s.scalar(select(LoginSession).where(LoginSession.token_hash == token_hash(token)))
+    if row is None or row.revoked_at is not None or utc(row.expires_at) <= now():
+        return None
+    return row
+
+
+def extend(row: LoginSession, *, ttl: timedelta) -> bool:
+    """Slide the expiry; written at most once per tenth of the TTL so reads stay reads."""
+    new_expiry = now() + ttl
+    if new_expiry - utc(row.expires_at) < ttl / 10:
+        return False
+    row.expires_at = new_expiry
+    return True
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    return given is not None and hmac.compare_digest(expected.encode(), given.encode())
+
+
+def revoke(s: Session, *, token: str) -> None:
+    s.execute(
+        update(LoginSession)
+        .where(LoginSession.token_hash == token_hash(token), LoginSession.revoked_at.is_(None))
+        .values(revoked_at=now())
+    )
+
+
+def revoke_all(s: Session, *, user: User, keep: LoginSession | None = None) -> None:
+    """Log a user out everywhere (password changed or reset), optionally but one session."""
+    query = update(LoginSession).where(
+        LoginSession.user_id == user.id, LoginSession.revoked_at.is_(None)
+    )
+    if keep is not None:
+        query = query.where(LoginSession.id != keep.id)
+    s.execute(query.values(revoked_at=now()))
+
+
+# --- throttling ---------------------------------------------------------------------------------
+
+
+def _keys(email: str, address: str | None) -> list[tuple[str, int]]:
+    keys = [(f"account:{email.strip().lower()}", ACCOUNT_LIMIT)]
+    if address:
+        keys.append((f"address:{address}", ADDRESS_LIMIT))
+    return keys
+
+
+def _wait(row: LoginFailure, limit: int, at: datetime) -> int:
+    """Seconds still to wait before this key may try again (0: go ahead)."""
+    if row.key.startswith("address:") and at - utc(row.last_failure_at) > ADDRESS_MEMORY:
+        return 0
+    if row.count < limit:
+        return 0
+    delay = min(timedelta(seconds=2 ** (row.count - limit)), MAX_WAIT)
+    remaining = utc(row.last_failure_at) + delay - at
+    return max(0, int(remaining.total_seconds() + 0.999))
+
+
+def wait_seconds(s: Session, *, email: str, address: str | None) -> int:
+    """How long this account or address must still wait; checked before the password."""
+    at = now()
+    waits = [0]
+    for key, limit in _keys(email, address):
+        row = s.get(LoginFailure, key)
+        if row is not None:
+            waits.append(_wait(row, limit, at))
+    return max(waits)
+
+
+def record_failure(s: Session, *, email: str, address: str | None) -> None:
+    at = now()
+    for key, _limit in _keys(email, address):
+        row = s.get(LoginFailure, key, with_for_update=True)
+        if row is None:
+            s.add(LoginFailure(key=key, count=1, last_failure_at=at))
+            continue
+        forgotten = key.startswith("address:") and at - utc(row.last_failure_at) > ADDRESS_MEMORY
+        row.count = 1 if forgotten else row.count + 1
+        row.last_failure_at = at
+
+
+def record_success(s: Session, *, email: str) -> None:
+    """The account's counter restarts; the address's does not (an attacker's own account
+    must not reset the count of guesses made against others)."""
+    row = s.get(LoginFailure, _keys(email, None)[0][0])
+    if row is not None:
+        s.delete(row)

@@ -1,0 +1,91 @@
+"""Account e-mails (confirmation and password-reset links) sent with smtplib."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from email.message import EmailMessage
+from urllib.parse import urlencode
+
+from facegate.config import Settings
+from facegate.errors import MailDisabled, UnreachableEmail
+
+SMTP_PORT = 587
+SMTPS_PORT = 465
+TIMEOUT_SECONDS = 30
+
+
+def link(settings: Settings, path: str, token: str) -> str:
+    return f"{settings.public_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+
+
+def confirmation_link(settings: Settings, token: str) -> str:
+    return link(settings, "/admin/user/registration/confirm", token)
+
+
+def reset_link(settings: Settings, token: str) -> str:
+    return link(settings, "/reset-password", token)
+
+
+def send_confirmation(settings: Settings, *, to: str, first_name: str, token: str) -> None:
+    send(
+        settings,
+        to=to,
+        subject="facegate: confirm your e-mail address",
+        text=(
+            f"Hello {first_name},\n\nConfirm your facegate account by opening this link "
+            f"(valid 24 hours):\n\n{confirmation_link(settings, token)}\n"
+        ),
+    )
+
+
+def send_reset(settings: Settings, *, to: str, first_name: str, token: str) -> None:
+    send(
+        settings,
+        to=to,
+        subject="facegate: reset your password",
+        text=(
+            f"Hello {first_name},\n\nChoose a new password with this link (valid 15 minutes, "
+            f"usable once):\n\n{reset_link(settings, token)}\n\n"
+            "If you did not ask for it, ignore this message.\n"
+        ),
+    )
+
+
+def _server(settings: Settings) -> tuple[str, int]:
+    host, _, port = settings.email_host.rpartition(":")
+    if host and port.isdigit():
+        return host, int(port)
+    return settings.email_host, SMTP_PORT
+
+
+def send(settings: Settings, *, to: str, subject: str, text: str) -> None:
+    """Send one plain-text message; STARTTLS when offered, login when a user name is set."""
+    if not settings.enable_email_server:
+        raise MailDisabled
+    message = EmailMessage()
+    message["From"] = settings.email_from or settings.email_username
+    message["To"] = to
+    message["Subject"] = subject
+    message.set_content(text)
+    host, port = _server(settings)
+    context = ssl.create_default_context()
+    try:
+        if port == SMTPS_PORT:
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                host, port, timeout=TIMEOUT_SECONDS, context=context
+            )
+        else:
+            client = smtplib.SMTP(host, port, timeout=TIMEOUT_SECONDS)
+        with client:
+            client.ehlo()
+            if port != SMTPS_PORT and client.has_extn("starttls"):
+                client.starttls(context=context)
+                client.ehlo()
+            if settings.email_username:
+                client.login(settings.email_username, settings.email_password)
+            client.send_message(message)
+    except smtplib.SMTPRecipientsRefused:
+        raise UnreachableEmail(to) from None
+    except (OSError, smtplib.SMTPException) as exc:
+        raise MailDisabled(f"We cannot send an email: {exc}") from exc
