@@ -1,0 +1,1 @@
+"""HTTP routers, one module per resource of the CompreFace-compatible API."""

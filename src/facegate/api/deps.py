@@ -1,0 +1,188 @@
+"""Named dependencies: what handlers receive from the app's lifespan and from each request."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any
+
+import numpy as np
+import numpy.typing as npt
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session, sessionmaker
+from starlette.datastructures import FormData
+
+from facegate import store
+from facegate.api.params import (
+    FaceQuery,
+    Image,
+    Params,
+    image_from_base64,
+    image_from_upload,
+    json_object,
+)
+from facegate.config import Settings
+from facegate.db.tables import Service
+from facegate.engine.faces import Analysis, Face
+from facegate.errors import (
+    BadApiKey,
+    FacegateError,
+    MissingApiKey,
+    NoFaceFound,
+    ServiceNotFound,
+    WritesDuringMigration,
+)
+
+if TYPE_CHECKING:
+    from facegate.engine.pipeline import FaceEngine
+    from facegate.index import IndexRegistry
+
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+
+
+class Inference:
+    """The face engine behind a bound on concurrent calls: requests queue instead of thrashing."""
+
+    def __init__(self, engine: FaceEngine, max_concurrent: int) -> None:
+        self.engine = engine
+        self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
+
+    @property
+    def calculator_id(self) -> str:
+        calculator: str = self.engine.calculator_id
+        return calculator
+
+    def faces(
+        self,
+        image: Image,
+        query: FaceQuery,
+        *,
+        embed: bool = True,
+        limit: int | None = None,
+    ) -> Analysis:
+        """Faces in `image`, largest first; no face at all is CompreFace's error 28."""
+        options: dict[str, Any] = {
+            "limit": query.limit if limit is None else limit,
+            "plugins": [slug for slug in query.plugins if slug != "calculator"],
+            "embed": embed or query.show_embedding,
+        }
+        if query.det_prob_threshold is not None:
+            options["det_prob_threshold"] = query.det_prob_threshold
+        with self._slots:
+            analysis: Analysis = self.engine.analyze(image.data, **options)
+        if not analysis.faces:
+            raise NoFaceFound()
+        return analysis
+
+
+def embeddings(faces: Sequence[Face]) -> npt.NDArray[np.float32]:
+    """The faces' embeddings as rows of one matrix (the calculator ran for each of them)."""
+    rows = [face.embedding for face in faces]
+    if any(row is None for row in rows):
+        raise RuntimeError("the engine returned a face without the embedding it was asked for")
+    return np.stack([row for row in rows if row is not None]).astype(np.float32)
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_inference(request: Request) -> Inference:
+    inference: Inference = request.app.state.inference
+    return inference
+
+
+def get_index(request: Request) -> IndexRegistry:
+    index: IndexRegistry = request.app.state.index
+    return index
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One unit of work per request: committed when the handler returns, rolled back on error."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory() as session, session.begin():
+        yield session
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+InferenceDep = Annotated[Inference, Depends(get_inference)]
+IndexDep = Annotated["IndexRegistry", Depends(get_index)]
+SessionDep = Annotated[Session, Depends(get_session)]
+
+
+def _service_of(kind: str) -> Callable[[Request, Session], Service]:
+    """The service named by `x-api-key`, checked as CompreFace's SecurityValidationFilter does."""
+
+    def dependency(request: Request, session: SessionDep) -> Service:
+        key = request.headers.get("x-api-key")
+        if key is None:
+            raise MissingApiKey()
+        if not _UUID.fullmatch(key):
+            raise BadApiKey()
+        service = store.service_by_key(session, api_key=key, type=kind)
+        if service is None:
+            raise ServiceNotFound(kind, key)
+        return service
+
+    return dependency
+
+
+RecognitionService = Annotated[Service, Depends(_service_of("recognition"))]
+DetectionService = Annotated[Service, Depends(_service_of("detection"))]
+VerificationService = Annotated[Service, Depends(_service_of("verification"))]
+
+
+def _writable(service: RecognitionService, session: SessionDep) -> Service:
+    """The service, for a collection write: refused while /api/v1/migrate re-embeds (code 32)."""
+    if store.flag_is_set(session, name=store.MIGRATION_FLAG):
+        raise WritesDuringMigration()
+    return service
+
+
+# A recognition service whose collection the handler changes.
+WritableService = Annotated[Service, Depends(_writable)]
+
+
+@dataclass
+class Body:
+    """A request's parameters and payload: multipart form or base64 JSON."""
+
+    params: Params
+    settings: Settings
+    form: FormData | None = None
+    json: Any = None
+
+    def image(self, part: str = "file", java_name: str = "content") -> Image:
+        """The image in multipart part `part`, or base64 JSON field `part`."""
+        if self.form is not None:
+            return image_from_upload(
+                self.form.get(part), part, max_size=self.settings.max_file_size
+            )
+        return image_from_base64(
+            json_object(self.json), part, java_name, max_size=self.settings.max_file_size
+        )
+
+
+async def read_body(request: Request, settings: SettingsDep) -> Body:
+    """Parse the body once: JSON when the client says so, multipart (or nothing) otherwise."""
+    query = list(request.query_params.multi_items())
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        raw = await request.body()
+        try:
+            payload = json.loads(raw) if raw.strip() else None
+        except ValueError:
+            raise FacegateError("The request body is not valid JSON") from None
+        return Body(Params(query), settings, json=payload)
+    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        form = await request.form(max_part_size=settings.max_request_size)
+        fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
+        return Body(Params(query + fields), settings, form=form)
+    return Body(Params(query), settings, form=FormData())
+
+
+BodyDep = Annotated[Body, Depends(read_body)]

@@ -1,0 +1,29 @@
+"""Detection: where the faces are, with optional plugin attributes (§1.6)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from facegate import store
+from facegate.api import render
+from facegate.api.deps import BodyDep, DetectionService, InferenceDep, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/detection", tags=["detection"])
+
+
+@router.post("/detect")
+def detect(
+    service: DetectionService,
+    body: BodyDep,
+    session: SessionDep,
+    inference: InferenceDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    query = body.params.face_query()
+    store.count_request(session, service=service)
+    # The calculator runs only when asked for here (CompreFace does not force it on detect).
+    analysis = inference.faces(body.image(), query, embed=False)
+    result = [render.face(face, query, settings, round_box=False) for face in analysis.faces]
+    return render.with_versions({"result": result}, analysis, query)

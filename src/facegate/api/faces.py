@@ -1,0 +1,149 @@
+"""Face examples of a recognition service: add, list, delete, download, verify (§1.3, §1.5)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
+
+from facegate import store
+from facegate.api import render
+from facegate.api.deps import (
+    BodyDep,
+    InferenceDep,
+    RecognitionService,
+    SessionDep,
+    SettingsDep,
+    WritableService,
+    embeddings,
+)
+from facegate.api.params import FaceQuery, embeddings_field
+from facegate.db.tables import Example, Service
+from facegate.engine.similarity import normalize, similarities
+from facegate.errors import ExampleNotFound, ImageIdIncorrect, TooManyFaces
+
+router = APIRouter(prefix="/recognition", tags=["faces"])
+
+# Stored images are immutable: clients may cache them for a year, as CompreFace says.
+IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000"}
+
+
+@router.post("/faces", status_code=201)
+def add_example(
+    service: WritableService,
+    body: BodyDep,
+    session: SessionDep,
+    inference: InferenceDep,
+    settings: SettingsDep,
+) -> dict[str, str]:
+    subject = body.params.subject()
+    query = FaceQuery(det_prob_threshold=body.params.det_prob_threshold())
+    image = body.image()
+    faces = inference.faces(image, query, limit=2).faces
+    if len(faces) > 1:
+        raise TooManyFaces()
+    example = store.add_example(
+        session,
+        service=service,
+        subject=subject,
+        embedding=embeddings(faces)[0],
+        calculator=inference.calculator_id,
+        image=image.data if settings.save_images_to_db else None,
+    )
+    return {"image_id": example.id, "subject": subject}
+
+
+@router.get("/faces")
+def list_examples(
+    service: RecognitionService, body: BodyDep, session: SessionDep
+) -> dict[str, Any]:
+    page = store.list_examples(
+        session,
+        service=service,
+        subject=body.params.text("subject"),
+        page=body.params.integer("page", 0),
+        size=body.params.integer("size", store.DEFAULT_PAGE_SIZE),
+    )
+    return {
+        "faces": [{"image_id": ref.image_id, "subject": ref.subject} for ref in page.items],
+        "total_pages": page.total_pages,
+        "total_elements": page.total_elements,
+        "page_number": page.page_number,
+        "page_size": page.page_size,
+    }
+
+
+@router.delete("/faces")
+def delete_examples_of_subject(
+    service: WritableService, body: BodyDep, session: SessionDep
+) -> dict[str, int]:
+    # Without `subject`, every example of the service goes, as the seed documents (decision 2).
+    subject = body.params.text("subject")
+    deleted = store.delete_examples_by_subject(session, service=service, subject=subject)
+    return {"deleted": deleted}
+
+
+@router.delete("/faces/{image_id}")
+def delete_example(image_id: str, service: WritableService, session: SessionDep) -> dict[str, str]:
+    deleted = store.delete_example(session, service=service, example_id=image_id)
+    return {"image_id": deleted.image_id, "subject": deleted.subject}
+
+
+@router.post("/faces/delete")
+def delete_examples(
+    service: WritableService, body: BodyDep, session: SessionDep
+) -> list[dict[str, str]]:
+    ids = body.json if isinstance(body.json, list) else []
+    deleted = store.delete_examples(session, service=service, ids=[str(i) for i in ids])
+    return [{"image_id": ref.image_id, "subject": ref.subject} for ref in deleted]
+
+
+@router.get("/faces/{image_id}/img")
+def download_image(image_id: str, service: RecognitionService, session: SessionDep) -> Response:
+    data = store.example_image(session, service=service, example_id=image_id)
+    return Response(data, media_type="application/octet-stream", headers=IMAGE_HEADERS)
+
+
+@router.post("/faces/{image_id}/verify")
+def verify_against_example(
+    image_id: str,
+    service: RecognitionService,
+    body: BodyDep,
+    session: SessionDep,
+    inference: InferenceDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    query = body.params.face_query()
+    analysis = inference.faces(body.image(), query)
+    # CompreFace looks the example up after detection, so "no face" (28) wins over a bad id.
+    example = _example_or_incorrect(session, service, image_id)
+    scores = similarities(store.embedding_of(example), normalize(embeddings(analysis.faces)))
+    result = [
+        render.face(face, query, settings, round_box=True)
+        | {"subject": example.subject.name, "similarity": render.round5(score)}
+        for face, score in zip(analysis.faces, scores, strict=True)
+    ]
+    return render.with_versions({"result": result}, analysis, query)
+
+
+@router.post("/embeddings/faces/{image_id}/verify")
+def verify_embeddings_against_example(
+    image_id: str, service: RecognitionService, body: BodyDep, session: SessionDep
+) -> dict[str, Any]:
+    embeddings = embeddings_field(body.json, "embeddings")
+    example = _example_or_incorrect(session, service, image_id)
+    scores = similarities(store.embedding_of(example), normalize(embeddings))
+    result = [
+        {"embedding": vector, "similarity": render.round5(score)}
+        for vector, score in zip(embeddings, scores, strict=True)
+    ]
+    return {"result": sorted(result, key=lambda item: -item["similarity"])}
+
+
+def _example_or_incorrect(session: Session, service: Service, image_id: str) -> Example:
+    """The example to verify against; an unknown id is "Image Id is incorrect" here."""
+    try:
+        return store.get_example(session, service=service, example_id=image_id)
+    except ExampleNotFound:
+        raise ImageIdIncorrect() from None

@@ -1,0 +1,214 @@
+"""Request parameters as CompreFace reads them: query string and multipart fields, Spring-style."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.datastructures import UploadFile
+
+from facegate.errors import (
+    BadExtension,
+    EmptyField,
+    FacegateError,
+    FileTooLarge,
+    InvalidName,
+    InvalidParameter,
+    MissingParameter,
+    MissingPart,
+    NoFaceFound,
+    NotBase64,
+)
+
+# CompreFace's `image.types` (application.yml); the extension of the original filename decides.
+IMAGE_EXTENSIONS = frozenset({"tif", "tiff", "jpg", "jpeg", "png", "bmp", "ico", "gif", "webp"})
+# Slugs facegate knows (CompreFace's, and landmarks68); anything else (Double Take's
+# "undefined", insightface's landmarks2d106, typos) is ignored, as CompreFace's core does.
+PLUGIN_SLUGS = frozenset(
+    {"age", "gender", "landmarks", "landmarks68", "mask", "pose", "calculator"}
+)
+_TRUE = frozenset({"true", "on", "yes", "1"})
+_FALSE = frozenset({"false", "off", "no", "0"})
+# commons-codec's Base64.isBase64: the alphabet (standard and URL-safe), padding and whitespace.
+_BASE64 = re.compile(r"[A-Za-z0-9+/=_\-\s]*")
+
+
+@dataclass(frozen=True)
+class Image:
+    """One uploaded image: its bytes and the name a client gave it (None for base64)."""
+
+    data: bytes
+    filename: str | None
+
+
+@dataclass(frozen=True)
+class FaceQuery:
+    """What to detect and what to show: CompreFace's limit, threshold, plugins and status."""
+
+    limit: int = 0
+    det_prob_threshold: float | None = None
+    plugins: list[str] = field(default_factory=list)
+    status: bool = False
+
+    @property
+    def show_embedding(self) -> bool:
+        # CompreFace strips `embedding` unless the client asked for the calculator plugin.
+        return "calculator" in self.plugins
+
+
+class Params:
+    """Parameters from the query string and form fields (Spring's @RequestParam reads both)."""
+
+    def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
+        self._pairs = pairs
+
+    def all(self, name: str) -> list[str]:
+        return [value for key, value in self._pairs if key == name]
+
+    def text(self, name: str) -> str | None:
+        """The value, repeated values joined with commas (Spring's String binding)."""
+        values = self.all(name)
+        return ",".join(values) if values else None
+
+    def integer(self, name: str, default: int) -> int:
+        text = (self.text(name) or "").strip()
+        if not text:  # Spring uses defaultValue for an empty value too
+            return default
+        try:
+            return int(text)
+        except ValueError:
+            raise InvalidParameter(f"{name} should be an integer; ") from None
+
+    def boolean(self, name: str, default: bool) -> bool:
+        text = (self.text(name) or "").strip().lower()
+        if not text:
+            return default
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise InvalidParameter(f"{name} should be a boolean (true or false); ")
+
+    def limit(self) -> int:
+        limit = self.integer("limit", 0)
+        if limit < 0:
+            raise InvalidParameter("Limit should be equal or greater than 0; ")
+        return limit
+
+    def prediction_count(self) -> int:
+        """Subjects per face; -1 means all (API.md decision 4)."""
+        count = self.integer("prediction_count", 1)
+        if count < 1 and count != -1:
+            raise InvalidParameter("prediction_count should be equal or greater than 1; ")
+        return count
+
+    def det_prob_threshold(self) -> float | None:
+        text = (self.text("det_prob_threshold") or "").strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise InvalidParameter("det_prob_threshold should be a number; ") from None
+        if not 0.0 <= value <= 1.0:
+            # CompreFace answers code 28 here (core's 400); we keep the code, with core's text.
+            raise NoFaceFound("Detection threshold incorrect (0 <= det_prob_threshold <= 1)")
+        return value
+
+    def face_plugins(self) -> list[str]:
+        """Requested plugin slugs: comma- or space-separated, repeated parameters joined."""
+        slugs = re.split(r"[\s,]+", self.text("face_plugins") or "")
+        return [slug for slug in dict.fromkeys(slugs) if slug in PLUGIN_SLUGS]
+
+    def face_query(self) -> FaceQuery:
+        """The parameters shared by recognize, detect and both verify endpoints."""
+        return FaceQuery(
+            limit=self.limit(),
+            det_prob_threshold=self.det_prob_threshold(),
+            plugins=self.face_plugins(),
+            status=self.boolean("status", False),
+        )
+
+    def subject(self) -> str:
+        """The `subject` parameter of add-example: required, not blank."""
+        name = self.text("subject")
+        if name is None:
+            raise MissingParameter("subject")
+        if not name.strip():
+            raise InvalidParameter("Subject name is empty; ")
+        return name
+
+
+def image_from_upload(upload: UploadFile | str | None, part: str, *, max_size: int) -> Image:
+    """A multipart file part, checked for presence, extension and size."""
+    if not isinstance(upload, UploadFile):
+        raise MissingPart(part)
+    filename = upload.filename or ""
+    if filename.rsplit(".", 1)[-1].lower() not in IMAGE_EXTENSIONS or "." not in filename:
+        raise BadExtension(filename)
+    if upload.size is not None and upload.size > max_size:
+        raise FileTooLarge(f"The file [{filename}] is larger than {max_size} bytes")
+    data = upload.file.read()
+    return Image(data, filename)
+
+
+def image_from_base64(
+    body: Mapping[str, Any], field: str, java_name: str, *, max_size: int
+) -> Image:
+    """A base64 JSON field (`file`, `source_image`...); `java_name` is CompreFace's for code 5."""
+    value = body.get(field)
+    if not isinstance(value, str) or not value:
+        raise EmptyField(java_name)
+    if not _BASE64.fullmatch(value):
+        raise NotBase64()
+    compact = re.sub(r"\s", "", value).replace("-", "+").replace("_", "/")
+    try:
+        data = base64.b64decode(compact + "=" * (-len(compact) % 4))
+    except (binascii.Error, ValueError):
+        raise NotBase64() from None
+    if len(data) > max_size:
+        raise FileTooLarge(f"The file [{field}] is larger than {max_size} bytes")
+    return Image(data, None)
+
+
+def json_object(body: object) -> Mapping[str, Any]:
+    """A JSON body that must be an object."""
+    if not isinstance(body, dict):
+        raise FacegateError("The request body must be a JSON object")
+    return body
+
+
+def subject_name(body: object) -> str:
+    """`{"subject": name}` checked as CompreFace's SubjectDto: not blank, 1..50, no `; / \\`."""
+    name = body.get("subject") if isinstance(body, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidParameter("Subject name cannot be empty")
+    if len(name) > 50:
+        raise InvalidParameter("Subject name size must be between 1 and 50")
+    if re.search(r"[;/\\]", name):
+        raise InvalidName()
+    return name
+
+
+def embeddings_field(body: object, field: str) -> list[list[float]]:
+    """A JSON field holding a non-empty list of embeddings (lists of numbers), as CompreFace's."""
+    value = body.get(field) if isinstance(body, dict) else None
+    if not isinstance(value, list) or not value:
+        raise EmptyField(field)
+    embeddings = [embedding_value(item, field) for item in value]
+    if len({len(item) for item in embeddings}) > 1:
+        raise InvalidParameter(f"Field {field} must hold embeddings of one length")
+    return embeddings
+
+
+def embedding_value(value: object, field: str) -> list[float]:
+    """One embedding: a non-empty list of numbers."""
+    if not isinstance(value, list) or not value:
+        raise EmptyField(field)
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in value):
+        raise InvalidParameter(f"Field {field} must hold lists of numbers")
+    return [float(x) for x in value]

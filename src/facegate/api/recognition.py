@@ -1,0 +1,66 @@
+"""Recognition: who is in this photo, or whose is this embedding (§1.4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from fastapi import APIRouter
+
+from facegate import store
+from facegate.api import render
+from facegate.api.deps import (
+    BodyDep,
+    IndexDep,
+    InferenceDep,
+    RecognitionService,
+    SessionDep,
+    SettingsDep,
+    embeddings,
+)
+from facegate.api.params import embeddings_field
+from facegate.index import Match
+
+router = APIRouter(prefix="/recognition", tags=["recognition"])
+
+
+@router.post("/recognize")
+def recognize(
+    service: RecognitionService,
+    body: BodyDep,
+    session: SessionDep,
+    inference: InferenceDep,
+    index: IndexDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    query = body.params.face_query()
+    count = body.params.prediction_count()
+    # Validated for compatibility; facegate always detects (docs/api.md, differences).
+    body.params.boolean("detect_faces", True)
+    store.count_request(session, service=service)
+    analysis = inference.faces(body.image(), query)
+    matches = index.search(service, embeddings(analysis.faces), k=count)
+    result = [
+        render.face(face, query, settings, round_box=True) | {"subjects": _subjects(found)}
+        for face, found in zip(analysis.faces, matches, strict=True)
+    ]
+    return render.with_versions({"result": result}, analysis, query)
+
+
+@router.post("/embeddings/recognize")
+def recognize_embeddings(
+    service: RecognitionService, body: BodyDep, index: IndexDep
+) -> dict[str, Any]:
+    count = body.params.prediction_count()
+    embeddings = embeddings_field(body.json, "embeddings")
+    matches = index.search(service, np.asarray(embeddings, dtype=np.float32), k=count)
+    result = [
+        {"embedding": vector, "similarities": _subjects(found)}
+        for vector, found in zip(embeddings, matches, strict=True)
+    ]
+    return {"result": result}
+
+
+def _subjects(matches: list[Match]) -> list[dict[str, Any]]:
+    """Matches as CompreFace shows them: one per stored example, best first, duplicates kept."""
+    return [{"subject": m.subject, "similarity": render.round5(m.similarity)} for m in matches]

@@ -1,0 +1,45 @@
+"""Subjects of a recognition service: create, list, rename (or merge), delete (§1.2)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from facegate import store
+from facegate.api.deps import BodyDep, RecognitionService, SessionDep, WritableService
+from facegate.api.params import subject_name
+from facegate.errors import InvalidParameter
+
+router = APIRouter(prefix="/recognition/subjects", tags=["subjects"])
+
+
+@router.post("", status_code=201)
+def create_subject(service: WritableService, body: BodyDep, session: SessionDep) -> dict[str, str]:
+    name = subject_name(body.json)
+    subject = store.create_subject(session, service=service, name=name)
+    return {"subject": subject.name}
+
+
+@router.get("")
+def list_subjects(service: RecognitionService, session: SessionDep) -> dict[str, list[str]]:
+    return {"subjects": store.list_subjects(session, service=service)}
+
+
+@router.put("/{subject}")
+def rename_subject(
+    subject: str, service: WritableService, body: BodyDep, session: SessionDep
+) -> dict[str, bool]:
+    if not subject.strip():
+        raise InvalidParameter("Subject name is empty; ")
+    new = subject_name(body.json)
+    updated = store.rename_subject(session, service=service, old=subject, new=new)
+    return {"updated": updated}
+
+
+@router.delete("/{subject}")
+def delete_subject(subject: str, service: WritableService, session: SessionDep) -> dict[str, str]:
+    return {"subject": store.delete_subject(session, service=service, name=subject)}
+
+
+@router.delete("")
+def delete_all_subjects(service: WritableService, session: SessionDep) -> dict[str, int]:
+    return {"deleted": store.delete_all_subjects(session, service=service)}

@@ -1,0 +1,59 @@
+"""Endpoints without an API key header: config, consistency, migration, static images (§1.8)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, BackgroundTasks, Request, Response
+from fastapi.responses import PlainTextResponse
+
+from facegate import migration, store
+from facegate.api.deps import InferenceDep, SessionDep, SettingsDep
+from facegate.api.faces import IMAGE_HEADERS
+from facegate.errors import MigrationRunning
+
+router = APIRouter(tags=["utility"])
+
+
+@router.get("/config")
+def config(settings: SettingsDep) -> dict[str, int]:
+    """Size limits the web UI checks before uploading."""
+    return {
+        "clientMaxFileSize": settings.max_file_size,
+        "clientMaxBodySize": settings.max_request_size,
+    }
+
+
+@router.get("/consistence/status")
+def consistence_status(
+    session: SessionDep, inference: InferenceDep, settings: SettingsDep
+) -> dict[str, object]:
+    return {
+        # facegate ships no demo collection (API.md decision 8), so it is never inconsistent.
+        "demoFaceCollectionIsInconsistent": False,
+        "dbIsInconsistent": store.has_stale_embeddings(session, calculator=inference.calculator_id),
+        "saveImagesToDB": settings.save_images_to_db,
+        "status": "OK",
+    }
+
+
+@router.post("/migrate", response_class=PlainTextResponse)
+def migrate(request: Request, inference: InferenceDep, tasks: BackgroundTasks) -> str:
+    """Re-embed, in the background, every stored image made by another calculator."""
+    sessions = request.app.state.sessions
+    # Committed before answering, so every process refuses writes from now on.
+    with sessions() as session, session.begin():
+        if not migration.start(session):
+            raise MigrationRunning()
+    tasks.add_task(migration.migrate, sessions, inference)
+    return "Migration started"
+
+
+@router.get("/static/{api_key}/images/{image_id}")
+def static_image(api_key: str, image_id: str, session: SessionDep) -> Response:
+    """The image of an example, for `<img src>`: the key is in the path, not a header."""
+    service = store.service_by_key(session, api_key=api_key, type="recognition")
+    data = (
+        b""
+        if service is None
+        else store.example_image(session, service=service, example_id=image_id)
+    )
+    return Response(data, media_type="application/octet-stream", headers=IMAGE_HEADERS)

@@ -1,0 +1,67 @@
+"""Verification service: is the face in one image the face in another (§1.7)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from fastapi import APIRouter
+
+from facegate import store
+from facegate.api import render
+from facegate.api.deps import (
+    BodyDep,
+    InferenceDep,
+    SessionDep,
+    SettingsDep,
+    VerificationService,
+    embeddings,
+)
+from facegate.api.params import embedding_value, embeddings_field
+from facegate.engine.similarity import normalize, similarities
+from facegate.errors import TooManyFaces
+
+router = APIRouter(prefix="/verification", tags=["verification"])
+
+
+@router.post("/verify")
+def verify(
+    service: VerificationService,
+    body: BodyDep,
+    session: SessionDep,
+    inference: InferenceDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    query = body.params.face_query()
+    source_image = body.image("source_image", "sourceImageBase64")
+    target_image = body.image("target_image", "targetImageBase64")
+    store.count_request(session, service=service)
+    source = inference.faces(source_image, replace(query, limit=2))
+    if len(source.faces) > 1:
+        raise TooManyFaces()
+    target = inference.faces(target_image, query)
+    reference = normalize(embeddings(source.faces))[0]
+    scores = similarities(reference, normalize(embeddings(target.faces)))
+    matches = [
+        render.face(face, query, settings, round_box=True) | {"similarity": render.round5(score)}
+        for face, score in zip(target.faces, scores, strict=True)
+    ]
+    item = {
+        "source_image_face": render.face(source.faces[0], query, settings, round_box=True),
+        "face_matches": matches,
+    }
+    # Here plugins_versions sits inside the single result element (VerifyFacesResponse).
+    return {"result": [render.with_versions(item, target, query)]}
+
+
+@router.post("/embeddings/verify")
+def verify_embeddings(service: VerificationService, body: BodyDep) -> dict[str, Any]:
+    payload = body.json if isinstance(body.json, dict) else {}
+    source = embedding_value(payload.get("source"), "source")
+    targets = embeddings_field(payload, "targets")
+    scores = similarities(normalize(source)[0], normalize(targets))
+    result = [
+        {"embedding": vector, "similarity": render.round5(score)}
+        for vector, score in zip(targets, scores, strict=True)
+    ]
+    return {"result": sorted(result, key=lambda item: -item["similarity"])}

@@ -1,0 +1,110 @@
+"""The ASGI application factory: routers, middleware, and the resources its lifespan opens."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+from starlette.concurrency import run_in_threadpool
+
+from facegate.api import errors
+from facegate.api.middleware import ApiCors, BodyLimit, TrailingSlash
+from facegate.config import Settings
+
+if TYPE_CHECKING:
+    from facegate.engine.pipeline import FaceEngine
+
+# `facegate serve --workers N` hands its settings to each worker process through this variable.
+SETTINGS_ENV = "FACEGATE_SERVE_SETTINGS"
+
+
+def create_app(
+    settings: Settings, *, engine: FaceEngine | None = None, db: Engine | None = None
+) -> FastAPI:
+    """Build the app. Models, database and index open in the lifespan, not here.
+
+    `engine` and `db` let a caller (a test) share an already loaded engine or database engine.
+    """
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from facegate.api.deps import Inference
+        from facegate.db.session import create_db_engine, session_factory, upgrade
+        from facegate.index import IndexRegistry
+
+        database = db if db is not None else create_db_engine(settings)
+        await run_in_threadpool(upgrade, database)
+        face_engine = engine if engine is not None else await run_in_threadpool(_load, settings)
+        app.state.db = database
+        app.state.sessions = session_factory(database)
+        app.state.index = IndexRegistry(app.state.sessions, calculator=face_engine.calculator_id)
+        app.state.inference = Inference(face_engine, settings.max_concurrent_inferences)
+        app.state.ready = True
+        try:
+            yield
+        finally:
+            app.state.ready = False
+            app.state.index.close()
+            if db is None:
+                database.dispose()
+
+    app = FastAPI(
+        title="facegate",
+        summary="CompreFace-compatible face recognition",
+        lifespan=lifespan,
+        docs_url="/swagger-ui.html",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.ready = False
+    errors.install(app)
+    _include_routers(app)
+    app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_request_size)
+    app.add_middleware(TrailingSlash)
+    app.add_middleware(ApiCors)  # outermost, so a 413 carries the CORS headers too
+    return app
+
+
+def _load(settings: Settings) -> FaceEngine:
+    from facegate.engine.pipeline import FaceEngine
+
+    return FaceEngine.create(settings)
+
+
+def _include_routers(app: FastAPI) -> None:
+    from facegate import web
+    from facegate.api import admin, detection, faces, recognition, subjects, utility, verification
+
+    for module in (subjects, faces, recognition, detection, verification, utility):
+        app.include_router(module.router, prefix="/api/v1")
+    app.include_router(admin.router)
+    web.mount(app)
+
+
+async def healthz(request: Request) -> JSONResponse:
+    """200 once the models are loaded and the database answers (Double Take probes this)."""
+    if not request.app.state.ready:
+        return JSONResponse({"status": "starting"}, status_code=503)
+    database: Engine = request.app.state.db
+
+    def ping() -> None:
+        with database.connect() as connection:
+            connection.execute(text("SELECT 1"))
+
+    try:
+        await run_in_threadpool(ping)
+    except Exception as exc:  # any driver error means "not healthy", reported, not raised
+        return JSONResponse({"status": "database unavailable", "error": str(exc)}, 503)
+    return JSONResponse({"status": "OK"})
+
+
+def from_environment() -> FastAPI:
+    """uvicorn factory for worker processes: settings come as JSON from `facegate serve`."""
+    raw = os.environ.get(SETTINGS_ENV)
+    return create_app(Settings.model_validate_json(raw or "{}"))

@@ -1,0 +1,152 @@
+"""Fixtures for the HTTP API tests: a live uvicorn server on the real engine, with three services.
+
+Import the fixtures into a test module with `from tests.api_fixtures import *`-free explicit names:
+    from api_fixtures import api, Api  (pytest puts tests/ on sys.path via rootdir conftest)
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from facegate import store
+from facegate.app import create_app
+from facegate.config import Settings
+from facegate.db.session import create_db_engine, session_factory
+
+PORTS = range(18400, 18500)  # the API tests' own range, so parallel suites never collide
+
+
+def free_port() -> int:
+    """A port of PORTS nobody listens on right now."""
+    for port in PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS}")
+
+
+class LiveServer:
+    """uvicorn serving `app` in a background thread of this process."""
+
+    def __init__(self, app: Any) -> None:
+        self.port = free_port()
+        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 60
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the test server did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)
+
+
+def create_service(settings: Settings, kind: str, name: str | None = None) -> str:
+    """Create a service of `kind` in the default application; returns its API key."""
+    engine = create_db_engine(settings)
+    try:
+        with session_factory(engine)() as s, s.begin():
+            app = store.default_application(s)
+            return store.create_service(s, app=app, name=name or kind, type=kind).api_key
+    finally:
+        engine.dispose()
+
+
+@dataclass
+class Api:
+    """A live server with a recognition, a detection and a verification service."""
+
+    url: str
+    settings: Settings
+    keys: dict[str, str]
+    faces: Path
+    client: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.client = httpx.Client(base_url=self.url, timeout=120)
+
+    def headers(self, kind: str = "recognition") -> dict[str, str]:
+        return {"x-api-key": self.keys[kind]}
+
+    def photo(self, name: str) -> bytes:
+        return (self.faces / name).read_bytes()
+
+    def request(self, method: str, path: str, kind: str = "recognition", **kw: Any) -> httpx.Response:
+        headers = self.headers(kind) | kw.pop("headers", {})
+        return self.client.request(method, path, headers=headers, **kw)
+
+    def add(self, subject: str, photo: str, **params: Any) -> httpx.Response:
+        """POST /recognition/faces with a multipart photo."""
+        return self.request(
+            "POST",
+            "/api/v1/recognition/faces",
+            params={"subject": subject, **params},
+            files={"file": (photo, self.photo(photo), "image/jpeg")},
+        )
+
+    def recognize(self, photo: str, **params: Any) -> httpx.Response:
+        return self.request(
+            "POST",
+            "/api/v1/recognition/recognize",
+            params=params,
+            files={"file": (photo, self.photo(photo), "image/jpeg")},
+        )
+
+    def subjects(self) -> list[str]:
+        response = self.request("GET", "/api/v1/recognition/subjects")
+        assert response.status_code == 200, response.text
+        names: list[str] = response.json()["subjects"]
+        return names
+
+    def examples(self) -> list[dict[str, str]]:
+        response = self.request("GET", "/api/v1/recognition/faces", params={"size": 2000})
+        assert response.status_code == 200, response.text
+        faces: list[dict[str, str]] = response.json()["faces"]
+        return faces
+
+
+def serve(
+    settings: Settings, face_engine: Any, faces_dir: Path
+) -> Callable[[], Iterator[Api]]:
+    """A context-managed Api on a fresh server for `settings`."""
+
+    def run() -> Iterator[Api]:
+        with LiveServer(create_app(settings, engine=face_engine)) as server:
+            keys = {kind: create_service(settings, kind) for kind in store.SERVICE_TYPES}
+            api = Api(server.url, settings, keys, faces_dir)
+            try:
+                yield api
+            finally:
+                api.client.close()
+
+    return run
+
+
+@pytest.fixture
+def api(settings: Settings, face_engine: Any, faces_dir: Path) -> Iterator[Api]:
+    """A live server on the test's database (SQLite and PostgreSQL) and the real engine."""
+    yield from serve(settings, face_engine, faces_dir)()
