@@ -117,3 +117,17 @@ def db_engine(settings: Any) -> Iterator[Any]:
     upgrade(engine)
     yield engine
     engine.dispose()
+
+
+# --- engine: `face_engine` (the real models, loaded once per test session) ----------------------
+#   def test_x(face_engine, faces_dir):
+#       analysis = face_engine.analyze((faces_dir / "fr_obama.jpg").read_bytes(), plugins=["age"])
+
+
+@pytest.fixture(scope="session")
+def face_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """`facegate.engine.pipeline.FaceEngine` on default settings (dlib embedder)."""
+    from facegate.config import Settings
+    from facegate.engine.pipeline import FaceEngine
+
+    return FaceEngine.create(Settings(data_dir=tmp_path_factory.mktemp("engine")))
