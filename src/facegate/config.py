@@ -83,6 +83,11 @@ class Settings(BaseSettings):
         "auto",
         description="`auto` uses CUDAExecutionProvider when onnxruntime-gpu and a GPU are present.",
     )
+    embedder: Literal["onnx", "dlib"] = Field(
+        "onnx",
+        description="Runtime of dlib's face descriptor network: `onnx` (converted once into "
+        "`data_dir/models`, ~20x faster) or `dlib` itself. Both give the same embeddings.",
+    )
     max_concurrent_inferences: int = Field(
         default_factory=lambda: max(1, (os.cpu_count() or 1) // 2),
         description="Inference calls that may run at once in one server process.",

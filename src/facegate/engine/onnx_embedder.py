@@ -11,32 +11,27 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
 import numpy as np
-import numpy.typing as npt
 
 from facegate.config import Settings
+from facegate.engine import runtime
 from facegate.engine.dlib_format import read_network
+from facegate.engine.embedder import DIMENSIONS, DLIB_RESNET_V1, Chips, Embeddings
+from facegate.engine.landmarks import CHIP_SIZE
+from facegate.engine.model_files import package_file
 from facegate.engine.onnx_export import INPUT_NAME, export_bytes
-from facegate.engine.runtime import create_session
-from facegate.errors import ModelUnavailable
 
-MODEL_ID = "dlib-resnet-v1"
 MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
-CHIP_SIZE = 150
-DESCRIPTOR_SIZE = 128
 
 
 def source_path() -> Path:
     """dlib's serialized network inside the installed `face_recognition_models` package."""
-    try:
-        import face_recognition_models
-    except ImportError as error:
-        raise ModelUnavailable(
-            "The face embedding model is missing: install the `face-recognition-models` package"
-        ) from error
-    return Path(face_recognition_models.face_recognition_model_location())
+    return package_file(
+        "face_recognition_models",
+        f"models/{MODEL_NAME}.dat",
+        distribution="face-recognition-models",
+    )
 
 
 def _sha256(data: bytes) -> str:
@@ -105,33 +100,25 @@ def build_model_file(settings: Settings, *, force: bool = False) -> Path:
     return model_file.path
 
 
-class _Session(Protocol):
-    """The part of `onnxruntime.InferenceSession` used here (runtime.py owns the import)."""
-
-    def run(
-        self, output_names: None, input_feed: dict[str, npt.NDArray[np.uint8]]
-    ) -> list[npt.NDArray[np.float32]]: ...
-
-
 class OnnxEmbedder:
     """The `Embedder` running dlib's ResNet on ONNX Runtime; vectors equal dlib's within 1e-6."""
 
-    model_id = MODEL_ID
+    model_id = DLIB_RESNET_V1
 
-    def __init__(self, session: _Session) -> None:
+    def __init__(self, session: runtime.InferenceSession) -> None:
         self._session = session
 
     @classmethod
     def create(cls, settings: Settings) -> OnnxEmbedder:
         model = ModelFile.in_data_dir(settings.data_dir).load(source_path())
-        return cls(create_session(model, settings=settings))
+        return cls(runtime.create_session(model, settings=settings))
 
-    def embed(self, chips: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
+    def embed(self, chips: Chips) -> Embeddings:
         """Descriptors of aligned uint8 RGB chips [N, 150, 150, 3], all in one run."""
         if chips.ndim != 4 or chips.shape[1:] != (CHIP_SIZE, CHIP_SIZE, 3):
             raise ValueError(f"expected chips of shape [N, 150, 150, 3], got {chips.shape}")
         if len(chips) == 0:
-            return np.zeros((0, DESCRIPTOR_SIZE), dtype=np.float32)
+            return np.zeros((0, DIMENSIONS), dtype=np.float32)
         chips = np.ascontiguousarray(chips, dtype=np.uint8)
-        output: npt.NDArray[np.float32] = self._session.run(None, {INPUT_NAME: chips})[0]
-        return output
+        (vectors,) = self._session.run(None, {INPUT_NAME: chips})
+        return np.asarray(vectors, dtype=np.float32)

@@ -17,6 +17,7 @@ from facegate.engine.detector import Detections, RetinaFaceDetector
 from facegate.engine.embedder import DlibEmbedder, Embedder
 from facegate.engine.faces import Analysis, Box, Face
 from facegate.engine.landmarks import Aligner, Landmarks68
+from facegate.engine.onnx_embedder import OnnxEmbedder
 from facegate.engine.plugins.attributes import CHIP_PADDING, AgeGender
 
 # RetinaFace scores real faces at 0.99+; CompreFace's default for this detector (insightface
@@ -53,12 +54,15 @@ class FaceEngine:
 
     @classmethod
     def create(cls, settings: Settings, *, embedder: Embedder | None = None) -> FaceEngine:
-        """Load every model from its installed package (dlib's embedder unless one is given)."""
+        """Load every model from its installed package (`settings.embedder` unless one is given)."""
+        if embedder is None:
+            onnx = settings.embedder == "onnx"
+            embedder = OnnxEmbedder.create(settings) if onnx else DlibEmbedder.load()
         return cls(
             settings=settings,
             detector=RetinaFaceDetector.load(settings),
             aligner=Aligner.load(),
-            embedder=embedder if embedder is not None else DlibEmbedder.load(),
+            embedder=embedder,
             attributes=AgeGender.load(settings),
             landmarks68=Landmarks68.load(),
         )

@@ -1,0 +1,307 @@
+"""facegate's speed on the test photos, printed as markdown tables (see docs/performance.md).
+
+1. Per-face embedding: dlib's runtime vs ONNX Runtime at batch 1, 8 and 32 (interleaved, medians).
+2. Per photo: decode / detect / align / embed / total ms of `FaceEngine.analyze`, next to the
+   face_recognition library (HOG + the same dlib models) on the same bytes, with face counts.
+3. HTTP: `/api/v1/recognition/recognize` latency p50/p95 at concurrency 1, 4 and 16 and the
+   throughput, against a real `facegate serve` in a subprocess.
+
+Usage: python benchmarks/run.py [--rounds 3] [--port 18201] [--skip-http] [--device cpu|cuda]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import os
+import platform
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from facegate.config import Settings
+from facegate.engine.detector import RetinaFaceDetector
+from facegate.engine.embedder import DlibEmbedder, Embedder
+from facegate.engine.landmarks import Aligner
+from facegate.engine.onnx_embedder import OnnxEmbedder
+from facegate.engine.pipeline import FaceEngine
+from facegate.engine.runtime import providers
+from facegate.images import decode
+
+REPO = Path(__file__).resolve().parent.parent
+FACES = REPO.parent / "shared" / "faces"
+ONE_FACE_PHOTO = "fr_obama.jpg"
+# The `facegate` command, run with this interpreter.
+FACEGATE = [sys.executable, "-c", "from facegate.cli import main; main()"]
+Chips = npt.NDArray[np.uint8]
+
+
+def _ms(seconds: float) -> float:
+    return seconds * 1000
+
+
+def _timed(call: Callable[[], object]) -> float:
+    start = time.perf_counter()
+    call()
+    return _ms(time.perf_counter() - start)
+
+
+def _photos(faces_dir: Path) -> list[tuple[str, bytes, int]]:
+    manifest = json.loads((faces_dir / "manifest.json").read_text())["images"]
+    return [(e["file"], (faces_dir / e["file"]).read_bytes(), e["faces"]) for e in manifest]
+
+
+# --- 1. embedding -------------------------------------------------------------------------------
+
+
+def _chips(settings: Settings, photos: list[tuple[str, bytes, int]]) -> Chips:
+    detector, aligner = RetinaFaceDetector.load(settings), Aligner.load()
+    chips = []
+    for _, data, _ in photos:
+        pixels = decode(data, settings=settings).pixels
+        shapes = aligner.shapes(pixels, detector.detect(pixels, threshold=0.8).boxes)
+        chips.append(aligner.chips(pixels, shapes))
+    return np.concatenate(chips)
+
+
+def embedding_table(settings: Settings, chips: Chips, rounds: int) -> str:
+    """Per-face ms for each runtime and batch size; configurations measured in turn."""
+    runtimes: dict[str, Embedder] = {
+        "dlib": DlibEmbedder.load(),
+        "onnx": OnnxEmbedder.create(settings),
+    }
+    tiled = np.concatenate([chips] * (32 // len(chips) + 1))
+    batches = {size: tiled[:size] for size in (1, 8, 32)}
+    # dlib is ~30x slower: fewer calls per round keep the run short without starving ORT.
+    calls = {"dlib": {1: 3, 8: 1, 32: 1}, "onnx": {1: 30, 8: 6, 32: 2}}
+    samples: dict[tuple[str, int], list[float]] = {}
+    for embedder in runtimes.values():  # warm-up: ORT plans memory per input shape
+        for batch in batches.values():
+            embedder.embed(batch)
+    for _ in range(rounds):
+        for size, batch in batches.items():
+            for name, embedder in runtimes.items():
+                for i in range(calls[name][size]):
+                    one = tiled[i : i + 1] if size == 1 else batch
+                    per_face = _timed(lambda e=embedder, b=one: e.embed(b)) / size
+                    samples.setdefault((name, size), []).append(per_face)
+    lines = ["| batch | dlib ms/face | ONNX ms/face | speed-up |", "|---|---|---|---|"]
+    for size in batches:
+        dlib_ms = statistics.median(samples[("dlib", size)])
+        onnx_ms = statistics.median(samples[("onnx", size)])
+        lines.append(f"| {size} | {dlib_ms:.1f} | {onnx_ms:.2f} | {dlib_ms / onnx_ms:.0f}x |")
+    return "\n".join(lines)
+
+
+# --- 2. per photo, against face_recognition ------------------------------------------------------
+
+
+def _face_recognition(data: bytes) -> int:
+    import face_recognition
+
+    image = face_recognition.load_image_file(io.BytesIO(data))
+    locations = face_recognition.face_locations(image)
+    face_recognition.face_encodings(image, known_face_locations=locations)
+    return len(locations)
+
+
+def photo_table(engine: FaceEngine, photos: list[tuple[str, bytes, int]], rounds: int) -> str:
+    stages = ("decode", "detect", "align", "embed", "total")
+    ours: dict[str, list[dict[str, float]]] = {}
+    theirs: dict[str, list[float]] = {}
+    counts: dict[str, tuple[int, int]] = {}
+    for _, data, _ in photos[:3]:  # warm-up
+        engine.analyze(data)
+    for _ in range(rounds):
+        for name, data, _ in photos:
+            analysis = engine.analyze(data)
+            ours.setdefault(name, []).append(analysis.timings)
+            start = time.perf_counter()
+            found = _face_recognition(data)
+            theirs.setdefault(name, []).append(_ms(time.perf_counter() - start))
+            counts[name] = (len(analysis.faces), found)
+    head = "| photo | faces (expected / facegate / face_recognition) | " + " | ".join(stages)
+    lines = [head + " | face_recognition ms | ratio |", "|---" * (len(stages) + 5) + "|"]
+    sums = dict.fromkeys((*stages, "fr"), 0.0)
+    for name, _, expected in photos:
+        medians = {s: statistics.median(t.get(s, 0.0) for t in ours[name]) for s in stages}
+        fr = statistics.median(theirs[name])
+        for stage in stages:
+            sums[stage] += medians[stage]
+        sums["fr"] += fr
+        cells = " | ".join(f"{medians[s]:.1f}" for s in stages)
+        mine, found = counts[name]
+        ratio = fr / medians["total"]
+        lines.append(
+            f"| {name} | {expected} / {mine} / {found} | {cells} | {fr:.0f} | {ratio:.0f}x |"
+        )
+    n = len(photos)
+    expected_total = sum(p[2] for p in photos)
+    mine_total = sum(c[0] for c in counts.values())
+    fr_total = sum(c[1] for c in counts.values())
+    cells = " | ".join(f"{sums[s] / n:.1f}" for s in stages)
+    lines.append(
+        f"| **mean of {n} photos** | {expected_total} / {mine_total} / {fr_total} | {cells} "
+        f"| {sums['fr'] / n:.0f} | **{sums['fr'] / sums['total']:.1f}x** |"
+    )
+    return "\n".join(lines)
+
+
+# --- 3. HTTP ------------------------------------------------------------------------------------
+
+
+def _wait_for_port(port: int, server: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"facegate serve exited with {server.returncode}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise RuntimeError("facegate serve did not start")
+
+
+def _api_key(data_dir: Path) -> str:
+    result = subprocess.run(
+        [*FACEGATE, "services", "create", "--type", "recognition",
+         "--name", "bench", "--data-dir", str(data_dir)],
+        check=True, capture_output=True, text=True,
+    )  # fmt: skip
+    match = re.search(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", result.stdout
+    )
+    if not match:
+        raise RuntimeError(f"no API key in: {result.stdout!r}")
+    return match.group(0)
+
+
+def _load(url: str, key: str, photo: bytes, concurrency: int, requests: int) -> list[float]:
+    """Latencies (ms) of `requests` recognitions sent by `concurrency` keep-alive clients."""
+    import httpx
+
+    latencies: list[float] = []
+    remaining = iter(range(requests))
+    lock = threading.Lock()
+
+    def client() -> None:
+        with httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=60) as http:
+            while True:
+                with lock:
+                    if next(remaining, None) is None:
+                        return
+                start = time.perf_counter()
+                response = http.post(
+                    "/api/v1/recognition/recognize", files={"file": ("p.jpg", photo, "image/jpeg")}
+                )
+                elapsed = _ms(time.perf_counter() - start)
+                response.raise_for_status()
+                with lock:
+                    latencies.append(elapsed)
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return latencies
+
+
+def http_table(port: int, photo: bytes, environment: dict[str, str]) -> str:
+    import httpx
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        env = {**os.environ, **environment, "FACEGATE_DATA_DIR": str(data_dir)}
+        subprocess.run(
+            [*FACEGATE, "models", "build", "--data-dir", str(data_dir)],
+            check=True, capture_output=True, env=env,
+        )  # fmt: skip
+        key = _api_key(data_dir)
+        server = subprocess.Popen(
+            [*FACEGATE, "serve", "--port", str(port)],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        try:
+            _wait_for_port(port, server)
+            url = f"http://127.0.0.1:{port}"
+            enrol = httpx.post(
+                f"{url}/api/v1/recognition/faces",
+                params={"subject": "bench"},
+                headers={"x-api-key": key},
+                files={"file": ("p.jpg", photo, "image/jpeg")},
+                timeout=60,
+            )
+            enrol.raise_for_status()
+            _load(url, key, photo, 1, 10)  # warm-up
+            lines = [
+                "| concurrency | requests | p50 ms | p95 ms | photos/s |",
+                "|---|---|---|---|---|",
+            ]
+            for concurrency, requests in ((1, 60), (4, 120), (16, 240)):
+                start = time.perf_counter()
+                latencies = sorted(_load(url, key, photo, concurrency, requests))
+                rate = requests / (time.perf_counter() - start)
+                p50 = statistics.median(latencies)
+                p95 = latencies[round(0.95 * (len(latencies) - 1))]
+                lines.append(f"| {concurrency} | {requests} | {p50:.1f} | {p95:.1f} | {rate:.1f} |")
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+    return "\n".join(lines)
+
+
+# --- the run ------------------------------------------------------------------------------------
+
+
+def machine(settings: Settings) -> str:
+    cpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+    fields = dict(re.findall(r"^([^:]+):\s+(.*)$", cpu, flags=re.MULTILINE))
+    import onnxruntime
+
+    return (
+        f"{fields.get('Model name', platform.processor())}, {fields.get('CPU(s)', '?')} vCPU; "
+        f"Python {platform.python_version()}, onnxruntime {onnxruntime.__version__}, "
+        f"providers {providers(settings)}, {settings.threads} threads per session"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--port", type=int, default=18201)
+    parser.add_argument("--faces-dir", type=Path, default=FACES)
+    parser.add_argument("--skip-http", action="store_true")
+    parser.add_argument("--skip-photos", action="store_true")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    args = parser.parse_args()
+    data_dir = Path(tempfile.mkdtemp(prefix="facegate-bench-"))
+    settings = Settings(data_dir=data_dir, device=args.device)
+    photos = _photos(args.faces_dir)
+    print(f"Machine: {machine(settings)}\n")
+    chips = _chips(settings, photos)
+    print(f"## Embedding, per face ({len(chips)} chips from the test photos)\n")
+    print(embedding_table(settings, chips, args.rounds), "\n", flush=True)
+    if not args.skip_photos:
+        engine = FaceEngine.create(settings, embedder=OnnxEmbedder.create(settings))
+        print("## Per photo, ms (medians), facegate vs face_recognition\n")
+        print(photo_table(engine, photos, args.rounds), "\n", flush=True)
+    if not args.skip_http:
+        photo = (args.faces_dir / ONE_FACE_PHOTO).read_bytes()
+        print(f"## HTTP /recognize, {ONE_FACE_PHOTO} (1 face), one server process\n")
+        print(http_table(args.port, photo, {"FACEGATE_DEVICE": args.device}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
