@@ -1,7 +1,6 @@
-"""Fixtures for the HTTP API tests: a live uvicorn server on the real engine, with three services.
+"""Fixtures for the HTTP API tests: a live uvicorn server on the real engine, three services.
 
-Import the fixtures into a test module with `from tests.api_fixtures import *`-free explicit names:
-    from api_fixtures import api, Api  (pytest puts tests/ on sys.path via rootdir conftest)
+A test module uses them with `pytest_plugins = ["api_fixtures"]` and `from api_fixtures import Api`.
 """
 
 from __future__ import annotations
@@ -9,7 +8,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,7 +95,9 @@ class Api:
     def photo(self, name: str) -> bytes:
         return (self.faces / name).read_bytes()
 
-    def request(self, method: str, path: str, kind: str = "recognition", **kw: Any) -> httpx.Response:
+    def request(
+        self, method: str, path: str, kind: str = "recognition", **kw: Any
+    ) -> httpx.Response:
         headers = self.headers(kind) | kw.pop("headers", {})
         return self.client.request(method, path, headers=headers, **kw)
 
@@ -129,24 +131,28 @@ class Api:
         return faces
 
 
-def serve(
-    settings: Settings, face_engine: Any, faces_dir: Path
-) -> Callable[[], Iterator[Api]]:
-    """A context-managed Api on a fresh server for `settings`."""
+@contextmanager
+def running_api(settings: Settings, engine: Any, faces_dir: Path) -> Iterator[Api]:
+    """A fresh server for `settings` with one service of each type."""
+    with LiveServer(create_app(settings, engine=engine)) as server:
+        keys = {kind: create_service(settings, kind) for kind in store.SERVICE_TYPES}
+        api = Api(server.url, settings, keys, faces_dir)
+        try:
+            yield api
+        finally:
+            api.client.close()
 
-    def run() -> Iterator[Api]:
-        with LiveServer(create_app(settings, engine=face_engine)) as server:
-            keys = {kind: create_service(settings, kind) for kind in store.SERVICE_TYPES}
-            api = Api(server.url, settings, keys, faces_dir)
-            try:
-                yield api
-            finally:
-                api.client.close()
 
-    return run
+@pytest.fixture(scope="session")
+def face_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    """The real engine, loaded once for the whole session (the conftest's, when it has one)."""
+    from facegate.engine.pipeline import FaceEngine
+
+    return FaceEngine.create(Settings(data_dir=tmp_path_factory.mktemp("engine")))
 
 
 @pytest.fixture
 def api(settings: Settings, face_engine: Any, faces_dir: Path) -> Iterator[Api]:
     """A live server on the test's database (SQLite and PostgreSQL) and the real engine."""
-    yield from serve(settings, face_engine, faces_dir)()
+    with running_api(settings, face_engine, faces_dir) as api:
+        yield api

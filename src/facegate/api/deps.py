@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -111,7 +111,8 @@ def get_session(request: Request) -> Iterator[Session]:
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 InferenceDep = Annotated[Inference, Depends(get_inference)]
 IndexDep = Annotated["IndexRegistry", Depends(get_index)]
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit BEFORE the response is sent, so a client that got 201 can rely on it.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def _service_of(kind: str) -> Callable[[Request, Session], Service]:
@@ -167,7 +168,7 @@ class Body:
         )
 
 
-async def read_body(request: Request, settings: SettingsDep) -> Body:
+async def read_body(request: Request, settings: SettingsDep) -> AsyncIterator[Body]:
     """Parse the body once: JSON when the client says so, multipart (or nothing) otherwise."""
     query = list(request.query_params.multi_items())
     content_type = request.headers.get("content-type", "")
@@ -177,12 +178,17 @@ async def read_body(request: Request, settings: SettingsDep) -> Body:
             payload = json.loads(raw) if raw.strip() else None
         except ValueError:
             raise FacegateError("The request body is not valid JSON") from None
-        return Body(Params(query), settings, json=payload)
-    if content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        form = await request.form(max_part_size=settings.max_request_size)
+        yield Body(Params(query), settings, json=payload)
+        return
+    if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
+        yield Body(Params(query), settings, form=FormData())
+        return
+    form = await request.form(max_part_size=settings.max_request_size)
+    try:
         fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-        return Body(Params(query + fields), settings, form=form)
-    return Body(Params(query), settings, form=FormData())
+        yield Body(Params(query + fields), settings, form=form)
+    finally:
+        await form.close()  # uploads spool to temporary files
 
 
 BodyDep = Annotated[Body, Depends(read_body)]
