@@ -195,7 +195,7 @@ class IndexRegistry:
             for change in changes:
                 self._apply(change)
 
-    def _after_rollback(self, session: Session) -> None:
+    def _after_rollback(self, session: Session, _previous: object) -> None:
         store.pop_changes(session)
 
     def _apply(self, change: store.Change) -> None:
