@@ -27,8 +27,9 @@ FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "ICO")
 _TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}
 _SIXTEEN_BIT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
 
-# Pillow warns (rather than raises) for images between its limit and twice its limit; facegate
-# treats that warning as the refusal it is, so both land in ImageTooLarge below.
+# Pillow checks the pixel count of every image it opens against Image.MAX_IMAGE_PIXELS (set from
+# settings below). It warns, rather than raises, between its limit and twice its limit; facegate
+# treats that warning as the refusal it is, so both land in ImageTooLarge.
 warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 Pixels = npt.NDArray[np.uint8]
@@ -71,11 +72,11 @@ def decode(data: bytes, *, settings: Settings, max_side: int | None = None) -> D
     except UnidentifiedImageError:
         raise NotAnImage(_not_an_image_message(data)) from None
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageTooLarge(_too_large_message(None, settings)) from None
+        raise ImageTooLarge(
+            f"The image has more than {settings.max_image_pixels} pixels (max_image_pixels)"
+        ) from None
     with image:
         width, height = image.size
-        if width * height > settings.max_image_pixels:
-            raise ImageTooLarge(_too_large_message((width, height), settings))
         if image.getexif().get(0x0112) in _TRANSPOSED_ORIENTATIONS:
             width, height = height, width
         if max_side and image.format == "JPEG":
@@ -123,11 +124,3 @@ def _not_an_image_message(data: bytes) -> str:
             "The file is not an image in a supported format (jpeg, png, bmp, gif, tiff, webp, ico)"
         )
     return "The file contains text, not an image"
-
-
-def _too_large_message(size: tuple[int, int] | None, settings: Settings) -> str:
-    # Pillow's own refusal (far over the limit) happens before the size can be read.
-    area = f"{size[0]}x{size[1]} pixels" if size else "far more pixels than allowed"
-    return (
-        f"The image is {area}; the maximum is {settings.max_image_pixels} pixels (max_image_pixels)"
-    )

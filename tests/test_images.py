@@ -1,0 +1,189 @@
+"""facegate.images: formats, modes, EXIF orientation, reduced-scale decoding and refusals."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facegate.config import Settings
+from facegate.errors import (
+    EmptyImage,
+    FileTooLarge,
+    ImageError,
+    ImageTooLarge,
+    NotAnImage,
+    TruncatedImage,
+)
+from facegate.images import decode
+
+SETTINGS = Settings()
+
+
+def _encode(image: Image.Image, fmt: str, **params: Any) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **params)
+    return buffer.getvalue()
+
+
+def _gradient(width: int = 64, height: int = 48) -> Image.Image:
+    x = np.linspace(0, 255, width, dtype=np.uint8)[None, :].repeat(height, axis=0)
+    y = np.linspace(0, 255, height, dtype=np.uint8)[:, None].repeat(width, axis=1)
+    return Image.fromarray(np.stack([x, y, 255 - x], axis=2))
+
+
+def test_every_manifest_photo_decodes_to_rgb(faces_dir: Path, manifest: list[dict[str, Any]]):
+    for entry in manifest:
+        data = (faces_dir / entry["file"]).read_bytes()
+        decoded = decode(data, settings=SETTINGS)
+        assert decoded.pixels.dtype == np.uint8
+        assert decoded.pixels.shape == (decoded.height, decoded.width, 3), entry["file"]
+        assert decoded.pixels.flags.c_contiguous
+        assert decoded.scale == 1.0
+
+
+@pytest.mark.parametrize(
+    ("fmt", "params"),
+    [
+        ("PNG", {}),
+        ("JPEG", {"quality": 95}),
+        ("BMP", {}),
+        ("GIF", {}),
+        ("TIFF", {}),
+        ("WEBP", {"lossless": True}),
+        ("ICO", {"sizes": [(64, 48)]}),
+    ],
+)
+def test_every_supported_format(fmt: str, params: dict[str, Any]):
+    original = _gradient()
+    decoded = decode(_encode(original, fmt, **params), settings=SETTINGS)
+    assert decoded.format == fmt
+    assert decoded.pixels.shape == (48, 64, 3)
+    tolerance = {"JPEG": 12, "GIF": 40}.get(fmt, 0)
+    difference = np.abs(decoded.pixels.astype(int) - np.asarray(original, dtype=int))
+    assert difference.mean() <= tolerance
+
+
+@pytest.mark.parametrize("mode", ["L", "LA", "RGBA", "P", "CMYK", "1", "I;16"])
+def test_every_mode_becomes_rgb(mode: str):
+    fmt = "JPEG" if mode == "CMYK" else "TIFF" if mode == "1" else "PNG"
+    decoded = decode(_encode(_gradient().convert(mode), fmt), settings=SETTINGS)
+    assert decoded.pixels.shape == (48, 64, 3)
+    assert decoded.pixels.dtype == np.uint8
+
+
+def test_sixteen_bit_samples_are_scaled_not_clipped():
+    samples = np.full((8, 8), 0xABCD, dtype=np.uint16)
+    decoded = decode(_encode(Image.fromarray(samples), "PNG"), settings=SETTINGS)
+    assert (decoded.pixels == 0xAB).all()
+
+
+def test_palette_with_transparency_keeps_colours():
+    image = Image.new("P", (4, 4), 1)
+    image.putpalette([0, 0, 0, 200, 10, 20] + [0] * 762)
+    decoded = decode(_encode(image, "PNG", transparency=0), settings=SETTINGS)
+    assert decoded.pixels[0, 0].tolist() == [200, 10, 20]
+
+
+def test_exif_orientation_is_applied():
+    upright = _gradient(64, 48)
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored rotated: display needs a 90 degree clockwise turn
+    stored = upright.transpose(Image.Transpose.ROTATE_90)
+    decoded = decode(_encode(stored, "PNG", exif=exif), settings=SETTINGS)
+    assert (decoded.width, decoded.height) == (64, 48)
+    assert np.array_equal(decoded.pixels, np.asarray(upright))
+
+
+def test_big_jpeg_decodes_at_reduced_scale_but_reports_full_size():
+    data = _encode(_gradient(2000, 1200), "JPEG", quality=90)
+    decoded = decode(data, settings=SETTINGS, max_side=640)
+    assert (decoded.width, decoded.height) == (2000, 1200)
+    # libjpeg's 1/2 scale; 1/4 (500 px) would fall below 640 on the long side.
+    assert decoded.pixels.shape == (600, 1000, 3)
+    assert decoded.scale == 2.0
+    small = decode(_encode(_gradient(4000, 2400), "JPEG"), settings=SETTINGS, max_side=640)
+    assert small.pixels.shape == (600, 1000, 3)
+    assert small.scale == 4.0
+    # PNG has no reduced-scale decoding: full pixels, scale 1.
+    assert decode(_encode(_gradient(2000, 1200), "PNG"), settings=SETTINGS, max_side=640).scale == 1
+
+
+def test_reduced_scale_respects_exif_rotation():
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    data = _encode(_gradient(2000, 1200), "JPEG", exif=exif)
+    decoded = decode(data, settings=SETTINGS, max_side=640)
+    assert (decoded.width, decoded.height) == (1200, 2000)
+    assert decoded.pixels.shape == (1000, 600, 3)
+
+
+def _truncated_jpeg() -> bytes:
+    data = _encode(_gradient(400, 300), "JPEG", quality=90)
+    return data[: len(data) // 2]
+
+
+def _huge_png() -> bytes:
+    return _encode(Image.new("1", (20000, 20000)), "PNG")
+
+
+BAD_INPUTS = {
+    "zero bytes": (lambda: b"", EmptyImage),
+    "random bytes": (lambda: os.urandom(5000), NotAnImage),
+    "text file": (lambda: b"name,age\nalice,30\n" * 50, NotAnImage),
+    "truncated JPEG": (_truncated_jpeg, TruncatedImage),
+    "20000x20000 PNG": (_huge_png, ImageTooLarge),
+    "6 MB file": (lambda: os.urandom(6 * 1024**2), FileTooLarge),
+}
+
+
+@pytest.mark.parametrize("case", BAD_INPUTS)
+def test_bad_input_raises_its_own_clear_error(case: str):
+    make, expected = BAD_INPUTS[case]
+    with pytest.raises(expected) as caught:
+        decode(make(), settings=SETTINGS)
+    assert type(caught.value) is expected
+    assert caught.value.message
+    print(f"{case}: {type(caught.value).__name__}: {caught.value.message}")
+
+
+def test_bad_inputs_give_distinct_errors():
+    seen = set()
+    for make, _ in BAD_INPUTS.values():
+        with pytest.raises(ImageError) as caught:
+            decode(make(), settings=SETTINGS)
+        seen.add((type(caught.value), caught.value.message))
+    assert len(seen) == len(BAD_INPUTS)
+
+
+def test_text_is_named_as_text():
+    with pytest.raises(NotAnImage, match="text"):
+        decode(b"hello world", settings=SETTINGS)
+
+
+def test_formats_outside_the_list_are_refused():
+    with pytest.raises(NotAnImage):
+        decode(_encode(_gradient(), "PPM"), settings=SETTINGS)
+
+
+def test_pixel_limit_comes_from_settings():
+    small = Settings(max_image_pixels=1000)
+    data = _encode(_gradient(40, 40), "PNG")  # 1600 px: over the limit, under twice it
+    with pytest.raises(ImageTooLarge, match="more than 1000 pixels"):
+        decode(data, settings=small)
+    with pytest.raises(ImageTooLarge):  # far over: Pillow itself refuses at open
+        decode(_encode(_gradient(100, 100), "PNG"), settings=small)
+    assert decode(_encode(_gradient(30, 30), "PNG"), settings=small).width == 30
+
+
+def test_file_size_limit_comes_from_settings():
+    data = _encode(_gradient(), "PNG")
+    with pytest.raises(FileTooLarge) as caught:
+        decode(data, settings=Settings(max_file_size=len(data) - 1))
+    assert caught.value.status == 413
+    assert decode(data, settings=Settings(max_file_size=len(data))).width == 64
