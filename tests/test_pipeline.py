@@ -1,0 +1,245 @@
+"""facegate.engine.pipeline.FaceEngine end to end on the real models and the test photos."""
+
+from __future__ import annotations
+
+import io
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from facegate.engine.faces import Analysis, Face
+from facegate.engine.similarity import normalize
+from facegate.errors import EmptyImage, ModelUnavailable, NotAnImage
+
+ALL_PLUGINS = ["age", "gender", "landmarks", "landmarks68", "pose", "calculator"]
+GENDERS = {
+    "fr_obama.jpg": "male",
+    "fr_biden.jpg": "male",
+    "knn_train_biden_biden2.jpg": "male",
+    "fp_angelina_jolie.jpg": "female",
+    "fp_kate_siegel.jpg": "female",
+}
+
+
+def _analyze(face_engine: Any, faces_dir: Path, name: str, **options: Any) -> Analysis:
+    analysis: Analysis = face_engine.analyze((faces_dir / name).read_bytes(), **options)
+    return analysis
+
+
+def _only_face(analysis: Analysis) -> Face:
+    assert len(analysis.faces) == 1
+    return analysis.faces[0]
+
+
+def test_face_count_of_every_manifest_photo(
+    face_engine: Any, faces_dir: Path, manifest: list[dict[str, Any]]
+):
+    counts = {
+        entry["file"]: len(_analyze(face_engine, faces_dir, entry["file"], embed=False).faces)
+        for entry in manifest
+    }
+    assert counts == {entry["file"]: entry["faces"] for entry in manifest}
+
+
+@pytest.mark.parametrize(("name", "gender"), GENDERS.items())
+def test_gender(face_engine: Any, faces_dir: Path, name: str, gender: str):
+    face = _only_face(_analyze(face_engine, faces_dir, name, plugins=["gender"]))
+    assert face.gender is not None
+    assert face.gender.value == gender
+    assert face.gender.probability > 0.9
+
+
+def test_ages_are_plausible_for_adults(
+    face_engine: Any, faces_dir: Path, manifest: list[dict[str, Any]]
+):
+    # Every known person in the photos was photographed as an adult (roughly 25 to 75).
+    for entry in manifest:
+        if entry["faces"] != 1 or not entry["people"]:
+            continue
+        age = _only_face(_analyze(face_engine, faces_dir, entry["file"], plugins=["age"])).age
+        assert age is not None
+        assert age.low >= 25, (entry["file"], age)
+        assert 0 < age.probability <= 1
+
+
+def test_landmarks_lie_inside_their_box(
+    face_engine: Any, faces_dir: Path, manifest: list[dict[str, Any]]
+):
+    for entry in manifest:
+        if entry["file"] == "fr_obama_partial_face.jpg":
+            continue  # the box is clipped at the image edge where the face is cut off
+        analysis = _analyze(face_engine, faces_dir, entry["file"], plugins=["landmarks"])
+        for face in analysis.faces:
+            box = face.box
+            assert len(face.landmarks) == 5
+            for x, y in face.landmarks:
+                assert box.x_min <= x <= box.x_max and box.y_min <= y <= box.y_max, entry["file"]
+
+
+def test_landmarks_are_ordered_eyes_nose_mouth(face_engine: Any, faces_dir: Path):
+    face = _only_face(_analyze(face_engine, faces_dir, "fp_kate_siegel.jpg", embed=False))
+    (lx, ly), (rx, ry), (nx, ny), (mlx, mly), (mrx, mry) = face.landmarks
+    assert lx < nx < rx and mlx < mrx
+    assert max(ly, ry) < ny < min(mly, mry)
+
+
+def test_frontal_portrait_pose(face_engine: Any, faces_dir: Path):
+    face = _only_face(_analyze(face_engine, faces_dir, "fp_kate_siegel.jpg", plugins=["pose"]))
+    assert face.pose is not None
+    assert abs(face.pose.yaw) < 15
+    assert abs(face.pose.roll) < 15
+    assert abs(face.pose.pitch) < 20
+
+
+def test_landmarks68_inside_the_face(face_engine: Any, faces_dir: Path):
+    face = _only_face(
+        _analyze(face_engine, faces_dir, "fr_obama.jpg", plugins=["landmarks68"], embed=False)
+    )
+    assert face.landmarks68 is not None and len(face.landmarks68) == 68
+    box = face.box
+    margin = (box.x_max - box.x_min) * 0.2
+    for x, y in face.landmarks68:
+        assert box.x_min - margin <= x <= box.x_max + margin
+        assert box.y_min - margin <= y <= box.y_max + margin
+
+
+def test_all_plugins_report_times_and_versions(face_engine: Any, faces_dir: Path):
+    analysis = _analyze(face_engine, faces_dir, "fr_two_people.jpg", plugins=ALL_PLUGINS)
+    for face in analysis.faces:
+        assert set(face.execution_time) == {"detector", *ALL_PLUGINS}
+        assert face.embedding is not None and face.embedding.shape == (128,)
+        assert face.embedding.dtype == np.float32
+    assert set(analysis.plugins_versions) == {"detector", *ALL_PLUGINS}
+    assert analysis.plugins_versions["calculator"] == face_engine.calculator_id == "dlib-resnet-v1"
+    assert {"decode", "detect", "align", "embed", "age", "gender", "total"} <= set(analysis.timings)
+    assert analysis.timings["total"] >= analysis.timings["embed"] > 0
+
+
+def test_without_plugins_nothing_extra_is_computed(face_engine: Any, faces_dir: Path):
+    analysis = _analyze(face_engine, faces_dir, "fr_two_people.jpg", embed=False)
+    for face in analysis.faces:
+        assert (face.embedding, face.age, face.gender, face.pose, face.landmarks68) == (
+            None,
+            None,
+            None,
+            None,
+            None,
+        )
+        assert set(face.execution_time) == {"detector"}
+    assert "embed" not in analysis.timings
+    assert analysis.plugins_versions == {"detector": face_engine.plugins_versions["detector"]}
+
+
+def test_detection_only_decodes_big_jpegs_at_reduced_scale_with_the_same_boxes(
+    face_engine: Any, faces_dir: Path
+):
+    quick = _analyze(face_engine, faces_dir, "fp_angelina_jolie.jpg", embed=False)
+    full = _analyze(face_engine, faces_dir, "fp_angelina_jolie.jpg")
+    assert (quick.width, quick.height) == (full.width, full.height) == (1665, 2048)
+    a, b = quick.faces[0].box, full.faces[0].box
+    assert abs(a.x_min - b.x_min) + abs(a.y_max - b.y_max) < 0.02 * (b.x_max - b.x_min)
+
+
+def test_limit_keeps_the_largest_faces(face_engine: Any, faces_dir: Path):
+    every = _analyze(face_engine, faces_dir, "fp_multiface.jpg", embed=False).faces
+    areas = [(f.box.x_max - f.box.x_min) * (f.box.y_max - f.box.y_min) for f in every]
+    assert areas == sorted(areas, reverse=True)
+    two = _analyze(face_engine, faces_dir, "fp_multiface.jpg", embed=False, limit=2).faces
+    assert [f.box for f in two] == [f.box for f in every[:2]]
+
+
+def test_threshold_drops_faces(face_engine: Any, faces_dir: Path):
+    every = _analyze(face_engine, faces_dir, "fp_multiface.jpg", embed=False).faces
+    lowest = min(f.box.probability for f in every)
+    fewer = _analyze(
+        face_engine, faces_dir, "fp_multiface.jpg", embed=False, det_prob_threshold=lowest
+    )
+    assert len(fewer.faces) == len(every) - 1
+
+
+def test_no_face_is_an_empty_list(face_engine: Any):
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 200), (90, 140, 200)).save(buffer, "PNG")
+    analysis = face_engine.analyze(buffer.getvalue(), plugins=["age", "gender"])
+    assert analysis.faces == []
+    assert (analysis.width, analysis.height) == (300, 200)
+
+
+@pytest.mark.parametrize("slug", ["mask", "no-such-plugin"])
+def test_unavailable_plugins_raise(face_engine: Any, faces_dir: Path, slug: str):
+    with pytest.raises(ModelUnavailable, match="not available"):
+        _analyze(face_engine, faces_dir, "fr_obama.jpg", plugins=["age", slug])
+
+
+def test_bad_options_and_bad_bytes(face_engine: Any, faces_dir: Path):
+    with pytest.raises(ValueError, match="det_prob_threshold"):
+        _analyze(face_engine, faces_dir, "fr_obama.jpg", det_prob_threshold=1.5)
+    with pytest.raises(ValueError, match="limit"):
+        _analyze(face_engine, faces_dir, "fr_obama.jpg", limit=-1)
+    with pytest.raises(EmptyImage):
+        face_engine.analyze(b"")
+    with pytest.raises(NotAnImage):
+        face_engine.analyze(b"GIF89a but not really")
+
+
+def _variants(data: bytes) -> dict[str, bytes]:
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    variants = {}
+    for fmt in ("PNG", "WEBP", "BMP", "GIF", "TIFF"):
+        buffer = io.BytesIO()
+        image.save(buffer, fmt)
+        variants[fmt] = buffer.getvalue()
+    buffer = io.BytesIO()
+    image.convert("L").save(buffer, "JPEG", quality=95)
+    variants["grayscale JPEG"] = buffer.getvalue()
+    buffer = io.BytesIO()
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored on its side; the tag says to turn it upright
+    image.transpose(Image.Transpose.ROTATE_90).save(buffer, "JPEG", quality=95, exif=exif)
+    variants["EXIF-rotated JPEG"] = buffer.getvalue()
+    return variants
+
+
+@pytest.mark.parametrize("name", ["fr_obama.jpg", "knn_test_kit_with_rose.jpg"])
+def test_reencoded_rotated_and_grayscale_copies_give_the_same_faces(
+    face_engine: Any, faces_dir: Path, name: str
+):
+    data = (faces_dir / name).read_bytes()
+    original = face_engine.analyze(data).faces
+    for variant, encoded in _variants(data).items():
+        faces = face_engine.analyze(encoded).faces
+        assert len(faces) == len(original), variant
+        for face in original:
+            # Match by box centre: similar-sized faces may swap places in the area order.
+            centre = np.array([face.box.x_min + face.box.x_max, face.box.y_min + face.box.y_max])
+            twin = min(
+                faces,
+                key=lambda f: np.linalg.norm(
+                    centre - [f.box.x_min + f.box.x_max, f.box.y_min + f.box.y_max]
+                ),
+            )
+            distance = float(np.linalg.norm(normalize(face.embedding) - normalize(twin.embedding)))
+            print(f"{name} {variant}: distance {distance:.3f}")
+            assert distance < 0.2, variant  # same-person distances reach 0.37
+
+
+def test_thread_safe(face_engine: Any, faces_dir: Path):
+    names = ["fr_obama.jpg", "fr_two_people.jpg", "knn_test_kit_with_rose.jpg", "fr_biden.jpg"]
+    photos = [(faces_dir / name).read_bytes() for name in names]
+
+    def run(data: bytes) -> list[np.ndarray]:
+        faces = face_engine.analyze(data, plugins=["age", "gender"]).faces
+        return [f.embedding for f in faces]
+
+    sequential = [run(data) for data in photos]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        parallel = list(pool.map(run, photos * 2))
+    for expected, got in zip(sequential * 2, parallel, strict=True):
+        assert len(expected) == len(got)
+        for a, b in zip(expected, got, strict=True):
+            np.testing.assert_allclose(a, b, atol=1e-6)
