@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -15,6 +18,8 @@ from facegate.config import Settings
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
+# Any constant shared by every facegate process; serialises concurrent upgrades on PostgreSQL.
+ADVISORY_LOCK_KEY = 0x0FACE6A7E
 
 
 def create_db_engine(settings: Settings) -> Engine:
@@ -55,10 +60,38 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(target: Settings | Engine, revision: str = "head") -> None:
-    """Bring the schema up to `revision`; safe to run at every start and from several processes."""
+    """Bring the schema up to `revision`; safe to run at every start and from several processes
+    at once (not from several threads of one process: Alembic's context is process-global)."""
     engine = create_db_engine(target) if isinstance(target, Settings) else target
     try:
-        command.upgrade(alembic_config(engine), revision)
+        with _exclusive(engine):
+            command.upgrade(alembic_config(engine), revision)
     finally:
         if isinstance(target, Settings):
             engine.dispose()
+
+
+@contextmanager
+def _exclusive(engine: Engine) -> Iterator[None]:
+    """Hold a lock that every facegate process migrating this database takes."""
+    if engine.dialect.name == "postgresql":
+        with engine.connect() as connection:
+            connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            try:
+                yield
+            finally:
+                connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY}
+                )
+        return
+    database = engine.url.database
+    if engine.dialect.name != "sqlite" or not database or database == ":memory:":
+        yield
+        return
+    # SQLite DDL is not transactional in Alembic, so a lock file beside the database serialises.
+    with open(f"{database}.migrate-lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
