@@ -18,7 +18,7 @@ from facegate.api.deps import (
     WritableService,
     embeddings,
 )
-from facegate.api.params import FaceQuery, embeddings_field
+from facegate.api.params import FaceQuery, embeddings_field, require_size
 from facegate.db.tables import Example, Service
 from facegate.engine.similarity import normalize, similarities
 from facegate.errors import ExampleNotFound, ImageIdIncorrect, TooManyFaces
@@ -131,12 +131,14 @@ def verify_against_example(
 def verify_embeddings_against_example(
     image_id: str, service: RecognitionService, body: BodyDep, session: SessionDep
 ) -> dict[str, Any]:
-    embeddings = embeddings_field(body.json, "embeddings")
+    vectors = embeddings_field(body.json, "embeddings")
     example = _example_or_incorrect(session, service, image_id)
-    scores = similarities(store.embedding_of(example), normalize(embeddings))
+    stored = store.embedding_of(example)
+    require_size(vectors, len(stored))
+    scores = similarities(stored, normalize(vectors))
     result = [
         {"embedding": vector, "similarity": render.round5(score)}
-        for vector, score in zip(embeddings, scores, strict=True)
+        for vector, score in zip(vectors, scores, strict=True)
     ]
     return {"result": sorted(result, key=lambda item: -item["similarity"])}
 

@@ -22,6 +22,7 @@ from facegate.errors import (
     MissingPart,
     NoFaceFound,
     NotBase64,
+    WrongEmbeddingSize,
 )
 
 # CompreFace's `image.types` (application.yml); the extension of the original filename decides.
@@ -194,15 +195,22 @@ def subject_name(body: object) -> str:
     return name
 
 
-def embeddings_field(body: object, field: str) -> list[list[float]]:
-    """A JSON field holding a non-empty list of embeddings (lists of numbers), as CompreFace's."""
+def embeddings_field(body: object, field: str, *, size: int | None = None) -> list[list[float]]:
+    """A JSON field holding a non-empty list of embeddings (lists of numbers), as CompreFace's;
+    all of one length, `size` when given."""
     value = body.get(field) if isinstance(body, dict) else None
     if not isinstance(value, list) or not value:
         raise EmptyField(field)
     embeddings = [embedding_value(item, field) for item in value]
-    if len({len(item) for item in embeddings}) > 1:
-        raise InvalidParameter(f"Field {field} must hold embeddings of one length")
+    require_size(embeddings, size if size is not None else len(embeddings[0]))
     return embeddings
+
+
+def require_size(embeddings: list[list[float]], size: int) -> None:
+    """Every embedding has `size` values (the length of what they are compared with)."""
+    for item in embeddings:
+        if len(item) != size:
+            raise WrongEmbeddingSize(len(item), size)
 
 
 def embedding_value(value: object, field: str) -> list[float]:

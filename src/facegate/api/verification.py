@@ -58,8 +58,8 @@ def verify(
 def verify_embeddings(service: VerificationService, body: BodyDep) -> dict[str, Any]:
     payload = body.json if isinstance(body.json, dict) else {}
     source = embedding_value(payload.get("source"), "source")
-    targets = embeddings_field(payload, "targets")
-    scores = similarities(normalize(source)[0], normalize(targets))
+    targets = embeddings_field(payload, "targets", size=len(source))
+    scores = similarities(normalize([source])[0], normalize(targets))
     result = [
         {"embedding": vector, "similarity": render.round5(score)}
         for vector, score in zip(targets, scores, strict=True)
