@@ -2,7 +2,7 @@
 
 import { accounts } from "./api.js";
 import { h, fill, field, toast } from "./dom.js";
-import { currentUser, refreshUser } from "./session.js";
+import { currentUser, refreshUser, roleLabel } from "./session.js";
 
 const MIN_PASSWORD = 8;
 
@@ -30,7 +30,7 @@ export async function render(main) {
   const user = currentUser();
   fill(
     main,
-    h("header.page-header", {}, h("h1", {}, "Account"), h("p.muted", {}, `${user.email} · ${user.globalRole ?? ""}`)),
+    h("header.page-header", {}, h("h1", {}, "Account"), h("p.muted", {}, `${user.email} · ${roleLabel(user.globalRole)}`)),
     h(
       "div.columns",
       {},

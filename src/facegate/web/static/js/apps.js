@@ -2,14 +2,10 @@
 
 import { accounts } from "./api.js";
 import { h, fill, confirmDialog, copyable, field, formDialog, searchBox, selectField, table, toast } from "./dom.js";
-import { currentUser, go, href, isAdmin } from "./session.js";
+import { currentUser, go, href, isAdmin, roleLabel } from "./session.js";
 import { KIND_LABELS, serviceKind } from "./service.js";
 
-const ROLES = [
-  ["OWNER", "Owner"],
-  ["ADMINISTRATOR", "Administrator"],
-  ["USER", "User"],
-];
+const ROLES = ["OWNER", "ADMINISTRATOR", "USER"].map((role) => [role, roleLabel(role)]);
 const TYPES = [
   ["recognition", "Recognition: who is in the photo, from your face collection"],
   ["detection", "Detection: where the faces are, with age, gender, pose"],
@@ -40,7 +36,7 @@ export async function list(main) {
       rows,
       table(
         ["Application", "Owner", "Your role"],
-        shown.map((app) => [h("a.strong", { href: href("app", app.id) }, app.name), ownerName(app), app.role ? titleRole(app.role) : "—"]),
+        shown.map((app) => [h("a.strong", { href: href("app", app.id) }, app.name), ownerName(app), app.role ? roleLabel(app.role) : "—"]),
         apps.length ? "No application matches." : "No applications yet. Create one to add face services.",
       ),
     );
@@ -56,10 +52,6 @@ export async function list(main) {
     h("section.card", {}, searchBox("Search applications", draw), rows),
   );
   draw("");
-}
-
-function titleRole(role) {
-  return ROLES.find(([value]) => value === role)?.[1] ?? role;
 }
 
 /** The create-service dialog: name and type; resolves to the new service or undefined. */
@@ -149,7 +141,7 @@ function membersSection(app, members, reload, allowed) {
   const change = (member) => async (event) => {
     try {
       await accounts.setMemberRole(app.id, member.userId, event.target.value);
-      toast(`${member.firstName} is now ${titleRole(event.target.value)}`);
+      toast(`${member.firstName} is now ${roleLabel(event.target.value)}`);
     } catch (err) {
       toast(err.message, "error");
     }
@@ -174,7 +166,7 @@ function membersSection(app, members, reload, allowed) {
     m.email,
     allowed && m.role !== "OWNER"
       ? h("select", { "aria-label": `Role of ${m.email}`, onchange: change(m) }, ROLES.map(([value, text]) => h("option", { value, selected: value === m.role }, text)))
-      : titleRole(m.role),
+      : roleLabel(m.role),
     allowed && m.role !== "OWNER" ? h("button.link.danger", { type: "button", onclick: remove(m) }, "Remove") : "",
   ]);
   return h(

@@ -1,7 +1,6 @@
 // A small SVG bar chart of counts per day, drawn without any library.
 
 const SVG = "http://www.w3.org/2000/svg";
-const W = 720;
 const H = 220;
 const PAD = { left: 40, right: 8, top: 12, bottom: 28 };
 
@@ -20,8 +19,12 @@ function step(max) {
   return Math.max(1, nice * magnitude);
 }
 
-/** Bars for `points` = [{label, value}], oldest first; each bar has a hover title. */
-export function barChart(points, { title }) {
+/**
+ * Bars for `points` = [{label, value}], oldest first; each bar has a hover title. `width` is
+ * the space on screen in pixels, so text keeps its size instead of scaling with the drawing.
+ */
+export function barChart(points, { title, width }) {
+  const W = Math.max(300, Math.round(width));
   const max = Math.max(0, ...points.map((p) => p.value));
   const unit = step(max);
   const top = Math.max(unit, Math.ceil(max / unit) * unit);
@@ -35,7 +38,7 @@ export function barChart(points, { title }) {
     svg.append(el("text", { class: "tick", x: PAD.left - 6, y: y + 4, "text-anchor": "end" }, String(v)));
   }
   const slot = plotW / points.length;
-  const labelEvery = Math.ceil(points.length / 8);
+  const labelEvery = Math.ceil(points.length / Math.max(3, Math.floor(plotW / 70)));
   points.forEach((point, i) => {
     const barH = (point.value / top) * plotH;
     const x = PAD.left + i * slot;

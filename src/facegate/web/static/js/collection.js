@@ -25,7 +25,7 @@ export async function render(main, params) {
   }
   const api = faceApi(ctx.service.apiKey);
   const maxBytes = await maxFileBytes();
-  const state = { subjects: [], filter: "", subject: null, page: 0, selecting: false, selected: new Set(), uploading: 0 };
+  const state = { subjects: [], filter: "", subject: null, page: 0, selecting: false, selected: new Set(), uploading: 0, shown: null };
 
   const subjectList = h("ul.subject-list", { "aria-label": "Subjects" });
   const detail = h("section.card.examples");
@@ -197,6 +197,11 @@ export async function render(main, params) {
   }
 
   async function drawDetail() {
+    if (state.subject !== state.shown) {
+      // Finished rows belong to the subject on screen before; rows still running stay.
+      for (const row of uploads.querySelectorAll(".upload.ok, .upload.failed")) row.remove();
+      state.shown = state.subject;
+    }
     if (!state.subject) {
       fill(detail, h("div.empty-state", {}, h("h2", {}, "No subject selected"), h("p.muted", {}, "Add a subject, then drop photos of that person."), h("button.primary", { type: "button", onclick: addSubject }, "Add subject")));
       return;

@@ -57,7 +57,7 @@ export async function render(main, params) {
         ),
       ),
       h("p.muted", {}, `${total} request(s) in the last ${days} days (recognize, detect and verify calls).`),
-      barChart(points, { title: `Requests per day, last ${days} days` }),
+      barChart(points, { title: `Requests per day, last ${days} days`, width: chartBox.clientWidth }),
     );
   }
 
@@ -75,4 +75,11 @@ export async function render(main, params) {
     h("section.card", {}, chartBox),
   );
   drawChart();
+  // Redraw at the new width when the window (or a phone's orientation) changes.
+  let width = chartBox.clientWidth;
+  new ResizeObserver(() => {
+    if (Math.abs(chartBox.clientWidth - width) < 8) return;
+    width = chartBox.clientWidth;
+    drawChart();
+  }).observe(chartBox);
 }

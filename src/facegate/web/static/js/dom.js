@@ -140,7 +140,7 @@ export function copyButton(text, label = "Copy") {
         toast("Copied to clipboard");
       },
     },
-    "⧉",
+    "Copy",
   );
 }
 

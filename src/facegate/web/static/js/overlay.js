@@ -18,7 +18,7 @@ export function genderText(gender) {
 }
 
 export function similarityText(value) {
-  return Number(value).toFixed(2);
+  return Number(value).toFixed(3);
 }
 
 function svg(tag, attrs) {

@@ -30,6 +30,13 @@ export function onUserChange(listener) {
   state.listeners.push(listener);
 }
 
+const ROLE_LABELS = { OWNER: "Owner", ADMINISTRATOR: "Administrator", USER: "User" };
+
+/** "Administrator" for "ADMINISTRATOR" (global and application roles share the names). */
+export function roleLabel(role) {
+  return ROLE_LABELS[role] ?? role;
+}
+
 /** Global OWNER and ADMINISTRATOR manage users and every application. */
 export function isAdmin(user = state.user) {
   return ["OWNER", "ADMINISTRATOR"].includes(user?.globalRole);

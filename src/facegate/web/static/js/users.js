@@ -2,9 +2,7 @@
 
 import { accounts } from "./api.js";
 import { h, fill, confirmDialog, field, formDialog, searchBox, selectField, table, toast } from "./dom.js";
-import { currentUser, isAdmin } from "./session.js";
-
-const LABELS = { OWNER: "Owner", ADMINISTRATOR: "Administrator", USER: "User" };
+import { currentUser, isAdmin, roleLabel } from "./session.js";
 
 export async function render(main) {
   if (!isAdmin(currentUser())) throw new Error("Only global owners and administrators manage users.");
@@ -20,7 +18,7 @@ export async function render(main) {
     }
     try {
       await accounts.setGlobalRole(user.userId, role);
-      toast(`${user.firstName} is now ${LABELS[role]}`);
+      toast(`${user.firstName} is now ${roleLabel(role)}`);
     } catch (err) {
       toast(err.message, "error");
     }
@@ -44,7 +42,7 @@ export async function render(main) {
         h("div.row", {}, field("First name", { name: "firstName", maxlength: 50, required: true }), field("Last name", { name: "lastName", maxlength: 50, required: true })),
         field("Email", { name: "email", type: "email", required: true }),
         field("Initial password", { name: "password", type: "password", minlength: 8, required: true, autocomplete: "new-password" }),
-        selectField("Global role", "role", assignable.filter((r) => r !== "OWNER").map((r) => [r, LABELS[r]]), "USER"),
+        selectField("Global role", "role", assignable.filter((r) => r !== "OWNER").map((r) => [r, roleLabel(r)]), "USER"),
       ],
       submit: "Add user",
       onSubmit: async (data) => accounts.createUser(Object.fromEntries(data)),
@@ -66,8 +64,8 @@ export async function render(main) {
           `${user.firstName} ${user.lastName}`,
           user.email,
           editable(user) && assignable.includes(user.role)
-            ? h("select", { "aria-label": `Global role of ${user.email}`, onchange: setRole(user) }, assignable.map((role) => h("option", { value: role, selected: role === user.role }, LABELS[role] ?? role)))
-            : LABELS[user.role] ?? user.role,
+            ? h("select", { "aria-label": `Global role of ${user.email}`, onchange: setRole(user) }, assignable.map((role) => h("option", { value: role, selected: role === user.role }, roleLabel(role))))
+            : roleLabel(user.role),
           editable(user) ? h("button.link.danger", { type: "button", onclick: remove(user) }, "Delete") : "",
         ]),
         "No user matches.",

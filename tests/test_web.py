@@ -1,0 +1,421 @@
+"""The web UI in Debian's chromium: sign up to recognised faces, on a real facegate server."""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from facegate import web
+
+playwright_sync = pytest.importorskip("playwright.sync_api")
+Browser = playwright_sync.Browser
+Page = playwright_sync.Page
+expect = playwright_sync.expect
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+PORTS = range(18610, 18700)  # this suite's share of the team's port plan
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# Models load before /healthz turns 200; this only bounds a server that never comes up.
+START_DEADLINE_S = 300
+USER = {"first": "Ada", "last": "Lovelace", "email": "ada@example.org", "password": "analytical-9"}
+
+
+def _free_port() -> int:
+    for port in PORTS:
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {PORTS}")
+
+
+def _healthy(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as answer:
+            return bool(answer.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`facegate serve` in a subprocess: real engine, SQLite in a temporary data directory."""
+    data = tmp_path_factory.mktemp("web-data")
+    port = _free_port()
+    log = (data / "server.log").open("wb")
+    command = [sys.executable, "-c", "from facegate.cli import main; main()", "serve"]
+    args = ["--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)]
+    env = {**os.environ, "FACEGATE_MAX_CONCURRENT_INFERENCES": "1"}
+    process = subprocess.Popen([*command, *args], stdout=log, stderr=subprocess.STDOUT, env=env)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + START_DEADLINE_S
+        while not _healthy(url):
+            if process.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(f"facegate serve did not start:\n{(data / 'server.log').read_text()}")
+            time.sleep(0.5)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail("Debian's chromium is missing: apt-get install -y chromium (.ci/run does it)")
+    with playwright_sync.sync_playwright() as driver:
+        launched = driver.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Screenshots of every step, kept as test artefacts under pytest's temporary directory."""
+    return tmp_path_factory.mktemp("screenshots")
+
+
+def _page(browser: Browser, url: str, **context: object) -> tuple[Page, list[str]]:
+    """A page in a fresh context, and the script errors it reports."""
+    page = browser.new_context(base_url=url, **context).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    # Refused requests (401 before login, a refused upload) are logged as "Failed to load
+    # resource"; they are part of the flow. Any other console error is a bug in the page.
+    page.on(
+        "console",
+        lambda msg: (
+            errors.append(msg.text)
+            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+            else None
+        ),
+    )
+    return page, errors
+
+
+def _log_in(page: Page, user: dict[str, str] = USER) -> None:
+    page.goto("/#/login")
+    page.get_by_label("Email").fill(user["email"])
+    page.get_by_label("Password").fill(user["password"])
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Applications")).to_be_visible()
+
+
+def _admin(page: Page, method: str, path: str, body: object = None) -> Any:
+    """Call the admin API with the page's cookies, echoing the CSRF cookie as the UI does."""
+    if not any(c["name"] == "facegate_csrf" for c in page.context.cookies()):
+        page.request.get("/admin/config")
+    token = next(c["value"] for c in page.context.cookies() if c["name"] == "facegate_csrf")
+    answer = page.request.fetch(
+        f"/admin{path}", method=method, data=body, headers={"X-CSRF-Token": token}
+    )
+    assert answer.ok, f"{method} {path}: {answer.status} {answer.text()}"
+    return answer.json() if answer.text() else None
+
+
+@pytest.fixture(scope="module")
+def front_door(server: str, browser: Browser) -> str:
+    """The owner's account and the "Front door" application (made by the first test when it
+    ran; through the admin API when it is run alone). Returns the application id."""
+    context = browser.new_context(base_url=server)
+    page = context.new_page()
+    page.request.get("/admin/config")
+    credentials = {"email": USER["email"], "password": USER["password"]}
+    token = next(c["value"] for c in context.cookies() if c["name"] == "facegate_csrf")
+    if not page.request.post("/admin/login", data=credentials, headers={"X-CSRF-Token": token}).ok:
+        names = {"firstName": USER["first"], "lastName": USER["last"]}
+        _admin(page, "POST", "/user/register", {**credentials, **names})
+        _admin(page, "POST", "/login", credentials)
+    apps = [a for a in _admin(page, "GET", "/apps") if a["name"] == "Front door"]
+    app = apps[0] if apps else _admin(page, "POST", "/app", {"name": "Front door"})
+    if not _admin(page, "GET", f"/app/{app['id']}/models"):
+        _admin(page, "POST", f"/app/{app['id']}/model", {"name": "Visitors", "type": "recognition"})
+    context.close()
+    return str(app["id"])
+
+
+def test_sign_up_to_recognised_faces(
+    server: str, browser: Browser, faces_dir: Path, shots: Path, tmp_path: Path
+) -> None:
+    page, errors = _page(browser, server)
+
+    # A visitor lands on the login page.
+    page.goto("/")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    assert page.url.endswith("#/login")
+    page.screenshot(path=shots / "01-login.png")
+
+    # Sign up: the first account becomes the owner and lands on the applications list.
+    page.get_by_role("link", name="Create an account").click()
+    expect(page.get_by_role("heading", name="Sign up")).to_be_visible()
+    page.get_by_label("First name").fill(USER["first"])
+    page.get_by_label("Last name").fill(USER["last"])
+    page.get_by_label("Email").fill(USER["email"])
+    page.get_by_label("Password", exact=True).fill(USER["password"])
+    page.get_by_label("Confirm password").fill("different-9")
+    page.screenshot(path=shots / "02-sign-up.png")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("alert")).to_have_text("The two passwords differ.")
+    page.get_by_label("Confirm password").fill(USER["password"])
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Applications")).to_be_visible()
+    expect(page.locator("#nav")).to_contain_text(f"{USER['first']} {USER['last']}")
+    expect(page.locator("#nav")).to_contain_text("Users")  # the owner manages users
+    expect(page.get_by_text("No applications yet")).to_be_visible()
+
+    # Create an application.
+    page.get_by_role("button", name="Create application").click()
+    page.get_by_label("Application name").fill("Front door")
+    page.get_by_role("button", name="Create", exact=True).click()
+    expect(page.get_by_role("heading", name="Front door", level=1)).to_be_visible()
+    expect(page.get_by_text("No services yet")).to_be_visible()
+    page.screenshot(path=shots / "03-application.png")
+
+    # Create a recognition service: it is listed with its API key.
+    page.get_by_role("button", name="Create service").click()
+    page.get_by_label("Service name").fill("Visitors")
+    page.get_by_label(re.compile("^Recognition")).check()
+    page.screenshot(path=shots / "04-create-service.png")
+    page.get_by_role("button", name="Create", exact=True).click()
+    row = page.get_by_role("row").filter(has_text="Visitors")
+    expect(row).to_contain_text("Recognition")
+    key = row.locator(".copy-value").inner_text()
+    assert UUID.match(key), key
+    page.screenshot(path=shots / "05-services.png")
+
+    # The collection manager: two people, their photos uploaded, one bad file refused.
+    row.get_by_role("link", name="Collection").click()
+    expect(page.get_by_role("heading", name="No subject selected")).to_be_visible()
+    not_a_photo = tmp_path / "notes.txt"
+    not_a_photo.write_text("not a photo")
+    people = {
+        "obama": [faces_dir / "fr_obama.jpg", faces_dir / "fr_obama2.jpg", not_a_photo],
+        "biden": [faces_dir / "fr_biden.jpg", faces_dir / "knn_train_biden_biden2.jpg"],
+    }
+    for name, photos in people.items():
+        page.get_by_role("button", name="Add subject").first.click()
+        page.get_by_label("Name", exact=True).fill(name)
+        page.get_by_role("button", name="Add", exact=True).click()
+        expect(page.get_by_role("heading", name=name, level=2)).to_be_visible()
+        page.get_by_label(f"Photos of {name}").set_input_files(photos)
+        good = [p for p in photos if p.suffix != ".txt"]
+        for photo in good:
+            expect(page.locator(f'.upload.ok[data-file="{photo.name}"]')).to_contain_text("added")
+        if not_a_photo in photos:  # refused with the API's own message, on its own row
+            failed = page.locator('.upload.failed[data-file="notes.txt"]')
+            expect(failed).to_contain_text("File [notes.txt] has an unavailable extension")
+        expect(page.locator(".thumb img")).to_have_count(len(good))
+        expect(page.get_by_text(f"{len(good)} photo(s)", exact=True)).to_be_visible()
+    subjects = page.get_by_role("list", name="Subjects")
+    expect(subjects.get_by_role("button")).to_have_text(["biden", "obama"])
+    loaded = page.locator(".thumb img").evaluate_all("imgs => imgs.every(i => i.naturalWidth > 0)")
+    assert loaded, "thumbnails did not load"
+    page.get_by_placeholder("Search subjects").fill("OBA")
+    expect(subjects.get_by_role("button")).to_have_text(["obama"])
+    page.screenshot(path=shots / "06-collection.png")
+
+    # The test page recognises both people in one photo and draws a box on each.
+    page.get_by_role("link", name="Test").click()
+    page.get_by_label("Photo", exact=True).set_input_files(faces_dir / "fr_two_people.jpg")
+    boxes = page.locator(".face-box")
+    expect(boxes).to_have_count(2)
+    labels = boxes.locator(".face-label").all_inner_texts()
+    found = {}
+    for label in labels:
+        name, similarity = label.split()
+        found[name] = float(similarity)
+    assert set(found) == {"obama", "biden"}, labels
+    assert all(value >= 0.5 for value in found.values()), labels
+    for box in boxes.all():
+        assert box.bounding_box()["width"] > 20  # type: ignore[index]
+    expect(page.locator(".landmark")).not_to_have_count(0)
+    boxes.first.hover()
+    expect(boxes.first.locator(".face-card")).to_be_visible()
+    expect(boxes.first.locator(".face-card")).to_contain_text("Similarity")
+    expect(page.locator("pre.code").first).to_contain_text(f"x-api-key: {key}")
+    expect(page.locator("pre.code").last).to_contain_text('"subjects"')
+    page.screenshot(path=shots / "07-test-page.png", full_page=True)
+    page.get_by_label("Show landmarks").uncheck()
+    expect(page.locator(".landmark").first).to_be_hidden()
+
+    # The dashboard counts the collection and today's recognition request.
+    page.get_by_role("link", name="Dashboard").click()
+    expect(page.locator(".stat").filter(has_text="Subjects")).to_contain_text("2")
+    expect(page.locator(".stat").filter(has_text="Face examples")).to_contain_text("4")
+    today = page.locator(".chart .bar").last
+    assert int(today.get_attribute("data-value") or 0) >= 1
+    page.screenshot(path=shots / "08-dashboard.png")
+
+    # Log out: the session is gone, private pages send back to the login page.
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.goto("/#/")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
+    page.screenshot(path=shots / "09-logged-out.png")
+    assert errors == []
+
+
+def test_phone_layout(server: str, browser: Browser, shots: Path, front_door: str) -> None:
+    """On a phone-sized screen nothing overflows sideways and tables become stacked rows."""
+    page, errors = _page(
+        browser, server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    _log_in(page)
+    page.get_by_role("link", name="Front door").click()
+    expect(page.get_by_role("heading", name="Front door", level=1)).to_be_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"page is {width}px wide on a 390px screen"
+    cell = page.locator("td[data-label='Type']").first
+    expect(cell).to_have_css("display", "flex")  # a stacked "label: value" row, not a column
+    page.screenshot(path=shots / "10-phone-application.png", full_page=True)
+    assert errors == []
+
+
+def test_bad_login_is_explained(server: str, browser: Browser) -> None:
+    page, _ = _page(browser, server)
+    page.goto("/#/login")
+    page.get_by_label("Email").fill("nobody@example.org")
+    page.get_by_label("Password").fill("wrong-password")
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("alert")).to_have_text("Bad credentials")
+    assert page.url.endswith("#/login")
+
+
+def test_pages_are_served_with_a_strict_policy(server: str) -> None:
+    """The page and its assets come from facegate itself; the policy forbids other origins."""
+    with urllib.request.urlopen(f"{server}/") as answer:
+        policy = answer.headers["Content-Security-Policy"]
+        html = answer.read().decode()
+    assert policy == web.CONTENT_SECURITY_POLICY
+    assert "default-src 'self'" in policy
+    assets = re.findall(r'(?:src|href)="(/ui/[^"]+)"', html)
+    assert "/ui/js/app.js" in assets and "/ui/style.css" in assets
+    for asset in assets:
+        with urllib.request.urlopen(f"{server}{asset}") as answer:
+            assert answer.status == 200
+    assert not re.search(r'(?:src|href)="https?://', html)
+
+
+def test_verification_and_detection_test_pages(
+    server: str, browser: Browser, faces_dir: Path, shots: Path, front_door: str
+) -> None:
+    page, errors = _page(browser, server)
+    _log_in(page)
+    page.goto(f"/#/app/{front_door}")
+    page.get_by_role("button", name="Create service").click()
+    page.get_by_label("Service name").fill("Same person?")
+    page.get_by_label(re.compile("^Verification")).check()
+    page.get_by_role("button", name="Create", exact=True).click()
+    row = page.get_by_role("row").filter(has_text="Same person?")
+    expect(row).to_contain_text("Verification")
+    expect(row.get_by_role("link", name="Collection")).to_have_count(0)  # recognition only
+    row.get_by_role("link", name="Test").click()
+
+    # One face in the source, both faces of the target compared with it.
+    page.get_by_label("Source photo (one face)").set_input_files(faces_dir / "fr_obama.jpg")
+    expect(page.locator(".face-box")).to_have_count(0)  # waits for the second photo
+    page.get_by_label("Target photo").set_input_files(faces_dir / "fr_two_people.jpg")
+    expect(page.locator(".face-box.source")).to_have_count(1)
+    matches = page.locator(".photo-pane").filter(has_text="Target photo").locator(".face-box")
+    expect(matches).to_have_count(2)
+    scores = sorted(float(t.split()[-1]) for t in matches.locator(".face-label").all_inner_texts())
+    assert scores[0] < 0.5 <= scores[1], scores  # Biden is not Obama; Obama is
+    expect(matches.locator(".face-box.match, .face-label")).not_to_have_count(0)
+    expect(page.locator("pre.code").first).to_contain_text('-F "source_image=@fr_obama.jpg"')
+    page.screenshot(path=shots / "11-verification-test.png", full_page=True)
+
+    # A detection service labels each face with its age and gender.
+    page.goto(f"/#/app/{front_door}")
+    page.get_by_role("button", name="Create service").click()
+    page.get_by_label("Service name").fill("Doorbell")
+    page.get_by_label(re.compile("^Detection")).check()
+    page.get_by_role("button", name="Create", exact=True).click()
+    page.get_by_role("row").filter(has_text="Doorbell").get_by_role("link", name="Test").click()
+    page.get_by_label("Photo", exact=True).set_input_files(faces_dir / "fr_two_people.jpg")
+    boxes = page.locator(".face-box")
+    expect(boxes).to_have_count(2)
+    for label in boxes.locator(".face-label").all_inner_texts():
+        assert re.fullmatch(r"\d+\u2013\d+ · (male|female)", label), label
+    page.get_by_label("Show pose").uncheck()
+    expect(page.locator(".pose").first).to_be_hidden()
+    page.screenshot(path=shots / "12-detection-test.png", full_page=True)
+    assert errors == []
+
+
+def test_user_management_and_account(
+    server: str, browser: Browser, shots: Path, front_door: str
+) -> None:
+    page, errors = _page(browser, server)
+    _log_in(page)
+    page.get_by_role("link", name="Users").click()
+    page.get_by_role("button", name="Add user").click()
+    page.get_by_label("First name").fill("Grace")
+    page.get_by_label("Last name").fill("Hopper")
+    page.get_by_label("Email").fill("grace@example.org")
+    page.get_by_label("Initial password").fill("compiler-52")
+    page.get_by_role("button", name="Add user").last.click()
+    row = page.get_by_role("row").filter(has_text="grace@example.org")
+    expect(row.get_by_label("Global role of grace@example.org")).to_have_value("USER")
+    page.screenshot(path=shots / "13-users.png")
+
+    # Grace, a plain user, sees no application and cannot create one or manage users.
+    grace, grace_errors = _page(browser, server)
+    _log_in(grace, {"email": "grace@example.org", "password": "compiler-52"})
+    expect(grace.get_by_text("No applications yet")).to_be_visible()
+    expect(grace.get_by_role("button", name="Create application")).to_have_count(0)
+    expect(grace.locator("#nav")).not_to_contain_text("Users")
+
+    # Made an administrator, she sees every application after a reload.
+    row.get_by_label("Global role of grace@example.org").select_option("ADMINISTRATOR")
+    expect(page.get_by_text("Grace is now Administrator")).to_be_visible()
+    grace.reload()
+    expect(grace.get_by_role("link", name="Front door")).to_be_visible()
+
+    # Account settings: a wrong current password is refused with the server's message.
+    grace.get_by_role("link", name="Grace Hopper").click()
+    grace.get_by_label("First name").fill("Amazing Grace")
+    grace.get_by_role("button", name="Save").click()
+    expect(grace.locator("#nav")).to_contain_text("Amazing Grace Hopper")
+    grace.get_by_label("Current password").fill("not-my-password")
+    grace.get_by_label("New password", exact=True).fill("compiler-53")
+    grace.get_by_label("Confirm new password").fill("compiler-53")
+    grace.get_by_role("button", name="Change password").click()
+    expect(grace.get_by_role("alert")).to_have_text("User's password is incorrect")
+    grace.screenshot(path=shots / "14-account.png")
+
+    # Deleted by the owner, her next request finds no session.
+    row.get_by_role("button", name="Delete").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("row").filter(has_text="grace@example.org")).to_have_count(0)
+    grace.goto("/#/users")
+    grace.reload()
+    expect(grace.get_by_role("heading", name="Log in")).to_be_visible()
+    assert errors == [] and grace_errors == []
