@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -13,6 +15,8 @@ from facegate.config import Settings
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
+
+    from facegate.engine.pipeline import FaceEngine
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -136,6 +140,92 @@ def services_list(data_dir: DataDirOption = None) -> None:
     for row in [header, *rows]:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=True))
         typer.echo("  ".join(cells).rstrip())
+
+
+# --- faces: the engine on image files ----------------------------------------------------------
+
+
+def _settings_and_engine(data_dir: str | None) -> tuple[Settings, FaceEngine]:
+    from facegate.engine.pipeline import FaceEngine
+
+    settings = _settings(data_dir)
+    return settings, FaceEngine.create(settings)
+
+
+@app.command()
+def detect(
+    images: Annotated[list[Path], typer.Argument(help="Image files.", exists=True, dir_okay=False)],
+    plugins: Annotated[
+        str, typer.Option(help="Comma-separated face plugins: age,gender,pose,landmarks,...")
+    ] = "",
+    det_prob_threshold: Annotated[
+        float | None, typer.Option(min=0.0, max=1.0, help="Drop faces scoring at or below this.")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Keep the N largest faces (0: all).")] = 0,
+    status: Annotated[
+        bool, typer.Option(help="Include execution_time and plugins_versions.")
+    ] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print the JSON of POST /api/v1/detection/detect for each image.
+
+    One image prints its body; several print an object keyed by file name. An image that
+    cannot be read gets CompreFace's {"message", "code"} body and the exit status 1.
+    """
+    from facegate.engine.pipeline import DEFAULT_DET_PROB_THRESHOLD
+    from facegate.errors import FacegateError
+    from facegate.responses import detection_json
+
+    settings, engine = _settings_and_engine(data_dir)
+    slugs = [slug for slug in plugins.replace(",", " ").split() if slug]
+    threshold = DEFAULT_DET_PROB_THRESHOLD if det_prob_threshold is None else det_prob_threshold
+    bodies: dict[str, object] = {}
+    failed = False
+    for path in images:
+        try:
+            analysis = engine.analyze(
+                path.read_bytes(),
+                det_prob_threshold=threshold,
+                limit=limit,
+                plugins=slugs,
+                embed="calculator" in slugs,
+            )
+        except FacegateError as error:
+            bodies[str(path)] = error.body()
+            failed = True
+            continue
+        bodies[str(path)] = detection_json(
+            analysis, response_format=settings.response_format, plugins=slugs, status=status
+        )
+    output = bodies if len(images) > 1 else next(iter(bodies.values()))
+    typer.echo(json.dumps(output, indent=2))
+    if failed:
+        raise typer.Exit(1)
+
+
+@app.command()
+def compare(
+    image_a: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    image_b: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
+    data_dir: DataDirOption = None,
+) -> None:
+    """Print the similarity (0..1; 0.5 and above: the same person) of the largest faces."""
+    from facegate.engine.similarity import similarity
+    from facegate.errors import FacegateError
+
+    _, engine = _settings_and_engine(data_dir)
+    embeddings = []
+    for path in (image_a, image_b):
+        try:
+            faces = engine.analyze(path.read_bytes(), limit=1).faces
+        except FacegateError as error:
+            typer.echo(f"{path}: {error.message}", err=True)
+            raise typer.Exit(1) from None
+        if not faces or faces[0].embedding is None:
+            typer.echo(f"{path}: No face is found in the given image", err=True)
+            raise typer.Exit(1)
+        embeddings.append(faces[0].embedding)
+    typer.echo(f"{similarity(embeddings[0], embeddings[1]):.5f}")
 
 
 def main() -> None:
