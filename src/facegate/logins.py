@@ -150,3 +150,4 @@ def record_success(s: Session, *, email: str) -> None:
     row = s.get(LoginFailure, _keys(email, None)[0][0])
     if row is not None:
         s.delete(row)
+        s.flush()
