@@ -4,13 +4,17 @@ applications, CSRF, session fixation, stolen and revoked sessions, malformed inp
 from __future__ import annotations
 
 import itertools
+import os
+import subprocess
+import time
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from admin_helpers import SESSION_COOKIE, Browser, ok, refused, serve
+from admin_helpers import SESSION_COOKIE, Browser, free_port, ok, refused, serve
 from facegate.config import Settings
 from facegate.roles import Role
 
@@ -411,3 +415,64 @@ def test_bad_json_and_names(browser: Callable[[], Browser]) -> None:
         26,
     )
     assert [s["name"] for s in ok(b.get(f"/admin/app/{app['id']}/models"))] == ["FACES"]
+
+
+# --- the real application, as `facegate serve` runs it ------------------------------------------
+
+
+@pytest.mark.slow
+def test_served_app_from_sign_up_to_recognition(
+    db_url: str, tmp_path: Path, manifest: list[dict[str, Any]], faces_dir: Path
+) -> None:
+    """`facegate serve` with the real models: an account creates a service in the UI's API, and
+    its key works on /api/v1 at once; a regenerated key replaces it; the counts and the request
+    statistics show on the dashboard."""
+    port = free_port()
+    env = os.environ | {"FACEGATE_DATABASE_URL": db_url, "FACEGATE_THREADS": "1"}
+    command = ["facegate", "serve", "--port", str(port), "--data-dir", str(tmp_path / "data")]
+    log = tmp_path / "server.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 300
+        while True:
+            assert server.poll() is None, log.read_text()
+            assert time.monotonic() < deadline, "the server did not become healthy"
+            try:
+                if httpx.get(f"{base}/healthz").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            time.sleep(0.5)
+        b = Browser(base)
+        ok(b.sign_up("owner@example.com"), 201)
+        ok(b.login("owner@example.com"))
+        app = ok(b.post("/admin/app", {"name": "Shop"}), 201)
+        models = f"/admin/app/{app['id']}/model"
+        service = ok(b.post(models, {"name": "door", "type": "recognition"}), 201)
+        photo = next(item["file"] for item in manifest if item["faces"] == 1)
+        image = (faces_dir / photo).read_bytes()
+        api = httpx.Client(base_url=f"{base}/api/v1", timeout=120)
+        key = {"x-api-key": service["apiKey"]}
+        files = {"file": (photo, image, "image/jpeg")}
+        added = api.post("/recognition/faces?subject=ann", headers=key, files=files)
+        assert added.status_code == 201, added.text
+        found = api.post("/recognition/recognize", headers=key, files=files)
+        assert found.json()["result"][0]["subjects"][0]["subject"] == "ann", found.text
+        shown = ok(b.get(f"{models}/{service['id']}"))
+        assert (shown["subjectCount"], shown["imageCount"]) == (1, 1)
+        assert (
+            sum(day["requestCount"] for day in ok(b.get(f"{models}/{service['id']}/statistics")))
+            >= 1
+        )
+        rekeyed = ok(b.put(f"{models}/{service['id']}/apikey"))
+        stale = api.get("/recognition/subjects", headers=key)
+        assert (stale.status_code, stale.json()["code"]) == (404, 10)
+        fresh = api.get("/recognition/subjects", headers={"x-api-key": rekeyed["apiKey"]})
+        assert fresh.json() == {"subjects": ["ann"]}
+        api.close()
+        b.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
