@@ -260,6 +260,7 @@ def test_after_logout_the_session_is_refused(browser: Callable[[], Browser]) -> 
     session_id, csrf = b.session_id, b.http.cookies["facegate_csrf"]
     ok(b.post("/admin/logout"), 204)
     assert b.session_id is None
+    assert b.http.cookies["facegate_csrf"] != csrf  # a fresh anonymous token: the page can log in
     with httpx.Client(base_url=str(b.http.base_url)) as replay:
         replay.cookies.set(SESSION_COOKIE, str(session_id))
         replay.cookies.set("facegate_csrf", csrf)
@@ -267,6 +268,8 @@ def test_after_logout_the_session_is_refused(browser: Callable[[], Browser]) -> 
         refused(
             replay.post("/admin/app", json={"name": "X"}, headers={"X-CSRF-Token": csrf}), 401, 1
         )
+    ok(b.login("owner@example.com"))
+    assert b.session_id not in (None, session_id)
 
 
 def test_session_cookie_flags(browser: Callable[[], Browser]) -> None:
@@ -476,3 +479,19 @@ def test_served_app_from_sign_up_to_recognition(
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+def test_every_admin_route_is_in_the_openapi_schema(base_url: str) -> None:
+    schema = httpx.get(f"{base_url}/openapi.json").json()
+    admin = {path for path in schema["paths"] if path.startswith("/admin/")}
+    assert {
+        "/admin/login",
+        "/admin/user/register",
+        "/admin/user/roles",
+        "/admin/apps",
+        "/admin/app/{app_id}/invite",
+        "/admin/app/{app_id}/model/{service_id}/statistics",
+    } <= admin
+    me = schema["paths"]["/admin/user/me"]["get"]["responses"]["200"]["content"]
+    assert me["application/json"]["schema"]["$ref"].endswith("/UserOut")
+    assert "globalRole" in schema["components"]["schemas"]["UserOut"]["properties"]

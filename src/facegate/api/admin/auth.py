@@ -11,7 +11,7 @@ from facegate.api.admin.deps import (
     CurrentLogin,
     CurrentUser,
     SessionMakerDep,
-    clear_cookies,
+    end_session_cookies,
     set_cookies,
     ttl,
 )
@@ -100,9 +100,15 @@ def login(
 
 
 @router.post("/logout", status_code=204)
-def logout(request: Request, response: Response, session: SessionDep, _login: CurrentLogin) -> None:
+def logout(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    _login: CurrentLogin,
+) -> None:
     logins.revoke(session, token=request.cookies[SESSION_COOKIE])
-    clear_cookies(response)
+    end_session_cookies(response, settings)
 
 
 @router.get("/user/me")

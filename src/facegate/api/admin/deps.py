@@ -40,9 +40,10 @@ def set_csrf_cookie(response: Response, settings: Settings, token: str) -> None:
     response.set_cookie(CSRF_COOKIE, token, samesite="lax", secure=secure)
 
 
-def clear_cookies(response: Response) -> None:
+def end_session_cookies(response: Response, settings: Settings) -> None:
+    """Drop the session cookie; a fresh anonymous CSRF token lets the page log in again."""
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
-    response.delete_cookie(CSRF_COOKIE, samesite="lax")
+    set_csrf_cookie(response, settings, secrets.token_urlsafe(32))
 
 
 def session_maker(request: Request) -> sessionmaker[Session]:
