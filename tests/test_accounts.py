@@ -285,3 +285,19 @@ def test_sessions_slide_while_used(server: Callable[..., Opener], db_engine: Eng
         expires = connection.scalar(select(LoginSession.expires_at))
     assert expires is not None
     assert utc(expires) > datetime.now(UTC) + timedelta(minutes=50)
+
+
+def test_closed_signup_waits_for_a_pending_first_account(
+    server: Callable[..., Opener], mailbox: tuple[Mailbox, int], db_engine: Engine
+) -> None:
+    """While the first account's confirmation link is valid, nobody else signs up; an
+    abandoned first sign-up does not lock the server for good."""
+    box, port = mailbox
+    b = server(allow_signup=False, **mail_settings(port))()
+    ok(b.sign_up("first@example.com"), 201)
+    refused(b.sign_up("second@example.com"), 403, 9)
+    expire(db_engine, AccountToken)
+    ok(b.sign_up("second@example.com"), 201)
+    assert httpx.get(box.link()).status_code == 303
+    assert ok(b.login("second@example.com"))["globalRole"] == "OWNER"
+    refused(b.sign_up("first@example.com"), 403, 9)

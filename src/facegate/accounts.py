@@ -108,8 +108,18 @@ def list_users(s: Session, *, search: str = "") -> list[User]:
 
 
 def signup_open(s: Session, *, allow_signup: bool) -> bool:
-    """`allow_signup=false` closes open sign-up once any account exists."""
-    return allow_signup or s.scalar(select(func.count()).select_from(User)) == 0
+    """`allow_signup=false` closes open sign-up once an account exists: a confirmed one, or one
+    whose confirmation link is still valid (an abandoned sign-up must not lock the server)."""
+    if allow_signup:
+        return True
+    pending = select(AccountToken.user_id).where(
+        AccountToken.user_id == User.id,
+        AccountToken.purpose == CONFIRM,
+        AccountToken.used_at.is_(None),
+        AccountToken.expires_at > logins.now(),
+    )
+    taken = select(User.id).where(or_(User.enabled, pending.exists()))
+    return s.scalar(taken.limit(1)) is None
 
 
 # --- creating accounts --------------------------------------------------------------------------
