@@ -24,7 +24,9 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -187,11 +189,15 @@ def _api_key(data_dir: Path) -> str:
     return match.group(0)
 
 
-def _load(url: str, key: str, photo: bytes, concurrency: int, requests: int) -> list[float]:
-    """Latencies (ms) of `requests` recognitions sent by `concurrency` keep-alive clients."""
+def _load(
+    url: str, key: str, photo: bytes, concurrency: int, requests: int
+) -> tuple[list[float], int]:
+    """Latencies (ms) of the successful ones of `requests` recognitions sent by `concurrency`
+    keep-alive clients, and the number of failed ones."""
     import httpx
 
     latencies: list[float] = []
+    failures: list[str] = []
     remaining = iter(range(requests))
     lock = threading.Lock()
 
@@ -202,27 +208,37 @@ def _load(url: str, key: str, photo: bytes, concurrency: int, requests: int) -> 
                     if next(remaining, None) is None:
                         return
                 start = time.perf_counter()
-                response = http.post(
-                    "/api/v1/recognition/recognize", files={"file": ("p.jpg", photo, "image/jpeg")}
-                )
+                try:
+                    response = http.post(
+                        "/api/v1/recognition/recognize",
+                        files={"file": ("p.jpg", photo, "image/jpeg")},
+                    )
+                    failure = "" if response.status_code == 200 else response.text[:200]
+                except httpx.TransportError as error:
+                    failure = repr(error)
                 elapsed = _ms(time.perf_counter() - start)
-                response.raise_for_status()
                 with lock:
-                    latencies.append(elapsed)
+                    if failure:
+                        failures.append(failure)
+                    else:
+                        latencies.append(elapsed)
 
-    threads = [threading.Thread(target=client) for _ in range(concurrency)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return latencies
+    with ThreadPoolExecutor(concurrency) as pool:
+        for done in [pool.submit(client) for _ in range(concurrency)]:
+            done.result()  # re-raises a client's crash
+    for failure in sorted(set(failures)):
+        print(f"  failed {failures.count(failure)}x: {failure}", file=sys.stderr)
+    return latencies, len(failures)
 
 
-def http_table(port: int, photo: bytes, environment: dict[str, str]) -> str:
+@contextmanager
+def _server(port: int, photo: bytes, environment: dict[str, str]) -> Iterator[tuple[str, str]]:
+    """A `facegate serve` subprocess on a fresh data dir, one face enrolled: (url, api key)."""
     import httpx
 
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = Path(tmp)
+        log = data_dir / "server.log"
         env = {**os.environ, **environment, "FACEGATE_DATA_DIR": str(data_dir)}
         subprocess.run(
             [*FACEGATE, "models", "build", "--data-dir", str(data_dir)],
@@ -231,34 +247,43 @@ def http_table(port: int, photo: bytes, environment: dict[str, str]) -> str:
         key = _api_key(data_dir)
         server = subprocess.Popen(
             [*FACEGATE, "serve", "--port", str(port)],
-            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
         )  # fmt: skip
         try:
             _wait_for_port(port, server)
             url = f"http://127.0.0.1:{port}"
-            enrol = httpx.post(
+            httpx.post(
                 f"{url}/api/v1/recognition/faces",
                 params={"subject": "bench"},
                 headers={"x-api-key": key},
                 files={"file": ("p.jpg", photo, "image/jpeg")},
                 timeout=60,
-            )
-            enrol.raise_for_status()
-            _load(url, key, photo, 1, 10)  # warm-up
-            lines = [
-                "| concurrency | requests | p50 ms | p95 ms | photos/s |",
-                "|---|---|---|---|---|",
-            ]
-            for concurrency, requests in ((1, 60), (4, 120), (16, 240)):
-                start = time.perf_counter()
-                latencies = sorted(_load(url, key, photo, concurrency, requests))
-                rate = requests / (time.perf_counter() - start)
-                p50 = statistics.median(latencies)
-                p95 = latencies[round(0.95 * (len(latencies) - 1))]
-                lines.append(f"| {concurrency} | {requests} | {p50:.1f} | {p95:.1f} | {rate:.1f} |")
+            ).raise_for_status()
+            yield url, key
+        except Exception:
+            print(log.read_text()[-3000:], file=sys.stderr)
+            raise
         finally:
             server.terminate()
             server.wait(timeout=30)
+
+
+def http_table(port: int, photo: bytes, environment: dict[str, str]) -> str:
+    lines = [
+        "| concurrency | requests | failed | p50 ms | p95 ms | photos/s |",
+        "|---|---|---|---|---|---|",
+    ]
+    with _server(port, photo, environment) as (url, key):
+        _load(url, key, photo, 1, 10)  # warm-up
+        for concurrency, requests in ((1, 60), (4, 120), (16, 240)):
+            start = time.perf_counter()
+            latencies, failed = _load(url, key, photo, concurrency, requests)
+            rate = len(latencies) / (time.perf_counter() - start)
+            latencies.sort()
+            p50 = statistics.median(latencies)
+            p95 = latencies[round(0.95 * (len(latencies) - 1))]
+            cells = (concurrency, requests, failed, f"{p50:.1f}", f"{p95:.1f}", f"{rate:.1f}")
+            lines.append("| " + " | ".join(map(str, cells)) + " |")
     return "\n".join(lines)
 
 
