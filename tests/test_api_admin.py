@@ -495,3 +495,39 @@ def test_every_admin_route_is_in_the_openapi_schema(base_url: str) -> None:
     me = schema["paths"]["/admin/user/me"]["get"]["responses"]["200"]["content"]
     assert me["application/json"]["schema"]["$ref"].endswith("/UserOut")
     assert "globalRole" in schema["components"]["schemas"]["UserOut"]["properties"]
+
+
+def test_malformed_bodies_on_every_route_with_a_body(browser: Callable[[], Browser]) -> None:
+    owner, owner_user = account(browser, "owner@example.com")
+    app = ok(owner.post("/admin/app", {"name": "X"}), 201)
+    models = f"/admin/app/{app['id']}/model"
+    service = ok(owner.post(models, {"name": "s", "type": "detection"}), 201)
+    routes = [
+        ("POST", "/admin/login"),
+        ("POST", "/admin/user/register"),
+        ("PUT", "/admin/user/update"),
+        ("PUT", "/admin/user/me/password"),
+        ("POST", "/admin/user/forgot-password"),
+        ("PUT", "/admin/user/reset-password?token=x"),
+        ("POST", "/admin/user"),
+        ("PUT", "/admin/user/global/role"),
+        ("POST", "/admin/app"),
+        ("PUT", f"/admin/app/{app['id']}"),
+        ("POST", f"/admin/app/{app['id']}/invite"),
+        ("PUT", f"/admin/app/{app['id']}/role"),
+        ("POST", models),
+        ("PUT", f"{models}/{service['id']}"),
+        ("POST", f"{models}/{service['id']}"),
+    ]
+    for method, path in routes:
+        for body in ({}, [1], {"name": 5, "email": None, "role": "KING", "type": 3}):
+            response = owner.request(method, path, body)
+            assert response.status_code == 400, (method, path, body, response.text)
+            assert response.json()["code"] == 26, (method, path, body, response.text)
+        garbage = owner.request(
+            method, path, content=b"\xff{", headers={"Content-Type": "application/json"}
+        )
+        assert garbage.status_code == 400 and garbage.json()["message"], (path, garbage.text)
+    assert [each["name"] for each in ok(owner.get("/admin/apps"))] == ["X"]
+    assert ok(owner.get(f"{models}/{service['id']}"))["name"] == "s"
+    assert ok(owner.get("/admin/user/me")) == owner_user
