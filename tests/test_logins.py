@@ -103,3 +103,16 @@ def test_failures_count_per_account_and_address(session: Session) -> None:
     assert logins.wait_seconds(session, email="a@example.com", address="10.0.0.2") == 0
     address = session.get(LoginFailure, "address:10.0.0.1")
     assert address is not None and address.count == logins.ACCOUNT_LIMIT
+
+
+def test_dead_sessions_and_idle_counters_are_purged(session: Session) -> None:
+    user = make_user(session)
+    old = logins.start(session, user=user, ttl=TTL)
+    logins.revoke(session, token=old.token)
+    logins.start(session, user=user, ttl=TTL)
+    assert len(session.scalars(select(LoginSession)).all()) == 1
+    idle = datetime.now(UTC) - timedelta(days=2)
+    session.add(LoginFailure(key="account:gone@example.com", count=3, last_failure_at=idle))
+    session.flush()
+    logins.record_failure(session, email="a@example.com", address=None)
+    assert set(session.scalars(select(LoginFailure.key))) == {"account:a@example.com"}

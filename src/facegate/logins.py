@@ -8,7 +8,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
 from facegate.db.tables import LoginFailure, LoginSession, User
@@ -19,6 +19,7 @@ ACCOUNT_LIMIT = 5
 ADDRESS_LIMIT = 20
 MAX_WAIT = timedelta(minutes=15)
 ADDRESS_MEMORY = timedelta(hours=1)
+FORGET_AFTER = timedelta(days=1)
 
 
 def utc(moment: datetime) -> datetime:
@@ -47,6 +48,13 @@ def start(s: Session, *, user: User, ttl: timedelta, replacing: str | None = Non
     """A fresh session id and CSRF token; the session the browser presented is revoked."""
     if replacing:
         revoke(s, token=replacing)
+    # The user's dead sessions are of no more use; dropping them here keeps the table small.
+    s.execute(
+        delete(LoginSession).where(
+            LoginSession.user_id == user.id,
+            or_(LoginSession.revoked_at.is_not(None), LoginSession.expires_at <= now()),
+        )
+    )
     token = secrets.token_urlsafe(32)
     issued = Issued(token, secrets.token_urlsafe(32), now() + ttl)
     s.add(
@@ -134,6 +142,8 @@ def wait_seconds(s: Session, *, email: str, address: str | None) -> int:
 
 def record_failure(s: Session, *, email: str, address: str | None) -> None:
     at = now()
+    # Counters idle for a day are forgotten, so guesses at made-up e-mails do not pile up.
+    s.execute(delete(LoginFailure).where(LoginFailure.last_failure_at < at - FORGET_AFTER))
     for key, _limit in _keys(email, address):
         row = s.get(LoginFailure, key, with_for_update=True)
         if row is None:
