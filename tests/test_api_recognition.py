@@ -85,9 +85,7 @@ def test_plugins_status_and_embedding(api: Api) -> None:
     assert body["plugins_versions"]["calculator"] == "dlib-resnet-v1"
 
 
-def test_compreface_response_format(
-    make_settings: Any, face_engine: Any, faces_dir: Any
-) -> None:
+def test_compreface_response_format(make_settings: Any, face_engine: Any, faces_dir: Any) -> None:
     from api_fixtures import running_api
 
     settings = make_settings(response_format="compreface-1.2")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -18,7 +19,7 @@ if TYPE_CHECKING:
 
     from facegate.engine.pipeline import FaceEngine
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+app = typer.Typer(add_completion=False, help=__doc__)
 
 
 def _settings(data_dir: str | None = None) -> Settings:
@@ -39,6 +40,42 @@ def models_build(
 
     path = build_model_file(_settings(data_dir), force=force)
     typer.echo(f"{path} ({path.stat().st_size} bytes)")
+
+
+@app.callback(invoke_without_command=True)
+def default(ctx: typer.Context) -> None:
+    """Without a command, `facegate` serves (as `facegate serve`)."""
+    if ctx.invoked_subcommand is None:
+        serve()
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    data_dir: Annotated[
+        str | None, typer.Option(help="Data directory (default: FACEGATE_DATA_DIR or ./data).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(min=1, help="Server processes (each loads the models).")
+    ] = 1,
+) -> None:
+    """Serve the CompreFace-compatible API and the web UI."""
+    import uvicorn
+
+    from facegate.app import SETTINGS_ENV, create_app
+    from facegate.db.session import upgrade
+
+    settings = _settings(data_dir)
+    upgrade(settings)  # once here, so worker processes do not race to create the schema
+    if workers == 1:
+        uvicorn.run(create_app(settings), host=host, port=port)
+        return
+    # Each worker builds its own app (models, database pool, index) from the same settings.
+    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    uvicorn.run(
+        "facegate.app:from_environment", factory=True, host=host, port=port, workers=workers
+    )
 
 
 # --- database and face services: what a server needs before any account exists ------------------
