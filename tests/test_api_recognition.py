@@ -140,3 +140,28 @@ def test_recognize_embeddings(api: Api) -> None:
     assert [m["subject"] for m in result[0]["similarities"]] == ["obama", "biden"]
     empty = api.request("POST", "/api/v1/recognition/embeddings/recognize", json={})
     assert empty.json() == {"message": "Field embeddings cannot be empty", "code": 5}
+
+
+def test_requests_are_counted_for_recognize_only(api: Api) -> None:
+    from datetime import date
+
+    from facegate import store
+    from facegate.db.session import create_db_engine, session_factory
+
+    api.add("obama", "fr_obama.jpg")
+    embedding = api.recognize("fr_obama2.jpg", face_plugins="calculator").json()["result"][0]
+    api.recognize("fr_obama3.jpg")
+    api.request(
+        "POST",
+        "/api/v1/recognition/embeddings/recognize",
+        json={"embeddings": [embedding["embedding"]]},
+    )
+    engine = create_db_engine(api.settings)
+    try:
+        with session_factory(engine)() as s:
+            service = store.service_by_key(s, api_key=api.keys["recognition"], type="recognition")
+            assert service is not None
+            counts = store.request_counts(s, service=service, since=date(2000, 1, 1))
+    finally:
+        engine.dispose()
+    assert [count for _, count in counts] == [2]

@@ -37,13 +37,14 @@ def recognize(
     count = body.params.prediction_count()
     # Validated for compatibility; facegate always detects (docs/api.md, differences).
     body.params.boolean("detect_faces", True)
-    store.count_request(session, service=service)
     analysis = inference.faces(body.image(), query)
     matches = index.search(service, embeddings(analysis.faces), k=count)
     result = [
         render.face(face, query, settings, round_box=True) | {"subjects": _subjects(found)}
         for face, found in zip(analysis.faces, matches, strict=True)
     ]
+    # Counted last: the upsert locks the day's row until commit, so not during inference.
+    store.count_request(session, service=service)
     return render.with_versions({"result": result}, analysis, query)
 
 

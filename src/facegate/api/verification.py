@@ -35,7 +35,6 @@ def verify(
     query = body.params.face_query()
     source_image = body.image("source_image", "sourceImageBase64")
     target_image = body.image("target_image", "targetImageBase64")
-    store.count_request(session, service=service)
     source = inference.faces(source_image, replace(query, limit=2))
     if len(source.faces) > 1:
         raise TooManyFaces()
@@ -50,6 +49,8 @@ def verify(
         "source_image_face": render.face(source.faces[0], query, settings, round_box=True),
         "face_matches": matches,
     }
+    # Counted last: the upsert locks the day's row until commit, so not during inference.
+    store.count_request(session, service=service)
     # Here plugins_versions sits inside the single result element (VerifyFacesResponse).
     return {"result": [render.with_versions(item, target, query)]}
 
