@@ -126,7 +126,7 @@ def db_engine(settings: Any) -> Iterator[Any]:
 
 @pytest.fixture(scope="session")
 def face_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """`facegate.engine.pipeline.FaceEngine` on default settings (dlib embedder)."""
+    """`facegate.engine.pipeline.FaceEngine` on default settings (`embedder` from settings)."""
     from facegate.config import Settings
     from facegate.engine.pipeline import FaceEngine
 
