@@ -23,7 +23,8 @@ app = typer.Typer(add_completion=False, help=__doc__)
 
 
 def _settings(data_dir: str | None = None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir else Settings()
+    # model_validate, not the constructor: mypy sees every field as a required argument there.
+    return Settings.model_validate({"data_dir": data_dir} if data_dir else {})
 
 
 models_app = typer.Typer(no_args_is_help=True, help="Manage the converted model files.")
