@@ -17,11 +17,13 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import store
 from facegate.app import create_app
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
+from facegate.db.tables import Service
 
 PORTS = range(18400, 18500)  # the API tests' own range, so parallel suites never collide
 
@@ -65,15 +67,21 @@ class LiveServer:
         self.thread.join(timeout=30)
 
 
-def create_service(settings: Settings, kind: str, name: str | None = None) -> str:
-    """Create a service of `kind` in the default application; returns its API key."""
+@contextmanager
+def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
+    """Sessions on a server's database, from the test's side."""
     engine = create_db_engine(settings)
     try:
-        with session_factory(engine)() as s, s.begin():
-            app = store.default_application(s)
-            return store.create_service(s, app=app, name=name or kind, type=kind).api_key
+        yield session_factory(engine)
     finally:
         engine.dispose()
+
+
+def create_service(settings: Settings, kind: str, name: str | None = None) -> str:
+    """Create a service of `kind` in the default application; returns its API key."""
+    with database(settings) as sessions, sessions() as s, s.begin():
+        app = store.default_application(s)
+        return store.create_service(s, app=app, name=name or kind, type=kind).api_key
 
 
 @dataclass
@@ -117,6 +125,12 @@ class Api:
             params=params,
             files={"file": (photo, self.photo(photo), "image/jpeg")},
         )
+
+    def service(self, s: Session, kind: str = "recognition") -> Service:
+        """This API's service of `kind`, in a session of the test's own."""
+        service = store.service_by_key(s, api_key=self.keys[kind], type=kind)
+        assert service is not None
+        return service
 
     def subjects(self) -> list[str]:
         response = self.request("GET", "/api/v1/recognition/subjects")

@@ -145,8 +145,8 @@ def test_recognize_embeddings(api: Api) -> None:
 def test_requests_are_counted_for_recognize_only(api: Api) -> None:
     from datetime import date
 
+    from api_fixtures import database
     from facegate import store
-    from facegate.db.session import create_db_engine, session_factory
 
     api.add("obama", "fr_obama.jpg")
     embedding = api.recognize("fr_obama2.jpg", face_plugins="calculator").json()["result"][0]
@@ -156,12 +156,6 @@ def test_requests_are_counted_for_recognize_only(api: Api) -> None:
         "/api/v1/recognition/embeddings/recognize",
         json={"embeddings": [embedding["embedding"]]},
     )
-    engine = create_db_engine(api.settings)
-    try:
-        with session_factory(engine)() as s:
-            service = store.service_by_key(s, api_key=api.keys["recognition"], type="recognition")
-            assert service is not None
-            counts = store.request_counts(s, service=service, since=date(2000, 1, 1))
-    finally:
-        engine.dispose()
+    with database(api.settings) as sessions, sessions() as s:
+        counts = store.request_counts(s, service=api.service(s), since=date(2000, 1, 1))
     assert [count for _, count in counts] == [2]

@@ -3,29 +3,17 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from api_fixtures import database
 from facegate import store
-from facegate.db.session import create_db_engine, session_factory
 
 if TYPE_CHECKING:
     from api_fixtures import Api
 
 pytest_plugins = ["api_fixtures"]
-
-
-@contextmanager
-def _in_db(api: Api) -> Iterator[Any]:
-    """Sessions on the server's database, from the test's side."""
-    engine = create_db_engine(api.settings)
-    try:
-        yield session_factory(engine)
-    finally:
-        engine.dispose()
 
 
 def test_config_reports_size_limits(make_settings: Any, face_engine: Any, faces_dir: Any) -> None:
@@ -48,12 +36,10 @@ def test_consistence_status(api: Api) -> None:
 
 def _add_stale_example(api: Api) -> str:
     """An example of obama whose embedding came from another calculator (a random vector)."""
-    with _in_db(api) as sessions, sessions() as s, s.begin():
-        service = store.service_by_key(s, api_key=api.keys["recognition"], type="recognition")
-        assert service is not None
+    with database(api.settings) as sessions, sessions() as s, s.begin():
         example = store.add_example(
             s,
-            service=service,
+            service=api.service(s),
             subject="obama",
             embedding=np.random.default_rng(0).normal(size=128).astype(np.float32),
             calculator="facenet.Calculator",
@@ -78,7 +64,7 @@ def test_migrate_re_embeds_stale_examples(api: Api) -> None:
 
 
 def test_writes_are_refused_while_migrating(api: Api) -> None:
-    with _in_db(api) as sessions, sessions() as s, s.begin():
+    with database(api.settings) as sessions, sessions() as s, s.begin():
         assert store.take_flag(s, name=store.MIGRATION_FLAG)
     refused = api.add("obama", "fr_obama.jpg")
     assert refused.status_code == 405
@@ -98,7 +84,7 @@ def test_writes_are_refused_while_migrating(api: Api) -> None:
     assert again.json() == {"message": "Migration already executing", "code": 27}
     # Reads still work.
     assert api.subjects() == []
-    with _in_db(api) as sessions, sessions() as s, s.begin():
+    with database(api.settings) as sessions, sessions() as s, s.begin():
         store.drop_flag(s, name=store.MIGRATION_FLAG)
     assert api.add("obama", "fr_obama.jpg").status_code == 201
 
