@@ -126,6 +126,12 @@ class Api:
             files={"file": (photo, self.photo(photo), "image/jpeg")},
         )
 
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session on the server's database, from the test's side, in a transaction."""
+        with database(self.settings) as sessions, sessions() as s, s.begin():
+            yield s
+
     def service(self, s: Session, kind: str = "recognition") -> Service:
         """This API's service of `kind`, in a session of the test's own."""
         service = store.service_by_key(s, api_key=self.keys[kind], type=kind)

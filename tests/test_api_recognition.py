@@ -145,7 +145,6 @@ def test_recognize_embeddings(api: Api) -> None:
 def test_requests_are_counted_for_recognize_only(api: Api) -> None:
     from datetime import date
 
-    from api_fixtures import database
     from facegate import store
 
     api.add("obama", "fr_obama.jpg")
@@ -156,6 +155,6 @@ def test_requests_are_counted_for_recognize_only(api: Api) -> None:
         "/api/v1/recognition/embeddings/recognize",
         json={"embeddings": [embedding["embedding"]]},
     )
-    with database(api.settings) as sessions, sessions() as s:
+    with api.session() as s:
         counts = store.request_counts(s, service=api.service(s), since=date(2000, 1, 1))
     assert [count for _, count in counts] == [2]

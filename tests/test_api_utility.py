@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from api_fixtures import database
 from facegate import store
 
 if TYPE_CHECKING:
@@ -36,7 +35,7 @@ def test_consistence_status(api: Api) -> None:
 
 def _add_stale_example(api: Api) -> str:
     """An example of obama whose embedding came from another calculator (a random vector)."""
-    with database(api.settings) as sessions, sessions() as s, s.begin():
+    with api.session() as s:
         example = store.add_example(
             s,
             service=api.service(s),
@@ -64,7 +63,7 @@ def test_migrate_re_embeds_stale_examples(api: Api) -> None:
 
 
 def test_writes_are_refused_while_migrating(api: Api) -> None:
-    with database(api.settings) as sessions, sessions() as s, s.begin():
+    with api.session() as s:
         assert store.take_flag(s, name=store.MIGRATION_FLAG)
     refused = api.add("obama", "fr_obama.jpg")
     assert refused.status_code == 405
@@ -84,7 +83,7 @@ def test_writes_are_refused_while_migrating(api: Api) -> None:
     assert again.json() == {"message": "Migration already executing", "code": 27}
     # Reads still work.
     assert api.subjects() == []
-    with database(api.settings) as sessions, sessions() as s, s.begin():
+    with api.session() as s:
         store.drop_flag(s, name=store.MIGRATION_FLAG)
     assert api.add("obama", "fr_obama.jpg").status_code == 201
 
