@@ -83,7 +83,9 @@ def decode(data: bytes, *, settings: Settings, max_side: int | None = None) -> D
             image.draft("RGB", _draft_size(image.size, max_side))
         try:
             image.load()
-            pixels = _to_rgb(ImageOps.exif_transpose(image))
+            # In place: otherwise Pillow copies the whole image even when it is already upright.
+            ImageOps.exif_transpose(image, in_place=True)
+            pixels = _to_rgb(image)
         except (OSError, SyntaxError, ValueError) as error:
             raise TruncatedImage(
                 f"The image file is truncated or corrupt ({image.format}: {error})"
