@@ -1,0 +1,96 @@
+"""Per-photo engine timings on shared/faces, beside the face_recognition library. Prints a table.
+
+For each photo: facegate's decode, detect, align + embed and total ms (FaceEngine.analyze with
+embeddings, the default), the total of a detection-only call (no embedding: big JPEGs decode at
+reduced scale), and face_recognition's HOG detector + dlib embeddings on the same bytes, with the
+ratio of the two totals. Each figure is the median of --repeat runs after one warm-up.
+Usage: python benchmarks/engine.py [--repeat 5] [--embedder onnx|dlib] [--threads N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import face_recognition  # the comparison: same dlib models, HOG detector (bench extra)
+import numpy as np
+from PIL import Image
+
+from facegate.config import Settings
+from facegate.engine.pipeline import FaceEngine
+
+FACES = Path(__file__).resolve().parents[2] / "shared" / "faces"
+
+
+def _median_ms(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
+    result = run()  # warm-up (and the result to report)
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times), result
+
+
+def _face_recognition(data: bytes) -> int:
+    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    locations = face_recognition.face_locations(pixels)
+    return len(face_recognition.face_encodings(pixels, locations))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--embedder", choices=["onnx", "dlib"], default="onnx")
+    parser.add_argument("--threads", type=int, default=None)
+    args = parser.parse_args()
+    options: dict[str, Any] = {"embedder": args.embedder}
+    if args.threads:
+        options["threads"] = args.threads
+    settings = Settings(**options)
+    engine = FaceEngine.create(settings)
+    manifest = json.loads((FACES / "manifest.json").read_text())["images"]
+
+    print(f"embedder {args.embedder}, {settings.threads} threads, median of {args.repeat} (ms)")
+    header = (
+        "| photo | size | faces | decode | detect | align+embed | total | detect-only total "
+        "| face_recognition (faces) | ratio |"
+    )
+    print(header)
+    print("|" + "---|" * 10)
+    totals: list[tuple[float, float]] = []
+    for entry in manifest:
+        data = (FACES / entry["file"]).read_bytes()
+        stages: list[dict[str, float]] = []
+
+        def analyze(data: bytes = data, stages: list[dict[str, float]] = stages) -> int:
+            analysis = engine.analyze(data)
+            stages.append(analysis.timings)
+            return len(analysis.faces)
+
+        total, faces = _median_ms(analyze, args.repeat)
+        quick, _ = _median_ms(lambda data=data: engine.analyze(data, embed=False), args.repeat)
+        theirs, their_faces = _median_ms(lambda data=data: _face_recognition(data), args.repeat)
+
+        def stage(name: str, stages: list[dict[str, float]] = stages) -> float:
+            return statistics.median(t.get(name, 0.0) for t in stages[1:])
+
+        width, height = Image.open(io.BytesIO(data)).size
+        totals.append((total, theirs))
+        print(
+            f"| {entry['file']} | {width}x{height} | {faces} | {stage('decode'):.1f} "
+            f"| {stage('detect'):.1f} | {stage('align') + stage('embed'):.1f} | {total:.1f} "
+            f"| {quick:.1f} | {theirs:.1f} ({their_faces}) | {theirs / total:.1f}x |"
+        )
+    ours, theirs = (sum(column) for column in zip(*totals, strict=True))
+    print(f"| **all photos** | | | | | | {ours:.0f} | | {theirs:.0f} | {theirs / ours:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
