@@ -287,3 +287,20 @@ def test_search_normalises_the_query(
     [[scaled]] = registry.search(service, 7.5 * vector(1))
     assert scaled.similarity == pytest.approx(1.0, abs=1e-5)
     np.testing.assert_allclose(normalize(7.5 * vector(1)), normalize(vector(1)), rtol=1e-6)
+
+
+def test_deleted_services_are_forgotten(
+    registry: IndexRegistry,
+    sessions: sessionmaker[Session],
+    service: Service,
+    other: tuple[sessionmaker[Session], IndexRegistry],
+) -> None:
+    _, other_index = other
+    add(sessions, service, "Ann", 1)
+    assert top(registry, service, vector(1))[0][0] == "Ann"
+    assert top(other_index, service, vector(1))[0][0] == "Ann"
+    with sessions.begin() as s:
+        store.delete_service(s, service=s.merge(service))
+    assert service.id not in registry._collections  # dropped at commit
+    assert other_index.search(service, vector(1)) == [[]]
+    assert service.id not in other_index._collections  # dropped at its next search

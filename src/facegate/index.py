@@ -160,6 +160,9 @@ class IndexRegistry:
         with self._sessions() as s:
             version = store.service_version(s, service_id=service.id)
         with self._lock:
+            if version is None:  # deleted, by this process or another
+                self._collections.pop(service.id, None)
+                return _Collection.load(service.guid, 0, [])
             cached = self._collections.get(service.id)
         if cached is not None and cached.guid == service.guid and cached.version == version:
             return cached
@@ -202,8 +205,8 @@ class IndexRegistry:
         collection = self._collections.get(change.service_id)
         if collection is None:
             return  # not loaded here: the next search loads it
-        if change.version != collection.version + 1:
-            del self._collections[change.service_id]  # missed another process's write
+        if isinstance(change, store.ServiceDeleted) or change.version != collection.version + 1:
+            del self._collections[change.service_id]  # gone, or missed another process's write
             return
         try:
             match change:

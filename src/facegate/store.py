@@ -123,6 +123,11 @@ class CollectionReset(Change):
     """Too much changed to follow row by row: reload the service from the database."""
 
 
+@dataclass(frozen=True)
+class ServiceDeleted(Change):
+    """The service is gone: forget its rows (other processes notice its missing version)."""
+
+
 def _write(s: Session, service: Service) -> int:
     """Bump the service's version (taking its write lock) and return the new value."""
     version = s.execute(
@@ -237,6 +242,7 @@ def delete_service(s: Session, *, service: Service) -> None:
     """Delete the service with its collection and statistics (ON DELETE CASCADE)."""
     s.execute(delete(Service).where(Service.id == service.id))
     s.expunge(service)
+    _record(s, ServiceDeleted(service.id, service.version))
 
 
 def clone_service(s: Session, *, service: Service, name: str) -> Service:
