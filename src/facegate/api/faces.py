@@ -21,7 +21,7 @@ from facegate.api.deps import (
 from facegate.api.params import FaceQuery, embeddings_field, require_size
 from facegate.db.tables import Example, Service
 from facegate.engine.similarity import normalize, similarities
-from facegate.errors import ExampleNotFound, ImageIdIncorrect, TooManyFaces
+from facegate.errors import ExampleNotFound, ImageIdIncorrect, InvalidParameter, TooManyFaces
 
 router = APIRouter(prefix="/recognition", tags=["faces"])
 
@@ -94,8 +94,9 @@ def delete_example(image_id: str, service: WritableService, session: SessionDep)
 def delete_examples(
     service: WritableService, body: BodyDep, session: SessionDep
 ) -> list[dict[str, str]]:
-    ids = body.json if isinstance(body.json, list) else []
-    deleted = store.delete_examples(session, service=service, ids=[str(i) for i in ids])
+    if not isinstance(body.json, list) or not all(isinstance(i, str) for i in body.json):
+        raise InvalidParameter("The request body must be a JSON array of image ids")
+    deleted = store.delete_examples(session, service=service, ids=body.json)
     return [{"image_id": ref.image_id, "subject": ref.subject} for ref in deleted]
 
 
