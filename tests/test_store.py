@@ -374,3 +374,16 @@ def test_count_request_from_two_sessions(db_engine: Engine) -> None:
         assert store.request_counts(s, service=service, since=date(2024, 1, 1)) == [
             (date(2024, 5, 1), 2)
         ]
+
+
+def test_collection_rows_stream_in_chunks(s: Session, service: Service) -> None:
+    ids = {add(s, service, f"S{i % 2}", i).id for i in range(5)}
+    store.add_example(
+        s, service=service, subject="Old", embedding=vector(9), calculator="old", image=None
+    )
+    chunks = list(store.collection_rows(s, service_id=service.id, calculator=CALC, chunk=2))
+    assert [len(chunk) for chunk in chunks] == [2, 2, 1]
+    assert {row[0] for chunk in chunks for row in chunk} == ids
+    names = store.subject_names(s, service_id=service.id)
+    assert sorted(names.values()) == ["Old", "S0", "S1"]
+    assert {names[row[2]] for chunk in chunks for row in chunk} == {"S0", "S1"}

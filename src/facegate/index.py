@@ -10,6 +10,7 @@ every search: one indexed single-row query, so the next request after a write se
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -45,20 +46,28 @@ class _Collection:
     names: dict[int, str] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, guid: str, version: int, rows: list[tuple[str, bytes, int, str]]) -> _Collection:
-        if rows:
-            vectors = np.frombuffer(b"".join(row[1] for row in rows), dtype="<f4")
-            vectors = vectors.reshape(len(rows), -1).astype(np.float32)
-        else:
-            vectors = np.zeros((0, 0), dtype=np.float32)
+    def load(
+        cls,
+        guid: str,
+        version: int,
+        chunks: Iterable[Sequence[tuple[str, bytes, int]]],
+        names: dict[int, str],
+    ) -> _Collection:
+        vectors, ids, subjects = [np.zeros((0, 0), dtype=np.float32)], [], []
+        for chunk in chunks:
+            blob = b"".join(row[1] for row in chunk)
+            vectors.append(np.frombuffer(blob, dtype="<f4").reshape(len(chunk), -1))
+            ids.append(np.array([row[0] for row in chunk], dtype=ID_DTYPE))
+            subjects.append(np.fromiter((row[2] for row in chunk), np.int64, len(chunk)))
+        matrix = np.concatenate(vectors[1:]).astype(np.float32, copy=False) if ids else vectors[0]
         return cls(
             guid=guid,
             version=version,
-            vectors=vectors,
-            ids=np.array([row[0] for row in rows], dtype=ID_DTYPE),
-            subjects=np.array([row[2] for row in rows], dtype=np.int64),
-            size=len(rows),
-            names={row[2]: row[3] for row in rows},
+            vectors=matrix,
+            ids=np.concatenate(ids) if ids else np.zeros(0, dtype=ID_DTYPE),
+            subjects=np.concatenate(subjects) if ids else np.zeros(0, dtype=np.int64),
+            size=len(matrix),
+            names=names,
         )
 
     def snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
@@ -162,7 +171,7 @@ class IndexRegistry:
         with self._lock:
             if version is None:  # deleted, by this process or another
                 self._collections.pop(service.id, None)
-                return _Collection.load(service.guid, 0, [])
+                return _Collection.load(service.guid, 0, [], {})
             cached = self._collections.get(service.id)
         if cached is not None and cached.guid == service.guid and cached.version == version:
             return cached
@@ -186,11 +195,13 @@ class IndexRegistry:
         with self._sessions() as s:
             while True:
                 before = store.service_version(s, service_id=service.id) or 0
-                rows = store.collection_rows(s, service_id=service.id, calculator=self.calculator)
+                names = store.subject_names(s, service_id=service.id)
+                chunks = store.collection_rows(s, service_id=service.id, calculator=self.calculator)
+                loaded = _Collection.load(service.guid, before, chunks, names)
                 after = store.service_version(s, service_id=service.id) or 0
                 s.rollback()  # end any read snapshot so the next round sees new commits
                 if before == after:
-                    return _Collection.load(service.guid, after, list(rows))
+                    return loaded
 
     def _after_commit(self, session: Session) -> None:
         changes = store.pop_changes(session)

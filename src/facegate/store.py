@@ -10,7 +10,7 @@ collection are serialised) and records what it changed in `session.info`, which
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, cast
@@ -524,15 +524,24 @@ def service_version(s: Session, *, service_id: int) -> int | None:
 
 
 def collection_rows(
-    s: Session, *, service_id: int, calculator: str
-) -> Sequence[tuple[str, bytes, int, str]]:
-    """(example id, embedding bytes, subject id, subject name) of one calculator's examples."""
-    rows = s.execute(
-        select(Example.id, Example.embedding, Subject.id, Subject.name)
+    s: Session, *, service_id: int, calculator: str, chunk: int = 10_000
+) -> Iterator[Sequence[tuple[str, bytes, int]]]:
+    """(example id, embedding bytes, subject id) of one calculator's examples, streamed in
+    chunks so loading a million rows never holds them all as Python objects."""
+    result = s.execute(
+        select(Example.id, Example.embedding, Subject.id)
         .join(Subject, Subject.id == Example.subject_id)
         .where(Subject.service_id == service_id, Example.calculator == calculator)
+        .execution_options(yield_per=chunk)
     )
-    return [(example_id, blob, subject_id, name) for example_id, blob, subject_id, name in rows]
+    for part in result.partitions():
+        yield [(example_id, blob, subject_id) for example_id, blob, subject_id in part]
+
+
+def subject_names(s: Session, *, service_id: int) -> dict[int, str]:
+    """Subject id -> name for every subject of the service."""
+    rows = s.execute(select(Subject.id, Subject.name).where(Subject.service_id == service_id))
+    return {subject_id: name for subject_id, name in rows}
 
 
 def has_stale_embeddings(s: Session, *, calculator: str) -> bool:
