@@ -121,6 +121,12 @@ def _page(browser: Browser, url: str, **context: object) -> tuple[Page, list[str
     return page, errors
 
 
+def _shot(page: Page, path: Path, *, full_page: bool = False) -> None:
+    """Save a screenshot; passing notifications are left out so the page itself shows."""
+    page.evaluate("document.getElementById('toasts')?.replaceChildren()")
+    page.screenshot(path=path, full_page=full_page)
+
+
 def _log_in(page: Page, user: dict[str, str] = USER) -> None:
     page.goto("/#/login")
     page.get_by_label("Email").fill(user["email"])
@@ -171,7 +177,7 @@ def test_sign_up_to_recognised_faces(
     page.goto("/")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     assert page.url.endswith("#/login")
-    page.screenshot(path=shots / "01-login.png")
+    _shot(page, shots / "01-login.png")
 
     # Sign up: the first account becomes the owner and lands on the applications list.
     page.get_by_role("link", name="Create an account").click()
@@ -181,7 +187,7 @@ def test_sign_up_to_recognised_faces(
     page.get_by_label("Email").fill(USER["email"])
     page.get_by_label("Password", exact=True).fill(USER["password"])
     page.get_by_label("Confirm password").fill("different-9")
-    page.screenshot(path=shots / "02-sign-up.png")
+    _shot(page, shots / "02-sign-up.png")
     page.get_by_role("button", name="Create account").click()
     expect(page.get_by_role("alert")).to_have_text("The two passwords differ.")
     page.get_by_label("Confirm password").fill(USER["password"])
@@ -197,19 +203,19 @@ def test_sign_up_to_recognised_faces(
     page.get_by_role("button", name="Create", exact=True).click()
     expect(page.get_by_role("heading", name="Front door", level=1)).to_be_visible()
     expect(page.get_by_text("No services yet")).to_be_visible()
-    page.screenshot(path=shots / "03-application.png")
+    _shot(page, shots / "03-application.png")
 
     # Create a recognition service: it is listed with its API key.
     page.get_by_role("button", name="Create service").click()
     page.get_by_label("Service name").fill("Visitors")
     page.get_by_label(re.compile("^Recognition")).check()
-    page.screenshot(path=shots / "04-create-service.png")
+    _shot(page, shots / "04-create-service.png")
     page.get_by_role("button", name="Create", exact=True).click()
     row = page.get_by_role("row").filter(has_text="Visitors")
     expect(row).to_contain_text("Recognition")
     key = row.locator(".copy-value").inner_text()
     assert UUID.match(key), key
-    page.screenshot(path=shots / "05-services.png")
+    _shot(page, shots / "05-services.png")
 
     # The collection manager: two people, their photos uploaded, one bad file refused.
     row.get_by_role("link", name="Collection").click()
@@ -217,7 +223,12 @@ def test_sign_up_to_recognised_faces(
     not_a_photo = tmp_path / "notes.txt"
     not_a_photo.write_text("not a photo")
     people = {
-        "obama": [faces_dir / "fr_obama.jpg", faces_dir / "fr_obama2.jpg", not_a_photo],
+        "obama": [
+            faces_dir / "fr_obama.jpg",
+            faces_dir / "fr_obama2.jpg",
+            faces_dir / "fr_obama3.jpg",
+            not_a_photo,
+        ],
         "biden": [faces_dir / "fr_biden.jpg", faces_dir / "knn_train_biden_biden2.jpg"],
     }
     for name, photos in people.items():
@@ -238,9 +249,21 @@ def test_sign_up_to_recognised_faces(
     expect(subjects.get_by_role("button")).to_have_text(["biden", "obama"])
     loaded = page.locator(".thumb img").evaluate_all("imgs => imgs.every(i => i.naturalWidth > 0)")
     assert loaded, "thumbnails did not load"
+    _shot(page, shots / "06-collection.png", full_page=True)
     page.get_by_placeholder("Search subjects").fill("OBA")
     expect(subjects.get_by_role("button")).to_have_text(["obama"])
-    page.screenshot(path=shots / "06-collection.png")
+    subjects.get_by_role("button", name="obama").click()
+    expect(page.get_by_role("heading", name="obama", level=2)).to_be_visible()
+    expect(page.locator(".thumb img")).to_have_count(3)
+    expect(page.locator(".upload")).to_have_count(0)  # finished rows were biden's
+
+    # Select one of Obama's photos and delete it.
+    page.get_by_role("button", name="Select").click()
+    page.locator(".thumb input").first.check()
+    page.get_by_role("button", name="Delete selected (1)").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.locator(".thumb img")).to_have_count(2)
+    expect(page.get_by_text("2 photo(s)", exact=True)).to_be_visible()
 
     # The test page recognises both people in one photo and draws a box on each.
     page.get_by_role("link", name="Test").click()
@@ -262,7 +285,7 @@ def test_sign_up_to_recognised_faces(
     expect(boxes.first.locator(".face-card")).to_contain_text("Similarity")
     expect(page.locator("pre.code").first).to_contain_text(f"x-api-key: {key}")
     expect(page.locator("pre.code").last).to_contain_text('"subjects"')
-    page.screenshot(path=shots / "07-test-page.png", full_page=True)
+    _shot(page, shots / "07-test-page.png", full_page=True)
     page.get_by_label("Show landmarks").uncheck()
     expect(page.locator(".landmark").first).to_be_hidden()
 
@@ -272,14 +295,14 @@ def test_sign_up_to_recognised_faces(
     expect(page.locator(".stat").filter(has_text="Face examples")).to_contain_text("4")
     today = page.locator(".chart .bar").last
     assert int(today.get_attribute("data-value") or 0) >= 1
-    page.screenshot(path=shots / "08-dashboard.png")
+    _shot(page, shots / "08-dashboard.png")
 
     # Log out: the session is gone, private pages send back to the login page.
     page.get_by_role("button", name="Log out").click()
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     page.goto("/#/")
     expect(page.get_by_role("heading", name="Log in")).to_be_visible()
-    page.screenshot(path=shots / "09-logged-out.png")
+    _shot(page, shots / "09-logged-out.png")
     assert errors == []
 
 
@@ -295,7 +318,7 @@ def test_phone_layout(server: str, browser: Browser, shots: Path, front_door: st
     assert width <= 390, f"page is {width}px wide on a 390px screen"
     cell = page.locator("td[data-label='Type']").first
     expect(cell).to_have_css("display", "flex")  # a stacked "label: value" row, not a column
-    page.screenshot(path=shots / "10-phone-application.png", full_page=True)
+    _shot(page, shots / "10-phone-application.png", full_page=True)
     assert errors == []
 
 
@@ -350,7 +373,7 @@ def test_verification_and_detection_test_pages(
     assert scores[0] < 0.5 <= scores[1], scores  # Biden is not Obama; Obama is
     expect(matches.locator(".face-box.match, .face-label")).not_to_have_count(0)
     expect(page.locator("pre.code").first).to_contain_text('-F "source_image=@fr_obama.jpg"')
-    page.screenshot(path=shots / "11-verification-test.png", full_page=True)
+    _shot(page, shots / "11-verification-test.png", full_page=True)
 
     # A detection service labels each face with its age and gender.
     page.goto(f"/#/app/{front_door}")
@@ -366,7 +389,7 @@ def test_verification_and_detection_test_pages(
         assert re.fullmatch(r"\d+\u2013\d+ · (male|female)", label), label
     page.get_by_label("Show pose").uncheck()
     expect(page.locator(".pose").first).to_be_hidden()
-    page.screenshot(path=shots / "12-detection-test.png", full_page=True)
+    _shot(page, shots / "12-detection-test.png", full_page=True)
     assert errors == []
 
 
@@ -384,7 +407,7 @@ def test_user_management_and_account(
     page.get_by_role("button", name="Add user").last.click()
     row = page.get_by_role("row").filter(has_text="grace@example.org")
     expect(row.get_by_label("Global role of grace@example.org")).to_have_value("USER")
-    page.screenshot(path=shots / "13-users.png")
+    _shot(page, shots / "13-users.png")
 
     # Grace, a plain user, sees no application and cannot create one or manage users.
     grace, grace_errors = _page(browser, server)
@@ -409,7 +432,7 @@ def test_user_management_and_account(
     grace.get_by_label("Confirm new password").fill("compiler-53")
     grace.get_by_role("button", name="Change password").click()
     expect(grace.get_by_role("alert")).to_have_text("User's password is incorrect")
-    grace.screenshot(path=shots / "14-account.png")
+    _shot(grace, shots / "14-account.png")
 
     # Deleted by the owner, her next request finds no session.
     row.get_by_role("button", name="Delete").click()
