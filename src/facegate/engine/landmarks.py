@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import ClassVar, Self
 
 import dlib
 import numpy as np
@@ -41,23 +42,32 @@ def _rectangles(boxes: Boxes) -> list[dlib.rectangle]:
     return [dlib.rectangle(*(round(float(v)) for v in box)) for box in mapped]
 
 
-class Aligner:
-    """Places dlib's 5 alignment points on each face box and cuts aligned chips."""
+class _ShapePredictor:
+    """One dlib shape predictor, loaded from `face_recognition_models`."""
 
-    model_id = "dlib-shape-predictor-5"
+    model_file: ClassVar[str]
 
     def __init__(self, predictor: dlib.shape_predictor) -> None:
         self._predictor = predictor
 
     @classmethod
-    def load(cls) -> Aligner:
-        return cls(dlib.shape_predictor(str(_model("shape_predictor_5_face_landmarks.dat"))))
+    def load(cls) -> Self:
+        return cls(dlib.shape_predictor(str(_model(cls.model_file))))
+
+    def _predict(self, pixels: Pixels, boxes: Boxes) -> list[dlib.full_object_detection]:
+        return [self._predictor(pixels, rectangle) for rectangle in _rectangles(boxes)]
+
+
+class Aligner(_ShapePredictor):
+    """Places dlib's 5 alignment points on each face box and cuts aligned chips."""
+
+    model_id = "dlib-shape-predictor-5"
+    model_file = "shape_predictor_5_face_landmarks.dat"
 
     def shapes(self, pixels: Pixels, boxes: Boxes) -> dlib.full_object_detections:
         """Alignment points for each box (boxes in `pixels` coordinates)."""
         shapes = dlib.full_object_detections()
-        for rectangle in _rectangles(boxes):
-            shapes.append(self._predictor(pixels, rectangle))
+        shapes.extend(self._predict(pixels, boxes))
         return shapes
 
     @staticmethod
@@ -78,22 +88,14 @@ class Aligner:
         return np.ascontiguousarray(np.stack(chips).astype(np.uint8, copy=False))
 
 
-class Landmarks68:
+class Landmarks68(_ShapePredictor):
     """dlib's 68-point predictor (iBUG 300-W layout), for the `landmarks68` plugin."""
 
     model_id = "dlib-shape-predictor-68"
-
-    def __init__(self, predictor: dlib.shape_predictor) -> None:
-        self._predictor = predictor
-
-    @classmethod
-    def load(cls) -> Landmarks68:
-        return cls(dlib.shape_predictor(str(_model("shape_predictor_68_face_landmarks.dat"))))
+    model_file = "shape_predictor_68_face_landmarks.dat"
 
     def points(self, pixels: Pixels, boxes: Boxes) -> list[list[tuple[int, int]]]:
         """68 (x, y) points per box, in `pixels` coordinates."""
-        result = []
-        for rectangle in _rectangles(boxes):
-            shape = self._predictor(pixels, rectangle)
-            result.append([(int(p.x), int(p.y)) for p in shape.parts()])
-        return result
+        return [
+            [(int(p.x), int(p.y)) for p in shape.parts()] for shape in self._predict(pixels, boxes)
+        ]

@@ -18,7 +18,7 @@ from facegate.engine.embedder import DlibEmbedder, Embedder
 from facegate.engine.faces import Analysis, Box, Face
 from facegate.engine.landmarks import Aligner, Landmarks68
 from facegate.engine.onnx_embedder import OnnxEmbedder
-from facegate.engine.plugins.attributes import CHIP_PADDING, AgeGender
+from facegate.engine.plugins.attributes import AgeGender
 
 # RetinaFace scores real faces at 0.99+; CompreFace's default for this detector (insightface
 # builds) is 0.8. On the test photos the lowest true face scores 0.988 and the highest
@@ -130,16 +130,14 @@ class FaceEngine:
                 face.embedding = vector
         if face_plugins.AGE in slugs:
             with run.stage("age"):
-                size = self._attributes.age.chip_size
-                chips = self._aligner.chips(pixels, shapes, size=size, padding=CHIP_PADDING)
-                for face, age in zip(faces, self._attributes.ages(chips), strict=True):
-                    face.age = age
+                ages = self._attributes.ages(pixels, shapes)
+            for face, age in zip(faces, ages, strict=True):
+                face.age = age
         if face_plugins.GENDER in slugs:
             with run.stage("gender"):
-                size = self._attributes.gender.chip_size
-                chips = self._aligner.chips(pixels, shapes, size=size, padding=CHIP_PADDING)
-                for face, gender in zip(faces, self._attributes.genders(chips), strict=True):
-                    face.gender = gender
+                genders = self._attributes.genders(pixels, shapes)
+            for face, gender in zip(faces, genders, strict=True):
+                face.gender = gender
         if face_plugins.LANDMARKS68 in slugs:
             with run.stage("landmarks68"):
                 points = self._landmarks68.points(pixels, found.boxes)

@@ -7,12 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import dlib
 import numpy as np
 import numpy.typing as npt
 
 from facegate.config import Settings
 from facegate.engine import runtime
 from facegate.engine.faces import AgeRange, Gender
+from facegate.engine.landmarks import Aligner
 from facegate.engine.model_files import package_file
 
 Floats = npt.NDArray[np.float32]
@@ -56,6 +58,10 @@ class ChipClassifier:
             scale=float(normalization["scale"]),
             spec=spec,
         )
+
+    def chips(self, pixels: Chips, shapes: dlib.full_object_detections) -> Chips:
+        """This model's chips of every aligned face, cut from the full-resolution pixels."""
+        return Aligner.chips(pixels, shapes, size=self.chip_size, padding=CHIP_PADDING)
 
     def probabilities(self, chips: Chips) -> Floats:
         """(N, size, size, 3) uint8 RGB chips -> (N, classes) probabilities (softmax in graph)."""
@@ -103,8 +109,10 @@ class AgeGender:
     def load(cls, settings: Settings) -> AgeGender:
         return cls(ChipClassifier.load("age", settings), ChipClassifier.load("gender", settings))
 
-    def ages(self, chips: Chips) -> list[AgeRange]:
-        return age_ranges(self.age.probabilities(chips), self.age.spec["age_weights"])
+    def ages(self, pixels: Chips, shapes: dlib.full_object_detections) -> list[AgeRange]:
+        probabilities = self.age.probabilities(self.age.chips(pixels, shapes))
+        return age_ranges(probabilities, self.age.spec["age_weights"])
 
-    def genders(self, chips: Chips) -> list[Gender]:
-        return genders(self.gender.probabilities(chips), self.gender.spec["labels"])
+    def genders(self, pixels: Chips, shapes: dlib.full_object_detections) -> list[Gender]:
+        probabilities = self.gender.probabilities(self.gender.chips(pixels, shapes))
+        return genders(probabilities, self.gender.spec["labels"])
