@@ -243,3 +243,22 @@ def test_thread_safe(face_engine: Any, faces_dir: Path):
         assert len(expected) == len(got)
         for a, b in zip(expected, got, strict=True):
             np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_golden_outputs(face_engine: Any, faces_dir: Path):
+    # Recorded from this engine (same with both embedder runtimes); a change means the models,
+    # the pre-processing or the alignment changed: re-fit similarity.py if it is intended.
+    face = _only_face(
+        _analyze(face_engine, faces_dir, "fr_obama_small.jpg", plugins=["age", "gender", "pose"])
+    )
+    assert (face.box.x_min, face.box.y_min, face.box.x_max, face.box.y_max) == (105, 38, 213, 193)
+    assert face.embedding is not None
+    np.testing.assert_allclose(
+        face.embedding[:6], [-0.09222, 0.1096, 0.00429, -0.07609, 0.02817, -0.00641], atol=2e-3
+    )
+    assert face.age is not None and (face.age.low, face.age.high) == (38, 43)
+    assert face.gender is not None and face.gender.value == "male"
+    assert face.pose is not None
+    np.testing.assert_allclose(
+        [face.pose.pitch, face.pose.roll, face.pose.yaw], [-14.5, 0, 7.3], atol=1
+    )
