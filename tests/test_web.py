@@ -442,3 +442,135 @@ def test_user_management_and_account(
     grace.reload()
     expect(grace.get_by_role("heading", name="Log in")).to_be_visible()
     assert errors == [] and grace_errors == []
+
+
+def test_subjects_rename_merge_and_delete(
+    server: str, browser: Browser, faces_dir: Path, front_door: str
+) -> None:
+    page, errors = _page(browser, server)
+    _log_in(page)
+    staff = _admin(
+        page, "POST", f"/app/{front_door}/model", {"name": "Staff", "type": "recognition"}
+    )
+    page.goto(f"/#/app/{front_door}/service/{staff['id']}/collection")
+    subjects = page.get_by_role("list", name="Subjects")
+    for name, photo in (("ann", "fr_obama.jpg"), ("bob", "fr_obama2.jpg")):
+        page.get_by_role("button", name="Add subject").first.click()
+        page.get_by_label("Name", exact=True).fill(name)
+        page.get_by_role("button", name="Add", exact=True).click()
+        page.get_by_label(f"Photos of {name}").set_input_files(faces_dir / photo)
+        expect(page.locator(".thumb img")).to_have_count(1)
+
+    # A name that is taken is refused by the API with its message.
+    page.get_by_role("button", name="Add subject").first.click()
+    page.get_by_label("Name", exact=True).fill("Ann")
+    page.get_by_role("button", name="Add", exact=True).click()
+    expect(page.get_by_role("dialog").get_by_role("alert")).to_have_text("Subject already exists")
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+
+    # Renaming bob to an existing name (any case) asks, then joins his photos to ann's.
+    page.get_by_role("button", name="Rename").click()
+    page.get_by_label("New name").fill("ANN")
+    page.get_by_role("button", name="Rename", exact=True).last.click()
+    page.get_by_role("button", name="Join").click()
+    expect(subjects.get_by_role("button")).to_have_text(["ann"])
+    expect(page.get_by_role("heading", name="ann", level=2)).to_be_visible()
+    expect(page.locator(".thumb img")).to_have_count(2)
+
+    page.get_by_role("button", name="Rename").click()
+    page.get_by_label("New name").fill("Annie")
+    page.get_by_role("button", name="Rename", exact=True).last.click()
+    expect(subjects.get_by_role("button")).to_have_text(["Annie"])
+
+    page.get_by_role("button", name="Delete", exact=True).click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("No subjects yet.")).to_be_visible()
+    expect(page.get_by_role("heading", name="No subject selected")).to_be_visible()
+    assert errors == []
+
+
+def test_application_services_and_members(
+    server: str, browser: Browser, shots: Path, front_door: str
+) -> None:
+    page, errors = _page(browser, server)
+    _log_in(page)
+    _admin(page, "POST", "/app", {"name": "Back door"})
+    member = {"email": "linus@example.org", "password": "kernel-1991"}
+    _admin(page, "POST", "/user", {**member, "firstName": "Linus", "lastName": "T"})
+    page.reload()
+
+    # Search the applications list.
+    page.get_by_placeholder("Search applications").fill("back")
+    expect(page.get_by_role("link", name="Back door")).to_be_visible()
+    expect(page.get_by_role("link", name="Front door")).to_have_count(0)
+    page.get_by_role("link", name="Back door").click()
+    expect(page.get_by_text("No services yet")).to_be_visible()
+    page.get_by_role("button", name="Create service").click()
+    page.get_by_label("Service name").fill("Lobby")
+    page.get_by_role("button", name="Create", exact=True).click()
+    lobby = page.get_by_role("row").filter(has_text="Lobby")
+    key = lobby.locator(".copy-value").inner_text()
+
+    # Clone: a second row with its own key.
+    lobby.get_by_label("More actions for Lobby").click()
+    lobby.get_by_role("button", name="Clone").click()
+    page.get_by_role("button", name="Clone", exact=True).last.click()
+    copy = page.get_by_role("row").filter(has_text="Lobby copy")
+    expect(copy).to_contain_text("Recognition")
+    copy_key = copy.locator(".copy-value").inner_text()
+    assert UUID.match(copy_key) and copy_key != key
+
+    # Rename the copy, give it a new key, delete it (the name must be typed).
+    copy.get_by_label("More actions for Lobby copy").click()
+    copy.get_by_role("button", name="Rename").click()
+    page.get_by_label("Name", exact=True).fill("Annex")
+    page.get_by_role("button", name="Save").click()
+    annex = page.get_by_role("row").filter(has_text="Annex")
+    expect(annex).to_be_visible()
+    annex.get_by_label("More actions for Annex").click()
+    annex.get_by_role("button", name="New API key").click()
+    page.get_by_role("dialog").get_by_role("button", name="Regenerate").click()
+    expect(annex.locator(".copy-value")).not_to_have_text(copy_key)
+    annex.get_by_label("More actions for Annex").click()
+    annex.get_by_role("button", name="Delete").click()
+    dialog = page.get_by_role("dialog")
+    dialog.get_by_label("Service name").fill("annex")
+    dialog.get_by_role("button", name="Delete").click()
+    expect(dialog.get_by_role("alert")).to_have_text("The name does not match.")
+    dialog.get_by_label("Service name").fill("Annex")
+    dialog.get_by_role("button", name="Delete").click()
+    expect(page.get_by_role("row").filter(has_text="Annex")).to_have_count(0)
+
+    # Members: invite Linus as a user, make him administrator, remove him.
+    page.get_by_role("button", name="Invite").click()
+    page.get_by_label("Email of an existing user").fill(member["email"])
+    page.get_by_role("button", name="Invite", exact=True).last.click()
+    role = page.get_by_label(f"Role of {member['email']}")
+    expect(role).to_have_value("USER")
+    role.select_option("ADMINISTRATOR")
+    expect(page.get_by_text("Linus is now Administrator")).to_be_visible()
+    expect(page.get_by_label(f"Role of {member['email']}")).to_have_value("ADMINISTRATOR")
+    _shot(page, shots / "15-application-members.png")
+    page.get_by_role("row").filter(has_text=member["email"]).get_by_role(
+        "button", name="Remove"
+    ).click()
+    page.get_by_role("dialog").get_by_role("button", name="Remove").click()
+    expect(page.get_by_role("row").filter(has_text=member["email"])).to_have_count(0)
+    assert errors == []
+
+
+def test_reset_link_from_an_email_opens_the_reset_page(server: str, browser: Browser) -> None:
+    """Emails link to /reset-password?token=…; the page takes over and reports a bad token."""
+    page, errors = _page(browser, server)
+    page.goto("/reset-password?token=00000000-0000-0000-0000-000000000000")
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    assert page.url.endswith("/#/reset-password?token=00000000-0000-0000-0000-000000000000")
+    page.get_by_label("New password").fill("short")
+    page.get_by_label("Confirm password").fill("short")
+    page.get_by_role("button", name="Save password").click()
+    expect(page.get_by_role("alert")).to_have_text("The password must have at least 8 characters.")
+    page.get_by_label("New password").fill("long-enough-1")
+    page.get_by_label("Confirm password").fill("long-enough-1")
+    page.get_by_role("button", name="Save password").click()
+    expect(page.get_by_role("alert")).to_have_text("The reset password token is invalid!")
+    assert errors == []
