@@ -167,7 +167,13 @@ export async function render(main, params) {
         return h(
           "li.thumb",
           { class: checked ? "checked" : null },
-          h("img", { src: api.imageUrl(face.image_id), alt: `Photo of ${face.subject}`, loading: "lazy" }),
+          h("img", {
+            src: api.imageUrl(face.image_id),
+            alt: `Photo of ${face.subject}`,
+            loading: "lazy",
+            // With save_images_to_db=false the server keeps no photo, only the embedding.
+            onerror: (event) => event.target.replaceWith(h("span.no-image", {}, "No image stored")),
+          }),
           state.selecting
             ? h("input", {
                 type: "checkbox",

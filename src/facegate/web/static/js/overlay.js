@@ -67,8 +67,10 @@ export function facePhoto(url, faces, describe, { width, height }) {
   const boxes = faces.map((face, index) => {
     const { label, details, tone } = describe(face, index);
     const { x_min, y_min, x_max, y_max } = face.box;
+    // Boxes on the right half open their label and card leftwards, to stay on the photo.
+    const side = x_min + x_max > width ? "right" : "left";
     return h(
-      `div.face-box.${tone}`,
+      `div.face-box.${tone}.${side}`,
       {
         tabIndex: 0,
         dataset: { face: String(index) },

@@ -36,13 +36,14 @@ function common(face) {
 
 function describeRecognized(face) {
   const [top, ...others] = face.subjects || [];
-  const label = top ? `${top.subject} ${similarityText(top.similarity)}` : "unknown";
-  const tone = top && top.similarity >= SAME ? "match" : "weak";
+  const known = top && top.similarity >= SAME;
+  // Below the boundary the closest subject is probably someone else: say so on the box.
+  const label = known ? `${top.subject} ${similarityText(top.similarity)}` : "unknown";
   const details = top
-    ? [["Subject", top.subject], ["Similarity", similarityText(top.similarity)]]
+    ? [[known ? "Subject" : "Closest subject", top.subject], ["Similarity", similarityText(top.similarity)]]
     : [["Subject", "no example in the collection"]];
   for (const other of others) details.push(["Also", `${other.subject} ${similarityText(other.similarity)}`]);
-  return { label, tone, details: [...details, ...common(face)] };
+  return { label, tone: known ? "match" : "weak", details: [...details, ...common(face)] };
 }
 
 function describeDetected(face) {
