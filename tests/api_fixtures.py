@@ -163,14 +163,6 @@ def running_api(settings: Settings, engine: Any, faces_dir: Path) -> Iterator[Ap
             api.client.close()
 
 
-@pytest.fixture(scope="session")
-def face_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """The real engine, loaded once for the whole session (the conftest's, when it has one)."""
-    from facegate.engine.pipeline import FaceEngine
-
-    return FaceEngine.create(Settings(data_dir=tmp_path_factory.mktemp("engine")))
-
-
 @pytest.fixture
 def api(settings: Settings, face_engine: Any, faces_dir: Path) -> Iterator[Api]:
     """A live server on the test's database (SQLite and PostgreSQL) and the real engine."""
