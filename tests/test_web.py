@@ -15,8 +15,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiosmtpd.controller import Controller
 
+from admin_helpers import Mailbox, serve
 from facegate import web
+from facegate.config import Settings
 
 playwright_sync = pytest.importorskip("playwright.sync_api")
 Browser = playwright_sync.Browser
@@ -571,6 +574,74 @@ def test_reset_link_from_an_email_opens_the_reset_page(server: str, browser: Bro
     expect(page.get_by_role("alert")).to_have_text("The password must have at least 8 characters.")
     page.get_by_label("New password").fill("long-enough-1")
     page.get_by_label("Confirm password").fill("long-enough-1")
+    page.get_by_role("button", name="Save password").click()
+    expect(page.get_by_role("alert")).to_have_text("The reset password token is invalid!")
+    assert errors == []
+
+
+@pytest.fixture()
+def mail_server(tmp_path: Path) -> Iterator[tuple[str, Mailbox]]:
+    """facegate with e-mail on (fake engine: no face work here) and a real SMTP server."""
+    mailbox = Mailbox()
+    smtp_port = _free_port()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    port = _free_port()  # after the SMTP server took its port
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings(
+        data_dir=tmp_path,
+        enable_email_server=True,
+        email_host=f"127.0.0.1:{smtp_port}",
+        email_from="facegate@example.org",
+        public_url=url,
+    )
+    try:
+        with serve(settings, port=port) as served:
+            yield served, mailbox
+    finally:
+        controller.stop()
+
+
+def test_email_confirmation_and_password_reset(
+    mail_server: tuple[str, Mailbox], browser: Browser, shots: Path
+) -> None:
+    url, mailbox = mail_server
+    page, errors = _page(browser, url)
+    page.goto("/#/sign-up")
+    page.get_by_label("First name").fill("Mary")
+    page.get_by_label("Last name").fill("Somerville")
+    page.get_by_label("Email").fill("mary@example.org")
+    page.get_by_label("Password", exact=True).fill("mechanism-1831")
+    page.get_by_label("Confirm password").fill("mechanism-1831")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Confirm your email")).to_be_visible()
+
+    # The link in the e-mail confirms the address and lands on the login page.
+    page.goto(mailbox.link())
+    expect(page.get_by_text("Your email address is confirmed")).to_be_visible()
+    _log_in(page, {"email": "mary@example.org", "password": "mechanism-1831"})
+    page.get_by_role("button", name="Log out").click()
+
+    # Forgot password: a link by e-mail, a new password, logged in with it.
+    page.get_by_role("link", name="Forgot password?").click()
+    page.get_by_label("Email").fill("mary@example.org")
+    page.get_by_role("button", name="Send the link").click()
+    expect(page.get_by_role("status")).to_contain_text("a link is on its way")
+    reset_link = mailbox.link()
+    assert reset_link.startswith(f"{url}/reset-password?token=")
+    page.goto(reset_link)
+    page.get_by_label("New password").fill("difference-engine")
+    page.get_by_label("Confirm password").fill("difference-engine")
+    _shot(page, shots / "16-reset-password.png")
+    page.get_by_role("button", name="Save password").click()
+    expect(page.get_by_text("Your password is changed")).to_be_visible()
+    _log_in(page, {"email": "mary@example.org", "password": "difference-engine"})
+
+    # The link works once.
+    page.get_by_role("button", name="Log out").click()
+    page.goto(reset_link)
+    page.get_by_label("New password").fill("another-one-1")
+    page.get_by_label("Confirm password").fill("another-one-1")
     page.get_by_role("button", name="Save password").click()
     expect(page.get_by_role("alert")).to_have_text("The reset password token is invalid!")
     assert errors == []

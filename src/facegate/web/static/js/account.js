@@ -1,29 +1,12 @@
 // Account settings: name, password, logging out everywhere.
 
 import { accounts } from "./api.js";
-import { h, fill, field, toast } from "./dom.js";
+import { h, fill, field, asyncForm, toast } from "./dom.js";
+import { MIN_PASSWORD } from "./auth.js";
 import { currentUser, refreshUser, roleLabel } from "./session.js";
 
-const MIN_PASSWORD = 8;
-
-/** A card with a form whose `onSubmit(data, form)` may throw to show its message. */
 function formCard(title, fields, submit, onSubmit) {
-  const error = h("p.form-error", { role: "alert" });
-  const button = h("button.primary", { type: "submit" }, submit);
-  const form = h("form.stack", {}, fields, error, h("div.actions", {}, button));
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.textContent = "";
-    button.disabled = true;
-    try {
-      await onSubmit(Object.fromEntries(new FormData(form)), form);
-    } catch (err) {
-      error.textContent = err.message;
-    } finally {
-      button.disabled = false;
-    }
-  });
-  return h("section.card", {}, h("h2", {}, title), form);
+  return h("section.card", {}, h("h2", {}, title), asyncForm(fields, submit, onSubmit));
 }
 
 export async function render(main) {

@@ -1,30 +1,16 @@
 // Visitor pages: log in, sign up, forgot password, reset password.
 
 import { accounts } from "./api.js";
-import { h, fill, field } from "./dom.js";
+import { h, fill, field, asyncForm } from "./dom.js";
 import { go, refreshUser } from "./session.js";
 
-const MIN_PASSWORD = 8;
+export const MIN_PASSWORD = 8;
 // The email rule CompreFace's UI and admin service use.
 const EMAIL = /^[_A-Za-z0-9-+]+(\.[_A-Za-z0-9-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9]+)*(\.[A-Za-z]{2,})$/;
 
 /** A centred card with a form; `onSubmit(data)` may throw to show its message. */
 function authCard(main, { title, intro, fields, submit, onSubmit, footer }) {
-  const error = h("p.form-error", { role: "alert" });
-  const button = h("button.primary.wide", { type: "submit" }, submit);
-  const form = h("form.stack", { novalidate: true }, fields, error, button);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    error.textContent = "";
-    button.disabled = true;
-    try {
-      await onSubmit(Object.fromEntries(new FormData(form)), form);
-    } catch (err) {
-      error.textContent = err.message;
-    } finally {
-      button.disabled = false;
-    }
-  });
+  const form = asyncForm(fields, submit, onSubmit, { wide: true });
   fill(
     main,
     h(

@@ -96,6 +96,29 @@ export function formDialog({ title, fields, submit = "Save", danger = false, onS
   });
 }
 
+/**
+ * A form with its error line and submit button. `onSubmit(values, form)` gets the fields as an
+ * object; what it throws is shown above the button, which is disabled meanwhile.
+ */
+export function asyncForm(fields, submit, onSubmit, { wide = false } = {}) {
+  const error = h("p.form-error", { role: "alert" });
+  const button = h(`button.primary${wide ? ".wide" : ""}`, { type: "submit" }, submit);
+  const form = h("form.stack", { novalidate: true }, fields, error, h("div.actions", {}, button));
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    error.textContent = "";
+    button.disabled = true;
+    try {
+      await onSubmit(Object.fromEntries(new FormData(form)), form);
+    } catch (err) {
+      error.textContent = err.message;
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return form;
+}
+
 /** Ask a yes/no question; resolves true when confirmed. */
 export async function confirmDialog(title, message, submit = "Delete") {
   const answer = await formDialog({
