@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate import store
+from facegate import changes, store
 from facegate.db.tables import Service
 from facegate.engine.similarity import normalize, similarities
 from facegate.errors import WrongEmbeddingSize
@@ -74,7 +74,7 @@ class _Collection:
         n = self.size
         return self.vectors[:n], self.ids[:n], self.subjects[:n], self.names
 
-    def append(self, change: store.ExampleAdded) -> None:
+    def append(self, change: changes.ExampleAdded) -> None:
         dim = change.embedding.shape[0]
         if self.vectors.shape[1] != dim:
             if self.size:  # a vector of another size cannot join this matrix
@@ -103,7 +103,7 @@ class _Collection:
         self.vectors, self.ids, self.subjects = vectors[keep], ids[keep], subjects[keep]
         self.size = len(self.ids)
 
-    def merge(self, change: store.SubjectMerged) -> None:
+    def merge(self, change: changes.SubjectMerged) -> None:
         subjects = self.subjects.copy()
         subjects[subjects == change.source_id] = change.target_id
         self.subjects = subjects
@@ -217,32 +217,32 @@ class IndexRegistry:
                     return loaded
 
     def _after_commit(self, session: Session) -> None:
-        changes = store.pop_changes(session)
+        committed = changes.pop_changes(session)
         with self._lock:
-            for change in changes:
+            for change in committed:
                 self._apply(change)
 
     def _after_rollback(self, session: Session, _previous: object) -> None:
-        store.pop_changes(session)
+        changes.pop_changes(session)
 
-    def _apply(self, change: store.Change) -> None:
+    def _apply(self, change: changes.Change) -> None:
         collection = self._collections.get(change.service_id)
         if collection is None:
             return  # not loaded here: the next search loads it
-        if isinstance(change, store.ServiceDeleted) or change.version != collection.version + 1:
+        if isinstance(change, changes.ServiceDeleted) or change.version != collection.version + 1:
             del self._collections[change.service_id]  # gone, or missed another process's write
             return
         try:
             match change:
-                case store.ExampleAdded() if change.calculator == self.calculator:
+                case changes.ExampleAdded() if change.calculator == self.calculator:
                     collection.append(change)
-                case store.ExamplesRemoved():
+                case changes.ExamplesRemoved():
                     collection.remove(change.example_ids)
-                case store.SubjectRenamed():
+                case changes.SubjectRenamed():
                     collection.names[change.subject_id] = change.name
-                case store.SubjectMerged():
+                case changes.SubjectMerged():
                     collection.merge(change)
-                case store.CollectionReset():
+                case changes.CollectionReset():
                     raise _Reload
         except _Reload:
             del self._collections[change.service_id]

@@ -4,7 +4,8 @@ Plain functions taking a Session first and keyword-only arguments. The caller ow
 transaction. Every write to a collection starts by bumping `Service.version` (which also takes
 the service's write lock: a row lock on PostgreSQL, the database lock on SQLite, so writes to one
 collection are serialised) and records what it changed in `session.info`, which
-`facegate.index.IndexRegistry` applies to its in-memory matrix once the transaction commits.
+`facegate.index.IndexRegistry` applies to its in-memory matrix once the transaction commits
+(`facegate.changes`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from facegate import changes
 from facegate.db.tables import (
     Application,
     Example,
@@ -45,7 +47,6 @@ DEFAULT_APPLICATION = "Default application"
 # Spring Data's Pageable defaults, which CompreFace's GET /faces uses unchanged.
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE_SIZE = 2000
-CHANGES = "facegate.collection_changes"
 
 
 # --- results ----------------------------------------------------------------------------------
@@ -80,54 +81,6 @@ class Page:
         return math.ceil(self.total_elements / self.page_size)
 
 
-# --- what a committed write changed, for the in-memory index -----------------------------------
-
-
-@dataclass(frozen=True)
-class Change:
-    """A write that left the index's rows as they were; `version` is Service.version after it."""
-
-    service_id: int
-    version: int
-
-
-@dataclass(frozen=True)
-class ExampleAdded(Change):
-    example_id: str
-    subject_id: int
-    subject: str
-    embedding: np.ndarray  # float32, L2-normalised
-    calculator: str
-
-
-@dataclass(frozen=True)
-class ExamplesRemoved(Change):
-    example_ids: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class SubjectRenamed(Change):
-    subject_id: int
-    name: str
-
-
-@dataclass(frozen=True)
-class SubjectMerged(Change):
-    source_id: int
-    target_id: int
-    target: str
-
-
-@dataclass(frozen=True)
-class CollectionReset(Change):
-    """Too much changed to follow row by row: reload the service from the database."""
-
-
-@dataclass(frozen=True)
-class ServiceDeleted(Change):
-    """The service is gone: forget its rows (other processes notice its missing version)."""
-
-
 def _write(s: Session, service: Service) -> int:
     """Bump the service's version (taking its write lock) and return the new value."""
     version = s.execute(
@@ -139,16 +92,6 @@ def _write(s: Session, service: Service) -> int:
     ).scalar_one()
     set_committed_value(service, "version", version)
     return version
-
-
-def _record(s: Session, change: Change) -> None:
-    s.info.setdefault(CHANGES, []).append(change)
-
-
-def pop_changes(s: Session) -> list[Change]:
-    """Take the changes recorded in this session (at commit, or to drop them at rollback)."""
-    changes: list[Change] = s.info.pop(CHANGES, [])
-    return changes
 
 
 # --- applications -----------------------------------------------------------------------------
@@ -242,7 +185,7 @@ def delete_service(s: Session, *, service: Service) -> None:
     """Delete the service with its collection and statistics (ON DELETE CASCADE)."""
     s.execute(delete(Service).where(Service.id == service.id))
     s.expunge(service)
-    _record(s, ServiceDeleted(service.id, service.version))
+    changes.record(s, changes.ServiceDeleted(service.id, service.version))
 
 
 def clone_service(s: Session, *, service: Service, name: str) -> Service:
@@ -329,7 +272,7 @@ def create_subject(s: Session, *, service: Service, name: str) -> Subject:
     subject = Subject(service_id=service.id, name=name, name_key=_name_key(name))
     s.add(subject)
     s.flush()
-    _record(s, Change(service.id, version))
+    changes.record(s, changes.Change(service.id, version))
     return subject
 
 
@@ -351,7 +294,7 @@ def rename_subject(s: Session, *, service: Service, old: str, new: str) -> bool:
     if target is None or target.id == subject.id:
         subject.name, subject.name_key = new, _name_key(new)
         s.flush()
-        _record(s, SubjectRenamed(service.id, version, subject.id, new))
+        changes.record(s, changes.SubjectRenamed(service.id, version, subject.id, new))
         return True
     s.execute(
         update(Example)
@@ -361,7 +304,9 @@ def rename_subject(s: Session, *, service: Service, old: str, new: str) -> bool:
     )
     s.execute(delete(Subject).where(Subject.id == subject.id))
     s.expunge(subject)
-    _record(s, SubjectMerged(service.id, version, subject.id, target.id, target.name))
+    changes.record(
+        s, changes.SubjectMerged(service.id, version, subject.id, target.id, target.name)
+    )
     return True
 
 
@@ -374,7 +319,7 @@ def delete_subject(s: Session, *, service: Service, name: str) -> str:
     removed = _example_ids(s, subject_id=subject.id)
     s.execute(delete(Subject).where(Subject.id == subject.id))
     s.expunge(subject)
-    _record(s, ExamplesRemoved(service.id, version, removed))
+    changes.record(s, changes.ExamplesRemoved(service.id, version, removed))
     return subject.name
 
 
@@ -382,7 +327,7 @@ def delete_all_subjects(s: Session, *, service: Service) -> int:
     """Delete every subject and example of the service; returns the number of subjects."""
     version = _write(s, service)
     count = _deleted(s, delete(Subject).where(Subject.service_id == service.id))
-    _record(s, CollectionReset(service.id, version))
+    changes.record(s, changes.CollectionReset(service.id, version))
     return count
 
 
@@ -413,8 +358,11 @@ def add_example(
     if image is not None:
         s.add(ExampleImage(example_id=example.id, data=image))
     s.flush()
-    _record(
-        s, ExampleAdded(service.id, version, example.id, owner.id, owner.name, vector, calculator)
+    changes.record(
+        s,
+        changes.ExampleAdded(
+            service.id, version, example.id, owner.id, owner.name, vector, calculator
+        ),
     )
     return example
 
@@ -472,7 +420,7 @@ def delete_examples(s: Session, *, service: Service, ids: Collection[str]) -> li
     removed = tuple(ref.image_id for ref in found)
     if removed:
         s.execute(delete(Example).where(Example.id.in_(removed)))
-    _record(s, ExamplesRemoved(service.id, version, removed))
+    changes.record(s, changes.ExamplesRemoved(service.id, version, removed))
     return found
 
 
@@ -490,17 +438,17 @@ def delete_examples_by_subject(s: Session, *, service: Service, subject: str | N
         version = _write(s, service)
         in_service = select(Subject.id).where(Subject.service_id == service.id)
         count = _deleted(s, delete(Example).where(Example.subject_id.in_(in_service)))
-        _record(s, CollectionReset(service.id, version))
+        changes.record(s, changes.CollectionReset(service.id, version))
         return count
     version = _write(s, service)
     owner = _find_subject(s, service=service, name=subject)
     if owner is None:
-        _record(s, Change(service.id, version))
+        changes.record(s, changes.Change(service.id, version))
         return 0
     removed = _example_ids(s, subject_id=owner.id)
     s.execute(delete(Subject).where(Subject.id == owner.id))
     s.expunge(owner)
-    _record(s, ExamplesRemoved(service.id, version, removed))
+    changes.record(s, changes.ExamplesRemoved(service.id, version, removed))
     return len(removed)
 
 
@@ -578,7 +526,7 @@ def replace_embedding(
     example.embedding = _normalized(embedding).tobytes()
     example.calculator = calculator
     s.flush()
-    _record(s, CollectionReset(service.id, version))
+    changes.record(s, changes.CollectionReset(service.id, version))
 
 
 # --- server flags: the /migrate lock every process sees -----------------------------------------
