@@ -260,10 +260,10 @@ def _server(port: int, photo: bytes, environment: dict[str, str]) -> Iterator[tu
                 timeout=60,
             ).raise_for_status()
             yield url, key
-        except Exception:
-            print(log.read_text()[-3000:], file=sys.stderr)
-            raise
         finally:
+            errors = [line for line in log.read_text().splitlines() if "Error" in line]
+            for line in sorted(set(errors)):
+                print(f"  server log, {errors.count(line)}x: {line[:300]}", file=sys.stderr)
             server.terminate()
             try:
                 server.wait(timeout=10)
