@@ -278,7 +278,7 @@ def http_rows(port: int, photo: bytes, environment: dict[str, str]) -> Iterator[
     yield "|---|---|---|---|---|---|"
     with _server(port, photo, environment) as (url, key):
         _load(url, key, photo, 1, 10)  # warm-up
-        for concurrency, requests in ((1, 60), (4, 120), (16, 240)):
+        for concurrency, requests in ((1, 60), (4, 80), (16, 64)):
             start = time.perf_counter()
             latencies, failed = _load(url, key, photo, concurrency, requests)
             rate = len(latencies) / (time.perf_counter() - start)
