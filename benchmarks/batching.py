@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import queue
 import statistics
+import tempfile
 import threading
 import time
 from concurrent.futures import Future
@@ -91,7 +92,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     chip = rng.integers(0, 256, size=(1, 150, 150, 3), dtype=np.uint8)
-    embedder = OnnxEmbedder.create(Settings(data_dir=Path("data")))
+    embedder = OnnxEmbedder.create(Settings(data_dir=Path(tempfile.mkdtemp())))
     modes = {
         "direct": embedder.embed,
         "queue, no wait": BatchingQueue(embedder, 0.0).embed,
