@@ -132,6 +132,7 @@ def _shot(page: Page, path: Path, *, full_page: bool = False) -> None:
 
 def _log_in(page: Page, user: dict[str, str] = USER) -> None:
     page.goto("/#/login")
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     page.get_by_label("Email").fill(user["email"])
     page.get_by_label("Password").fill(user["password"])
     page.get_by_role("button", name="Log in").click()
@@ -250,8 +251,11 @@ def test_sign_up_to_recognised_faces(
         expect(page.get_by_text(f"{len(good)} photo(s)", exact=True)).to_be_visible()
     subjects = page.get_by_role("list", name="Subjects")
     expect(subjects.get_by_role("button")).to_have_text(["biden", "obama"])
-    loaded = page.locator(".thumb img").evaluate_all("imgs => imgs.every(i => i.naturalWidth > 0)")
-    assert loaded, "thumbnails did not load"
+    # Every thumbnail loads its photo from /api/v1/static/{key}/images/{id}.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.thumb img')]"
+        ".every(img => img.complete && img.naturalWidth > 0)"
+    )
     _shot(page, shots / "06-collection.png", full_page=True)
     page.get_by_placeholder("Search subjects").fill("OBA")
     expect(subjects.get_by_role("button")).to_have_text(["obama"])
@@ -462,6 +466,7 @@ def test_subjects_rename_merge_and_delete(
         page.get_by_label("Name", exact=True).fill(name)
         page.get_by_role("button", name="Add", exact=True).click()
         page.get_by_label(f"Photos of {name}").set_input_files(faces_dir / photo)
+        expect(page.locator(f'.upload.ok[data-file="{photo}"]')).to_be_visible()
         expect(page.locator(".thumb img")).to_have_count(1)
 
     # 16 photos of ann: thumbnails come 15 to a page.
@@ -642,6 +647,7 @@ def test_email_confirmation_and_password_reset(
 
     # Forgot password: a link by e-mail, a new password, logged in with it.
     page.get_by_role("link", name="Forgot password?").click()
+    expect(page.get_by_role("heading", name="Forgot password")).to_be_visible()
     page.get_by_label("Email").fill("mary@example.org")
     page.get_by_role("button", name="Send the link").click()
     expect(page.get_by_role("status")).to_contain_text("a link is on its way")

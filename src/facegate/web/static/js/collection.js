@@ -206,6 +206,7 @@ export async function render(main, params) {
     if (state.subject !== state.shown) {
       // Finished rows belong to the subject on screen before; rows still running stay.
       for (const row of uploads.querySelectorAll(".upload.ok, .upload.failed")) row.remove();
+      fill(thumbs); // not the previous subject's photos while this one's load
       state.shown = state.subject;
     }
     if (!state.subject) {
