@@ -27,6 +27,8 @@ Page = playwright_sync.Page
 expect = playwright_sync.expect
 
 pytestmark = pytest.mark.browser
+# The machine may be busy with other work: give each expectation room, never a speed target.
+expect.set_options(timeout=20_000)
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

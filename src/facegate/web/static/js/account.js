@@ -13,15 +13,30 @@ export async function render(main) {
   const user = currentUser();
   fill(
     main,
-    h("header.page-header", {}, h("h1", {}, "Account"), h("p.muted", {}, `${user.email} · ${roleLabel(user.globalRole)}`)),
+    h(
+      "header.page-header",
+      {},
+      h("h1", {}, "Account"),
+      h("p.muted", {}, `${user.email} · ${roleLabel(user.globalRole)}`),
+    ),
     h(
       "div.columns",
       {},
       formCard(
         "Profile",
         [
-          field("First name", { name: "firstName", value: user.firstName, maxlength: 50, autocomplete: "given-name" }),
-          field("Last name", { name: "lastName", value: user.lastName, maxlength: 50, autocomplete: "family-name" }),
+          field("First name", {
+            name: "firstName",
+            value: user.firstName,
+            maxlength: 50,
+            autocomplete: "given-name",
+          }),
+          field("Last name", {
+            name: "lastName",
+            value: user.lastName,
+            maxlength: 50,
+            autocomplete: "family-name",
+          }),
         ],
         "Save",
         async ({ firstName, lastName }) => {
@@ -34,13 +49,27 @@ export async function render(main) {
       formCard(
         "Password",
         [
-          field("Current password", { name: "oldPassword", type: "password", autocomplete: "current-password" }),
-          field("New password", { name: "newPassword", type: "password", autocomplete: "new-password", minlength: MIN_PASSWORD }),
-          field("Confirm new password", { name: "confirm", type: "password", autocomplete: "new-password" }),
+          field("Current password", {
+            name: "oldPassword",
+            type: "password",
+            autocomplete: "current-password",
+          }),
+          field("New password", {
+            name: "newPassword",
+            type: "password",
+            autocomplete: "new-password",
+            minlength: MIN_PASSWORD,
+          }),
+          field("Confirm new password", {
+            name: "confirm",
+            type: "password",
+            autocomplete: "new-password",
+          }),
         ],
         "Change password",
         async ({ oldPassword, newPassword, confirm }, form) => {
-          if (newPassword.length < MIN_PASSWORD) throw new Error(`The new password needs at least ${MIN_PASSWORD} characters.`);
+          if (newPassword.length < MIN_PASSWORD)
+            throw new Error(`The new password needs at least ${MIN_PASSWORD} characters.`);
           if (newPassword !== confirm) throw new Error("The two new passwords differ.");
           await accounts.changePassword(oldPassword, newPassword);
           form.reset();

@@ -83,14 +83,12 @@ export const accounts = {
   assignableAppRoles: (appId) => admin("GET", `/app/${enc(appId)}/assign-roles`),
   invite: (appId, userEmail, role) =>
     admin("POST", `/app/${enc(appId)}/invite`, { userEmail, role }),
-  setMemberRole: (appId, userId, role) =>
-    admin("PUT", `/app/${enc(appId)}/role`, { userId, role }),
+  setMemberRole: (appId, userId, role) => admin("PUT", `/app/${enc(appId)}/role`, { userId, role }),
   removeMember: (appId, userId) => admin("DELETE", `/app/${enc(appId)}/user/${enc(userId)}`),
 
   services: (appId) => admin("GET", `/app/${enc(appId)}/models`),
   service: (appId, id) => admin("GET", `/app/${enc(appId)}/model/${enc(id)}`),
-  createService: (appId, name, type) =>
-    admin("POST", `/app/${enc(appId)}/model`, { name, type }),
+  createService: (appId, name, type) => admin("POST", `/app/${enc(appId)}/model`, { name, type }),
   renameService: (appId, id, name) => admin("PUT", `/app/${enc(appId)}/model/${enc(id)}`, { name }),
   cloneService: (appId, id, name) => admin("POST", `/app/${enc(appId)}/model/${enc(id)}`, { name }),
   regenerateKey: (appId, id) => admin("PUT", `/app/${enc(appId)}/model/${enc(id)}/apikey`),

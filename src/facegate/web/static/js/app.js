@@ -2,7 +2,16 @@
 
 import { accounts, setUnauthorizedHandler } from "./api.js";
 import { h, fill, toast } from "./dom.js";
-import { clearUser, currentUser, go, guardLeave, isAdmin, leaveReason, onUserChange, refreshUser } from "./session.js";
+import {
+  clearUser,
+  currentUser,
+  go,
+  guardLeave,
+  isAdmin,
+  leaveReason,
+  onUserChange,
+  refreshUser,
+} from "./session.js";
 import * as auth from "./auth.js";
 import * as apps from "./apps.js";
 import * as dashboard from "./dashboard.js";
@@ -82,7 +91,13 @@ async function logout() {
 }
 
 function failure(title, message) {
-  return h("section.card.narrow", {}, h("h1", {}, title), h("p.form-error", {}, message), h("a", { href: "#/" }, "Back to applications"));
+  return h(
+    "section.card.narrow",
+    {},
+    h("h1", {}, title),
+    h("p.form-error", {}, message),
+    h("a", { href: "#/" }, "Back to applications"),
+  );
 }
 
 let shown = null; // the hash on screen, restored when the user stays on a busy page

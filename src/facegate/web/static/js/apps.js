@@ -1,7 +1,18 @@
 // Applications: the list with search, and one application's services and members.
 
 import { accounts } from "./api.js";
-import { h, fill, confirmDialog, copyable, field, formDialog, searchBox, selectField, table, toast } from "./dom.js";
+import {
+  h,
+  fill,
+  confirmDialog,
+  copyable,
+  field,
+  formDialog,
+  searchBox,
+  selectField,
+  table,
+  toast,
+} from "./dom.js";
 import { currentUser, go, href, isAdmin, roleLabel } from "./session.js";
 import { KIND_LABELS, serviceKind } from "./service.js";
 
@@ -16,11 +27,15 @@ function ownerName(app) {
   return app.owner ? `${app.owner.firstName} ${app.owner.lastName}` : "—";
 }
 
-
 async function createApp() {
   const app = await formDialog({
     title: "Create application",
-    fields: field("Application name", { name: "name", maxlength: 50, required: true, autocomplete: "off" }),
+    fields: field("Application name", {
+      name: "name",
+      maxlength: 50,
+      required: true,
+      autocomplete: "off",
+    }),
     submit: "Create",
     onSubmit: async (data) => accounts.createApp(String(data.get("name")).trim()),
   });
@@ -36,8 +51,14 @@ export async function list(main) {
       rows,
       table(
         ["Application", "Owner", "Your role"],
-        shown.map((app) => [h("a.strong", { href: href("app", app.id) }, app.name), ownerName(app), app.role ? roleLabel(app.role) : "—"]),
-        apps.length ? "No application matches." : "No applications yet. Create one to add face services.",
+        shown.map((app) => [
+          h("a.strong", { href: href("app", app.id) }, app.name),
+          ownerName(app),
+          app.role ? roleLabel(app.role) : "—",
+        ]),
+        apps.length
+          ? "No application matches."
+          : "No applications yet. Create one to add face services.",
       ),
     );
   };
@@ -46,7 +67,14 @@ export async function list(main) {
     h(
       "header.page-header",
       {},
-      h("div.title-row", {}, h("h1", {}, "Applications"), isAdmin(currentUser()) ? h("button.primary", { type: "button", onclick: createApp }, "Create application") : null),
+      h(
+        "div.title-row",
+        {},
+        h("h1", {}, "Applications"),
+        isAdmin(currentUser())
+          ? h("button.primary", { type: "button", onclick: createApp }, "Create application")
+          : null,
+      ),
       h("p.muted", {}, "An application groups face services and the people who may use them."),
     ),
     h("section.card", {}, searchBox("Search applications", draw), rows),
@@ -65,12 +93,18 @@ export function createServiceDialog(appId) {
         {},
         h("legend", {}, "Type"),
         TYPES.map(([value, text], i) =>
-          h("label.radio", {}, h("input", { type: "radio", name: "type", value, checked: i === 0 }), text),
+          h(
+            "label.radio",
+            {},
+            h("input", { type: "radio", name: "type", value, checked: i === 0 }),
+            text,
+          ),
         ),
       ),
     ],
     submit: "Create",
-    onSubmit: async (data) => accounts.createService(appId, String(data.get("name")).trim(), String(data.get("type"))),
+    onSubmit: async (data) =>
+      accounts.createService(appId, String(data.get("name")).trim(), String(data.get("type"))),
   });
 }
 
@@ -81,28 +115,52 @@ function serviceActions(app, service, reload, allowed) {
     const done = await formDialog({
       title: `Rename ${service.name}`,
       fields: field("Name", { name: "name", value: service.name, maxlength: 50, required: true }),
-      onSubmit: async (data) => accounts.renameService(app.id, service.id, String(data.get("name")).trim()),
+      onSubmit: async (data) =>
+        accounts.renameService(app.id, service.id, String(data.get("name")).trim()),
     });
     if (done) reload();
   };
   const clone = async () => {
     const done = await formDialog({
       title: `Clone ${service.name}`,
-      fields: [h("p.muted", {}, "The copy gets its own API key and a copy of the face collection."), field("Name of the copy", { name: "name", value: `${service.name} copy`, maxlength: 50, required: true })],
+      fields: [
+        h("p.muted", {}, "The copy gets its own API key and a copy of the face collection."),
+        field("Name of the copy", {
+          name: "name",
+          value: `${service.name} copy`,
+          maxlength: 50,
+          required: true,
+        }),
+      ],
       submit: "Clone",
-      onSubmit: async (data) => accounts.cloneService(app.id, service.id, String(data.get("name")).trim()),
+      onSubmit: async (data) =>
+        accounts.cloneService(app.id, service.id, String(data.get("name")).trim()),
     });
     if (done) reload();
   };
   const regenerate = async () => {
-    if (!(await confirmDialog("Regenerate the API key?", `Clients using the current key of ${service.name} will stop working.`, "Regenerate"))) return;
+    if (
+      !(await confirmDialog(
+        "Regenerate the API key?",
+        `Clients using the current key of ${service.name} will stop working.`,
+        "Regenerate",
+      ))
+    )
+      return;
     await accounts.regenerateKey(app.id, service.id);
     reload();
   };
   const remove = async () => {
     const done = await formDialog({
       title: `Delete ${service.name}?`,
-      fields: [h("p", {}, "The service, its key and its face collection are deleted. Type the service name to confirm."), field("Service name", { name: "name", autocomplete: "off" })],
+      fields: [
+        h(
+          "p",
+          {},
+          "The service, its key and its face collection are deleted. Type the service name to confirm.",
+        ),
+        field("Service name", { name: "name", autocomplete: "off" }),
+      ],
       submit: "Delete",
       danger: true,
       onSubmit: async (data) => {
@@ -117,7 +175,9 @@ function serviceActions(app, service, reload, allowed) {
     "div.row-actions",
     {},
     h("a.button", { href: href(...base, "test") }, "Test"),
-    kind === "recognition" ? h("a.button", { href: href(...base, "collection") }, "Collection") : null,
+    kind === "recognition"
+      ? h("a.button", { href: href(...base, "collection") }, "Collection")
+      : null,
     h("a.button", { href: href(...base) }, "Dashboard"),
     allowed
       ? h(
@@ -148,16 +208,27 @@ function membersSection(app, members, reload, allowed) {
     reload();
   };
   const remove = (member) => async () => {
-    if (!(await confirmDialog(`Remove ${member.firstName} ${member.lastName}?`, `They will lose access to ${app.name}.`, "Remove"))) return;
+    if (
+      !(await confirmDialog(
+        `Remove ${member.firstName} ${member.lastName}?`,
+        `They will lose access to ${app.name}.`,
+        "Remove",
+      ))
+    )
+      return;
     await accounts.removeMember(app.id, member.userId);
     reload();
   };
   const invite = async () => {
     const done = await formDialog({
       title: `Invite to ${app.name}`,
-      fields: [field("Email of an existing user", { name: "email", type: "email", required: true }), selectField("Role", "role", ROLES, "USER")],
+      fields: [
+        field("Email of an existing user", { name: "email", type: "email", required: true }),
+        selectField("Role", "role", ROLES, "USER"),
+      ],
       submit: "Invite",
-      onSubmit: async (data) => accounts.invite(app.id, String(data.get("email")).trim(), String(data.get("role"))),
+      onSubmit: async (data) =>
+        accounts.invite(app.id, String(data.get("email")).trim(), String(data.get("role"))),
     });
     if (done) reload();
   };
@@ -165,14 +236,25 @@ function membersSection(app, members, reload, allowed) {
     `${m.firstName} ${m.lastName}`,
     m.email,
     allowed && m.role !== "OWNER"
-      ? h("select", { "aria-label": `Role of ${m.email}`, onchange: change(m) }, ROLES.map(([value, text]) => h("option", { value, selected: value === m.role }, text)))
+      ? h(
+          "select",
+          { "aria-label": `Role of ${m.email}`, onchange: change(m) },
+          ROLES.map(([value, text]) => h("option", { value, selected: value === m.role }, text)),
+        )
       : roleLabel(m.role),
-    allowed && m.role !== "OWNER" ? h("button.link.danger", { type: "button", onclick: remove(m) }, "Remove") : "",
+    allowed && m.role !== "OWNER"
+      ? h("button.link.danger", { type: "button", onclick: remove(m) }, "Remove")
+      : "",
   ]);
   return h(
     "section.card",
     {},
-    h("div.title-row", {}, h("h2", {}, "Members"), allowed ? h("button", { type: "button", onclick: invite }, "Invite") : null),
+    h(
+      "div.title-row",
+      {},
+      h("h2", {}, "Members"),
+      allowed ? h("button", { type: "button", onclick: invite }, "Invite") : null,
+    ),
     table(["Name", "Email", "Role", ""], rows, "No members."),
   );
 }
@@ -195,7 +277,13 @@ export async function detail(main, params) {
     if (done) reload();
   };
   const deleteApp = async () => {
-    if (!(await confirmDialog(`Delete ${app.name}?`, "Every service, key and face collection of this application is deleted."))) return;
+    if (
+      !(await confirmDialog(
+        `Delete ${app.name}?`,
+        "Every service, key and face collection of this application is deleted.",
+      ))
+    )
+      return;
     await accounts.deleteApp(app.id);
     go();
   };
@@ -217,20 +305,43 @@ export async function detail(main, params) {
     h(
       "header.page-header",
       {},
-      h("nav.crumbs", { "aria-label": "Breadcrumbs" }, h("a", { href: "#/" }, "Applications"), h("span", {}, app.name)),
+      h(
+        "nav.crumbs",
+        { "aria-label": "Breadcrumbs" },
+        h("a", { href: "#/" }, "Applications"),
+        h("span", {}, app.name),
+      ),
       h(
         "div.title-row",
         {},
         h("h1", {}, app.name),
-        allowed.writeApp ? h("div.actions", {}, h("button", { type: "button", onclick: renameApp }, "Rename"), h("button.danger", { type: "button", onclick: deleteApp }, "Delete")) : null,
+        allowed.writeApp
+          ? h(
+              "div.actions",
+              {},
+              h("button", { type: "button", onclick: renameApp }, "Rename"),
+              h("button.danger", { type: "button", onclick: deleteApp }, "Delete"),
+            )
+          : null,
       ),
       h("p.muted", {}, `Owner: ${ownerName(app)}`),
     ),
     h(
       "section.card",
       {},
-      h("div.title-row", {}, h("h2", {}, "Services"), allowed.writeServices ? h("button.primary", { type: "button", onclick: addService }, "Create service") : null),
-      table(["Service", "Type", "API key", ""], rows, "No services yet. Create one to get an API key."),
+      h(
+        "div.title-row",
+        {},
+        h("h2", {}, "Services"),
+        allowed.writeServices
+          ? h("button.primary", { type: "button", onclick: addService }, "Create service")
+          : null,
+      ),
+      table(
+        ["Service", "Type", "API key", ""],
+        rows,
+        "No services yet. Create one to get an API key.",
+      ),
     ),
     membersSection(app, members, reload, allowed.writeApp),
   );

@@ -106,7 +106,11 @@ export async function signUp(main) {
         autocomplete: "new-password",
         minlength: MIN_PASSWORD,
       }),
-      field("Confirm password", { name: "confirm", type: "password", autocomplete: "new-password" }),
+      field("Confirm password", {
+        name: "confirm",
+        type: "password",
+        autocomplete: "new-password",
+      }),
     ],
     submit: "Create account",
     onSubmit: async ({ firstName, lastName, email, password, confirm }) => {
@@ -146,7 +150,10 @@ export async function forgotPassword(main) {
     onSubmit: async ({ email }, form) => {
       if (!EMAIL.test(email.trim())) throw new Error("Enter a valid email address.");
       await accounts.forgotPassword(email.trim());
-      fill(form, h("p.success", { role: "status" }, `If ${email} has an account, a link is on its way.`));
+      fill(
+        form,
+        h("p.success", { role: "status" }, `If ${email} has an account, a link is on its way.`),
+      );
     },
     footer: [h("a", { href: "#/login" }, "Back to log in")],
   });
@@ -159,7 +166,11 @@ export async function resetPassword(main, { query }) {
     title: "Choose a new password",
     fields: [
       field("New password", { name: "password", type: "password", autocomplete: "new-password" }),
-      field("Confirm password", { name: "confirm", type: "password", autocomplete: "new-password" }),
+      field("Confirm password", {
+        name: "confirm",
+        type: "password",
+        autocomplete: "new-password",
+      }),
     ],
     submit: "Save password",
     onSubmit: async ({ password, confirm }) => {

@@ -30,12 +30,19 @@ export function barChart(points, { title, width }) {
   const top = Math.max(unit, Math.ceil(max / unit) * unit);
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
-  const svg = el("svg", { class: "chart", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": title });
+  const svg = el("svg", {
+    class: "chart",
+    viewBox: `0 0 ${W} ${H}`,
+    role: "img",
+    "aria-label": title,
+  });
   svg.append(el("title", {}, title));
   for (let v = 0; v <= top; v += unit) {
     const y = PAD.top + plotH - (v / top) * plotH;
     svg.append(el("line", { class: "grid", x1: PAD.left, x2: W - PAD.right, y1: y, y2: y }));
-    svg.append(el("text", { class: "tick", x: PAD.left - 6, y: y + 4, "text-anchor": "end" }, String(v)));
+    svg.append(
+      el("text", { class: "tick", x: PAD.left - 6, y: y + 4, "text-anchor": "end" }, String(v)),
+    );
   }
   const slot = plotW / points.length;
   const labelEvery = Math.ceil(points.length / Math.max(3, Math.floor(plotW / 70)));
@@ -53,7 +60,13 @@ export function barChart(points, { title, width }) {
     bar.append(el("title", {}, `${point.label}: ${point.value} request(s)`));
     svg.append(bar);
     if (i % labelEvery === 0) {
-      svg.append(el("text", { class: "tick", x: x + slot / 2, y: H - 8, "text-anchor": "middle" }, point.label));
+      svg.append(
+        el(
+          "text",
+          { class: "tick", x: x + slot / 2, y: H - 8, "text-anchor": "middle" },
+          point.label,
+        ),
+      );
     }
   });
   return svg;

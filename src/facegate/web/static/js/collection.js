@@ -25,7 +25,16 @@ export async function render(main, params) {
   }
   const api = faceApi(ctx.service.apiKey);
   const maxBytes = await maxFileBytes();
-  const state = { subjects: [], filter: "", subject: null, page: 0, selecting: false, selected: new Set(), uploading: 0, shown: null };
+  const state = {
+    subjects: [],
+    filter: "",
+    subject: null,
+    page: 0,
+    selecting: false,
+    selected: new Set(),
+    uploading: 0,
+    shown: null,
+  };
 
   const subjectList = h("ul.subject-list", { "aria-label": "Subjects" });
   const detail = h("section.card.examples");
@@ -33,7 +42,7 @@ export async function render(main, params) {
 
   async function loadSubjects(select = state.subject) {
     state.subjects = (await api.subjects()).subjects.sort((a, b) => a.localeCompare(b));
-    state.subject = state.subjects.includes(select) ? select : state.subjects[0] ?? null;
+    state.subject = state.subjects.includes(select) ? select : (state.subjects[0] ?? null);
     drawSubjects();
     await drawDetail();
   }
@@ -87,7 +96,9 @@ export async function render(main, params) {
       submit: "Rename",
       onSubmit: async (data) => {
         const wanted = String(data.get("name")).trim();
-        const existing = state.subjects.find((s) => s !== old && s.toLowerCase() === wanted.toLowerCase());
+        const existing = state.subjects.find(
+          (s) => s !== old && s.toLowerCase() === wanted.toLowerCase(),
+        );
         if (existing) {
           const merge = await confirmDialog(
             "Join subjects?",
@@ -105,7 +116,8 @@ export async function render(main, params) {
 
   async function deleteSubject() {
     const name = state.subject;
-    if (!(await confirmDialog(`Delete ${name}?`, `${name} and all of its photos will be removed.`))) return;
+    if (!(await confirmDialog(`Delete ${name}?`, `${name} and all of its photos will be removed.`)))
+      return;
     await api.deleteSubject(name);
     toast(`Deleted ${name}`);
     await loadSubjects(null);
@@ -113,7 +125,13 @@ export async function render(main, params) {
 
   async function deleteSelected() {
     const ids = [...state.selected];
-    if (!(await confirmDialog(`Delete ${ids.length} photo(s)?`, "The selected examples will be removed from the collection."))) return;
+    if (
+      !(await confirmDialog(
+        `Delete ${ids.length} photo(s)?`,
+        "The selected examples will be removed from the collection.",
+      ))
+    )
+      return;
     const deleted = await api.deleteFaces(ids);
     toast(`Deleted ${deleted.length} photo(s)`);
     state.selected.clear();
@@ -131,7 +149,10 @@ export async function render(main, params) {
         maxBytes,
         onAdded: () => subject === state.subject && drawThumbs(),
       });
-      toast(`${added} photo(s) added to ${subject}${failed ? `, ${failed} failed` : ""}`, failed ? "error" : "info");
+      toast(
+        `${added} photo(s) added to ${subject}${failed ? `, ${failed} failed` : ""}`,
+        failed ? "error" : "info",
+      );
     } finally {
       state.uploading -= 1;
     }
@@ -154,10 +175,36 @@ export async function render(main, params) {
       h("span.spacer"),
       state.selecting
         ? [
-            h("button.danger", { type: "button", disabled: !state.selected.size, onclick: deleteSelected }, `Delete selected (${state.selected.size})`),
-            h("button", { type: "button", onclick: () => { state.selecting = false; state.selected.clear(); drawThumbs(); } }, "Cancel"),
+            h(
+              "button.danger",
+              { type: "button", disabled: !state.selected.size, onclick: deleteSelected },
+              `Delete selected (${state.selected.size})`,
+            ),
+            h(
+              "button",
+              {
+                type: "button",
+                onclick: () => {
+                  state.selecting = false;
+                  state.selected.clear();
+                  drawThumbs();
+                },
+              },
+              "Cancel",
+            ),
           ]
-        : h("button", { type: "button", disabled: !page.total_elements, onclick: () => { state.selecting = true; drawThumbs(); } }, "Select"),
+        : h(
+            "button",
+            {
+              type: "button",
+              disabled: !page.total_elements,
+              onclick: () => {
+                state.selecting = true;
+                drawThumbs();
+              },
+            },
+            "Select",
+          ),
     );
     const grid = h(
       "ul.thumbs",
@@ -194,12 +241,39 @@ export async function render(main, params) {
         ? h(
             "nav.pager",
             { "aria-label": "Pages" },
-            h("button", { type: "button", disabled: state.page === 0, onclick: () => { state.page -= 1; drawThumbs(); } }, "‹ Previous"),
+            h(
+              "button",
+              {
+                type: "button",
+                disabled: state.page === 0,
+                onclick: () => {
+                  state.page -= 1;
+                  drawThumbs();
+                },
+              },
+              "‹ Previous",
+            ),
             h("span", {}, `Page ${state.page + 1} of ${page.total_pages}`),
-            h("button", { type: "button", disabled: state.page + 1 >= page.total_pages, onclick: () => { state.page += 1; drawThumbs(); } }, "Next ›"),
+            h(
+              "button",
+              {
+                type: "button",
+                disabled: state.page + 1 >= page.total_pages,
+                onclick: () => {
+                  state.page += 1;
+                  drawThumbs();
+                },
+              },
+              "Next ›",
+            ),
           )
         : null;
-    fill(thumbs, toolbar, page.faces.length ? grid : h("p.empty", {}, "No photos yet: drop some above."), pager);
+    fill(
+      thumbs,
+      toolbar,
+      page.faces.length ? grid : h("p.empty", {}, "No photos yet: drop some above."),
+      pager,
+    );
   }
 
   async function drawDetail() {
@@ -210,7 +284,16 @@ export async function render(main, params) {
       state.shown = state.subject;
     }
     if (!state.subject) {
-      fill(detail, h("div.empty-state", {}, h("h2", {}, "No subject selected"), h("p.muted", {}, "Add a subject, then drop photos of that person."), h("button.primary", { type: "button", onclick: addSubject }, "Add subject")));
+      fill(
+        detail,
+        h(
+          "div.empty-state",
+          {},
+          h("h2", {}, "No subject selected"),
+          h("p.muted", {}, "Add a subject, then drop photos of that person."),
+          h("button.primary", { type: "button", onclick: addSubject }, "Add subject"),
+        ),
+      );
       return;
     }
     const input = h("input.file-input", {
@@ -253,7 +336,12 @@ export async function render(main, params) {
       h(
         "aside.card.subjects",
         {},
-        h("div.title-row", {}, h("h2", {}, "Subjects"), h("button.primary", { type: "button", onclick: addSubject }, "Add subject")),
+        h(
+          "div.title-row",
+          {},
+          h("h2", {}, "Subjects"),
+          h("button.primary", { type: "button", onclick: addSubject }, "Add subject"),
+        ),
         searchBox("Search subjects", (text) => {
           state.filter = text;
           drawSubjects();

@@ -12,7 +12,7 @@ function isoDay(date) {
 }
 
 /** Counts per day for the last `days` days, zero where the server has no row. */
-export function perDay(stats, days, today = new Date()) {
+function perDay(stats, days, today = new Date()) {
   const counts = new Map();
   for (const row of stats) {
     const day = String(row.createdDate ?? row.day).slice(0, 10);
@@ -20,7 +20,9 @@ export function perDay(stats, days, today = new Date()) {
   }
   const points = [];
   for (let back = days - 1; back >= 0; back -= 1) {
-    const date = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - back));
+    const date = new Date(
+      Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate() - back),
+    );
     const day = isoDay(date);
     points.push({ label: day.slice(5), value: counts.get(day) ?? 0 });
   }
@@ -28,7 +30,12 @@ export function perDay(stats, days, today = new Date()) {
 }
 
 function stat(label, value) {
-  return h("div.stat", {}, h("span.stat-value", {}, String(value)), h("span.stat-label", {}, label));
+  return h(
+    "div.stat",
+    {},
+    h("span.stat-value", {}, String(value)),
+    h("span.stat-label", {}, label),
+  );
 }
 
 export async function render(main, params) {
@@ -52,12 +59,30 @@ export async function render(main, params) {
           "div.segmented",
           { role: "group", "aria-label": "Range" },
           RANGES.map((n) =>
-            h("button", { type: "button", class: n === days ? "active" : null, onclick: () => { days = n; drawChart(); } }, `${n} days`),
+            h(
+              "button",
+              {
+                type: "button",
+                class: n === days ? "active" : null,
+                onclick: () => {
+                  days = n;
+                  drawChart();
+                },
+              },
+              `${n} days`,
+            ),
           ),
         ),
       ),
-      h("p.muted", {}, `${total} request(s) in the last ${days} days (recognize, detect and verify calls).`),
-      barChart(points, { title: `Requests per day, last ${days} days`, width: chartBox.clientWidth }),
+      h(
+        "p.muted",
+        {},
+        `${total} request(s) in the last ${days} days (recognize, detect and verify calls).`,
+      ),
+      barChart(points, {
+        title: `Requests per day, last ${days} days`,
+        width: chartBox.clientWidth,
+      }),
     );
   }
 

@@ -194,7 +194,15 @@ export function table(headers, rows, empty = "Nothing here yet.") {
     h(
       "table",
       {},
-      h("thead", {}, h("tr", {}, headers.map((text) => h("th", {}, text)))),
+      h(
+        "thead",
+        {},
+        h(
+          "tr",
+          {},
+          headers.map((text) => h("th", {}, text)),
+        ),
+      ),
       h(
         "tbody",
         {},
@@ -225,10 +233,4 @@ export function formatBytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(0)} KB`;
   return `${(n / 1024 ** 2).toFixed(1)} MB`;
-}
-
-/** "Recognition" from "RECOGNITION" or "recognition". */
-export function titleCase(text) {
-  const lower = String(text).toLowerCase();
-  return lower.charAt(0).toUpperCase() + lower.slice(1);
 }

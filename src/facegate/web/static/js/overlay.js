@@ -36,14 +36,28 @@ function poseAxes(face) {
   const cy = (y_min + y_max) / 2;
   const [p, r, y] = [pitch, roll, -yaw].map((deg) => (deg * Math.PI) / 180);
   const ends = [
-    ["x", Math.cos(y) * Math.cos(r), Math.cos(p) * Math.sin(r) + Math.cos(r) * Math.sin(p) * Math.sin(y)],
-    ["y", -Math.cos(y) * Math.sin(r), Math.cos(p) * Math.cos(r) - Math.sin(p) * Math.sin(y) * Math.sin(r)],
+    [
+      "x",
+      Math.cos(y) * Math.cos(r),
+      Math.cos(p) * Math.sin(r) + Math.cos(r) * Math.sin(p) * Math.sin(y),
+    ],
+    [
+      "y",
+      -Math.cos(y) * Math.sin(r),
+      Math.cos(p) * Math.cos(r) - Math.sin(p) * Math.sin(y) * Math.sin(r),
+    ],
     ["z", Math.sin(y), -Math.cos(y) * Math.sin(p)],
   ];
   const group = svg("g", { class: "pose" });
   for (const [axis, dx, dy] of ends) {
     group.append(
-      svg("line", { class: `axis-${axis}`, x1: cx, y1: cy, x2: cx + size * dx, y2: cy + size * dy }),
+      svg("line", {
+        class: `axis-${axis}`,
+        x1: cx,
+        y1: cy,
+        x2: cx + size * dx,
+        y2: cy + size * dy,
+      }),
     );
   }
   return group;
@@ -56,7 +70,11 @@ function poseAxes(face) {
  */
 export function facePhoto(url, faces, describe, { width, height }) {
   const pct = (value, total) => `${(100 * value) / total}%`;
-  const art = svg("svg", { class: "marks", viewBox: `0 0 ${width} ${height}`, "aria-hidden": "true" });
+  const art = svg("svg", {
+    class: "marks",
+    viewBox: `0 0 ${width} ${height}`,
+    "aria-hidden": "true",
+  });
   const radius = Math.max(width, height) / 250;
   for (const face of faces) {
     for (const [x, y] of face.landmarks || []) {

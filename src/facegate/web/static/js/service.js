@@ -7,7 +7,11 @@ import { href } from "./session.js";
 /** "recognition" | "detection" | "verification", whatever spelling the server uses. */
 export function serviceKind(service) {
   const type = String(service.type).toLowerCase();
-  return type.startsWith("verif") ? "verification" : type.startsWith("detect") ? "detection" : "recognition";
+  return type.startsWith("verif")
+    ? "verification"
+    : type.startsWith("detect")
+      ? "detection"
+      : "recognition";
 }
 
 export const KIND_LABELS = {
@@ -53,7 +57,15 @@ export function serviceHeader({ app, service, kind }, active) {
       "nav.tabs",
       { "aria-label": "Service pages" },
       tabs.map(([id, label, link]) =>
-        h("a", { href: link, class: id === active ? "active" : null, "aria-current": id === active ? "page" : null }, label),
+        h(
+          "a",
+          {
+            href: link,
+            class: id === active ? "active" : null,
+            "aria-current": id === active ? "page" : null,
+          },
+          label,
+        ),
       ),
     ),
   );

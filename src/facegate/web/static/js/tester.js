@@ -29,7 +29,9 @@ function common(face) {
     ["Gender", genderText(face.gender)],
     [
       "Pose",
-      face.pose ? `yaw ${face.pose.yaw.toFixed(0)}°, pitch ${face.pose.pitch.toFixed(0)}°, roll ${face.pose.roll.toFixed(0)}°` : null,
+      face.pose
+        ? `yaw ${face.pose.yaw.toFixed(0)}°, pitch ${face.pose.pitch.toFixed(0)}°, roll ${face.pose.roll.toFixed(0)}°`
+        : null,
     ],
   ].filter(([, value]) => value !== null);
 }
@@ -40,15 +42,23 @@ function describeRecognized(face) {
   // Below the boundary the closest subject is probably someone else: say so on the box.
   const label = known ? `${top.subject} ${similarityText(top.similarity)}` : "unknown";
   const details = top
-    ? [[known ? "Subject" : "Closest subject", top.subject], ["Similarity", similarityText(top.similarity)]]
+    ? [
+        [known ? "Subject" : "Closest subject", top.subject],
+        ["Similarity", similarityText(top.similarity)],
+      ]
     : [["Subject", "no example in the collection"]];
-  for (const other of others) details.push(["Also", `${other.subject} ${similarityText(other.similarity)}`]);
+  for (const other of others)
+    details.push(["Also", `${other.subject} ${similarityText(other.similarity)}`]);
   return { label, tone: known ? "match" : "weak", details: [...details, ...common(face)] };
 }
 
 function describeDetected(face) {
   const summary = [ageText(face.age), genderText(face.gender)].filter(Boolean).join(" · ");
-  return { label: summary || `face ${similarityText(face.box.probability)}`, tone: "match", details: common(face) };
+  return {
+    label: summary || `face ${similarityText(face.box.probability)}`,
+    tone: "match",
+    details: common(face),
+  };
 }
 
 function describeMatch(face) {
@@ -83,12 +93,24 @@ function curl(key, path, parts) {
 
 function faceRows(kind, body) {
   if (kind === "verification") {
-    return body.result[0].face_matches.map((face, i) => [String(i + 1), similarityText(face.similarity), ageText(face.age) ?? "", genderText(face.gender) ?? ""]);
+    return body.result[0].face_matches.map((face, i) => [
+      String(i + 1),
+      similarityText(face.similarity),
+      ageText(face.age) ?? "",
+      genderText(face.gender) ?? "",
+    ]);
   }
   return body.result.map((face, i) => {
     const top = face.subjects?.[0];
     const cells = [String(i + 1), ageText(face.age) ?? "", genderText(face.gender) ?? ""];
-    return kind === "recognition" ? [...cells.slice(0, 1), top?.subject ?? "unknown", top ? similarityText(top.similarity) : "", ...cells.slice(1)] : cells;
+    return kind === "recognition"
+      ? [
+          ...cells.slice(0, 1),
+          top?.subject ?? "unknown",
+          top ? similarityText(top.similarity) : "",
+          ...cells.slice(1),
+        ]
+      : cells;
   });
 }
 
@@ -134,7 +156,10 @@ export async function render(main, params) {
     fill(result, h("p.loading", {}, "Looking for faces…"));
     let body;
     try {
-      body = await api.run(`${operation.path}?face_plugins=${PLUGINS.join(",")}`, Object.fromEntries(parts));
+      body = await api.run(
+        `${operation.path}?face_plugins=${PLUGINS.join(",")}`,
+        Object.fromEntries(parts),
+      );
     } catch (err) {
       fill(response, JSON.stringify({ message: err.message, code: err.code }, null, 2));
       fill(result, h("p.form-error", { role: "alert" }, err.message));
@@ -158,7 +183,11 @@ export async function render(main, params) {
     fill(
       result,
       h("div.photos", {}, photos),
-      h("h3", {}, `${photos.length > 1 ? body.result[0].face_matches.length : body.result.length} face(s)`),
+      h(
+        "h3",
+        {},
+        `${photos.length > 1 ? body.result[0].face_matches.length : body.result.length} face(s)`,
+      ),
       table(FACE_HEADERS[kind], faceRows(kind, body)),
     );
   }
@@ -193,7 +222,13 @@ export async function render(main, params) {
       h("div.drops", {}, drops),
       toggles,
       result,
-      h("details.panel", {}, h("summary", {}, "Request"), copyButton(() => request.textContent, "Copy the curl command"), request),
+      h(
+        "details.panel",
+        {},
+        h("summary", {}, "Request"),
+        copyButton(() => request.textContent, "Copy the curl command"),
+        request,
+      ),
       h("details.panel", { open: true }, h("summary", {}, "Response"), response),
     ),
   );

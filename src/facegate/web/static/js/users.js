@@ -1,18 +1,39 @@
 // User management for global owners and administrators: global roles, deleting accounts.
 
 import { accounts } from "./api.js";
-import { h, fill, confirmDialog, field, formDialog, searchBox, selectField, table, toast } from "./dom.js";
+import {
+  h,
+  fill,
+  confirmDialog,
+  field,
+  formDialog,
+  searchBox,
+  selectField,
+  table,
+  toast,
+} from "./dom.js";
 import { currentUser, isAdmin, roleLabel } from "./session.js";
 
 export async function render(main) {
-  if (!isAdmin(currentUser())) throw new Error("Only global owners and administrators manage users.");
+  if (!isAdmin(currentUser()))
+    throw new Error("Only global owners and administrators manage users.");
   const rerender = () => render(main).catch((err) => toast(err.message, "error"));
-  const [users, assignable] = await Promise.all([accounts.users(), accounts.assignableGlobalRoles()]);
+  const [users, assignable] = await Promise.all([
+    accounts.users(),
+    accounts.assignableGlobalRoles(),
+  ]);
   const me = currentUser();
 
   const setRole = (user) => async (event) => {
     const role = event.target.value;
-    if (role === "OWNER" && !(await confirmDialog("Transfer ownership?", `${user.firstName} ${user.lastName} becomes the owner of this server and you become an administrator.`, "Transfer"))) {
+    if (
+      role === "OWNER" &&
+      !(await confirmDialog(
+        "Transfer ownership?",
+        `${user.firstName} ${user.lastName} becomes the owner of this server and you become an administrator.`,
+        "Transfer",
+      ))
+    ) {
       event.target.value = user.role;
       return;
     }
@@ -39,10 +60,26 @@ export async function render(main) {
     const created = await formDialog({
       title: "Add user",
       fields: [
-        h("div.row", {}, field("First name", { name: "firstName", maxlength: 50, required: true }), field("Last name", { name: "lastName", maxlength: 50, required: true })),
+        h(
+          "div.row",
+          {},
+          field("First name", { name: "firstName", maxlength: 50, required: true }),
+          field("Last name", { name: "lastName", maxlength: 50, required: true }),
+        ),
         field("Email", { name: "email", type: "email", required: true }),
-        field("Initial password", { name: "password", type: "password", minlength: 8, required: true, autocomplete: "new-password" }),
-        selectField("Global role", "role", assignable.filter((r) => r !== "OWNER").map((r) => [r, roleLabel(r)]), "USER"),
+        field("Initial password", {
+          name: "password",
+          type: "password",
+          minlength: 8,
+          required: true,
+          autocomplete: "new-password",
+        }),
+        selectField(
+          "Global role",
+          "role",
+          assignable.filter((r) => r !== "OWNER").map((r) => [r, roleLabel(r)]),
+          "USER",
+        ),
       ],
       submit: "Add user",
       onSubmit: async (data) => accounts.createUser(Object.fromEntries(data)),
@@ -55,7 +92,9 @@ export async function render(main) {
   const editable = (user) => user.userId !== me.userId && user.role !== "OWNER";
   const rowsBox = h("div");
   const draw = (filter) => {
-    const shown = users.filter((u) => `${u.firstName} ${u.lastName} ${u.email}`.toLowerCase().includes(filter));
+    const shown = users.filter((u) =>
+      `${u.firstName} ${u.lastName} ${u.email}`.toLowerCase().includes(filter),
+    );
     fill(
       rowsBox,
       table(
@@ -64,9 +103,17 @@ export async function render(main) {
           `${user.firstName} ${user.lastName}`,
           user.email,
           editable(user) && assignable.includes(user.role)
-            ? h("select", { "aria-label": `Global role of ${user.email}`, onchange: setRole(user) }, assignable.map((role) => h("option", { value: role, selected: role === user.role }, roleLabel(role))))
+            ? h(
+                "select",
+                { "aria-label": `Global role of ${user.email}`, onchange: setRole(user) },
+                assignable.map((role) =>
+                  h("option", { value: role, selected: role === user.role }, roleLabel(role)),
+                ),
+              )
             : roleLabel(user.role),
-          editable(user) ? h("button.link.danger", { type: "button", onclick: remove(user) }, "Delete") : "",
+          editable(user)
+            ? h("button.link.danger", { type: "button", onclick: remove(user) }, "Delete")
+            : "",
         ]),
         "No user matches.",
       ),
@@ -74,7 +121,21 @@ export async function render(main) {
   };
   fill(
     main,
-    h("header.page-header", {}, h("div.title-row", {}, h("h1", {}, "Users"), h("button.primary", { type: "button", onclick: addUser }, "Add user")), h("p.muted", {}, "Owners and administrators see every application; users see the ones they are members of.")),
+    h(
+      "header.page-header",
+      {},
+      h(
+        "div.title-row",
+        {},
+        h("h1", {}, "Users"),
+        h("button.primary", { type: "button", onclick: addUser }, "Add user"),
+      ),
+      h(
+        "p.muted",
+        {},
+        "Owners and administrators see every application; users see the ones they are members of.",
+      ),
+    ),
     h("section.card", {}, searchBox("Search users", draw), rowsBox),
   );
   draw("");
