@@ -158,3 +158,14 @@ def test_requests_are_counted_for_recognize_only(api: Api) -> None:
     with api.session() as s:
         counts = store.request_counts(s, service=api.service(s), since=date(2000, 1, 1))
     assert [count for _, count in counts] == [2]
+
+
+def test_many_concurrent_requests_all_succeed(api: Api) -> None:
+    """More requests than the DB pool holds, all queued for inference at once: none may fail."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    api.add("obama", "fr_obama.jpg")
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        responses = list(pool.map(lambda _: api.recognize("fr_obama_small.jpg"), range(24)))
+    assert [r.status_code for r in responses] == [200] * 24
+    assert {r.json()["result"][0]["subjects"][0]["subject"] for r in responses} == {"obama"}

@@ -104,8 +104,13 @@ def get_index(request: Request) -> IndexRegistry:
 def get_session(request: Request) -> Iterator[Session]:
     """One unit of work per request: committed when the handler returns, rolled back on error."""
     factory: sessionmaker[Session] = request.app.state.sessions
-    with factory() as session, session.begin():
-        yield session
+    with factory() as session:
+        try:
+            yield session
+        except BaseException:
+            session.rollback()
+            raise
+        session.commit()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -127,6 +132,9 @@ def _service_of(kind: str) -> Callable[[Request, Session], Service]:
         service = store.service_by_key(session, api_key=key, type=kind)
         if service is None:
             raise ServiceNotFound(kind, key)
+        # End the read transaction: the request may now queue for inference, and must not hold
+        # a pooled connection meanwhile (16 waiting requests would exhaust the pool).
+        session.commit()
         return service
 
     return dependency
@@ -141,6 +149,7 @@ def _writable(service: RecognitionService, session: SessionDep) -> Service:
     """The service, for a collection write: refused while /api/v1/migrate re-embeds (code 32)."""
     if store.flag_is_set(session, name=store.MIGRATION_FLAG):
         raise WritesDuringMigration()
+    session.commit()  # as in _service_of: no connection held while waiting for inference
     return service
 
 
