@@ -477,7 +477,13 @@ def test_subjects_rename_merge_and_delete(
         copy.write_bytes((faces_dir / "fr_obama.jpg").read_bytes())
     subjects.get_by_role("button", name="ann").click()
     page.get_by_label("Photos of ann").set_input_files(copies)
+    # Leaving while photos upload asks first; declining stays on the page.
+    asked: list[str] = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
+    page.get_by_role("link", name="Test").click()
     expect(page.locator(".upload.ok")).to_have_count(15, timeout=60_000)
+    assert asked == ["Photos are still uploading. Leave this page anyway?"]
+    assert page.url.endswith("/collection")
     expect(page.get_by_text("16 photo(s)", exact=True)).to_be_visible()
     expect(page.locator(".thumb img")).to_have_count(15)
     expect(page.get_by_text("Page 1 of 2")).to_be_visible()
