@@ -16,15 +16,11 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from admin_helpers import Mailbox, serve
 from facegate import web
 from facegate.config import Settings
-
-playwright_sync = pytest.importorskip("playwright.sync_api")
-Browser = playwright_sync.Browser
-Page = playwright_sync.Page
-expect = playwright_sync.expect
 
 pytestmark = pytest.mark.browser
 # The machine may be busy with other work: give each expectation room, never a speed target.
@@ -94,7 +90,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
         pytest.fail("Debian's chromium is missing: apt-get install -y chromium (.ci/run does it)")
-    with playwright_sync.sync_playwright() as driver:
+    with sync_playwright() as driver:
         launched = driver.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
         )
