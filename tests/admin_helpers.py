@@ -3,9 +3,7 @@ a real SMTP server that keeps what it receives."""
 
 from __future__ import annotations
 
-import random
 import re
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -22,23 +20,11 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from facegate.app import create_app
 from facegate.config import Settings
 from facegate.engine.faces import Analysis
+from ports import free_port
 
-PORTS = range(18500, 18600)  # this test area's range, so parallel runs by others never clash
 CSRF_COOKIE = "facegate_csrf"
 SESSION_COOKIE = "facegate_session"
 PASSWORD = "correct horse battery"
-
-
-def free_port() -> int:
-    """A port of the range nobody listens on; random, so parallel test runs rarely collide."""
-    for port in random.sample(PORTS, len(PORTS)):
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
 
 
 class FakeEngine:

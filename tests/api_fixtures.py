@@ -5,7 +5,6 @@ A test module uses them with `pytest_plugins = ["api_fixtures"]` and `from api_f
 
 from __future__ import annotations
 
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -24,20 +23,7 @@ from facegate.app import create_app
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import Service
-
-PORTS = range(18400, 18500)  # the API tests' own range, so parallel suites never collide
-
-
-def free_port() -> int:
-    """A port of PORTS nobody listens on right now."""
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
+from ports import free_port
 
 
 class LiveServer:

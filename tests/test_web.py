@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from admin_helpers import Mailbox, serve
 from facegate import web
 from facegate.config import Settings
+from ports import free_port
 
 pytestmark = pytest.mark.browser
 # The machine may be busy with other work: give each expectation room, never a speed target.
@@ -35,22 +35,10 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-PORTS = range(18610, 18700)  # this suite's share of the team's port plan
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Models load before /healthz turns 200; this only bounds a server that never comes up.
 START_DEADLINE_S = 300
 USER = {"first": "Ada", "last": "Lovelace", "email": "ada@example.org", "password": "analytical-9"}
-
-
-def _free_port() -> int:
-    for port in PORTS:
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise RuntimeError(f"no free port in {PORTS}")
 
 
 def _healthy(url: str) -> bool:
@@ -65,7 +53,7 @@ def _healthy(url: str) -> bool:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`facegate serve` in a subprocess: real engine, SQLite in a temporary data directory."""
     data = tmp_path_factory.mktemp("web-data")
-    port = _free_port()
+    port = free_port()
     log = (data / "server.log").open("wb")
     command = [sys.executable, "-c", "from facegate.cli import main; main()", "serve"]
     args = ["--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data)]
@@ -610,10 +598,10 @@ def test_reset_link_from_an_email_opens_the_reset_page(server: str, browser: Bro
 def mail_server(tmp_path: Path) -> Iterator[tuple[str, Mailbox]]:
     """facegate with e-mail on (fake engine: no face work here) and a real SMTP server."""
     mailbox = Mailbox()
-    smtp_port = _free_port()
+    smtp_port = free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
     controller.start()
-    port = _free_port()  # after the SMTP server took its port
+    port = free_port()  # after the SMTP server took its port
     url = f"http://127.0.0.1:{port}"
     settings = Settings(
         data_dir=tmp_path,
