@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import base64
+import io
 from typing import TYPE_CHECKING, Any
+
+from PIL import Image
 
 if TYPE_CHECKING:
     from api_fixtures import Api
@@ -81,8 +84,10 @@ def test_plugins_status_and_embedding(api: Api) -> None:
     assert len(face["landmarks"]) == 5
     assert set(face["pose"]) == {"pitch", "roll", "yaw"}
     assert len(face["embedding"]) == 128
-    assert "calculator" in face["execution_time"]
     assert body["plugins_versions"]["calculator"] == "dlib-resnet-v1"
+    # CompreFace's ExecutionTimeDto and PluginsVersionsDto have no `landmarks` key.
+    slugs = {"detector", "age", "gender", "pose", "calculator"}
+    assert set(face["execution_time"]) == set(body["plugins_versions"]) == slugs
 
 
 def test_compreface_response_format(make_settings: Any, face_engine: Any, faces_dir: Any) -> None:
@@ -100,6 +105,51 @@ def test_limit_keeps_the_largest_faces(api: Api) -> None:
     two = api.recognize("fp_multiface.jpg", limit=2).json()["result"]
     assert len(two) == 2 < len(everyone)
     assert [face["box"] for face in two] == [face["box"] for face in everyone[:2]]
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def test_detect_faces_false_takes_the_whole_image_as_the_face(api: Api) -> None:
+    api.add("obama", "fr_obama.jpg")
+    api.add("biden", "fr_biden.jpg")
+    box = api.recognize("fr_obama2.jpg").json()["result"][0]["box"]
+    photo = Image.open(io.BytesIO(api.photo("fr_obama2.jpg")))
+    crop = photo.crop((box["x_min"], box["y_min"], box["x_max"], box["y_max"]))
+    # Spring's lenient booleans: `off` is false too.
+    for value in ("false", "off"):
+        response = api.request(
+            "POST",
+            RECOGNIZE,
+            params={"detect_faces": value},
+            files={"file": ("crop.png", _png(crop), "image/png")},
+        )
+        assert response.status_code == 200, response.text
+        [face] = response.json()["result"]
+        assert face["box"] == {
+            "probability": 1.0,
+            "x_max": crop.width - 1,
+            "y_max": crop.height - 1,
+            "x_min": 0,
+            "y_min": 0,
+        }
+        assert face["subjects"][0]["subject"] == "obama"
+        assert face["subjects"][0]["similarity"] >= 0.5
+
+
+def test_detect_faces_false_finds_one_face_in_a_photo_without_any(api: Api) -> None:
+    sky = {"file": ("sky.png", _png(Image.new("RGB", (300, 200), (90, 140, 200))), "image/png")}
+    detected = api.request("POST", RECOGNIZE, files=sky)
+    assert detected.json() == {"message": "No face is found in the given image", "code": 28}
+    response = api.request("POST", RECOGNIZE, params={"detect_faces": "false"}, files=sky)
+    assert response.status_code == 200, response.text
+    [face] = response.json()["result"]
+    assert (face["box"]["x_max"], face["box"]["y_max"]) == (299, 199)
+    bad = api.request("POST", RECOGNIZE, params={"detect_faces": "maybe"}, files=sky)
+    assert bad.status_code == 400 and bad.json()["code"] == 26
 
 
 def test_prediction_count_lists_examples_not_subjects(api: Api) -> None:

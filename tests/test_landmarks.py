@@ -21,9 +21,11 @@ def pixels(faces_dir: Path) -> np.ndarray:
 
 
 def test_alignment_points_fall_on_the_face(pixels: np.ndarray):
-    shapes = Aligner.load().shapes(pixels, BOX)
+    aligner = Aligner.load()
+    shapes = aligner.shapes(pixels, BOX)
     assert len(shapes) == 1
     points = [(p.x, p.y) for p in shapes[0].parts()]
+    assert aligner.points(pixels, BOX) == [points]
     assert len(points) == 5
     for x, y in points:
         assert 105 <= x <= 214 and 38 <= y <= 194

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facegate.engine.faces import Analysis, Face
-from facegate.engine.similarity import normalize
+from facegate.engine.faces import Analysis, Box, Face
+from facegate.engine.similarity import normalize, similarity
 from facegate.errors import EmptyImage, ModelUnavailable, NotAnImage
 
 ALL_PLUGINS = ["age", "gender", "landmarks", "landmarks68", "pose", "calculator"]
@@ -167,6 +167,38 @@ def test_no_face_is_an_empty_list(face_engine: Any):
     analysis = face_engine.analyze(buffer.getvalue(), plugins=["age", "gender"])
     assert analysis.faces == []
     assert (analysis.width, analysis.height) == (300, 200)
+
+
+def test_without_detection_the_whole_image_is_the_face(face_engine: Any, faces_dir: Path):
+    data = (faces_dir / "fr_obama.jpg").read_bytes()
+    detected = _only_face(face_engine.analyze(data))
+    box = detected.box
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(data)).crop((box.x_min, box.y_min, box.x_max, box.y_max)).save(
+        buffer, "PNG"
+    )
+    width, height = box.x_max - box.x_min, box.y_max - box.y_min
+    analysis = face_engine.analyze(
+        buffer.getvalue(), detect=False, plugins=["landmarks", "pose"], det_prob_threshold=1.0
+    )
+    face = _only_face(analysis)
+    assert face.box == Box(x_min=0, y_min=0, x_max=width - 1, y_max=height - 1, probability=1.0)
+    assert len(face.landmarks) == 5
+    assert all(0 <= x < width and 0 <= y < height for x, y in face.landmarks)
+    # CompreFace skips its pose estimators without detection.
+    assert face.pose is None
+    ran = {"detector", "landmarks", "calculator"}
+    assert set(face.execution_time) == set(analysis.plugins_versions) == ran
+    assert face.embedding is not None and detected.embedding is not None
+    assert similarity(face.embedding, detected.embedding) >= 0.5
+
+
+def test_without_detection_a_photo_without_faces_still_has_one(face_engine: Any):
+    buffer = io.BytesIO()
+    Image.new("RGB", (300, 200), (90, 140, 200)).save(buffer, "PNG")
+    face = _only_face(face_engine.analyze(buffer.getvalue(), detect=False))
+    assert (face.box.x_max, face.box.y_max, face.box.probability) == (299, 199, 1.0)
+    assert face.embedding is not None and face.embedding.shape == (128,)
 
 
 @pytest.mark.parametrize("slug", ["mask", "no-such-plugin"])

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
+import pytest
 
 from facegate.engine.faces import AgeRange, Analysis, Box, Face, Gender, Pose
-from facegate.responses import detection_json, face_json
+from facegate.responses import ResponseFormat, detection_json, face_json
 
 FACE = Face(
     box=Box(x_min=68, y_min=77, x_max=376, y_max=479, probability=0.9987509250640869),
@@ -55,3 +58,22 @@ def test_status_adds_execution_time_and_plugins_versions():
     loud = detection_json(ANALYSIS, response_format="seed", plugins=["age"], status=True)
     assert loud["result"][0]["execution_time"] == {"detector": 130.0, "age": 30.0}
     assert loud["plugins_versions"] == ANALYSIS.plugins_versions
+
+
+@pytest.mark.parametrize("response_format", ["seed", "compreface-1.2"])
+def test_landmarks_have_no_time_or_version(response_format: ResponseFormat):
+    # CompreFace's ExecutionTimeDto and PluginsVersionsDto have no `landmarks` key.
+    face = replace(FACE, execution_time={"detector": 130.0, "landmarks": 1.0, "landmarks68": 4.0})
+    versions = {"detector": "d", "landmarks": "l", "landmarks68": "l68"}
+    analysis = replace(ANALYSIS, faces=[face], plugins_versions=versions)
+    body = detection_json(
+        analysis, response_format=response_format, plugins=["landmarks"], status=True
+    )
+    assert "landmarks" in body["result"][0]
+    assert body["result"][0]["execution_time"] == {"detector": 130.0}
+    assert body["plugins_versions"] == {"detector": "d"}
+    asked = detection_json(
+        analysis, response_format=response_format, plugins=["landmarks68"], status=True
+    )
+    assert asked["result"][0]["execution_time"] == {"detector": 130.0, "landmarks68": 4.0}
+    assert asked["plugins_versions"] == {"detector": "d", "landmarks68": "l68"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Literal
 
 from facegate.engine import plugins as face_plugins
@@ -36,7 +36,7 @@ def face_json(
     `seed`: `"age": [low, high]`, `"gender": "male"` (the documentation's examples).
     `compreface-1.2`: `"age": {"low", "high", "probability"}`, `"gender": {"value",
     "probability"}` (what CompreFace 1.2 actually returns). `embedding` appears only when
-    `calculator` was requested; `execution_time` only with `status`.
+    `calculator` was requested; `execution_time` only with `status`, without `landmarks`.
     """
     result: Json = {}
     if face.age is not None and face_plugins.AGE in plugins:
@@ -63,8 +63,21 @@ def face_json(
     if face.landmarks68 is not None and face_plugins.LANDMARKS68 in plugins:
         result["landmarks68"] = [[x, y] for x, y in face.landmarks68]
     if status:
-        result["execution_time"] = dict(face.execution_time)
+        result["execution_time"] = _per_plugin(face.execution_time, plugins)
     return result
+
+
+def versions_json(analysis: Analysis, plugins: Collection[str]) -> Json:
+    """`plugins_versions` (shown with `status`): each plugin that ran, without `landmarks`."""
+    return _per_plugin(analysis.plugins_versions, plugins)
+
+
+def _per_plugin(values: Mapping[str, object], plugins: Collection[str]) -> Json:
+    """Times or versions by slug, as CompreFace's ExecutionTimeDto and PluginsVersionsDto hold
+    them: those have no `landmarks` key, so it is dropped; facegate's own `landmarks68` shows
+    only when it was asked for."""
+    hidden = {face_plugins.LANDMARKS} | ({face_plugins.LANDMARKS68} - set(plugins))
+    return {slug: value for slug, value in values.items() if slug not in hidden}
 
 
 def detection_json(
@@ -82,5 +95,5 @@ def detection_json(
         ]
     }
     if status:
-        body["plugins_versions"] = dict(analysis.plugins_versions)
+        body["plugins_versions"] = versions_json(analysis, plugins)
     return body

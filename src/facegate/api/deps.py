@@ -62,12 +62,16 @@ class Inference:
         *,
         embed: bool = True,
         limit: int | None = None,
+        detect: bool = True,
     ) -> Analysis:
-        """Faces in `image`, largest first; no face at all is CompreFace's error 28."""
+        """Faces in `image`, largest first; no face at all is CompreFace's error 28.
+
+        `detect=False` (recognize's `detect_faces=false`) takes the whole image as one face."""
         options: dict[str, Any] = {
             "limit": query.limit if limit is None else limit,
             "plugins": [slug for slug in query.plugins if slug != "calculator"],
             "embed": embed or query.show_embedding,
+            "detect": detect,
         }
         if query.det_prob_threshold is not None:
             options["det_prob_threshold"] = query.det_prob_threshold

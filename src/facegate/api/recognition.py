@@ -35,9 +35,8 @@ def recognize(
 ) -> dict[str, Any]:
     query = body.params.face_query()
     count = body.params.prediction_count()
-    # Validated for compatibility; facegate always detects (docs/api.md, differences).
-    body.params.boolean("detect_faces", True)
-    analysis = inference.faces(body.image(), query)
+    detect = body.params.boolean("detect_faces", True)
+    analysis = inference.faces(body.image(), query, detect=detect)
     matches = index.search(service, embeddings(analysis.faces), k=count)
     result = [
         render.face(face, query, settings, round_box=True) | {"subjects": _subjects(found)}

@@ -8,7 +8,7 @@ from typing import Any
 from facegate.api.params import FaceQuery
 from facegate.config import Settings
 from facegate.engine.faces import Analysis, Face
-from facegate.responses import face_json
+from facegate.responses import face_json, versions_json
 
 _FIVE_PLACES = Decimal("0.00001")
 
@@ -33,5 +33,5 @@ def face(item: Face, query: FaceQuery, settings: Settings, *, round_box: bool) -
 def with_versions(body: dict[str, Any], analysis: Analysis, query: FaceQuery) -> dict[str, Any]:
     """Add `plugins_versions` when `status=true` (CompreFace removes it otherwise)."""
     if query.status:
-        body["plugins_versions"] = dict(analysis.plugins_versions)
+        body["plugins_versions"] = versions_json(analysis, query.plugins)
     return body

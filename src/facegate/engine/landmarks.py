@@ -57,6 +57,12 @@ class _ShapePredictor:
     def _predict(self, pixels: Pixels, boxes: Boxes) -> list[dlib.full_object_detection]:
         return [self._predictor(pixels, rectangle) for rectangle in _rectangles(boxes)]
 
+    def points(self, pixels: Pixels, boxes: Boxes) -> list[list[tuple[int, int]]]:
+        """The predictor's (x, y) points for each box, in `pixels` coordinates."""
+        return [
+            [(int(p.x), int(p.y)) for p in shape.parts()] for shape in self._predict(pixels, boxes)
+        ]
+
 
 class Aligner(_ShapePredictor):
     """Places dlib's 5 alignment points on each face box and cuts aligned chips."""
@@ -93,9 +99,3 @@ class Landmarks68(_ShapePredictor):
 
     model_id = "dlib-shape-predictor-68"
     model_file = "shape_predictor_68_face_landmarks.dat"
-
-    def points(self, pixels: Pixels, boxes: Boxes) -> list[list[tuple[int, int]]]:
-        """68 (x, y) points per box, in `pixels` coordinates."""
-        return [
-            [(int(p.x), int(p.y)) for p in shape.parts()] for shape in self._predict(pixels, boxes)
-        ]

@@ -75,10 +75,15 @@ class FaceEngine:
         limit: int = 0,
         plugins: Collection[str] = (),
         embed: bool = True,
+        detect: bool = True,
     ) -> Analysis:
         """Faces in `image`, largest first; `limit` keeps the N largest (0: all).
 
-        `embed` (or the `calculator` plugin) computes embeddings. Raises ImageError subclasses
+        `embed` (or the `calculator` plugin) computes embeddings. `detect=False` is CompreFace's
+        `detect_faces=false`: the whole image is one face of probability 1.0, its landmarks are
+        dlib's 5 alignment points (the corners of both eyes and the base of the nose, not
+        RetinaFace's eyes, nose and mouth corners), and `pose`, which needs RetinaFace's points,
+        is skipped as CompreFace skips its pose estimators. Raises ImageError subclasses
         for unusable bytes, ModelUnavailable for `mask` or unknown plugins, ValueError for a
         threshold outside [0, 1] or a negative limit. No face gives `Analysis(faces=[])`.
         """
@@ -87,6 +92,8 @@ class FaceEngine:
         if limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
         slugs = _requested(plugins, embed=embed)
+        if not detect:
+            slugs -= {face_plugins.POSE}
         run = _Run()
         # Without chips to cut, a big JPEG can decode straight at detection scale.
         full = bool(slugs & face_plugins.NEED_FULL_RESOLUTION)
@@ -94,7 +101,10 @@ class FaceEngine:
         with run.stage("decode"):
             decoded = images.decode(image, settings=self._settings, max_side=max_side)
         with run.stage("detect"):
-            found = self._detector.detect(decoded.pixels, threshold=det_prob_threshold)
+            if detect:
+                found = self._detector.detect(decoded.pixels, threshold=det_prob_threshold)
+            else:
+                found = self._whole_image(decoded.pixels)
             found = _largest(found.scaled(decoded.scale), limit)
         faces = [_face(found, i, decoded.width, decoded.height) for i in range(len(found))]
         if faces:
@@ -110,6 +120,13 @@ class FaceEngine:
             timings=run.timings(),
             plugins_versions=versions,
         )
+
+    def _whole_image(self, pixels: npt.NDArray[np.uint8]) -> Detections:
+        """The whole image as one detection, with dlib's 5 alignment points as its landmarks."""
+        height, width = pixels.shape[:2]
+        boxes = np.array([[0, 0, width, height]], dtype=np.float32)
+        points = np.array(self._aligner.points(pixels, boxes), dtype=np.float32)
+        return Detections(boxes, np.ones(1, dtype=np.float32), points)
 
     def _describe(
         self,
