@@ -474,15 +474,17 @@ def service_version(s: Session, *, service_id: int) -> int | None:
 def collection_rows(
     s: Session, *, service_id: int, calculator: str, chunk: int = 10_000
 ) -> Iterator[Sequence[tuple[str, bytes, int]]]:
-    """(example id, embedding bytes, subject id) of one calculator's examples, streamed in
-    chunks so loading a million rows never holds them all as Python objects."""
+    """(example id, embedding bytes, subject id) of one calculator's examples, in chunks, so
+    loading a million rows never holds them all as Python objects."""
     result = s.execute(
         select(Example.id, Example.embedding, Subject.id)
         .join(Subject, Subject.id == Example.subject_id)
         .where(Subject.service_id == service_id, Example.calculator == calculator)
-        .execution_options(yield_per=chunk)
     )
-    for part in result.partitions():
+    # Chunks of a client-side result, not yield_per: a PostgreSQL server-side cursor is planned
+    # for fast start, and with stale statistics (after a bulk load) picked a nested loop that
+    # took minutes for 100k rows.
+    for part in result.partitions(chunk):
         yield [(example_id, blob, subject_id) for example_id, blob, subject_id in part]
 
 
