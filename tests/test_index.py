@@ -81,6 +81,7 @@ def test_best_match_first_with_compreface_similarity(
         assert match.similarity == pytest.approx(similarity(near(2), vector(seed)), abs=1e-5)
     assert len(registry.search(service, near(2), k=-1)[0]) == 5  # -1: every example
     assert len(registry.search(service, near(2), k=50)[0]) == 5
+    assert registry.search(service, near(2), k=0) == [[]]
 
 
 def test_several_queries_and_duplicate_subjects(

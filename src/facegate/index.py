@@ -144,7 +144,7 @@ class IndexRegistry:
         collection = self._current(service)
         with self._lock:
             vectors, ids, subjects, names = collection.snapshot()
-        if len(vectors) == 0:
+        if len(vectors) == 0 or k == 0:
             return [[] for _ in queries]
         if queries.shape[1] != vectors.shape[1]:
             raise WrongEmbeddingSize(queries.shape[1], vectors.shape[1])
