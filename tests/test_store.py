@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from datetime import date
 
@@ -11,7 +12,8 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from facegate import store
-from facegate.db.session import session_factory
+from facegate.config import Settings
+from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import Example, Service, Subject
 from facegate.errors import ExampleNotFound, NameNotUnique, SubjectAlreadyExists, SubjectNotFound
 
@@ -387,3 +389,51 @@ def test_collection_rows_stream_in_chunks(s: Session, service: Service) -> None:
     names = store.subject_names(s, service_id=service.id)
     assert sorted(names.values()) == ["Old", "S0", "S1"]
     assert {names[row[2]] for chunk in chunks for row in chunk} == {"S0", "S1"}
+
+
+def test_concurrent_writers_on_two_engines(settings: Settings, db_engine: Engine) -> None:
+    # Two server processes (two engines) writing at once: a read, then a write, per transaction,
+    # as a request does. SQLite must wait for its lock (busy timeout), never fail.
+    with session_factory(db_engine).begin() as s:
+        key = store.create_service(
+            s, app=store.default_application(s), name="busy", type="recognition"
+        ).api_key
+    engines = [create_db_engine(settings) for _ in range(2)]
+    errors: list[BaseException] = []
+
+    def write(engine: Engine, worker: int) -> None:
+        try:
+            for i in range(15):
+                with session_factory(engine).begin() as s:
+                    service = store.service_by_key(s, api_key=key, type="recognition")
+                    assert service is not None
+                    store.add_example(
+                        s,
+                        service=service,
+                        subject=f"W{worker // 2}",  # each name from both engines
+                        embedding=vector(worker * 100 + i),
+                        calculator=CALC,
+                        image=None,
+                    )
+                    store.count_request(s, service=service)
+        except BaseException as exc:  # reported by the main thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(engines[n % 2], n)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    for engine in engines:
+        engine.dispose()
+    assert errors == []
+    with session_factory(db_engine)() as s:
+        service = store.service_by_key(s, api_key=key, type="recognition")
+        assert service is not None
+        assert (
+            store.list_examples(s, service=service, subject=None, page=0, size=100).total_elements
+            == 60
+        )
+        assert service.version == 60  # every write bumped it exactly once
+        assert sorted(store.list_subjects(s, service=service)) == ["W0", "W1"]
+        assert store.request_counts(s, service=service, since=date(2000, 1, 1))[0][1] == 60
