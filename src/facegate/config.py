@@ -94,7 +94,7 @@ class Settings(BaseSettings):
     )
     response_format: Literal["seed", "compreface-1.2"] = Field(
         "seed",
-        description="Plugin output shape: the seed's (`age: [low, high]`, `gender: \"male\"`) "
+        description='Plugin output shape: the seed\'s (`age: [low, high]`, `gender: "male"`) '
         "or CompreFace 1.2's objects with probabilities.",
     )
 

@@ -67,7 +67,7 @@ class ModelUnavailable(FacegateError):
     default_message = "Plugin not available"
 
 
-# --- HTTP API: CompreFace's codes and texts (COMPREFACE.md §1.0, §2.1) -----------------------------
+# --- HTTP API: CompreFace's codes and texts (COMPREFACE.md §1.0, §2.1) ----------------------------
 
 
 class MissingApiKey(FacegateError):
