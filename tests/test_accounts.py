@@ -3,18 +3,24 @@ and password reset through a real SMTP server, passwords, profile, throttling, s
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from admin_helpers import PASSWORD, Browser, Mailbox, free_port, ok, refused, serve, smtp_server
-from facegate.db.tables import AccountToken, LoginFailure, LoginSession
+from facegate import accounts
+from facegate.db.session import session_factory
+from facegate.db.tables import AccountToken, LoginFailure, LoginSession, User
 from facegate.logins import utc
+from facegate.roles import Role
 
 Opener = Callable[[], Browser]
 
@@ -301,3 +307,89 @@ def test_closed_signup_waits_for_a_pending_first_account(
     assert httpx.get(box.link()).status_code == 303
     assert ok(b.login("second@example.com"))["globalRole"] == "OWNER"
     refused(b.sign_up("first@example.com"), 403, 9)
+
+
+# --- one global OWNER, enforced by the database -------------------------------------------------
+
+
+def sign_up_directly(db_engine: Engine, email: str) -> str:
+    """`accounts.register` in a transaction of its own, as a request does; the role it got."""
+    with session_factory(db_engine)() as s, s.begin():
+        user = accounts.register(
+            s,
+            email=email,
+            password=PASSWORD,
+            first_name="Ann",
+            last_name="Lee",
+            allow_signup=True,
+            confirm_by_email=False,
+        )
+        return user.global_role
+
+
+def roles_by_email(db_engine: Engine) -> dict[str, str]:
+    with db_engine.begin() as connection:
+        return dict(connection.execute(select(User.email, User.global_role)).all())
+
+
+def add_user(connection: Connection, email: str, role: str) -> None:
+    values = {"email": email, "global_role": role, "first_name": "A", "last_name": "B"}
+    connection.execute(insert(User).values(values | {"password_hash": "x", "enabled": True}))
+
+
+def test_simultaneous_first_signups_make_one_owner(db_engine: Engine) -> None:
+    count = 8
+    start = threading.Barrier(count)
+
+    def sign_up(n: int) -> str:
+        start.wait()
+        return sign_up_directly(db_engine, f"user{n}@example.com")
+
+    with ThreadPoolExecutor(count) as pool:
+        got = list(pool.map(sign_up, range(count)))
+    assert sorted(got) == ["OWNER"] + ["USER"] * (count - 1)
+    stored = roles_by_email(db_engine)
+    assert sorted(stored.values()) == sorted(got)
+
+
+def test_a_signup_that_loses_the_race_for_owner_becomes_a_user(
+    db_engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The race made certain: the second sign-up is told there is no owner yet."""
+    assert sign_up_directly(db_engine, "first@example.com") == "OWNER"
+    monkeypatch.setattr(accounts, "global_owner", lambda s: None)
+    assert sign_up_directly(db_engine, "second@example.com") == "USER"
+    assert roles_by_email(db_engine) == {
+        "first@example.com": "OWNER",
+        "second@example.com": "USER",
+    }
+
+
+def test_the_database_refuses_a_second_owner(db_engine: Engine) -> None:
+    with db_engine.begin() as connection:
+        add_user(connection, "o@example.com", "OWNER")
+        add_user(connection, "a@example.com", "USER")
+    with pytest.raises(IntegrityError), db_engine.begin() as connection:
+        add_user(connection, "b@example.com", "OWNER")
+    with pytest.raises(IntegrityError), db_engine.begin() as connection:
+        connection.execute(
+            update(User).where(User.email == "a@example.com").values(global_role="OWNER")
+        )
+    assert roles_by_email(db_engine) == {"o@example.com": "OWNER", "a@example.com": "USER"}
+
+
+def test_ownership_passes_to_an_older_account(db_engine: Engine) -> None:
+    """The new owner's row comes first by id, so the flush would promote before it demotes
+    unless the demotion is written first."""
+    with db_engine.begin() as connection:
+        add_user(connection, "old@example.com", "USER")
+        add_user(connection, "own@example.com", "OWNER")
+    with session_factory(db_engine)() as s, s.begin():
+        owner = s.scalars(select(User).where(User.email == "own@example.com")).one()
+        older = s.scalars(select(User).where(User.email == "old@example.com")).one()
+        assert older.id < owner.id
+        accounts.set_global_role(s, actor=owner, target=older, role=Role.OWNER)
+    assert roles_by_email(db_engine) == {
+        "old@example.com": "OWNER",
+        "own@example.com": "ADMINISTRATOR",
+    }

@@ -9,6 +9,7 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from facegate import logins, roles
@@ -142,8 +143,8 @@ def register(
     user = _new_user(s, email=email, password=password, first_name=first_name, last_name=last_name)
     if confirm_by_email:
         user.enabled = False
-    elif global_owner(s) is None:
-        user.global_role = Role.OWNER
+    else:
+        _claim_ownership(s, user)
     return user
 
 
@@ -264,9 +265,23 @@ def confirm_email(s: Session, *, token: str) -> User:
     if user is None:
         raise RegistrationTokenExpired
     user.enabled = True
-    if global_owner(s) is None:
-        user.global_role = Role.OWNER
+    _claim_ownership(s, user)
     return user
+
+
+def _claim_ownership(s: Session, user: User) -> None:
+    """Make `user` the global OWNER if there is none yet (the first account).
+
+    Two first sign-ups at once can both see no owner. The unique index `uq_users_one_owner`
+    lets one promotion through; the other fails inside its savepoint and that user stays a
+    USER, as any later account (on SQLite the write lock already serialises them)."""
+    if global_owner(s) is not None:
+        return
+    try:
+        with s.begin_nested():
+            user.global_role = Role.OWNER
+    except IntegrityError:
+        user.global_role = Role.USER  # the savepoint's rollback expired it; say it plainly
 
 
 def reset_password(s: Session, *, token: str, password: str) -> User:
@@ -292,7 +307,10 @@ def set_global_role(s: Session, *, actor: User, target: User, role: Role) -> Non
         new=role,
     )
     if role == Role.OWNER:
-        actor.global_role = Role.ADMINISTRATOR  # there is one OWNER: granting it hands it over
+        # There is one OWNER: granting it hands it over. The demotion is written first, so the
+        # one-owner index holds after every statement (the flush would order rows by id).
+        actor.global_role = Role.ADMINISTRATOR
+        s.flush()
     target.global_role = role
 
 

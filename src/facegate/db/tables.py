@@ -14,6 +14,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -32,6 +33,18 @@ class Base(DeclarativeBase):
 
 class User(Base):
     __tablename__ = "users"
+    # One global OWNER at most, enforced by the database so that two first sign-ups racing each
+    # other cannot both win (the loser stays a USER, facegate.accounts). Partial unique index:
+    # the same SQL on SQLite and PostgreSQL.
+    __table_args__ = (
+        Index(
+            "uq_users_one_owner",
+            "global_role",
+            unique=True,
+            sqlite_where=text("global_role = 'OWNER'"),
+            postgresql_where=text("global_role = 'OWNER'"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
