@@ -196,6 +196,31 @@ def test_password_reset_link_expires_and_is_replaced(
     ok(b.login("ann@example.com"))
 
 
+def test_reset_mails_are_throttled_per_address(
+    server: Callable[..., Opener], mailbox: tuple[Mailbox, int], db_engine: Engine
+) -> None:
+    box, port = mailbox
+    b = server(**mail_settings(port))()
+    ok(b.sign_up("ann@example.com"), 201)
+    assert httpx.get(box.link()).status_code == 303
+    for _ in range(3):
+        ok(b.post("/admin/user/forgot-password", {"email": "ann@example.com"}), 204)
+    assert len(box.messages) == 4  # the confirmation and three reset links
+    message = refused(b.post("/admin/user/forgot-password", {"email": "Ann@example.com"}), 429, 0)
+    assert message.startswith("Too many password reset e-mails")
+    assert len(box.messages) == 4
+    # Unknown addresses are counted too, so the answers do not tell which ones exist.
+    for _ in range(3):
+        ok(b.post("/admin/user/forgot-password", {"email": "nobody@example.com"}), 204)
+    refused(b.post("/admin/user/forgot-password", {"email": "nobody@example.com"}), 429, 0)
+    with db_engine.begin() as connection:
+        connection.execute(
+            update(LoginFailure).values(last_failure_at=datetime.now(UTC) - timedelta(hours=2))
+        )
+    ok(b.post("/admin/user/forgot-password", {"email": "ann@example.com"}), 204)
+    assert len(box.messages) == 5
+
+
 # --- own account --------------------------------------------------------------------------------
 
 

@@ -340,3 +340,14 @@ class WrongEmbeddingSize(FacegateError):
 
     def __init__(self, given: int, stored: int) -> None:
         super().__init__(f"The embedding has {given} values; the stored ones have {stored}")
+
+
+class ResetMailThrottled(FacegateError):
+    """Too many password-reset e-mails asked for one address (facegate.logins)."""
+
+    status = 429
+    code = 0
+
+    def __init__(self, wait_seconds: int) -> None:
+        self.wait_seconds = wait_seconds
+        super().__init__(f"Too many password reset e-mails, try again in {wait_seconds} seconds")

@@ -20,6 +20,11 @@ ADDRESS_LIMIT = 20
 MAX_WAIT = timedelta(minutes=15)
 ADDRESS_MEMORY = timedelta(hours=1)
 FORGET_AFTER = timedelta(days=1)
+# Password-reset e-mails per address, counted and spaced the same way (the counter is
+# forgotten like an address's): the mailbox and the SMTP server's reputation are not flooded.
+RESET_MAIL_LIMIT = 3
+# Counters forgotten after ADDRESS_MEMORY without a new attempt; the rest only by a success.
+_FORGETFUL = ("address:", "reset-mail:")
 
 
 def utc(moment: datetime) -> datetime:
@@ -118,9 +123,13 @@ def _keys(email: str, address: str | None) -> list[tuple[str, int]]:
     return keys
 
 
+def _forgotten(row: LoginFailure, at: datetime) -> bool:
+    return row.key.startswith(_FORGETFUL) and at - utc(row.last_failure_at) > ADDRESS_MEMORY
+
+
 def _wait(row: LoginFailure, limit: int, at: datetime) -> int:
     """Seconds still to wait before this key may try again (0: go ahead)."""
-    if row.key.startswith("address:") and at - utc(row.last_failure_at) > ADDRESS_MEMORY:
+    if _forgotten(row, at):
         return 0
     if row.count < limit:
         return 0
@@ -142,16 +151,19 @@ def wait_seconds(s: Session, *, email: str, address: str | None) -> int:
 
 def record_failure(s: Session, *, email: str, address: str | None) -> None:
     at = now()
+    for key, _limit in _keys(email, address):
+        _count(s, key, at)
+
+
+def _count(s: Session, key: str, at: datetime) -> None:
     # Counters idle for a day are forgotten, so guesses at made-up e-mails do not pile up.
     s.execute(delete(LoginFailure).where(LoginFailure.last_failure_at < at - FORGET_AFTER))
-    for key, _limit in _keys(email, address):
-        row = s.get(LoginFailure, key, with_for_update=True)
-        if row is None:
-            s.add(LoginFailure(key=key, count=1, last_failure_at=at))
-            continue
-        forgotten = key.startswith("address:") and at - utc(row.last_failure_at) > ADDRESS_MEMORY
-        row.count = 1 if forgotten else row.count + 1
-        row.last_failure_at = at
+    row = s.get(LoginFailure, key, with_for_update=True)
+    if row is None:
+        s.add(LoginFailure(key=key, count=1, last_failure_at=at))
+        return
+    row.count = 1 if _forgotten(row, at) else row.count + 1
+    row.last_failure_at = at
 
 
 def record_success(s: Session, *, email: str) -> None:
@@ -161,3 +173,19 @@ def record_success(s: Session, *, email: str) -> None:
     if row is not None:
         s.delete(row)
         s.flush()
+
+
+def _reset_mail_key(email: str) -> str:
+    return f"reset-mail:{email.strip().lower()}"
+
+
+def reset_mail_wait(s: Session, *, email: str) -> int:
+    """How long before another password-reset e-mail may go to this address (0: now)."""
+    row = s.get(LoginFailure, _reset_mail_key(email))
+    return 0 if row is None else _wait(row, RESET_MAIL_LIMIT, now())
+
+
+def record_reset_mail(s: Session, *, email: str) -> None:
+    """Counted for every request, whether or not the address has an account, so the answer
+    says nothing about which addresses are registered."""
+    _count(s, _reset_mail_key(email), now())

@@ -27,7 +27,13 @@ from facegate.api.admin.schemas import (
     UserOut,
 )
 from facegate.api.deps import SessionDep, SettingsDep
-from facegate.errors import AccountDisabled, BadCredentials, LoginThrottled, MailDisabled
+from facegate.errors import (
+    AccountDisabled,
+    BadCredentials,
+    LoginThrottled,
+    MailDisabled,
+    ResetMailThrottled,
+)
 
 router = APIRouter(tags=["admin: account"])
 
@@ -133,9 +139,14 @@ def change_password(
 
 @router.post("/user/forgot-password", status_code=204)
 def forgot_password(body: EmailOnly, session: SessionDep, settings: SettingsDep) -> None:
-    """Mails a reset link; answers the same whether or not the address has an account."""
+    """Mails a reset link; answers the same whether or not the address has an account.
+    Throttled per address like failed logins (docs/admin-api.md)."""
     if not settings.enable_email_server:
         raise MailDisabled
+    wait = logins.reset_mail_wait(session, email=body.email)
+    if wait:
+        raise ResetMailThrottled(wait)
+    logins.record_reset_mail(session, email=body.email)
     user = accounts.user_by_email(session, body.email)
     if user is not None and user.enabled:
         token = accounts.issue_token(session, user=user, purpose=accounts.RESET)
