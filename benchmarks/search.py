@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 from sqlalchemy import insert, update
 
-from facegate import store
+from facegate import face_services
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory, upgrade
 from facegate.db.tables import Example, Service, Subject, new_uuid, utcnow
@@ -49,8 +49,8 @@ def fill(
     upgrade(engine)
     sessions = session_factory(engine)
     with sessions.begin() as s:
-        app = store.default_application(s)
-        service = store.create_service(s, app=app, name=f"bench-{n}", type="recognition")
+        app = face_services.default_application(s)
+        service = face_services.create_service(s, app=app, name=f"bench-{n}", type="recognition")
         subjects = [
             {"service_id": service.id, "name": f"person {i}", "name_key": f"person {i}"}
             for i in range((n + EXAMPLES_PER_SUBJECT - 1) // EXAMPLES_PER_SUBJECT)

@@ -18,7 +18,7 @@ import pytest
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate import store
+from facegate import face_services
 from facegate.app import create_app
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
@@ -66,8 +66,8 @@ def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
 def create_service(settings: Settings, kind: str, name: str | None = None) -> str:
     """Create a service of `kind` in the default application; returns its API key."""
     with database(settings) as sessions, sessions() as s, s.begin():
-        app = store.default_application(s)
-        return store.create_service(s, app=app, name=name or kind, type=kind).api_key
+        app = face_services.default_application(s)
+        return face_services.create_service(s, app=app, name=name or kind, type=kind).api_key
 
 
 @dataclass
@@ -120,7 +120,7 @@ class Api:
 
     def service(self, s: Session, kind: str = "recognition") -> Service:
         """This API's service of `kind`, in a session of the test's own."""
-        service = store.service_by_key(s, api_key=self.keys[kind], type=kind)
+        service = face_services.service_by_key(s, api_key=self.keys[kind], type=kind)
         assert service is not None
         return service
 
@@ -141,7 +141,7 @@ class Api:
 def running_api(settings: Settings, engine: Any, faces_dir: Path) -> Iterator[Api]:
     """A fresh server for `settings` with one service of each type."""
     with LiveServer(create_app(settings, engine=engine)) as server:
-        keys = {kind: create_service(settings, kind) for kind in store.SERVICE_TYPES}
+        keys = {kind: create_service(settings, kind) for kind in face_services.SERVICE_TYPES}
         api = Api(server.url, settings, keys, faces_dir)
         try:
             yield api

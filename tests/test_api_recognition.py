@@ -195,7 +195,7 @@ def test_recognize_embeddings(api: Api) -> None:
 def test_requests_are_counted_for_recognize_only(api: Api) -> None:
     from datetime import date
 
-    from facegate import store
+    from facegate import face_services
 
     api.add("obama", "fr_obama.jpg")
     embedding = api.recognize("fr_obama2.jpg", face_plugins="calculator").json()["result"][0]
@@ -206,7 +206,7 @@ def test_requests_are_counted_for_recognize_only(api: Api) -> None:
         json={"embeddings": [embedding["embedding"]]},
     )
     with api.session() as s:
-        counts = store.request_counts(s, service=api.service(s), since=date(2000, 1, 1))
+        counts = face_services.request_counts(s, service=api.service(s), since=date(2000, 1, 1))
     assert [count for _, count in counts] == [2]
 
 

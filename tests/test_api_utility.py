@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from facegate import store
+from facegate import flags, store
 
 if TYPE_CHECKING:
     from api_fixtures import Api
@@ -64,7 +64,7 @@ def test_migrate_re_embeds_stale_examples(api: Api) -> None:
 
 def test_writes_are_refused_while_migrating(api: Api) -> None:
     with api.session() as s:
-        assert store.take_flag(s, name=store.MIGRATION_FLAG)
+        assert flags.take_flag(s, name=flags.MIGRATION_FLAG)
     refused = api.add("obama", "fr_obama.jpg")
     assert refused.status_code == 405
     assert refused.json() == {
@@ -84,7 +84,7 @@ def test_writes_are_refused_while_migrating(api: Api) -> None:
     # Reads still work.
     assert api.subjects() == []
     with api.session() as s:
-        store.drop_flag(s, name=store.MIGRATION_FLAG)
+        flags.drop_flag(s, name=flags.MIGRATION_FLAG)
     assert api.add("obama", "fr_obama.jpg").status_code == 201
 
 

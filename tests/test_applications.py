@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from facegate import accounts, applications, store
+from facegate import accounts, applications, face_services, store
 from facegate.db.session import session_factory
 from facegate.db.tables import Example, ExampleImage, User
 from facegate.errors import AlreadyMember, InsufficientPrivileges, NameNotUnique, UserNotFound
@@ -73,8 +73,10 @@ def test_regenerated_key_replaces_the_old_one(session: Session) -> None:
     service = applications.create_service(session, standing=standing, name="d", type="detection")
     old = service.api_key
     applications.regenerate_key(session, standing=standing, service=service)
-    assert store.service_by_key(session, api_key=old, type="detection") is None
-    assert store.service_by_key(session, api_key=service.api_key, type="detection") is service
+    assert face_services.service_by_key(session, api_key=old, type="detection") is None
+    assert (
+        face_services.service_by_key(session, api_key=service.api_key, type="detection") is service
+    )
 
 
 def test_statistics_newest_first_within_six_months(session: Session) -> None:
@@ -84,7 +86,9 @@ def test_statistics_newest_first_within_six_months(session: Session) -> None:
     today = datetime.now(UTC).date()
     for days_ago, times in [(0, 3), (1, 1), (400, 5)]:
         for _ in range(times):
-            store.count_request(session, service=service, day=today - timedelta(days=days_ago))
+            face_services.count_request(
+                session, service=service, day=today - timedelta(days=days_ago)
+            )
     assert applications.statistics(session, service=service) == [
         (today, 3),
         (today - timedelta(days=1), 1),

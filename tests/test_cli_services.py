@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import inspect
 
-from facegate import store
+from facegate import face_services, store
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 
@@ -44,9 +44,9 @@ def test_create_prints_the_key_alone_and_list_shows_it(
 
     engine = create_db_engine(settings)
     with session_factory(engine).begin() as s:
-        service = store.service_by_key(s, api_key=key, type="recognition")
+        service = face_services.service_by_key(s, api_key=key, type="recognition")
         assert service is not None and service.name == "Front door"
-        assert service.application.name == store.DEFAULT_APPLICATION
+        assert service.application.name == face_services.DEFAULT_APPLICATION
         store.add_example(
             s, service=service, subject="Ann", embedding=[1.0, 0.0], calculator="c", image=None
         )

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate import store
+from facegate import face_services, store
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import Service
@@ -46,8 +46,8 @@ def registry(sessions: sessionmaker[Session]) -> Iterator[IndexRegistry]:
 @pytest.fixture
 def service(sessions: sessionmaker[Session]) -> Service:
     with sessions.begin() as s:
-        app = store.default_application(s)
-        return store.create_service(s, app=app, name="faces", type="recognition")
+        app = face_services.default_application(s)
+        return face_services.create_service(s, app=app, name="faces", type="recognition")
 
 
 def add(
@@ -214,7 +214,7 @@ def test_another_process_sees_every_kind_of_write(
 ) -> None:
     other_sessions, other_index = other
     with other_sessions() as s:
-        remote = store.service_by_key(s, api_key=service.api_key, type="recognition")
+        remote = face_services.service_by_key(s, api_key=service.api_key, type="recognition")
     assert remote is not None
     assert other_index.search(remote, vector(1)) == [[]]  # cached: empty
 
@@ -257,7 +257,7 @@ def test_interleaved_writes_from_two_processes(
 ) -> None:
     other_sessions, other_index = other
     with other_sessions() as s:
-        remote = store.service_by_key(s, api_key=service.api_key, type="recognition")
+        remote = face_services.service_by_key(s, api_key=service.api_key, type="recognition")
     assert remote is not None
     registry.search(service, vector(0))
     other_index.search(remote, vector(0))
@@ -274,9 +274,9 @@ def test_a_recreated_service_id_is_not_confused(
     add(sessions, service, "Ann", 1)
     assert top(registry, service, vector(1))[0][0] == "Ann"
     with sessions.begin() as s:
-        store.delete_service(s, service=s.merge(service))
-        fresh = store.create_service(
-            s, app=store.default_application(s), name="faces", type="recognition"
+        face_services.delete_service(s, service=s.merge(service))
+        fresh = face_services.create_service(
+            s, app=face_services.default_application(s), name="faces", type="recognition"
         )
     assert registry.search(fresh, vector(1)) == [[]]
 
@@ -301,7 +301,7 @@ def test_deleted_services_are_forgotten(
     assert top(registry, service, vector(1))[0][0] == "Ann"
     assert top(other_index, service, vector(1))[0][0] == "Ann"
     with sessions.begin() as s:
-        store.delete_service(s, service=s.merge(service))
+        face_services.delete_service(s, service=s.merge(service))
     assert service.id not in registry._collections  # dropped at commit
     assert other_index.search(service, vector(1)) == [[]]
     assert service.id not in other_index._collections  # dropped at its next search

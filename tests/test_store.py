@@ -1,128 +1,23 @@
-"""facegate.store on SQLite and PostgreSQL: CompreFace's collection semantics, services, stats."""
+"""facegate.store on SQLite and PostgreSQL: CompreFace's collection semantics."""
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from datetime import date
 
 import numpy as np
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from facegate import store
+from facegate import face_services, store
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
-from facegate.db.tables import Example, Service, Subject
-from facegate.errors import ExampleNotFound, NameNotUnique, SubjectAlreadyExists, SubjectNotFound
+from facegate.db.tables import Service
+from facegate.errors import ExampleNotFound, SubjectAlreadyExists, SubjectNotFound
+from store_helpers import CALC, add, vector
 
-CALC = "dlib-resnet-v1"
-
-
-def vector(seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).normal(size=128).astype(np.float32)
-
-
-@pytest.fixture
-def s(db_engine: Engine) -> Iterator[Session]:
-    with session_factory(db_engine)() as session, session.begin():
-        yield session
-
-
-@pytest.fixture
-def service(s: Session) -> Service:
-    app = store.default_application(s)
-    return store.create_service(s, app=app, name="faces", type="recognition")
-
-
-def add(s: Session, service: Service, subject: str, seed: int = 0, image: bytes | None = None):
-    return store.add_example(
-        s, service=service, subject=subject, embedding=vector(seed), calculator=CALC, image=image
-    )
-
-
-# --- applications and services -------------------------------------------------------------
-
-
-def test_default_application_is_created_once(s: Session) -> None:
-    first = store.default_application(s)
-    assert store.default_application(s).id == first.id
-    assert store.find_application(s, name=store.DEFAULT_APPLICATION) is first
-    with pytest.raises(NameNotUnique, match="Name Default application is not unique"):
-        store.create_application(s, name=store.DEFAULT_APPLICATION)
-
-
-def test_service_by_key_checks_the_type(s: Session, service: Service) -> None:
-    assert len(service.api_key) == 36
-    assert store.service_by_key(s, api_key=service.api_key, type="recognition") is service
-    assert store.service_by_key(s, api_key=service.api_key, type="detection") is None
-    assert (
-        store.service_by_key(s, api_key="00000000-0000-0000-0000-000000000000", type="recognition")
-        is None
-    )
-    assert store.service_by_guid(s, guid=service.guid) is service
-
-
-def test_service_names_are_unique_per_application(s: Session, service: Service) -> None:
-    with pytest.raises(NameNotUnique):
-        store.create_service(s, app=service.application, name="faces", type="detection")
-    other_app = store.create_application(s, name="other")
-    assert store.create_service(s, app=other_app, name="faces", type="detection").id != service.id
-    with pytest.raises(ValueError, match="service type"):
-        store.create_service(s, app=other_app, name="x", type="nonsense")
-
-
-def test_list_services_counts_subjects_and_examples(s: Session, service: Service) -> None:
-    empty = store.create_service(s, app=service.application, name="empty", type="detection")
-    add(s, service, "Ann", 1)
-    add(s, service, "ann", 2)
-    add(s, service, "Bob", 3)
-    store.create_subject(s, service=service, name="Cid")
-    summaries = {summary.service.name: summary for summary in store.list_services(s)}
-    assert (summaries["faces"].subject_count, summaries["faces"].example_count) == (3, 3)
-    assert (summaries["empty"].subject_count, summaries["empty"].example_count) == (0, 0)
-    assert [x.service.id for x in store.list_services(s, app=service.application)] == [
-        empty.id,
-        service.id,
-    ]
-
-
-def test_rename_regenerate_and_delete_service(s: Session, service: Service) -> None:
-    store.create_service(s, app=service.application, name="taken", type="recognition")
-    with pytest.raises(NameNotUnique):
-        store.rename_service(s, service=service, name="taken")
-    store.rename_service(s, service=service, name="renamed")
-    old_key = service.api_key
-    new_key = store.regenerate_key(s, service=service)
-    assert new_key != old_key and service.api_key == new_key
-    assert store.service_by_key(s, api_key=old_key, type="recognition") is None
-    add(s, service, "Ann", 1, image=b"jpeg")
-    store.count_request(s, service=service)
-    service_id = service.id
-    store.delete_service(s, service=service)
-    # ON DELETE CASCADE (foreign keys are on in SQLite too) removes the whole collection.
-    assert s.scalar(select(func.count()).select_from(Subject)) == 0
-    assert s.scalar(select(func.count()).select_from(Example)) == 0
-    assert store.service_version(s, service_id=service_id) is None
-
-
-def test_clone_service_copies_the_collection(s: Session, service: Service) -> None:
-    original = add(s, service, "Ann", 1, image=b"photo")
-    add(s, service, "Bob", 2)
-    store.create_subject(s, service=service, name="Cid")
-    clone = store.clone_service(s, service=service, name="copy")
-    assert clone.api_key != service.api_key and clone.type == "recognition"
-    assert sorted(store.list_subjects(s, service=clone)) == ["Ann", "Bob", "Cid"]
-    page = store.list_examples(s, service=clone, subject="Ann", page=0, size=20)
-    [copy] = page.items
-    assert copy.image_id != original.id
-    assert store.example_image(s, service=clone, example_id=copy.image_id) == b"photo"
-    copied = store.get_example(s, service=clone, example_id=copy.image_id)
-    assert copied.embedding == original.embedding
-    # The clone is independent of its source.
-    store.delete_all_subjects(s, service=service)
-    assert store.list_examples(s, service=clone, subject=None, page=0, size=20).total_elements == 2
+pytest_plugins = ["store_fixtures"]
 
 
 # --- subjects -------------------------------------------------------------------------------
@@ -141,7 +36,9 @@ def test_subject_names_are_case_insensitive(s: Session, service: Service) -> Non
 
 
 def test_subjects_belong_to_one_service(s: Session, service: Service) -> None:
-    other = store.create_service(s, app=service.application, name="other", type="recognition")
+    other = face_services.create_service(
+        s, app=service.application, name="other", type="recognition"
+    )
     store.create_subject(s, service=service, name="Ann")
     store.create_subject(s, service=other, name="Ann")
     assert store.list_subjects(s, service=other) == ["Ann"]
@@ -258,7 +155,9 @@ def test_list_examples_subject_filter_is_exact(s: Session, service: Service) -> 
 
 
 def test_examples_of_another_service_are_not_found(s: Session, service: Service) -> None:
-    other = store.create_service(s, app=service.application, name="other", type="recognition")
+    other = face_services.create_service(
+        s, app=service.application, name="other", type="recognition"
+    )
     example = add(s, other, "Ann", 1, image=b"private")
     with pytest.raises(ExampleNotFound) as error:
         store.get_example(s, service=service, example_id=example.id)
@@ -305,7 +204,9 @@ def test_delete_examples_by_subject_removes_the_subject(s: Session, service: Ser
 
 
 def test_delete_examples_without_subject_empties_the_service(s: Session, service: Service) -> None:
-    other = store.create_service(s, app=service.application, name="other", type="recognition")
+    other = face_services.create_service(
+        s, app=service.application, name="other", type="recognition"
+    )
     add(s, service, "Ann", 1)
     add(s, service, "Bob", 2)
     add(s, other, "Ann", 3)
@@ -350,34 +251,6 @@ def test_stale_embeddings_and_replacement(s: Session, service: Service) -> None:
     store.replace_embedding(s, example_id="gone", embedding=vector(1), calculator=CALC)
 
 
-# --- request statistics ---------------------------------------------------------------------
-
-
-def test_count_request_upserts_per_day(s: Session, service: Service) -> None:
-    for _ in range(3):
-        store.count_request(s, service=service)
-    store.count_request(s, service=service, day=date(2020, 1, 1))
-    counts = store.request_counts(s, service=service, since=date(2019, 1, 1))
-    assert counts[0] == (date(2020, 1, 1), 1)
-    assert len(counts) == 2 and counts[1][1] == 3
-    assert store.request_counts(s, service=service, since=date(2020, 1, 2)) == counts[1:]
-
-
-def test_count_request_from_two_sessions(db_engine: Engine) -> None:
-    sessions = session_factory(db_engine)
-    with sessions.begin() as s:
-        service = store.create_service(
-            s, app=store.default_application(s), name="d", type="detection"
-        )
-    for _ in range(2):
-        with sessions.begin() as s:
-            store.count_request(s, service=service, day=date(2024, 5, 1))
-    with sessions() as s:
-        assert store.request_counts(s, service=service, since=date(2024, 1, 1)) == [
-            (date(2024, 5, 1), 2)
-        ]
-
-
 def test_collection_rows_stream_in_chunks(s: Session, service: Service) -> None:
     ids = {add(s, service, f"S{i % 2}", i).id for i in range(5)}
     store.add_example(
@@ -395,8 +268,8 @@ def test_concurrent_writers_on_two_engines(settings: Settings, db_engine: Engine
     # Two server processes (two engines) writing at once: a read, then a write, per transaction,
     # as a request does. SQLite must wait for its lock (busy timeout), never fail.
     with session_factory(db_engine).begin() as s:
-        key = store.create_service(
-            s, app=store.default_application(s), name="busy", type="recognition"
+        key = face_services.create_service(
+            s, app=face_services.default_application(s), name="busy", type="recognition"
         ).api_key
     engines = [create_db_engine(settings) for _ in range(2)]
     errors: list[BaseException] = []
@@ -405,7 +278,7 @@ def test_concurrent_writers_on_two_engines(settings: Settings, db_engine: Engine
         try:
             for i in range(15):
                 with session_factory(engine).begin() as s:
-                    service = store.service_by_key(s, api_key=key, type="recognition")
+                    service = face_services.service_by_key(s, api_key=key, type="recognition")
                     assert service is not None
                     store.add_example(
                         s,
@@ -415,7 +288,7 @@ def test_concurrent_writers_on_two_engines(settings: Settings, db_engine: Engine
                         calculator=CALC,
                         image=None,
                     )
-                    store.count_request(s, service=service)
+                    face_services.count_request(s, service=service)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
@@ -428,7 +301,7 @@ def test_concurrent_writers_on_two_engines(settings: Settings, db_engine: Engine
         engine.dispose()
     assert errors == []
     with session_factory(db_engine)() as s:
-        service = store.service_by_key(s, api_key=key, type="recognition")
+        service = face_services.service_by_key(s, api_key=key, type="recognition")
         assert service is not None
         assert (
             store.list_examples(s, service=service, subject=None, page=0, size=100).total_elements
@@ -436,4 +309,4 @@ def test_concurrent_writers_on_two_engines(settings: Settings, db_engine: Engine
         )
         assert service.version == 60  # every write bumped it exactly once
         assert sorted(store.list_subjects(s, service=service)) == ["W0", "W1"]
-        assert store.request_counts(s, service=service, since=date(2000, 1, 1))[0][1] == 60
+        assert face_services.request_counts(s, service=service, since=date(2000, 1, 1))[0][1] == 60

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from facegate import accounts, logins, roles, store
+from facegate import accounts, face_services, logins, roles
 from facegate.db.tables import Application, AppMember, Service, User
 from facegate.errors import (
     AlreadyMember,
@@ -108,7 +108,7 @@ def owner(s: Session, *, app: Application) -> User | None:
 def create_app(s: Session, *, user: User, name: str) -> Access:
     if not roles.can_create_app(Role(user.global_role)):
         raise InsufficientPrivileges
-    app = store.create_application(s, name=clean_name(name, kind="Application"))
+    app = face_services.create_application(s, name=clean_name(name, kind="Application"))
     s.add(AppMember(app_id=app.id, user_id=user.id, role=Role.OWNER))
     s.flush()
     return Access(app, user, Role.OWNER)
@@ -213,7 +213,7 @@ def remove_member(s: Session, *, standing: Access, user_guid: str) -> None:
 
 def service_in(s: Session, *, standing: Access, service_guid: str) -> Service:
     """A service of this application; one of another application is reported as not in it."""
-    service = store.service_by_guid(s, guid=service_guid)
+    service = face_services.service_by_guid(s, guid=service_guid)
     if service is None or service.app_id != standing.app.id:
         raise ServiceNotInApp(service_guid, standing.app.guid)
     return service
@@ -235,40 +235,40 @@ def _service_name(s: Session, *, app: Application, name: str, renaming: Service 
 def create_service(s: Session, *, standing: Access, name: str, type: str) -> Service:
     standing.require_edit_services()
     name = _service_name(s, app=standing.app, name=name, renaming=None)
-    return store.create_service(s, app=standing.app, name=name, type=type)
+    return face_services.create_service(s, app=standing.app, name=name, type=type)
 
 
 def rename_service(s: Session, *, standing: Access, service: Service, name: str) -> None:
     standing.require_edit_services()
     name = _service_name(s, app=standing.app, name=name, renaming=service)
-    store.rename_service(s, service=service, name=name)
+    face_services.rename_service(s, service=service, name=name)
 
 
 def clone_service(s: Session, *, standing: Access, service: Service, name: str) -> Service:
     standing.require_edit_services()
     name = _service_name(s, app=standing.app, name=name, renaming=None)
-    return store.clone_service(s, service=service, name=name)
+    return face_services.clone_service(s, service=service, name=name)
 
 
 def regenerate_key(s: Session, *, standing: Access, service: Service) -> None:
     standing.require_edit_services()
-    store.regenerate_key(s, service=service)
+    face_services.regenerate_key(s, service=service)
 
 
 def delete_service(s: Session, *, standing: Access, service: Service) -> None:
     standing.require_edit_services()
-    store.delete_service(s, service=service)
+    face_services.delete_service(s, service=service)
 
 
 def counts(s: Session, *, app: Application) -> dict[int, tuple[int, int]]:
     """Subjects and examples of each service of the application, by service id."""
     return {
         summary.service.id: (summary.subject_count, summary.example_count)
-        for summary in store.list_services(s, app=app)
+        for summary in face_services.list_services(s, app=app)
     }
 
 
 def statistics(s: Session, *, service: Service) -> list[tuple[date, int]]:
     """Requests per day over the last six months, newest first (CompreFace's dashboard)."""
     since = logins.now().date() - timedelta(days=31 * STATISTICS_MONTHS)
-    return sorted(store.request_counts(s, service=service, since=since), reverse=True)
+    return sorted(face_services.request_counts(s, service=service, since=since), reverse=True)

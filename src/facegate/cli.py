@@ -138,18 +138,17 @@ def services_create(
     data_dir: DataDirOption = None,
 ) -> None:
     """Create a face service and print its API key, alone, on stdout."""
-    from facegate import store
+    from facegate import face_services
     from facegate.applications import clean_name
 
     with _database(data_dir) as s:
         if app_name is None:
-            application = store.default_application(s)
+            application = face_services.default_application(s)
         else:
             app_name = clean_name(app_name, kind="Application")
-            application = store.find_application(s, name=app_name) or store.create_application(
-                s, name=app_name
-            )
-        service = store.create_service(
+            found = face_services.find_application(s, name=app_name)
+            application = found or face_services.create_application(s, name=app_name)
+        service = face_services.create_service(
             s, app=application, name=clean_name(name, kind="Model"), type=type.value
         )
         api_key = service.api_key
@@ -159,7 +158,7 @@ def services_create(
 @services_app.command("list")
 def services_list(data_dir: DataDirOption = None) -> None:
     """Show every face service: application, name, type, API key, subject and example counts."""
-    from facegate import store
+    from facegate import face_services
 
     with _database(data_dir) as s:
         rows = [
@@ -171,7 +170,7 @@ def services_list(data_dir: DataDirOption = None) -> None:
                 str(summary.subject_count),
                 str(summary.example_count),
             )
-            for summary in store.list_services(s)
+            for summary in face_services.list_services(s)
         ]
     header = ("APPLICATION", "NAME", "TYPE", "API KEY", "SUBJECTS", "EXAMPLES")
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]

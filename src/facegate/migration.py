@@ -6,7 +6,7 @@ import logging
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate import store
+from facegate import flags, store
 from facegate.api.deps import Inference, embeddings
 from facegate.api.params import FaceQuery, Image
 from facegate.errors import FacegateError
@@ -16,7 +16,7 @@ log = logging.getLogger(__name__)
 
 def start(session: Session) -> bool:
     """Take the migration flag (visible to every process); False if a migration runs already."""
-    return store.take_flag(session, name=store.MIGRATION_FLAG)
+    return flags.take_flag(session, name=flags.MIGRATION_FLAG)
 
 
 def migrate(sessions: sessionmaker[Session], inference: Inference) -> int:
@@ -30,7 +30,7 @@ def migrate(sessions: sessionmaker[Session], inference: Inference) -> int:
             pending = store.stale_examples(s, calculator=inference.calculator_id)
         for example_id in pending:
             with sessions() as s, s.begin():
-                store.refresh_flag(s, name=store.MIGRATION_FLAG)
+                flags.refresh_flag(s, name=flags.MIGRATION_FLAG)
                 data = store.stored_image(s, example_id=example_id)
                 if data is None:
                     continue
@@ -50,4 +50,4 @@ def migrate(sessions: sessionmaker[Session], inference: Inference) -> int:
         return updated
     finally:
         with sessions() as s, s.begin():
-            store.drop_flag(s, name=store.MIGRATION_FLAG)
+            flags.drop_flag(s, name=flags.MIGRATION_FLAG)

@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import FormData
 
-from facegate import store
+from facegate import face_services, flags
 from facegate.api.params import (
     FaceQuery,
     Image,
@@ -133,7 +133,7 @@ def _service_of(kind: str) -> Callable[[Request, Session], Service]:
             raise MissingApiKey()
         if not _UUID.fullmatch(key):
             raise BadApiKey()
-        service = store.service_by_key(session, api_key=key, type=kind)
+        service = face_services.service_by_key(session, api_key=key, type=kind)
         if service is None:
             raise ServiceNotFound(kind, key)
         # End the read transaction: the request may now queue for inference, and must not hold
@@ -151,7 +151,7 @@ VerificationService = Annotated[Service, Depends(_service_of("verification"))]
 
 def _writable(service: RecognitionService, session: SessionDep) -> Service:
     """The service, for a collection write: refused while /api/v1/migrate re-embeds (code 32)."""
-    if store.flag_is_set(session, name=store.MIGRATION_FLAG):
+    if flags.flag_is_set(session, name=flags.MIGRATION_FLAG):
         raise WritesDuringMigration()
     session.commit()  # as in _service_of: no connection held while waiting for inference
     return service

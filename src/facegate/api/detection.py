@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from facegate import store
+from facegate import face_services
 from facegate.api import render
 from facegate.api.deps import BodyDep, DetectionService, InferenceDep, SessionDep, SettingsDep
 
@@ -26,5 +26,5 @@ def detect(
     analysis = inference.faces(body.image(), query, embed=False)
     result = [render.face(face, query, settings, round_box=False) for face in analysis.faces]
     # Counted last: the upsert locks the day's row until commit, so not during inference.
-    store.count_request(session, service=service)
+    face_services.count_request(session, service=service)
     return render.with_versions({"result": result}, analysis, query)

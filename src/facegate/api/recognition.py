@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 from fastapi import APIRouter
 
-from facegate import store
+from facegate import face_services
 from facegate.api import render
 from facegate.api.deps import (
     BodyDep,
@@ -43,7 +43,7 @@ def recognize(
         for face, found in zip(analysis.faces, matches, strict=True)
     ]
     # Counted last: the upsert locks the day's row until commit, so not during inference.
-    store.count_request(session, service=service)
+    face_services.count_request(session, service=service)
     return render.with_versions({"result": result}, analysis, query)
 
 

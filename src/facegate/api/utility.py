@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from facegate import migration, store
+from facegate import face_services, migration, store
 from facegate.api.deps import InferenceDep, SessionDep, SettingsDep
 from facegate.api.faces import IMAGE_HEADERS
 from facegate.errors import MigrationRunning
@@ -50,7 +50,7 @@ def migrate(request: Request, inference: InferenceDep, tasks: BackgroundTasks) -
 @router.get("/static/{api_key}/images/{image_id}")
 def static_image(api_key: str, image_id: str, session: SessionDep) -> Response:
     """The image of an example, for `<img src>`: the key is in the path, not a header."""
-    service = store.service_by_key(session, api_key=api_key, type="recognition")
+    service = face_services.service_by_key(session, api_key=api_key, type="recognition")
     data = (
         b""
         if service is None

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from facegate import store
+from facegate import face_services
 from facegate.api import render
 from facegate.api.deps import (
     BodyDep,
@@ -50,7 +50,7 @@ def verify(
         "face_matches": matches,
     }
     # Counted last: the upsert locks the day's row until commit, so not during inference.
-    store.count_request(session, service=service)
+    face_services.count_request(session, service=service)
     # Here plugins_versions sits inside the single result element (VerifyFacesResponse).
     return {"result": [render.with_versions(item, target, query)]}
 

@@ -1,0 +1,184 @@
+"""Data access for face services: the applications that group them, their keys, request counts.
+
+Plain functions taking a Session first and keyword-only arguments, like `facegate.store` (which
+holds each service's face collection); the caller owns the transaction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from facegate import changes
+from facegate.db.tables import (
+    Application,
+    Example,
+    ExampleImage,
+    RequestStat,
+    Service,
+    Subject,
+    new_uuid,
+)
+from facegate.errors import NameNotUnique
+
+SERVICE_TYPES = ("recognition", "detection", "verification")
+DEFAULT_APPLICATION = "Default application"
+
+
+@dataclass(frozen=True)
+class ServiceSummary:
+    service: Service
+    subject_count: int
+    example_count: int
+
+
+# --- applications -----------------------------------------------------------------------------
+
+
+def create_application(s: Session, *, name: str) -> Application:
+    if s.scalar(select(Application.id).where(Application.name == name)) is not None:
+        raise NameNotUnique(name)
+    application = Application(name=name)
+    s.add(application)
+    s.flush()
+    return application
+
+
+def find_application(s: Session, *, name: str) -> Application | None:
+    return s.scalar(select(Application).where(Application.name == name))
+
+
+def default_application(s: Session) -> Application:
+    """The application services go to when none is named; created on first use."""
+    return find_application(s, name=DEFAULT_APPLICATION) or create_application(
+        s, name=DEFAULT_APPLICATION
+    )
+
+
+# --- services ---------------------------------------------------------------------------------
+
+
+def _check_service_name(s: Session, *, app_id: int, name: str) -> None:
+    clash = select(Service.id).where(Service.app_id == app_id, Service.name == name)
+    if s.scalar(clash) is not None:
+        raise NameNotUnique(name)
+
+
+def create_service(s: Session, *, app: Application, name: str, type: str) -> Service:
+    if type not in SERVICE_TYPES:
+        raise ValueError(f"service type must be one of {SERVICE_TYPES}, not {type!r}")
+    _check_service_name(s, app_id=app.id, name=name)
+    service = Service(app_id=app.id, name=name, type=type, version=0)
+    s.add(service)
+    s.flush()
+    return service
+
+
+def service_by_key(s: Session, *, api_key: str, type: str) -> Service | None:
+    return s.scalar(select(Service).where(Service.api_key == api_key, Service.type == type))
+
+
+def service_by_guid(s: Session, *, guid: str) -> Service | None:
+    return s.scalar(select(Service).where(Service.guid == guid))
+
+
+def list_services(s: Session, *, app: Application | None = None) -> list[ServiceSummary]:
+    subjects = (
+        select(Subject.service_id, func.count().label("n")).group_by(Subject.service_id).subquery()
+    )
+    examples = (
+        select(Subject.service_id, func.count(Example.id).label("n"))
+        .join(Example, Example.subject_id == Subject.id)
+        .group_by(Subject.service_id)
+        .subquery()
+    )
+    query = (
+        select(Service, func.coalesce(subjects.c.n, 0), func.coalesce(examples.c.n, 0))
+        .outerjoin(subjects, subjects.c.service_id == Service.id)
+        .outerjoin(examples, examples.c.service_id == Service.id)
+        .order_by(Service.app_id, Service.name)
+    )
+    if app is not None:
+        query = query.where(Service.app_id == app.id)
+    return [
+        ServiceSummary(service, n_subjects, n_examples)
+        for service, n_subjects, n_examples in s.execute(query)
+    ]
+
+
+def rename_service(s: Session, *, service: Service, name: str) -> None:
+    if name != service.name:
+        _check_service_name(s, app_id=service.app_id, name=name)
+        service.name = name
+        s.flush()
+
+
+def regenerate_key(s: Session, *, service: Service) -> str:
+    service.api_key = new_uuid()
+    s.flush()
+    return service.api_key
+
+
+def delete_service(s: Session, *, service: Service) -> None:
+    """Delete the service with its collection and statistics (ON DELETE CASCADE)."""
+    s.execute(delete(Service).where(Service.id == service.id))
+    s.expunge(service)
+    changes.record(s, changes.ServiceDeleted(service.id, service.version))
+
+
+def clone_service(s: Session, *, service: Service, name: str) -> Service:
+    """A new service of the same type and application with a copy of the whole collection."""
+    clone = create_service(s, app=service.application, name=name, type=service.type)
+    subjects = s.execute(
+        select(Subject.id, Subject.name, Subject.name_key).where(Subject.service_id == service.id)
+    ).all()
+    for subject_id, subject_name, name_key in subjects:
+        copy = Subject(service_id=clone.id, name=subject_name, name_key=name_key)
+        s.add(copy)
+        s.flush()
+        rows = s.execute(
+            select(Example.id, Example.embedding, Example.calculator, ExampleImage.data)
+            .outerjoin(ExampleImage, ExampleImage.example_id == Example.id)
+            .where(Example.subject_id == subject_id)
+        ).all()
+        for _, embedding, calculator, image in rows:
+            example_id = new_uuid()
+            s.add(
+                Example(
+                    id=example_id, subject_id=copy.id, embedding=embedding, calculator=calculator
+                )
+            )
+            if image is not None:
+                s.add(ExampleImage(example_id=example_id, data=image))
+        s.flush()
+    return clone
+
+
+# --- request statistics -----------------------------------------------------------------------
+
+
+def count_request(s: Session, *, service: Service, day: date | None = None) -> None:
+    """Add one to today's request count: a single upsert, safe from any number of processes."""
+    day = day or datetime.now(UTC).date()
+    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(RequestStat).values(service_id=service.id, day=day, count=1)
+    s.execute(
+        statement.on_conflict_do_update(
+            index_elements=[RequestStat.service_id, RequestStat.day],
+            set_={"count": RequestStat.count + 1},
+        )
+    )
+
+
+def request_counts(s: Session, *, service: Service, since: date) -> list[tuple[date, int]]:
+    """Requests per day from `since` on, oldest first; days without requests are absent."""
+    rows = s.execute(
+        select(RequestStat.day, RequestStat.count)
+        .where(RequestStat.service_id == service.id, RequestStat.day >= since)
+        .order_by(RequestStat.day)
+    )
+    return [(day, count) for day, count in rows]

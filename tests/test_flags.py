@@ -1,0 +1,36 @@
+"""facegate.flags on SQLite and PostgreSQL: one live holder per flag, a silent one loses it."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from facegate import flags
+from facegate.db.tables import ServerFlag
+
+pytest_plugins = ["store_fixtures"]
+
+
+def test_a_flag_has_one_holder_until_dropped(s: Session) -> None:
+    assert not flags.flag_is_set(s, name="job")
+    assert flags.take_flag(s, name="job")
+    assert flags.flag_is_set(s, name="job")
+    assert not flags.take_flag(s, name="job")
+    assert not flags.flag_is_set(s, name="other")
+    flags.drop_flag(s, name="job")
+    assert not flags.flag_is_set(s, name="job")
+    assert flags.take_flag(s, name="job")
+
+
+def test_a_silent_holder_loses_its_flag(s: Session) -> None:
+    assert flags.take_flag(s, name=flags.MIGRATION_FLAG)
+    silent = datetime.now(UTC) - flags.FLAG_STALE_AFTER - timedelta(seconds=1)
+    s.execute(update(ServerFlag).values(updated_at=silent))
+    assert not flags.flag_is_set(s, name=flags.MIGRATION_FLAG)
+    flags.refresh_flag(s, name=flags.MIGRATION_FLAG)
+    assert flags.flag_is_set(s, name=flags.MIGRATION_FLAG)
+    s.execute(update(ServerFlag).values(updated_at=silent))
+    assert flags.take_flag(s, name=flags.MIGRATION_FLAG)  # taken over from a dead process
+    assert flags.flag_is_set(s, name=flags.MIGRATION_FLAG)
