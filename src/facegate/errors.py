@@ -300,7 +300,7 @@ class LoginThrottled(FacegateError):
         super().__init__(f"Too many failed logins, try again in {wait_seconds} seconds")
 
 
-# --- collections and services: what `facegate.store` raises -------------------------------------
+# --- collections and services: what `facegate.store` and `facegate.face_services` raise ---------
 
 
 class SubjectNotFound(FacegateError):
