@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import ColumnElement, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -94,17 +94,20 @@ def global_owner(s: Session) -> User | None:
     return s.scalar(select(User).where(User.global_role == Role.OWNER, User.enabled))
 
 
+def user_matches(search: str) -> ColumnElement[bool]:
+    """Users whose first name, last name or e-mail contains `search`, ignoring case."""
+    pattern = f"%{search.strip().lower()}%"
+    return or_(
+        func.lower(User.first_name).like(pattern),
+        func.lower(User.last_name).like(pattern),
+        User.email.like(pattern),  # stored lower-cased
+    )
+
+
 def list_users(s: Session, *, search: str = "") -> list[User]:
     query = select(User).where(User.enabled).order_by(User.first_name, User.last_name, User.email)
     if search.strip():
-        pattern = f"%{search.strip().lower()}%"
-        query = query.where(
-            or_(
-                func.lower(User.first_name).like(pattern),
-                func.lower(User.last_name).like(pattern),
-                User.email.like(pattern),
-            )
-        )
+        query = query.where(user_matches(search))
     return list(s.scalars(query))
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from facegate import accounts, face_services, logins, roles
@@ -144,14 +144,7 @@ def members(s: Session, *, app: Application, search: str = "") -> list[tuple[Use
         .order_by(User.first_name, User.last_name, User.email)
     )
     if search.strip():
-        pattern = f"%{search.strip().lower()}%"
-        query = query.where(
-            or_(
-                func.lower(User.first_name).like(pattern),
-                func.lower(User.last_name).like(pattern),
-                User.email.like(pattern),
-            )
-        )
+        query = query.where(accounts.user_matches(search))
     return [(user, Role(role)) for user, role in s.execute(query)]
 
 
