@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from aiosmtpd.controller import Controller
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from admin_helpers import Mailbox, serve
 from facegate import web
@@ -460,11 +460,19 @@ def test_subjects_rename_merge_and_delete(
     for copy in copies:
         copy.write_bytes((faces_dir / "fr_obama.jpg").read_bytes())
     subjects.get_by_role("button", name="ann").click()
+    # Hold the uploads until the leave attempt below, so they are surely still running then
+    # (on a loaded machine they could otherwise all finish before the click).
+    held: list[Route] = []
+    uploads = re.compile(r".*/api/v1/recognition/faces\?subject=.*")
+    page.route(uploads, lambda route: held.append(route))
     page.get_by_label("Photos of ann").set_input_files(copies)
+    expect(page.locator(".upload")).to_have_count(15)
     # Leaving while photos upload asks first; declining stays on the page.
     asked: list[str] = []
     page.once("dialog", lambda dialog: (asked.append(dialog.message), dialog.dismiss()))
     page.get_by_role("link", name="Test").click()
+    assert held  # the uploads were indeed still running when the page was asked to leave
+    page.unroute(uploads)  # lets the held requests through (Playwright falls back on them)
     expect(page.locator(".upload.ok")).to_have_count(15, timeout=60_000)
     assert asked == ["Photos are still uploading. Leave this page anyway?"]
     assert page.url.endswith("/collection")
