@@ -209,6 +209,7 @@ def detect(
     One image prints its body; several print an object keyed by file name. An image that
     cannot be read gets CompreFace's {"message", "code"} body and the exit status 1.
     """
+    from facegate.engine import plugins as face_plugins
     from facegate.engine.pipeline import DEFAULT_DET_PROB_THRESHOLD
     from facegate.errors import FacegateError
     from facegate.responses import detection_json
@@ -225,7 +226,7 @@ def detect(
                 det_prob_threshold=threshold,
                 limit=limit,
                 plugins=slugs,
-                embed="calculator" in slugs,
+                embed=face_plugins.CALCULATOR in slugs,
             )
         except FacegateError as error:
             bodies[str(path)] = error.body()

@@ -26,6 +26,7 @@ from facegate.api.params import (
 )
 from facegate.config import Settings
 from facegate.db.tables import Service
+from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Analysis, Face
 from facegate.errors import (
     BadApiKey,
@@ -69,7 +70,7 @@ class Inference:
         `detect=False` (recognize's `detect_faces=false`) takes the whole image as one face."""
         options: dict[str, Any] = {
             "limit": query.limit if limit is None else limit,
-            "plugins": [slug for slug in query.plugins if slug != "calculator"],
+            "plugins": [slug for slug in query.plugins if slug != face_plugins.CALCULATOR],
             "embed": embed or query.show_embedding,
             "detect": detect,
         }

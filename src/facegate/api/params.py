@@ -11,6 +11,7 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 
+from facegate.engine import plugins as face_plugins
 from facegate.errors import (
     BadExtension,
     EmptyField,
@@ -27,11 +28,10 @@ from facegate.errors import (
 
 # CompreFace's `image.types` (application.yml); the extension of the original filename decides.
 IMAGE_EXTENSIONS = frozenset({"tif", "tiff", "jpg", "jpeg", "png", "bmp", "ico", "gif", "webp"})
-# Slugs facegate knows (CompreFace's, and landmarks68); anything else (Double Take's
-# "undefined", insightface's landmarks2d106, typos) is ignored, as CompreFace's core does.
-PLUGIN_SLUGS = frozenset(
-    {"age", "gender", "landmarks", "landmarks68", "mask", "pose", "calculator"}
-)
+# Slugs facegate knows (those it runs, and `mask`, refused by the engine); anything else
+# (Double Take's "undefined", insightface's landmarks2d106, typos) is ignored, as CompreFace's
+# core does.
+PLUGIN_SLUGS = frozenset(face_plugins.VERSIONS.keys() | face_plugins.UNAVAILABLE.keys())
 _TRUE = frozenset({"true", "on", "yes", "1"})
 _FALSE = frozenset({"false", "off", "no", "0"})
 # commons-codec's Base64.isBase64: the alphabet (standard and URL-safe), padding and whitespace.
@@ -58,7 +58,7 @@ class FaceQuery:
     @property
     def show_embedding(self) -> bool:
         # CompreFace strips `embedding` unless the client asked for the calculator plugin.
-        return "calculator" in self.plugins
+        return face_plugins.CALCULATOR in self.plugins
 
 
 class Params:
