@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pytest
@@ -194,14 +194,23 @@ def test_concurrent_searches_and_writes(
 # --- another process: a second registry on its own engine, same database -------------------
 
 
+class Other(NamedTuple):
+    """The second process: its sessions, its registry, and `service` as it loaded it."""
+
+    sessions: sessionmaker[Session]
+    index: IndexRegistry
+    service: Service
+
+
 @pytest.fixture
-def other(
-    settings: Settings, db_engine: Engine
-) -> Iterator[tuple[sessionmaker[Session], IndexRegistry]]:
+def other(settings: Settings, db_engine: Engine, service: Service) -> Iterator[Other]:
     engine = create_db_engine(settings)  # db_engine has migrated the database already
     sessions = session_factory(engine)
     index = IndexRegistry(sessions, calculator=CALC)
-    yield sessions, index
+    with sessions() as s:
+        remote = face_services.service_by_key(s, api_key=service.api_key, type="recognition")
+    assert remote is not None
+    yield Other(sessions, index, remote)
     index.close()
     engine.dispose()
 
@@ -210,12 +219,9 @@ def test_another_process_sees_every_kind_of_write(
     registry: IndexRegistry,
     sessions: sessionmaker[Session],
     service: Service,
-    other: tuple[sessionmaker[Session], IndexRegistry],
+    other: Other,
 ) -> None:
-    other_sessions, other_index = other
-    with other_sessions() as s:
-        remote = face_services.service_by_key(s, api_key=service.api_key, type="recognition")
-    assert remote is not None
+    other_sessions, other_index, remote = other
     assert other_index.search(remote, vector(1)) == [[]]  # cached: empty
 
     ann = add(sessions, service, "Ann", 1)
@@ -253,12 +259,9 @@ def test_interleaved_writes_from_two_processes(
     registry: IndexRegistry,
     sessions: sessionmaker[Session],
     service: Service,
-    other: tuple[sessionmaker[Session], IndexRegistry],
+    other: Other,
 ) -> None:
-    other_sessions, other_index = other
-    with other_sessions() as s:
-        remote = face_services.service_by_key(s, api_key=service.api_key, type="recognition")
-    assert remote is not None
+    other_sessions, other_index, remote = other
     registry.search(service, vector(0))
     other_index.search(remote, vector(0))
     for i in range(6):  # each side's in-place update must notice the other side's write
@@ -294,9 +297,9 @@ def test_deleted_services_are_forgotten(
     registry: IndexRegistry,
     sessions: sessionmaker[Session],
     service: Service,
-    other: tuple[sessionmaker[Session], IndexRegistry],
+    other: Other,
 ) -> None:
-    _, other_index = other
+    other_index = other.index
     add(sessions, service, "Ann", 1)
     assert top(registry, service, vector(1))[0][0] == "Ann"
     assert top(other_index, service, vector(1))[0][0] == "Ann"
