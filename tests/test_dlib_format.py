@@ -23,7 +23,7 @@ from facegate.engine.dlib_format import (
     layer_counts,
     read_network,
 )
-from facegate.engine.onnx_embedder import source_path
+from facegate.engine.embedder import source_path
 
 
 @pytest.fixture(scope="module")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from facegate.engine.model_files import package_file, retinaface_weights
+from facegate.engine.model_files import dlib_model, package_file, retinaface_weights
 from facegate.errors import ModelUnavailable
 
 
@@ -15,6 +15,7 @@ def test_finds_files_inside_installed_packages():
         distribution="face-recognition-models",
     )
     assert path.stat().st_size > 1_000_000
+    assert dlib_model("shape_predictor_5_face_landmarks.dat") == path
     assert retinaface_weights()[:2] == b"\x08\x06"  # an ONNX ModelProto starts with ir_version
 
 

@@ -15,9 +15,9 @@ from typer.testing import CliRunner
 from facegate.cli import app
 from facegate.config import Settings
 from facegate.engine.detector import RetinaFaceDetector
-from facegate.engine.embedder import DlibEmbedder
+from facegate.engine.embedder import DlibEmbedder, source_path
 from facegate.engine.landmarks import Aligner
-from facegate.engine.onnx_embedder import ModelFile, OnnxEmbedder, build_model_file, source_path
+from facegate.engine.onnx_embedder import ModelFile, OnnxEmbedder, build_model_file
 from facegate.images import decode
 
 Chips = npt.NDArray[np.uint8]

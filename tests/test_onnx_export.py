@@ -24,7 +24,7 @@ from facegate.engine.dlib_format import (
     Tag,
     read_network,
 )
-from facegate.engine.onnx_embedder import source_path
+from facegate.engine.embedder import source_path
 from facegate.engine.onnx_export import IR_VERSION, OPSET, build_model, export_bytes, fold_affines
 from facegate.engine.runtime import create_session
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Protocol
 
 import dlib
 import numpy as np
 import numpy.typing as npt
 
-from facegate.engine.model_files import package_file
+from facegate.engine.model_files import dlib_model
 
 Chips = npt.NDArray[np.uint8]
 Embeddings = npt.NDArray[np.float32]
@@ -18,6 +19,12 @@ Embeddings = npt.NDArray[np.float32]
 # so stored embeddings stay comparable whichever one computed them.
 DLIB_RESNET_V1 = "dlib-resnet-v1"
 DIMENSIONS = 128
+MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
+
+
+def source_path() -> Path:
+    """dlib's serialized network (OnnxEmbedder converts this same file)."""
+    return dlib_model(f"{MODEL_NAME}.dat")
 
 
 class Embedder(Protocol):
@@ -42,12 +49,7 @@ class DlibEmbedder:
 
     @classmethod
     def load(cls) -> DlibEmbedder:
-        path = package_file(
-            "face_recognition_models",
-            "models/dlib_face_recognition_resnet_model_v1.dat",
-            distribution="face-recognition-models",
-        )
-        return cls(dlib.face_recognition_model_v1(str(path)))
+        return cls(dlib.face_recognition_model_v1(str(source_path())))
 
     def embed(self, chips: Chips) -> Embeddings:
         if len(chips) == 0:

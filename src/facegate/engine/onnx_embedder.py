@@ -17,21 +17,16 @@ import numpy as np
 from facegate.config import Settings
 from facegate.engine import runtime
 from facegate.engine.dlib_format import read_network
-from facegate.engine.embedder import DIMENSIONS, DLIB_RESNET_V1, Chips, Embeddings
+from facegate.engine.embedder import (
+    DIMENSIONS,
+    DLIB_RESNET_V1,
+    MODEL_NAME,
+    Chips,
+    Embeddings,
+    source_path,
+)
 from facegate.engine.landmarks import CHIP_SIZE
-from facegate.engine.model_files import package_file
 from facegate.engine.onnx_export import INPUT_NAME, export_bytes
-
-MODEL_NAME = "dlib_face_recognition_resnet_model_v1"
-
-
-def source_path() -> Path:
-    """dlib's serialized network inside the installed `face_recognition_models` package."""
-    return package_file(
-        "face_recognition_models",
-        f"models/{MODEL_NAME}.dat",
-        distribution="face-recognition-models",
-    )
 
 
 def _sha256(data: bytes) -> str:
