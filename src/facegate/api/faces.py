@@ -137,11 +137,7 @@ def verify_embeddings_against_example(
     stored = store.embedding_of(example)
     require_size(vectors, len(stored))
     scores = similarities(stored, normalize(vectors))
-    result = [
-        {"embedding": vector, "similarity": render.round5(score)}
-        for vector, score in zip(vectors, scores, strict=True)
-    ]
-    return {"result": sorted(result, key=lambda item: -item["similarity"])}
+    return {"result": render.scored_embeddings(vectors, scores)}
 
 
 def _example_or_incorrect(session: Session, service: Service, image_id: str) -> Example:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -16,6 +17,15 @@ _FIVE_PLACES = Decimal("0.00001")
 def round5(value: float) -> float:
     """CompreFace's `BigDecimal.setScale(5, HALF_UP)` on the value as Java prints it."""
     return float(Decimal(repr(float(value))).quantize(_FIVE_PLACES, rounding=ROUND_HALF_UP))
+
+
+def scored_embeddings(vectors: list[list[float]], scores: Iterable[float]) -> list[dict[str, Any]]:
+    """Embeddings with their similarity to a reference, best first (both embeddings/verify)."""
+    result = [
+        {"embedding": vector, "similarity": round5(score)}
+        for vector, score in zip(vectors, scores, strict=True)
+    ]
+    return sorted(result, key=lambda item: -item["similarity"])
 
 
 def face(item: Face, query: FaceQuery, settings: Settings, *, round_box: bool) -> dict[str, Any]:

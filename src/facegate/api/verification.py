@@ -61,8 +61,4 @@ def verify_embeddings(service: VerificationService, body: BodyDep) -> dict[str, 
     source = embedding_value(payload.get("source"), "source")
     targets = embeddings_field(payload, "targets", size=len(source))
     scores = similarities(normalize([source])[0], normalize(targets))
-    result = [
-        {"embedding": vector, "similarity": render.round5(score)}
-        for vector, score in zip(targets, scores, strict=True)
-    ]
-    return {"result": sorted(result, key=lambda item: -item["similarity"])}
+    return {"result": render.scored_embeddings(targets, scores)}
