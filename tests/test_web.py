@@ -14,10 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
-from admin_helpers import Mailbox, serve
+from admin_helpers import Mailbox, serve, smtp_server
 from facegate import web
 from facegate.config import Settings
 from ports import free_port
@@ -605,24 +604,17 @@ def test_reset_link_from_an_email_opens_the_reset_page(server: str, browser: Bro
 @pytest.fixture()
 def mail_server(tmp_path: Path) -> Iterator[tuple[str, Mailbox]]:
     """facegate with e-mail on (fake engine: no face work here) and a real SMTP server."""
-    mailbox = Mailbox()
-    smtp_port = free_port()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
-    controller.start()
-    port = free_port()  # after the SMTP server took its port
-    url = f"http://127.0.0.1:{port}"
-    settings = Settings(
-        data_dir=tmp_path,
-        enable_email_server=True,
-        email_host=f"127.0.0.1:{smtp_port}",
-        email_from="facegate@example.org",
-        public_url=url,
-    )
-    try:
+    with smtp_server() as (mailbox, smtp_port):
+        port = free_port()  # after the SMTP server took its port
+        settings = Settings(
+            data_dir=tmp_path,
+            enable_email_server=True,
+            email_host=f"127.0.0.1:{smtp_port}",
+            email_from="facegate@example.org",
+            public_url=f"http://127.0.0.1:{port}",
+        )
         with serve(settings, port=port) as served:
             yield served, mailbox
-    finally:
-        controller.stop()
 
 
 def test_email_confirmation_and_password_reset(
