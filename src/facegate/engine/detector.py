@@ -45,8 +45,6 @@ class Detections:
 class RetinaFaceDetector:
     """Finds faces; images larger than `max_detect_size` are downscaled for detection only."""
 
-    model_id = "retinaface-mobilenet0.25"
-
     def __init__(self, session: runtime.InferenceSession, *, max_detect_size: int) -> None:
         self._session = session
         self._input = session.get_inputs()[0].name

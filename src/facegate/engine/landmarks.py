@@ -60,7 +60,6 @@ class _ShapePredictor:
 class Aligner(_ShapePredictor):
     """Places dlib's 5 alignment points on each face box and cuts aligned chips."""
 
-    model_id = "dlib-shape-predictor-5"
     model_file = "shape_predictor_5_face_landmarks.dat"
 
     def shapes(self, pixels: Pixels, boxes: Boxes) -> dlib.full_object_detections:
@@ -90,5 +89,4 @@ class Aligner(_ShapePredictor):
 class Landmarks68(_ShapePredictor):
     """dlib's 68-point predictor (iBUG 300-W layout), for the `landmarks68` plugin."""
 
-    model_id = "dlib-shape-predictor-68"
     model_file = "shape_predictor_68_face_landmarks.dat"
