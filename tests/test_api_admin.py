@@ -4,9 +4,6 @@ applications, CSRF, session fixation, stolen and revoked sessions, malformed inp
 from __future__ import annotations
 
 import itertools
-import os
-import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -14,9 +11,10 @@ from typing import Any
 import httpx
 import pytest
 
-from admin_helpers import SESSION_COOKIE, Browser, free_port, ok, refused, serve
+from admin_helpers import SESSION_COOKIE, Browser, ok, refused, serve
 from facegate.config import Settings
 from facegate.roles import Role
+from test_serve import serving
 
 O, A, U = Role.OWNER, Role.ADMINISTRATOR, Role.USER  # noqa: E741 (the roles' initials)
 
@@ -430,24 +428,7 @@ def test_served_app_from_sign_up_to_recognition(
     """`facegate serve` with the real models: an account creates a service in the UI's API, and
     its key works on /api/v1 at once; a regenerated key replaces it; the counts and the request
     statistics show on the dashboard."""
-    port = free_port()
-    env = os.environ | {"FACEGATE_DATABASE_URL": db_url, "FACEGATE_THREADS": "1"}
-    command = ["facegate", "serve", "--port", str(port), "--data-dir", str(tmp_path / "data")]
-    log = tmp_path / "server.log"
-    with log.open("wb") as output:
-        server = subprocess.Popen(command, env=env, stdout=output, stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert server.poll() is None, log.read_text()
-            assert time.monotonic() < deadline, "the server did not become healthy"
-            try:
-                if httpx.get(f"{base}/healthz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
+    with serving(db_url, tmp_path / "data") as base:
         b = Browser(base)
         ok(b.sign_up("owner@example.com"), 201)
         ok(b.login("owner@example.com"))
@@ -476,9 +457,6 @@ def test_served_app_from_sign_up_to_recognition(
         assert fresh.json() == {"subjects": ["ann"]}
         api.close()
         b.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
 
 
 def test_every_admin_route_is_in_the_openapi_schema(base_url: str) -> None:
