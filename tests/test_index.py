@@ -138,6 +138,25 @@ def test_writes_of_this_process_apply_without_reloading(
     assert len(statements) == 2 and all("version" in sql for sql in statements)
 
 
+def test_reembedded_examples_apply_without_reloading(
+    registry: IndexRegistry, sessions: sessionmaker[Session], service: Service, db_engine: Engine
+) -> None:
+    old = add(sessions, service, "Ann", 1, calc="facenet.Calculator")
+    bob = add(sessions, service, "Bob", 2)
+    assert top(registry, service, vector(1), k=5) == [("Bob", bob)]  # loads the collection
+    statements: list[str] = []
+    event.listen(db_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with sessions.begin() as s:  # what /migrate does: the old calculator's example joins
+        store.replace_embedding(s, example_id=old, embedding=vector(3), calculator=CALC)
+    statements.clear()
+    assert top(registry, service, vector(3)) == [("Ann", old)]
+    assert len(statements) == 1 and "version" in statements[0]
+    with sessions.begin() as s:  # re-embedded by the same calculator: its vector is replaced
+        store.replace_embedding(s, example_id=old, embedding=vector(4), calculator=CALC)
+    assert top(registry, service, vector(4)) == [("Ann", old)]
+    assert sorted(top(registry, service, vector(3), k=-1)) == sorted([("Ann", old), ("Bob", bob)])
+
+
 def test_rolled_back_writes_do_not_reach_the_index(
     registry: IndexRegistry, sessions: sessionmaker[Session], service: Service
 ) -> None:

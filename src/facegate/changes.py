@@ -32,6 +32,13 @@ class ExampleAdded(Change):
 
 
 @dataclass(frozen=True)
+class ExampleReembedded(ExampleAdded):
+    """/migrate gave an example a new embedding; `previous` is the calculator of the old one."""
+
+    previous: str
+
+
+@dataclass(frozen=True)
 class ExamplesRemoved(Change):
     example_ids: tuple[str, ...]
 

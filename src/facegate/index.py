@@ -234,6 +234,8 @@ class IndexRegistry:
             return
         try:
             match change:
+                case changes.ExampleReembedded() if change.previous == self.calculator:
+                    raise _Reload  # a vector of the matrix itself changed
                 case changes.ExampleAdded() if change.calculator == self.calculator:
                     collection.append(change)
                 case changes.ExamplesRemoved():

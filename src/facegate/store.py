@@ -345,17 +345,24 @@ def replace_embedding(
     example = s.get(Example, example_id)
     if example is None:
         return  # deleted while the migration ran
-    service = s.scalar(
-        select(Service)
-        .join(Subject, Subject.service_id == Service.id)
+    owner, service = s.execute(
+        select(Subject, Service)
+        .join(Service, Service.id == Subject.service_id)
         .where(Subject.id == example.subject_id)
-    )
-    assert service is not None  # an example always belongs to a subject of a service
+    ).one()  # an example always belongs to a subject of a service
     version = _write(s, service)
-    example.embedding = _normalized(embedding).tobytes()
+    previous, vector = example.calculator, _normalized(embedding)
+    example.embedding = vector.tobytes()
     example.calculator = calculator
     s.flush()
-    changes.record(s, changes.CollectionReset(service.id, version))
+    # Recorded as one example joining (not a reset): /migrate commits once per example, and a
+    # reset would make every search during the migration reload the whole collection.
+    changes.record(
+        s,
+        changes.ExampleReembedded(
+            service.id, version, example.id, owner.id, owner.name, vector, calculator, previous
+        ),
+    )
 
 
 def stored_image(s: Session, *, example_id: str) -> bytes | None:
