@@ -11,37 +11,26 @@ from __future__ import annotations
 
 import argparse
 import io
-import json
 import statistics
-import time
 from collections.abc import Callable
-from pathlib import Path
+from functools import partial
 from typing import Any
 
-import face_recognition  # the comparison: same dlib models, HOG detector (bench extra)
-import numpy as np
 from PIL import Image
 
 from facegate.config import Settings
 from facegate.engine.pipeline import FaceEngine
-
-FACES = Path(__file__).resolve().parents[2] / "shared" / "faces"
+from run import (  # benchmarks/run.py: the same comparison
+    FACES,
+    face_recognition_faces,
+    load_photos,
+    timed_ms,
+)
 
 
 def _median_ms(run: Callable[[], Any], repeat: int) -> tuple[float, Any]:
     result = run()  # warm-up (and the result to report)
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        run()
-        times.append((time.perf_counter() - start) * 1000)
-    return statistics.median(times), result
-
-
-def _face_recognition(data: bytes) -> int:
-    pixels = np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
-    locations = face_recognition.face_locations(pixels)
-    return len(face_recognition.face_encodings(pixels, locations))
+    return statistics.median(timed_ms(run) for _ in range(repeat)), result
 
 
 def main() -> None:
@@ -55,7 +44,6 @@ def main() -> None:
         options["threads"] = args.threads
     settings = Settings(**options)
     engine = FaceEngine.create(settings)
-    manifest = json.loads((FACES / "manifest.json").read_text())["images"]
 
     print(f"embedder {args.embedder}, {settings.threads} threads, median of {args.repeat} (ms)")
     header = (
@@ -65,8 +53,7 @@ def main() -> None:
     print(header)
     print("|" + "---|" * 10)
     totals: list[tuple[float, float]] = []
-    for entry in manifest:
-        data = (FACES / entry["file"]).read_bytes()
+    for photo, data, _ in load_photos(FACES):
         stages: list[dict[str, float]] = []
 
         def analyze(data: bytes = data, stages: list[dict[str, float]] = stages) -> int:
@@ -76,7 +63,7 @@ def main() -> None:
 
         total, faces = _median_ms(analyze, args.repeat)
         quick, _ = _median_ms(lambda data=data: engine.analyze(data, embed=False), args.repeat)
-        theirs, their_faces = _median_ms(lambda data=data: _face_recognition(data), args.repeat)
+        theirs, their_faces = _median_ms(partial(face_recognition_faces, data), args.repeat)
 
         def stage(name: str, stages: list[dict[str, float]] = stages) -> float:
             return statistics.median(t.get(name, 0.0) for t in stages[1:])
@@ -84,7 +71,7 @@ def main() -> None:
         width, height = Image.open(io.BytesIO(data)).size
         totals.append((total, theirs))
         print(
-            f"| {entry['file']} | {width}x{height} | {faces} | {stage('decode'):.1f} "
+            f"| {photo} | {width}x{height} | {faces} | {stage('decode'):.1f} "
             f"| {stage('detect'):.1f} | {stage('align') + stage('embed'):.1f} | {total:.1f} "
             f"| {quick:.1f} | {theirs:.1f} ({their_faces}) | {theirs / total:.1f}x |"
         )

@@ -53,13 +53,13 @@ def _ms(seconds: float) -> float:
     return seconds * 1000
 
 
-def _timed(call: Callable[[], object]) -> float:
+def timed_ms(call: Callable[[], object]) -> float:
     start = time.perf_counter()
     call()
     return _ms(time.perf_counter() - start)
 
 
-def _photos(faces_dir: Path) -> list[tuple[str, bytes, int]]:
+def load_photos(faces_dir: Path) -> list[tuple[str, bytes, int]]:
     manifest = json.loads((faces_dir / "manifest.json").read_text())["images"]
     return [(e["file"], (faces_dir / e["file"]).read_bytes(), e["faces"]) for e in manifest]
 
@@ -96,7 +96,7 @@ def embedding_table(settings: Settings, chips: Chips, rounds: int) -> str:
             for name, embedder in runtimes.items():
                 for i in range(calls[name][size]):
                     one = tiled[i : i + 1] if size == 1 else batch
-                    per_face = _timed(lambda e=embedder, b=one: e.embed(b)) / size
+                    per_face = timed_ms(lambda e=embedder, b=one: e.embed(b)) / size
                     samples.setdefault((name, size), []).append(per_face)
     lines = ["| batch | dlib ms/face | ONNX ms/face | speed-up |", "|---|---|---|---|"]
     for size in batches:
@@ -109,7 +109,8 @@ def embedding_table(settings: Settings, chips: Chips, rounds: int) -> str:
 # --- 2. per photo, against face_recognition ------------------------------------------------------
 
 
-def _face_recognition(data: bytes) -> int:
+def face_recognition_faces(data: bytes) -> int:
+    """face_recognition's HOG detector + dlib embeddings on `data`; the number of faces."""
     import face_recognition
 
     image = face_recognition.load_image_file(io.BytesIO(data))
@@ -130,7 +131,7 @@ def photo_table(engine: FaceEngine, photos: list[tuple[str, bytes, int]], rounds
             analysis = engine.analyze(data)
             ours.setdefault(name, []).append(analysis.timings)
             start = time.perf_counter()
-            found = _face_recognition(data)
+            found = face_recognition_faces(data)
             theirs.setdefault(name, []).append(_ms(time.perf_counter() - start))
             counts[name] = (len(analysis.faces), found)
     head = "| photo | faces (expected / facegate / face_recognition) | " + " | ".join(stages)
@@ -319,7 +320,7 @@ def main() -> None:
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="facegate-bench-"))
     settings = Settings(data_dir=data_dir, device=args.device)
-    photos = _photos(args.faces_dir)
+    photos = load_photos(args.faces_dir)
     print(f"Machine: {machine(settings)}\n")
     if not args.skip_embedding:
         chips = _chips(settings, photos)
