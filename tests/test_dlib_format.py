@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import struct
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,6 @@ from facegate.engine.dlib_format import (
     Reader,
     Skip,
     Tag,
-    layer_counts,
     read_network,
 )
 from facegate.engine.embedder import source_path
@@ -111,7 +111,10 @@ def test_legacy_ascii_float_refused() -> None:
 
 
 def test_real_network_layer_counts(network: Network) -> None:
-    counts = layer_counts(network)
+    counts = Counter(
+        f"{layer.kind}_pool" if isinstance(layer, Pool) else type(layer).__name__.lower()
+        for layer in network.layers
+    )
     assert counts == {
         "conv": 29,
         "affine": 29,

@@ -10,7 +10,6 @@ DLIB_FORMAT.md for the encodings.
 from __future__ import annotations
 
 import math
-from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -374,11 +373,3 @@ def read_network(source: bytes | Path, topology: tuple[str, ...] = RESNET_V1) ->
     if reader.pos != len(reader.data):
         raise reader.error(f"{len(reader.data) - reader.pos} trailing bytes after the network")
     return Network(loss=loss, input=input_layer, layers=tuple(layers))
-
-
-def layer_counts(network: Network) -> Counter[str]:
-    """How many layers of each kind the network holds (`Pool` split into max/avg)."""
-    return Counter(
-        f"{layer.kind}_pool" if isinstance(layer, Pool) else type(layer).__name__.lower()
-        for layer in network.layers
-    )
