@@ -65,6 +65,12 @@ def mail_settings(port: int) -> dict[str, Any]:
     }
 
 
+def confirmed_sign_up(b: Browser, box: Mailbox, email: str = "ann@example.com") -> None:
+    """Sign up, then follow the e-mailed confirmation link."""
+    ok(b.sign_up(email), 201)
+    assert httpx.get(box.link()).status_code == 303
+
+
 def token_of(link: str) -> str:
     return parse_qs(urlsplit(link).query)["token"][0]
 
@@ -156,8 +162,7 @@ def test_password_reset_link_works_once(
     box, port = mailbox
     open_browser = server(**mail_settings(port))
     b = open_browser()
-    ok(b.sign_up("ann@example.com"), 201)
-    assert httpx.get(box.link()).status_code == 303
+    confirmed_sign_up(b, box)
     elsewhere = open_browser()
     ok(elsewhere.login("ann@example.com"))
 
@@ -182,8 +187,7 @@ def test_password_reset_link_expires_and_is_replaced(
 ) -> None:
     box, port = mailbox
     b = server(**mail_settings(port))()
-    ok(b.sign_up("ann@example.com"), 201)
-    assert httpx.get(box.link()).status_code == 303
+    confirmed_sign_up(b, box)
     ok(b.post("/admin/user/forgot-password", {"email": "ann@example.com"}), 204)
     first = token_of(box.link())
     ok(b.post("/admin/user/forgot-password", {"email": "ann@example.com"}), 204)
@@ -201,8 +205,7 @@ def test_reset_mails_are_throttled_per_address(
 ) -> None:
     box, port = mailbox
     b = server(**mail_settings(port))()
-    ok(b.sign_up("ann@example.com"), 201)
-    assert httpx.get(box.link()).status_code == 303
+    confirmed_sign_up(b, box)
     for _ in range(3):
         ok(b.post("/admin/user/forgot-password", {"email": "ann@example.com"}), 204)
     assert len(box.messages) == 4  # the confirmation and three reset links
