@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -116,14 +116,18 @@ def signup_open(s: Session, *, allow_signup: bool) -> bool:
     whose confirmation link is still valid (an abandoned sign-up must not lock the server)."""
     if allow_signup:
         return True
+    return s.scalar(_address_holders().limit(1)) is None
+
+
+def _address_holders() -> Select[int]:
+    """Users who hold their address: confirmed, or with a confirmation link still valid."""
     pending = select(AccountToken.user_id).where(
         AccountToken.user_id == User.id,
         AccountToken.purpose == CONFIRM,
         AccountToken.used_at.is_(None),
         AccountToken.expires_at > logins.now(),
     )
-    taken = select(User.id).where(or_(User.enabled, pending.exists()))
-    return s.scalar(taken.limit(1)) is None
+    return select(User.id).where(or_(User.enabled, pending.exists()))
 
 
 # --- creating accounts --------------------------------------------------------------------------
@@ -177,7 +181,7 @@ def _new_user(s: Session, *, email: str, password: str, first_name: str, last_na
     check_password(password)
     existing = user_by_email(s, email)
     if existing is not None:
-        if existing.enabled or _has_live_token(s, existing, CONFIRM):
+        if s.scalar(_address_holders().where(User.id == existing.id)) is not None:
             raise EmailAlreadyRegistered
         s.delete(existing)  # never confirmed and its link expired: the address is free again
         s.flush()
@@ -243,13 +247,6 @@ def issue_token(s: Session, *, user: User, purpose: str) -> str:
     )
     s.flush()
     return token
-
-
-def _has_live_token(s: Session, user: User, purpose: str) -> bool:
-    rows = s.scalars(
-        select(AccountToken).where(AccountToken.user_id == user.id, AccountToken.purpose == purpose)
-    )
-    return any(row.used_at is None and logins.utc(row.expires_at) > logins.now() for row in rows)
 
 
 def _redeem(s: Session, *, token: str, purpose: str) -> User | None:
