@@ -73,6 +73,7 @@ def _write(s: Session, service: Service) -> int:
 
 
 def _name_key(name: str) -> str:
+    """The folded name that the unique index compares (why it is stored: `tables.Subject`)."""
     return name.lower()
 
 
@@ -82,8 +83,20 @@ def _find_subject(s: Session, *, service: Service, name: str) -> Subject | None:
     )
 
 
-def _example_ids(s: Session, *, subject_id: int) -> tuple[str, ...]:
-    return tuple(s.scalars(select(Example.id).where(Example.subject_id == subject_id)))
+def _add_subject(s: Session, *, service: Service, name: str) -> Subject:
+    subject = Subject(service_id=service.id, name=name, name_key=_name_key(name))
+    s.add(subject)
+    s.flush()
+    return subject
+
+
+def _drop_subject(s: Session, *, service: Service, version: int, subject: Subject) -> int:
+    """Delete a subject with its examples (ON DELETE CASCADE); returns how many examples."""
+    removed = tuple(s.scalars(select(Example.id).where(Example.subject_id == subject.id)))
+    s.execute(delete(Subject).where(Subject.id == subject.id))
+    s.expunge(subject)
+    changes.record(s, changes.ExamplesRemoved(service.id, version, removed))
+    return len(removed)
 
 
 def _deleted(s: Session, statement: Delete) -> int:
@@ -96,9 +109,7 @@ def create_subject(s: Session, *, service: Service, name: str) -> Subject:
     version = _write(s, service)
     if _find_subject(s, service=service, name=name) is not None:
         raise SubjectAlreadyExists()
-    subject = Subject(service_id=service.id, name=name, name_key=_name_key(name))
-    s.add(subject)
-    s.flush()
+    subject = _add_subject(s, service=service, name=name)
     changes.record(s, changes.Change(service.id, version))
     return subject
 
@@ -143,10 +154,7 @@ def delete_subject(s: Session, *, service: Service, name: str) -> str:
     subject = _find_subject(s, service=service, name=name)
     if subject is None:
         raise SubjectNotFound(name)
-    removed = _example_ids(s, subject_id=subject.id)
-    s.execute(delete(Subject).where(Subject.id == subject.id))
-    s.expunge(subject)
-    changes.record(s, changes.ExamplesRemoved(service.id, version, removed))
+    _drop_subject(s, service=service, version=version, subject=subject)
     return subject.name
 
 
@@ -174,9 +182,7 @@ def add_example(
     version = _write(s, service)
     owner = _find_subject(s, service=service, name=subject)
     if owner is None:
-        owner = Subject(service_id=service.id, name=subject, name_key=_name_key(subject))
-        s.add(owner)
-        s.flush()
+        owner = _add_subject(s, service=service, name=subject)
     vector = _normalized(embedding)
     example = Example(
         id=new_uuid(), subject_id=owner.id, embedding=vector.tobytes(), calculator=calculator
@@ -261,22 +267,17 @@ def delete_example(s: Session, *, service: Service, example_id: str) -> ExampleR
 def delete_examples_by_subject(s: Session, *, service: Service, subject: str | None) -> int:
     """DELETE /faces: a subject's examples and the subject itself (0 if unknown), or with no
     subject every example of the service (API.md decision 2). Returns the examples deleted."""
+    version = _write(s, service)
     if subject is None:
-        version = _write(s, service)
         in_service = select(Subject.id).where(Subject.service_id == service.id)
         count = _deleted(s, delete(Example).where(Example.subject_id.in_(in_service)))
         changes.record(s, changes.CollectionReset(service.id, version))
         return count
-    version = _write(s, service)
     owner = _find_subject(s, service=service, name=subject)
     if owner is None:
         changes.record(s, changes.Change(service.id, version))
         return 0
-    removed = _example_ids(s, subject_id=owner.id)
-    s.execute(delete(Subject).where(Subject.id == owner.id))
-    s.expunge(owner)
-    changes.record(s, changes.ExamplesRemoved(service.id, version, removed))
-    return len(removed)
+    return _drop_subject(s, service=service, version=version, subject=owner)
 
 
 def example_image(s: Session, *, service: Service, example_id: str) -> bytes:
