@@ -150,11 +150,11 @@ def members(s: Session, *, app: Application, search: str = "") -> list[tuple[Use
 
 def _hand_over(s: Session, *, app: Application) -> None:
     """There is one app OWNER: naming another makes the previous one ADMINISTRATOR."""
-    previous = owner(s, app=app)
+    previous = s.scalar(
+        select(AppMember).where(AppMember.app_id == app.id, AppMember.role == Role.OWNER)
+    )
     if previous is not None:
-        member = s.get(AppMember, (app.id, previous.id))
-        assert member is not None
-        member.role = Role.ADMINISTRATOR
+        previous.role = Role.ADMINISTRATOR
 
 
 def invite(s: Session, *, standing: Access, email: str, role: Role) -> User:
