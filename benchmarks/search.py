@@ -99,8 +99,7 @@ def measure(settings: Settings, n: int, queries: int) -> dict[str, float]:
     loaded = rss_bytes() - before
 
     latencies, products, correct = [], [], 0
-    collection = registry._collections[service.id]
-    vectors = collection.snapshot()[0]
+    vectors, ids, subjects, _ = registry._collections[service.id].snapshot()
     for probe, pick in zip(probes, picks, strict=True):
         start = time.perf_counter()
         [[best]] = registry.search(service, probe, k=1)
@@ -110,7 +109,7 @@ def measure(settings: Settings, n: int, queries: int) -> dict[str, float]:
         products.append(time.perf_counter() - start)
         correct += best.example_id == sample_ids[pick]
     assert correct == queries, f"top-1 found the probed example {correct}/{queries} times"
-    array_bytes = vectors.nbytes + collection.snapshot()[1].nbytes + collection.snapshot()[2].nbytes
+    array_bytes = vectors.nbytes + ids.nbytes + subjects.nbytes
     registry.close()
     engine.dispose()
     ordered = sorted(latencies)
