@@ -319,7 +319,7 @@ def main() -> None:
     parser.add_argument("--skip-embedding", action="store_true")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="facegate-bench-"))
-    settings = Settings(data_dir=data_dir, device=args.device)
+    settings = Settings(data_dir=data_dir, device=args.device, embedder="onnx")
     photos = load_photos(args.faces_dir)
     print(f"Machine: {machine(settings)}\n")
     if not args.skip_embedding:
@@ -327,7 +327,7 @@ def main() -> None:
         print(f"## Embedding, per face ({len(chips)} chips from the test photos)\n")
         print(embedding_table(settings, chips, args.rounds), "\n", flush=True)
     if not args.skip_photos:
-        engine = FaceEngine.create(settings, embedder=OnnxEmbedder.create(settings))
+        engine = FaceEngine.create(settings)
         print("## Per photo, ms (medians), facegate vs face_recognition\n")
         print(photo_table(engine, photos, args.rounds), "\n", flush=True)
     if not args.skip_http:

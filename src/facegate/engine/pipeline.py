@@ -53,11 +53,10 @@ class FaceEngine:
         }
 
     @classmethod
-    def create(cls, settings: Settings, *, embedder: Embedder | None = None) -> FaceEngine:
-        """Load every model from its installed package (`settings.embedder` unless one is given)."""
-        if embedder is None:
-            onnx = settings.embedder == "onnx"
-            embedder = OnnxEmbedder.create(settings) if onnx else DlibEmbedder.load()
+    def create(cls, settings: Settings) -> FaceEngine:
+        """Load every model from its installed package; `settings.embedder` picks the runtime."""
+        onnx = settings.embedder == "onnx"
+        embedder = OnnxEmbedder.create(settings) if onnx else DlibEmbedder.load()
         return cls(
             settings=settings,
             detector=RetinaFaceDetector.load(settings),
