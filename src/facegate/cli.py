@@ -17,12 +17,13 @@ from facegate.config import Settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from facegate.engine.pipeline import FaceEngine
-
 app = typer.Typer(add_completion=False, help=__doc__)
+DataDirOption = Annotated[
+    str | None, typer.Option(help="Data directory (default: FACEGATE_DATA_DIR or ./data).")
+]
 
 
-def _settings(data_dir: str | None = None) -> Settings:
+def _settings(data_dir: str | None) -> Settings:
     # model_validate, not the constructor: mypy sees every field as a required argument there.
     return Settings.model_validate({"data_dir": data_dir} if data_dir else {})
 
@@ -33,8 +34,10 @@ app.add_typer(models_app, name="models")
 
 @models_app.command("build")
 def models_build(
-    data_dir: str | None = typer.Option(None, help="Data directory (default: FACEGATE_DATA_DIR)."),
-    force: bool = typer.Option(False, "--force", help="Convert again even if the file is current."),
+    data_dir: DataDirOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Convert again even if the file is current.")
+    ] = False,
 ) -> None:
     """Convert dlib's face network to ONNX into <data_dir>/models (reused when current)."""
     from facegate.engine.onnx_embedder import build_model_file
@@ -54,9 +57,7 @@ def default(ctx: typer.Context) -> None:
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-    data_dir: Annotated[
-        str | None, typer.Option(help="Data directory (default: FACEGATE_DATA_DIR or ./data).")
-    ] = None,
+    data_dir: DataDirOption = None,
     workers: Annotated[
         int, typer.Option(min=1, help="Server processes (each loads the models).")
     ] = 1,
@@ -85,9 +86,6 @@ db_app = typer.Typer(no_args_is_help=True, help="Manage the database schema.")
 app.add_typer(db_app, name="db")
 services_app = typer.Typer(no_args_is_help=True, help="Create and list face services.")
 app.add_typer(services_app, name="services")
-DataDirOption = Annotated[
-    str | None, typer.Option(help="Data directory (default: FACEGATE_DATA_DIR or ./data).")
-]
 
 
 class ServiceType(StrEnum):
@@ -182,13 +180,6 @@ def services_list(data_dir: DataDirOption = None) -> None:
 # --- faces: the engine on image files ----------------------------------------------------------
 
 
-def _settings_and_engine(data_dir: str | None) -> tuple[Settings, FaceEngine]:
-    from facegate.engine.pipeline import FaceEngine
-
-    settings = _settings(data_dir)
-    return settings, FaceEngine.create(settings)
-
-
 @app.command()
 def detect(
     images: Annotated[list[Path], typer.Argument(help="Image files.", exists=True, dir_okay=False)],
@@ -210,11 +201,12 @@ def detect(
     cannot be read gets CompreFace's {"message", "code"} body and the exit status 1.
     """
     from facegate.engine import plugins as face_plugins
-    from facegate.engine.pipeline import DEFAULT_DET_PROB_THRESHOLD
+    from facegate.engine.pipeline import DEFAULT_DET_PROB_THRESHOLD, FaceEngine
     from facegate.errors import FacegateError
     from facegate.responses import detection_json
 
-    settings, engine = _settings_and_engine(data_dir)
+    settings = _settings(data_dir)
+    engine = FaceEngine.create(settings)
     slugs = [slug for slug in plugins.replace(",", " ").split() if slug]
     threshold = DEFAULT_DET_PROB_THRESHOLD if det_prob_threshold is None else det_prob_threshold
     bodies: dict[str, object] = {}
@@ -248,10 +240,11 @@ def compare(
     data_dir: DataDirOption = None,
 ) -> None:
     """Print the similarity (0..1; 0.5 and above: the same person) of the largest faces."""
+    from facegate.engine.pipeline import FaceEngine
     from facegate.engine.similarity import similarity
     from facegate.errors import FacegateError
 
-    _, engine = _settings_and_engine(data_dir)
+    engine = FaceEngine.create(_settings(data_dir))
     embeddings = []
     for path in (image_a, image_b):
         try:
