@@ -75,17 +75,7 @@ export function formDialog({ title, fields, submit = "Save", danger = false, onS
       dialog.remove();
       resolve(value);
     };
-    form.addEventListener("submit", async (event) => {
-      event.preventDefault();
-      error.textContent = "";
-      button.disabled = true;
-      try {
-        close(await onSubmit(new FormData(form)));
-      } catch (err) {
-        error.textContent = err.message;
-        button.disabled = false;
-      }
-    });
+    guardSubmit(form, button, error, async () => close(await onSubmit(new FormData(form))));
     dialog.addEventListener("cancel", (event) => {
       event.preventDefault();
       close(undefined);
@@ -104,19 +94,24 @@ export function asyncForm(fields, submit, onSubmit, { wide = false } = {}) {
   const error = h("p.form-error", { role: "alert" });
   const button = h(`button.primary${wide ? ".wide" : ""}`, { type: "submit" }, submit);
   const form = h("form.stack", { novalidate: true }, fields, error, h("div.actions", {}, button));
+  guardSubmit(form, button, error, () => onSubmit(Object.fromEntries(new FormData(form)), form));
+  return form;
+}
+
+/** On submit, run `action` with `button` disabled; what it throws is shown in `error`. */
+function guardSubmit(form, button, error, action) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     error.textContent = "";
     button.disabled = true;
     try {
-      await onSubmit(Object.fromEntries(new FormData(form)), form);
+      await action();
     } catch (err) {
       error.textContent = err.message;
     } finally {
       button.disabled = false;
     }
   });
-  return form;
 }
 
 /** Ask a yes/no question; resolves true when confirmed. */
@@ -136,18 +131,18 @@ export function field(label, attrs) {
   return h("label.field", {}, h("span", {}, label), h("input", attrs));
 }
 
-/** A labelled <select> with [value, text] options. */
-export function selectField(label, name, options, selected) {
+/** A <select> with [value, text] options, the one equal to `selected` chosen. */
+export function select(attrs, options, selected) {
   return h(
-    "label.field",
-    {},
-    h("span", {}, label),
-    h(
-      "select",
-      { name },
-      options.map(([value, text]) => h("option", { value, selected: value === selected }, text)),
-    ),
+    "select",
+    attrs,
+    options.map(([value, text]) => h("option", { value, selected: value === selected }, text)),
   );
+}
+
+/** A labelled <select> for forms and dialogs. */
+export function selectField(label, name, options, selected) {
+  return h("label.field", {}, h("span", {}, label), select({ name }, options, selected));
 }
 
 /** A button copying `text` (a string, or a function returning it) to the clipboard. */
