@@ -181,17 +181,14 @@ class IndexRegistry:
     def _current(self, service: Service) -> _Collection:
         with self._sessions() as s:
             version = store.service_version(s, service_id=service.id)
-        with self._lock:
-            if version is None:  # deleted, by this process or another
+        if version is None:  # deleted, by this process or another
+            with self._lock:
                 self._collections.pop(service.id, None)
-                return _Collection.load(service.guid, 0, [], {})
-            cached = self._collections.get(service.id)
-        if cached is not None and cached.guid == service.guid and cached.version == version:
+            return _Collection.load(service.guid, 0, [], {})
+        if (cached := self._cached(service, version)) is not None:
             return cached
         with self._load_lock:
-            with self._lock:
-                cached = self._collections.get(service.id)
-            if cached is not None and cached.guid == service.guid and cached.version == version:
+            if (cached := self._cached(service, version)) is not None:
                 return cached  # loaded by another thread meanwhile
             loaded = self._load(service)
             with self._lock:
@@ -201,6 +198,14 @@ class IndexRegistry:
                     self._collections[service.id] = loaded
                     return loaded
                 return cached
+
+    def _cached(self, service: Service, version: int) -> _Collection | None:
+        """The loaded collection of this very service (not a recreated id) at this version."""
+        with self._lock:
+            cached = self._collections.get(service.id)
+        if cached is not None and cached.guid == service.guid and cached.version == version:
+            return cached
+        return None
 
     def _load(self, service: Service) -> _Collection:
         # Read the version before and after the rows: equal values mean no write committed in
