@@ -9,6 +9,7 @@ import {
   field,
   formDialog,
   searchBox,
+  select,
   selectField,
   table,
   toast,
@@ -236,11 +237,7 @@ function membersSection(app, members, reload, allowed) {
     `${m.firstName} ${m.lastName}`,
     m.email,
     allowed && m.role !== "OWNER"
-      ? h(
-          "select",
-          { "aria-label": `Role of ${m.email}`, onchange: change(m) },
-          ROLES.map(([value, text]) => h("option", { value, selected: value === m.role }, text)),
-        )
+      ? select({ "aria-label": `Role of ${m.email}`, onchange: change(m) }, ROLES, m.role)
       : roleLabel(m.role),
     allowed && m.role !== "OWNER"
       ? h("button.link.danger", { type: "button", onclick: remove(m) }, "Remove")

@@ -8,6 +8,7 @@ import {
   field,
   formDialog,
   searchBox,
+  select,
   selectField,
   table,
   toast,
@@ -103,12 +104,10 @@ export async function render(main) {
           `${user.firstName} ${user.lastName}`,
           user.email,
           editable(user) && assignable.includes(user.role)
-            ? h(
-                "select",
+            ? select(
                 { "aria-label": `Global role of ${user.email}`, onchange: setRole(user) },
-                assignable.map((role) =>
-                  h("option", { value: role, selected: role === user.role }, roleLabel(role)),
-                ),
+                assignable.map((role) => [role, roleLabel(role)]),
+                user.role,
               )
             : roleLabel(user.role),
           editable(user)
