@@ -24,8 +24,8 @@ function cookie(name) {
   return item ? decodeURIComponent(item.slice(prefix.length)) : "";
 }
 
-async function parse(response) {
-  const text = await response.text();
+/** An answer's body: its JSON, or its text as a message (a proxy's HTML page, say). */
+function parse(text) {
   if (!text) return null;
   try {
     return JSON.parse(text);
@@ -45,7 +45,7 @@ export async function admin(method, path, body, { quiet401 = false } = {}) {
     credentials: "same-origin",
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  const data = await parse(response);
+  const data = parse(await response.text());
   if (response.status === 401 && !quiet401) onUnauthorized();
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
@@ -104,7 +104,7 @@ async function call(key, method, path, body) {
     payload = JSON.stringify(body);
   }
   const response = await fetch(`/api/v1${path}`, { method, headers, body: payload });
-  const data = await parse(response);
+  const data = parse(await response.text());
   if (!response.ok) throw new ApiError(response.status, data);
   return data;
 }
@@ -137,12 +137,7 @@ export function faceApi(key) {
           if (event.lengthComputable) onProgress(event.loaded / event.total);
         };
         xhr.onload = () => {
-          let data = null;
-          try {
-            data = JSON.parse(xhr.responseText);
-          } catch {
-            data = { message: xhr.responseText };
-          }
+          const data = parse(xhr.responseText);
           if (xhr.status >= 200 && xhr.status < 300) resolve(data);
           else reject(new ApiError(xhr.status, data));
         };

@@ -44,7 +44,7 @@ export function isAdmin(user = state.user) {
 
 /** Navigate to a hash route: go("app", id, "service", sid). */
 export function go(...segments) {
-  window.location.hash = `#/${segments.map(encodeURIComponent).join("/")}`;
+  window.location.hash = href(...segments);
 }
 
 /** Link target for a hash route, with each segment encoded. */
