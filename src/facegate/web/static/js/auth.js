@@ -26,6 +26,20 @@ function authCard(main, { title, intro, fields, submit, onSubmit, footer }) {
   return form;
 }
 
+/** A card with a message in place of a form, and the way back to logging in. */
+function notice(main, title, message) {
+  fill(
+    main,
+    h(
+      "section.card.auth",
+      {},
+      h("h1", {}, title),
+      h("p", {}, message),
+      h("a", { href: "#/login" }, "Go to log in"),
+    ),
+  );
+}
+
 function checkPassword(password, confirm) {
   if (password.length < MIN_PASSWORD) {
     throw new Error(`The password must have at least ${MIN_PASSWORD} characters.`);
@@ -77,15 +91,10 @@ export async function login(main, { query }) {
 export async function signUp(main) {
   const config = await serverConfig();
   if (!config.signupOpen) {
-    fill(
+    notice(
       main,
-      h(
-        "section.card.auth",
-        {},
-        h("h1", {}, "Sign-up is closed"),
-        h("p", {}, "Ask an administrator of this server to create an account for you."),
-        h("a", { href: "#/login" }, "Go to log in"),
-      ),
+      "Sign-up is closed",
+      "Ask an administrator of this server to create an account for you.",
     );
     return;
   }
@@ -120,15 +129,10 @@ export async function signUp(main) {
       const user = { firstName: firstName.trim(), lastName: lastName.trim(), email: email.trim() };
       const { confirmationRequired } = await accounts.register({ ...user, password });
       if (confirmationRequired) {
-        fill(
+        notice(
           main,
-          h(
-            "section.card.auth",
-            {},
-            h("h1", {}, "Confirm your email"),
-            h("p", {}, `We sent a confirmation link to ${user.email}. Open it, then log in.`),
-            h("a", { href: "#/login" }, "Go to log in"),
-          ),
+          "Confirm your email",
+          `We sent a confirmation link to ${user.email}. Open it, then log in.`,
         );
         return;
       }
