@@ -18,12 +18,7 @@ from facegate.db.tables import Service
 from facegate.engine.similarity import normalize, similarity
 from facegate.errors import WrongEmbeddingSize
 from facegate.index import IndexRegistry
-
-CALC = "dlib-resnet-v1"
-
-
-def vector(seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).normal(size=128).astype(np.float32)
+from store_helpers import CALC, vector
 
 
 def near(seed: int, noise: float = 0.05) -> np.ndarray:
