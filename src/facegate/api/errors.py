@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,13 +15,14 @@ from facegate.errors import FacegateError
 log = logging.getLogger(__name__)
 
 
-def error_response(status: int, message: str, code: int) -> JSONResponse:
-    return JSONResponse({"message": message, "code": code}, status_code=status)
+def error_response(error: FacegateError, headers: Mapping[str, str] | None = None) -> JSONResponse:
+    """The error's `{"message", "code"}` body with its status: every failure is shaped here."""
+    return JSONResponse(error.body(), status_code=error.status, headers=headers)
 
 
 async def facegate_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, FacegateError)
-    return error_response(exc.status, exc.message, exc.code)
+    return error_response(exc)
 
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
@@ -33,21 +35,19 @@ async def http_error(request: Request, exc: Exception) -> JSONResponse:
         message = f"Request method '{request.method}' not supported"
     else:
         message = str(exc.detail)
-    return JSONResponse(
-        {"message": message, "code": 0}, status_code=exc.status_code, headers=exc.headers
-    )
+    return error_response(FacegateError(message, status=exc.status_code), exc.headers)
 
 
 async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-    return error_response(400, f"{where}: {first.get('msg', 'invalid value')}; ", 26)
+    return error_response(FacegateError(f"{where}: {first.get('msg', 'invalid value')}; ", code=26))
 
 
 async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
-    return error_response(500, FacegateError.default_message, 0)
+    return error_response(FacegateError(status=500))
 
 
 def install(app: FastAPI) -> None:

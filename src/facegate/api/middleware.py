@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from starlette.datastructures import Headers, MutableHeaders
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from facegate.api.errors import error_response
 from facegate.errors import RequestTooLarge
 
 API_PREFIX = "/api/v1"
@@ -21,11 +22,6 @@ CORS_HEADERS = {
 }
 
 
-def _too_large() -> Response:
-    error = RequestTooLarge()
-    return JSONResponse(error.body(), status_code=error.status)
-
-
 class BodyLimit:
     """Refuse bodies over `max_bytes` with 413 before reading them, or as soon as they pass it."""
 
@@ -39,7 +35,7 @@ class BodyLimit:
             return
         length = Headers(scope=scope).get("content-length", "")
         if length.isdigit() and int(length) > self.max_bytes:
-            await _too_large()(scope, receive, send)
+            await error_response(RequestTooLarge())(scope, receive, send)
             return
         seen = 0
 
