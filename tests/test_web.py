@@ -124,13 +124,17 @@ def _log_in(page: Page, user: dict[str, str] = USER) -> None:
     expect(page.get_by_role("heading", name="Applications")).to_be_visible()
 
 
-def _admin(page: Page, method: str, path: str, body: object = None) -> Any:
-    """Call the admin API with the page's cookies, echoing the CSRF cookie as the UI does."""
+def _csrf(page: Page) -> str:
+    """The page's CSRF cookie (asked for first when it has none), to echo as the UI does."""
     if not any(c["name"] == "facegate_csrf" for c in page.context.cookies()):
         page.request.get("/admin/config")
-    token = next(c["value"] for c in page.context.cookies() if c["name"] == "facegate_csrf")
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "facegate_csrf")
+
+
+def _admin(page: Page, method: str, path: str, body: object = None) -> Any:
+    """Call the admin API with the page's cookies and CSRF token."""
     answer = page.request.fetch(
-        f"/admin{path}", method=method, data=body, headers={"X-CSRF-Token": token}
+        f"/admin{path}", method=method, data=body, headers={"X-CSRF-Token": _csrf(page)}
     )
     assert answer.ok, f"{method} {path}: {answer.status} {answer.text()}"
     return answer.json() if answer.text() else None
@@ -142,9 +146,8 @@ def front_door(server: str, browser: Browser) -> str:
     ran; through the admin API when it is run alone). Returns the application id."""
     context = browser.new_context(base_url=server)
     page = context.new_page()
-    page.request.get("/admin/config")
     credentials = {"email": USER["email"], "password": USER["password"]}
-    token = next(c["value"] for c in context.cookies() if c["name"] == "facegate_csrf")
+    token = _csrf(page)
     if not page.request.post("/admin/login", data=credentials, headers={"X-CSRF-Token": token}).ok:
         names = {"firstName": USER["first"], "lastName": USER["last"]}
         _admin(page, "POST", "/user/register", {**credentials, **names})
