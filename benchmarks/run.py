@@ -177,17 +177,13 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes], timeout: float = 
 
 
 def _api_key(data_dir: Path) -> str:
+    """A new recognition service's key: `services create` prints it alone on stdout."""
     result = subprocess.run(
         [*FACEGATE, "services", "create", "--type", "recognition",
          "--name", "bench", "--data-dir", str(data_dir)],
         check=True, capture_output=True, text=True,
     )  # fmt: skip
-    match = re.search(
-        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", result.stdout
-    )
-    if not match:
-        raise RuntimeError(f"no API key in: {result.stdout!r}")
-    return match.group(0)
+    return result.stdout.strip()
 
 
 def _load(
