@@ -16,6 +16,8 @@ from typing import Any
 import httpx
 import pytest
 
+from ports import free_port
+
 pytestmark = pytest.mark.slow
 
 DATA = Path(__file__).parent / "data"
@@ -33,8 +35,6 @@ def _env(db_url: str, data_dir: Path) -> dict[str, str]:
 @contextmanager
 def serving(db_url: str, data_dir: Path, *args: str) -> Iterator[str]:
     """`facegate serve` in a subprocess on a free port; yields its URL once /healthz says OK."""
-    from api_fixtures import free_port
-
     port = free_port()
     process = subprocess.Popen(
         [FACEGATE, "serve", "--port", str(port), *args],
