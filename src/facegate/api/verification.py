@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
@@ -35,7 +34,7 @@ def verify(
     query = body.params.face_query()
     source_image = body.image("source_image", "sourceImageBase64")
     target_image = body.image("target_image", "targetImageBase64")
-    source = inference.faces(source_image, replace(query, limit=2))
+    source = inference.faces(source_image, query, limit=2)
     if len(source.faces) > 1:
         raise TooManyFaces()
     target = inference.faces(target_image, query)
