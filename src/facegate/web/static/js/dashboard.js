@@ -15,8 +15,8 @@ function isoDay(date) {
 function perDay(stats, days, today = new Date()) {
   const counts = new Map();
   for (const row of stats) {
-    const day = String(row.createdDate ?? row.day).slice(0, 10);
-    counts.set(day, (counts.get(day) ?? 0) + Number(row.requestCount ?? row.count ?? 0));
+    const day = row.createdDate.slice(0, 10);
+    counts.set(day, (counts.get(day) ?? 0) + row.requestCount);
   }
   const points = [];
   for (let back = days - 1; back >= 0; back -= 1) {
@@ -42,7 +42,6 @@ export async function render(main, params) {
   const ctx = await loadService(params.app, params.service);
   const { service, kind } = ctx;
   const stats = await accounts.statistics(params.app, params.service);
-  const created = service.createdDate ? new Date(service.createdDate).toLocaleDateString() : "—";
   const chartBox = h("div.chart-box");
   let days = RANGES[0];
 
@@ -93,9 +92,9 @@ export async function render(main, params) {
       "section.stats",
       {},
       stat("Type", KIND_LABELS[kind]),
-      stat("Created", created),
-      kind === "recognition" ? stat("Subjects", service.subjectCount ?? 0) : null,
-      kind === "recognition" ? stat("Face examples", service.imageCount ?? 0) : null,
+      stat("Created", new Date(service.createdDate).toLocaleDateString()),
+      kind === "recognition" ? stat("Subjects", service.subjectCount) : null,
+      kind === "recognition" ? stat("Face examples", service.imageCount) : null,
     ),
     h("section.card", {}, chartBox),
   );
