@@ -67,12 +67,9 @@ class Params:
     def __init__(self, pairs: Sequence[tuple[str, str]]) -> None:
         self._pairs = pairs
 
-    def all(self, name: str) -> list[str]:
-        return [value for key, value in self._pairs if key == name]
-
     def text(self, name: str) -> str | None:
         """The value, repeated values joined with commas (Spring's String binding)."""
-        values = self.all(name)
+        values = [value for key, value in self._pairs if key == name]
         return ",".join(values) if values else None
 
     def integer(self, name: str, default: int) -> int:
