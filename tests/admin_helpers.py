@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes
@@ -13,7 +12,6 @@ from email.message import Message
 from typing import Any, ClassVar
 
 import httpx
-import uvicorn
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -38,27 +36,15 @@ class FakeEngine:
 
 
 @contextmanager
-def serve(
-    settings: Settings, *, port: int | None = None, real_engine: bool = False
-) -> Iterator[str]:
-    """Run create_app(settings) under uvicorn in a thread (on the fake engine unless asked for
-    the real models); yields the base URL."""
-    app = create_app(settings, engine=None if real_engine else FakeEngine())
-    port = port or free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", ws="none")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 120
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            raise RuntimeError("the test server did not start")
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
+def serve(settings: Settings, *, port: int | None = None) -> Iterator[str]:
+    """create_app(settings) on the fake engine under uvicorn in a thread; yields the base URL.
+    `port` when the settings must name it (public_url, for e-mailed links)."""
+    # Imported here: a module-level import would load api_fixtures before the API tests
+    # register it as a plugin, and pytest could then not rewrite its asserts.
+    from api_fixtures import LiveServer
+
+    with LiveServer(create_app(settings, engine=FakeEngine()), port) as server:
+        yield server.url
 
 
 class Browser:
