@@ -15,16 +15,8 @@ SMTPS_PORT = 465
 TIMEOUT_SECONDS = 30
 
 
-def link(settings: Settings, path: str, token: str) -> str:
+def _link(settings: Settings, path: str, token: str) -> str:
     return f"{settings.public_url.rstrip('/')}{path}?{urlencode({'token': token})}"
-
-
-def confirmation_link(settings: Settings, token: str) -> str:
-    return link(settings, "/admin/user/registration/confirm", token)
-
-
-def reset_link(settings: Settings, token: str) -> str:
-    return link(settings, "/reset-password", token)
 
 
 def send_confirmation(settings: Settings, *, to: str, first_name: str, token: str) -> None:
@@ -34,7 +26,7 @@ def send_confirmation(settings: Settings, *, to: str, first_name: str, token: st
         subject="facegate: confirm your e-mail address",
         text=(
             f"Hello {first_name},\n\nConfirm your facegate account by opening this link "
-            f"(valid 24 hours):\n\n{confirmation_link(settings, token)}\n"
+            f"(valid 24 hours):\n\n{_link(settings, '/admin/user/registration/confirm', token)}\n"
         ),
     )
 
@@ -46,7 +38,7 @@ def send_reset(settings: Settings, *, to: str, first_name: str, token: str) -> N
         subject="facegate: reset your password",
         text=(
             f"Hello {first_name},\n\nChoose a new password with this link (valid 15 minutes, "
-            f"usable once):\n\n{reset_link(settings, token)}\n\n"
+            f"usable once):\n\n{_link(settings, '/reset-password', token)}\n\n"
             "If you did not ask for it, ignore this message.\n"
         ),
     )
