@@ -15,7 +15,7 @@ import {
   toast,
 } from "./dom.js";
 import { currentUser, go, href, isAdmin, roleLabel } from "./session.js";
-import { KIND_LABELS, serviceKind } from "./service.js";
+import { KIND_LABELS } from "./service.js";
 
 const ROLES = ["OWNER", "ADMINISTRATOR", "USER"].map((role) => [role, roleLabel(role)]);
 const TYPES = [
@@ -111,7 +111,6 @@ export function createServiceDialog(appId) {
 
 function serviceActions(app, service, reload, allowed) {
   const base = ["app", app.id, "service", service.id];
-  const kind = serviceKind(service);
   const rename = async () => {
     const done = await formDialog({
       title: `Rename ${service.name}`,
@@ -176,7 +175,7 @@ function serviceActions(app, service, reload, allowed) {
     "div.row-actions",
     {},
     h("a.button", { href: href(...base, "test") }, "Test"),
-    kind === "recognition"
+    service.type === "recognition"
       ? h("a.button", { href: href(...base, "collection") }, "Collection")
       : null,
     h("a.button", { href: href(...base) }, "Dashboard"),
@@ -293,7 +292,7 @@ export async function detail(main, params) {
   };
   const rows = services.map((s) => [
     h("a.strong", { href: href("app", app.id, "service", s.id) }, s.name),
-    KIND_LABELS[serviceKind(s)],
+    KIND_LABELS[s.type],
     copyable(s.apiKey, `Copy the API key of ${s.name}`),
     serviceActions(app, s, reload, allowed.writeServices),
   ]);

@@ -4,16 +4,6 @@ import { accounts } from "./api.js";
 import { h, copyable } from "./dom.js";
 import { href } from "./session.js";
 
-/** "recognition" | "detection" | "verification", whatever spelling the server uses. */
-export function serviceKind(service) {
-  const type = String(service.type).toLowerCase();
-  return type.startsWith("verif")
-    ? "verification"
-    : type.startsWith("detect")
-      ? "detection"
-      : "recognition";
-}
-
 export const KIND_LABELS = {
   recognition: "Recognition",
   detection: "Detection",
@@ -26,7 +16,7 @@ export async function loadService(appId, serviceId) {
     accounts.app(appId),
     accounts.service(appId, serviceId),
   ]);
-  return { app, service, kind: serviceKind(service) };
+  return { app, service, kind: service.type }; // "recognition" | "detection" | "verification"
 }
 
 /** Breadcrumbs, the service name and key, and tabs: Dashboard, Collection, Test. */
