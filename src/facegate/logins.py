@@ -116,8 +116,12 @@ def revoke_all(s: Session, *, user: User, keep: LoginSession | None = None) -> N
 # --- throttling ---------------------------------------------------------------------------------
 
 
+def _account_key(email: str) -> str:
+    return f"account:{email.strip().lower()}"
+
+
 def _keys(email: str, address: str | None) -> list[tuple[str, int]]:
-    keys = [(f"account:{email.strip().lower()}", ACCOUNT_LIMIT)]
+    keys = [(_account_key(email), ACCOUNT_LIMIT)]
     if address:
         keys.append((f"address:{address}", ADDRESS_LIMIT))
     return keys
@@ -169,7 +173,7 @@ def _count(s: Session, key: str, at: datetime) -> None:
 def record_success(s: Session, *, email: str) -> None:
     """The account's counter restarts; the address's does not (an attacker's own account
     must not reset the count of guesses made against others)."""
-    row = s.get(LoginFailure, _keys(email, None)[0][0])
+    row = s.get(LoginFailure, _account_key(email))
     if row is not None:
         s.delete(row)
         s.flush()
