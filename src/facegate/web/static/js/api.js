@@ -6,7 +6,7 @@ const CSRF_HEADER = "X-CSRF-Token";
 /** An error answer of either API, carrying CompreFace's {"message","code"} and the status. */
 export class ApiError extends Error {
   constructor(status, body) {
-    super(body?.message || body?.detail || `Request failed (HTTP ${status})`);
+    super(body?.message || `Request failed (HTTP ${status})`);
     this.status = status;
     this.code = body?.code;
   }
