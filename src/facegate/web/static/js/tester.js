@@ -180,15 +180,12 @@ export async function render(main, params) {
         );
       }),
     );
+    const rows = faceRows(kind, body);
     fill(
       result,
       h("div.photos", {}, photos),
-      h(
-        "h3",
-        {},
-        `${photos.length > 1 ? body.result[0].face_matches.length : body.result.length} face(s)`,
-      ),
-      table(FACE_HEADERS[kind], faceRows(kind, body)),
+      h("h3", {}, `${rows.length} face(s)`),
+      table(FACE_HEADERS[kind], rows),
     );
   }
 
