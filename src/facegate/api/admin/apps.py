@@ -17,13 +17,17 @@ from facegate.api.admin.schemas import (
 )
 from facegate.api.deps import SessionDep
 from facegate.applications import Access
+from facegate.db.tables import User
 from facegate.roles import Role
 
 router = APIRouter(tags=["admin: applications"])
 
 
 def app_out(session: Session, standing: Access) -> AppOut:
-    owner = applications.owner(session, app=standing.app)
+    return _out(standing, applications.owner(session, app=standing.app))
+
+
+def _out(standing: Access, owner: User | None) -> AppOut:
     return AppOut(
         id=standing.app.guid,
         name=standing.app.name,
@@ -38,7 +42,9 @@ def app_out(session: Session, standing: Access) -> AppOut:
 
 @router.get("/apps")
 def list_apps(session: SessionDep, user: CurrentUser, search: str = "") -> list[AppOut]:
-    return [app_out(session, a) for a in applications.list_apps(session, user=user, search=search)]
+    listed = applications.list_apps(session, user=user, search=search)
+    owners = applications.owners(session, apps=[standing.app for standing in listed])
+    return [_out(standing, owners.get(standing.app.id)) for standing in listed]
 
 
 @router.post("/app", status_code=201)
