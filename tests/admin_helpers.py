@@ -116,12 +116,16 @@ class Mailbox:
             self.arrived.notify_all()
         return "250 Message accepted for delivery"
 
-    def link(self, index: int = -1) -> str:
-        """The http link in a received message's text."""
+    def text(self, index: int = -1) -> str:
+        """A received message's plain text."""
         payload = self.messages[index].get_payload(decode=True)
         assert isinstance(payload, bytes)
-        found = re.search(r"https?://\S+", payload.decode())
-        assert found, payload
+        return payload.decode()
+
+    def link(self, index: int = -1) -> str:
+        """The http link in a received message's text."""
+        found = re.search(r"https?://\S+", self.text(index))
+        assert found, self.text(index)
         return found.group(0)
 
 

@@ -38,12 +38,14 @@ def test_reset_mail_carries_a_link_to_the_reset_page(mailbox: tuple[Mailbox, int
     assert (message["To"], message["From"]) == ("ann@example.com", "facegate <noreply@example.com>")
     assert "reset" in message["Subject"]
     assert box.link() == "https://faces.example.com/reset-password?token=t+o%2Bk"
+    assert "(valid 15 minutes, usable once)" in box.text()
 
 
 def test_confirmation_mail_links_to_the_admin_api(mailbox: tuple[Mailbox, int]) -> None:
     box, port = mailbox
     mail.send_confirmation(settings(port), to="ann@example.com", first_name="Ann", token="abc")
     assert box.link() == "https://faces.example.com/admin/user/registration/confirm?token=abc"
+    assert "(valid 24 hours)" in box.text()
 
 
 def test_disabled_mail_is_an_error() -> None:

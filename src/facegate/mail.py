@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from datetime import timedelta
 from email.message import EmailMessage
 from urllib.parse import urlencode
 
+from facegate.accounts import CONFIRM_TTL, RESET_TTL
 from facegate.config import Settings
 from facegate.errors import MailDisabled, UnreachableEmail
 
@@ -26,7 +28,8 @@ def send_confirmation(settings: Settings, *, to: str, first_name: str, token: st
         subject="facegate: confirm your e-mail address",
         text=(
             f"Hello {first_name},\n\nConfirm your facegate account by opening this link "
-            f"(valid 24 hours):\n\n{_link(settings, '/admin/user/registration/confirm', token)}\n"
+            f"(valid {_lasting(CONFIRM_TTL)}):\n\n"
+            f"{_link(settings, '/admin/user/registration/confirm', token)}\n"
         ),
     )
 
@@ -37,11 +40,18 @@ def send_reset(settings: Settings, *, to: str, first_name: str, token: str) -> N
         to=to,
         subject="facegate: reset your password",
         text=(
-            f"Hello {first_name},\n\nChoose a new password with this link (valid 15 minutes, "
-            f"usable once):\n\n{_link(settings, '/reset-password', token)}\n\n"
+            f"Hello {first_name},\n\nChoose a new password with this link "
+            f"(valid {_lasting(RESET_TTL)}, usable once):\n\n"
+            f"{_link(settings, '/reset-password', token)}\n\n"
             "If you did not ask for it, ignore this message.\n"
         ),
     )
+
+
+def _lasting(ttl: timedelta) -> str:
+    """A link's lifetime in words, e.g. "24 hours" or "15 minutes"."""
+    minutes = int(ttl.total_seconds()) // 60
+    return f"{minutes // 60} hours" if minutes % 60 == 0 else f"{minutes} minutes"
 
 
 def _server(settings: Settings) -> tuple[str, int]:
