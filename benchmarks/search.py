@@ -27,6 +27,7 @@ from facegate import face_services
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory, upgrade
 from facegate.db.tables import Example, Service, Subject, new_uuid, utcnow
+from facegate.engine.model_sets import DLIB_SCALE
 from facegate.engine.similarity import normalize
 from facegate.index import IndexRegistry
 
@@ -87,7 +88,7 @@ def measure(settings: Settings, n: int, queries: int) -> dict[str, float]:
     rng = np.random.default_rng(n)
     service, sample, sample_ids = fill(settings, n, rng)
     engine = create_db_engine(settings)
-    registry = IndexRegistry(session_factory(engine), calculator=CALCULATOR)
+    registry = IndexRegistry(session_factory(engine), calculator=CALCULATOR, scale=DLIB_SCALE)
     # Queries: a stored face seen again (small noise), so the right answer is known.
     picks = rng.integers(0, len(sample), size=queries)
     probes = normalize(sample[picks] + 0.02 * rng.normal(size=(queries, DIM)).astype(np.float32))

@@ -150,7 +150,8 @@ def running_api(settings: Settings, engine: Any, faces_dir: Path) -> Iterator[Ap
 
 
 @pytest.fixture
-def api(settings: Settings, face_engine: Any, faces_dir: Path) -> Iterator[Api]:
-    """A live server on the test's database (SQLite and PostgreSQL) and the real engine."""
-    with running_api(settings, face_engine, faces_dir) as api:
+def api(settings: Settings, model_engine: Any, faces_dir: Path) -> Iterator[Api]:
+    """A live server on the test's database and the real engine of each model set (the
+    ArcFace set on SQLite only: conftest.pytest_collection_modifyitems)."""
+    with running_api(settings, model_engine, faces_dir) as api:
         yield api

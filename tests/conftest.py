@@ -27,6 +27,15 @@ def faces_dir() -> Path:
 
 
 @pytest.fixture(scope="session")
+def lfw_dir(faces_dir: Path) -> Path:
+    """Labelled LFW photos for calibration (labels.csv, pairs.csv), beside faces/."""
+    folder = faces_dir.parent / "lfw-dev"
+    if not (folder / "pairs.csv").is_file():
+        pytest.fail(f"Calibration photos not found at {folder}: check out the project's shared/")
+    return folder
+
+
+@pytest.fixture(scope="session")
 def manifest(faces_dir: Path) -> list[dict[str, Any]]:
     images: list[dict[str, Any]] = json.loads((faces_dir / "manifest.json").read_text())["images"]
     return images
@@ -119,15 +128,56 @@ def db_engine(settings: Any) -> Iterator[Any]:
     engine.dispose()
 
 
-# --- engine: `face_engine` (the real models, loaded once per test session) ----------------------
+# --- engine: `face_engine` (dlib), `model_engine` (every model set), loaded once per session ----
 #   def test_x(face_engine, faces_dir):
 #       analysis = face_engine.analyze((faces_dir / "fr_obama.jpg").read_bytes(), plugins=["age"])
+#   def test_y(model_engine): ...           # runs once per model set in MODELS
+# A test on every model set and both databases runs the ArcFace set on SQLite only: storage is
+# what the second database tests, and it does not depend on the model (pytest_collection_...).
+
+MODELS = ["dlib", "insightface-s"]
 
 
 @pytest.fixture(scope="session")
-def face_engine(tmp_path_factory: pytest.TempPathFactory) -> Any:
-    """`facegate.engine.pipeline.FaceEngine` on default settings (`embedder` from settings)."""
+def engines(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Any]:
+    """The real engine of a model set, by name, loaded at most once per test session."""
     from facegate.config import Settings
     from facegate.engine.pipeline import FaceEngine
 
-    return FaceEngine.create(Settings(data_dir=tmp_path_factory.mktemp("engine")))
+    loaded: dict[str, Any] = {}
+    data_dir = tmp_path_factory.mktemp("engine")
+
+    def engine(model: str) -> Any:
+        if model not in loaded:
+            loaded[model] = FaceEngine.create(Settings(data_dir=data_dir, model=model))
+        return loaded[model]
+
+    return engine
+
+
+@pytest.fixture(scope="session")
+def face_engine(engines: Callable[[str], Any]) -> Any:
+    """`facegate.engine.pipeline.FaceEngine` on default settings (the dlib model set)."""
+    return engines("dlib")
+
+
+@pytest.fixture(scope="session", params=MODELS)
+def model_engine(request: pytest.FixtureRequest, engines: Callable[[str], Any]) -> Any:
+    """The engine of each model set in turn."""
+    return engines(request.param)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Run tests that take both a model set and a database once per model on SQLite, and on
+    PostgreSQL with the default model only."""
+    keep, drop = [], []
+    for item in items:
+        params = getattr(item, "callspec", None)
+        values = params.params if params is not None else {}
+        if values.get("db_url") == "postgres" and values.get("model_engine", "dlib") != "dlib":
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep

@@ -10,7 +10,7 @@ import pytest
 
 from facegate.config import Settings
 from facegate.engine.detector import RetinaFaceDetector
-from facegate.engine.pipeline import DEFAULT_DET_PROB_THRESHOLD
+from facegate.engine.model_sets import RETINAFACE_THRESHOLD
 from facegate.images import decode
 
 SETTINGS = Settings()
@@ -40,7 +40,7 @@ def test_face_count_of_every_manifest_photo(
     lowest_face, highest_extra = 1.0, 0.0
     for entry in manifest:
         found = detector.detect(_pixels(faces_dir, entry["file"]), threshold=0.1)
-        kept = int((found.scores > DEFAULT_DET_PROB_THRESHOLD).sum())
+        kept = int((found.scores > RETINAFACE_THRESHOLD).sum())
         if kept != entry["faces"]:
             wrong.append((entry["file"], kept, entry["faces"]))
         lowest_face = min(lowest_face, float(found.scores[: entry["faces"]].min()))

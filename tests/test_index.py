@@ -15,7 +15,8 @@ from facegate import face_services, store
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import Service
-from facegate.engine.similarity import normalize, similarity
+from facegate.engine.model_sets import DLIB_SCALE
+from facegate.engine.similarity import normalize
 from facegate.errors import WrongEmbeddingSize
 from facegate.index import IndexRegistry
 from store_helpers import CALC, vector
@@ -33,7 +34,7 @@ def sessions(db_engine: Engine) -> sessionmaker[Session]:
 
 @pytest.fixture
 def registry(sessions: sessionmaker[Session]) -> Iterator[IndexRegistry]:
-    index = IndexRegistry(sessions, calculator=CALC)
+    index = IndexRegistry(sessions, calculator=CALC, scale=DLIB_SCALE)
     yield index
     index.close()
 
@@ -73,7 +74,7 @@ def test_best_match_first_with_compreface_similarity(
     assert [m.similarity for m in matches] == sorted((m.similarity for m in matches), reverse=True)
     for match in matches:
         seed = "ABCDE".index(match.subject)
-        assert match.similarity == pytest.approx(similarity(near(2), vector(seed)), abs=1e-5)
+        assert match.similarity == pytest.approx(DLIB_SCALE.similarity(near(2), vector(seed)), abs=1e-5)
     assert len(registry.search(service, near(2), k=-1)[0]) == 5  # -1: every example
     assert len(registry.search(service, near(2), k=50)[0]) == 5
     assert registry.search(service, near(2), k=0) == [[]]
@@ -220,7 +221,7 @@ class Other(NamedTuple):
 def other(settings: Settings, db_engine: Engine, service: Service) -> Iterator[Other]:
     engine = create_db_engine(settings)  # db_engine has migrated the database already
     sessions = session_factory(engine)
-    index = IndexRegistry(sessions, calculator=CALC)
+    index = IndexRegistry(sessions, calculator=CALC, scale=DLIB_SCALE)
     with sessions() as s:
         remote = face_services.service_by_key(s, api_key=service.api_key, type="recognition")
     assert remote is not None

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from facegate.engine.faces import Analysis, Box, Face
-from facegate.engine.similarity import normalize, similarity
+from facegate.engine.similarity import normalize
 from facegate.errors import EmptyImage, ModelUnavailable, NotAnImage
 
 ALL_PLUGINS = ["age", "gender", "landmarks", "landmarks68", "pose", "calculator"]
@@ -25,8 +25,8 @@ GENDERS = {
 }
 
 
-def _analyze(face_engine: Any, faces_dir: Path, name: str, **options: Any) -> Analysis:
-    analysis: Analysis = face_engine.analyze((faces_dir / name).read_bytes(), **options)
+def _analyze(model_engine: Any, faces_dir: Path, name: str, **options: Any) -> Analysis:
+    analysis: Analysis = model_engine.analyze((faces_dir / name).read_bytes(), **options)
     return analysis
 
 
@@ -36,43 +36,43 @@ def _only_face(analysis: Analysis) -> Face:
 
 
 def test_face_count_of_every_manifest_photo(
-    face_engine: Any, faces_dir: Path, manifest: list[dict[str, Any]]
+    model_engine: Any, faces_dir: Path, manifest: list[dict[str, Any]]
 ):
     counts = {
-        entry["file"]: len(_analyze(face_engine, faces_dir, entry["file"], embed=False).faces)
+        entry["file"]: len(_analyze(model_engine, faces_dir, entry["file"], embed=False).faces)
         for entry in manifest
     }
     assert counts == {entry["file"]: entry["faces"] for entry in manifest}
 
 
 @pytest.mark.parametrize(("name", "gender"), GENDERS.items())
-def test_gender(face_engine: Any, faces_dir: Path, name: str, gender: str):
-    face = _only_face(_analyze(face_engine, faces_dir, name, plugins=["gender"]))
+def test_gender(model_engine: Any, faces_dir: Path, name: str, gender: str):
+    face = _only_face(_analyze(model_engine, faces_dir, name, plugins=["gender"]))
     assert face.gender is not None
     assert face.gender.value == gender
     assert face.gender.probability > 0.9
 
 
 def test_ages_are_plausible_for_adults(
-    face_engine: Any, faces_dir: Path, manifest: list[dict[str, Any]]
+    model_engine: Any, faces_dir: Path, manifest: list[dict[str, Any]]
 ):
     # Every known person in the photos was photographed as an adult (roughly 25 to 75).
     for entry in manifest:
         if entry["faces"] != 1 or not entry["people"]:
             continue
-        age = _only_face(_analyze(face_engine, faces_dir, entry["file"], plugins=["age"])).age
+        age = _only_face(_analyze(model_engine, faces_dir, entry["file"], plugins=["age"])).age
         assert age is not None
         assert age.low >= 25, (entry["file"], age)
         assert 0 < age.probability <= 1
 
 
 def test_landmarks_lie_inside_their_box(
-    face_engine: Any, faces_dir: Path, manifest: list[dict[str, Any]]
+    model_engine: Any, faces_dir: Path, manifest: list[dict[str, Any]]
 ):
     for entry in manifest:
         if entry["file"] == "fr_obama_partial_face.jpg":
             continue  # the box is clipped at the image edge where the face is cut off
-        analysis = _analyze(face_engine, faces_dir, entry["file"], plugins=["landmarks"])
+        analysis = _analyze(model_engine, faces_dir, entry["file"], plugins=["landmarks"])
         for face in analysis.faces:
             box = face.box
             assert len(face.landmarks) == 5
@@ -80,24 +80,26 @@ def test_landmarks_lie_inside_their_box(
                 assert box.x_min <= x <= box.x_max and box.y_min <= y <= box.y_max, entry["file"]
 
 
-def test_landmarks_are_ordered_eyes_nose_mouth(face_engine: Any, faces_dir: Path):
-    face = _only_face(_analyze(face_engine, faces_dir, "fp_kate_siegel.jpg", embed=False))
+def test_landmarks_are_ordered_eyes_nose_mouth(model_engine: Any, faces_dir: Path):
+    face = _only_face(_analyze(model_engine, faces_dir, "fp_kate_siegel.jpg", embed=False))
     (lx, ly), (rx, ry), (nx, ny), (mlx, mly), (mrx, mry) = face.landmarks
     assert lx < nx < rx and mlx < mrx
     assert max(ly, ry) < ny < min(mly, mry)
 
 
-def test_frontal_portrait_pose(face_engine: Any, faces_dir: Path):
-    face = _only_face(_analyze(face_engine, faces_dir, "fp_kate_siegel.jpg", plugins=["pose"]))
+def test_frontal_portrait_pose(model_engine: Any, faces_dir: Path):
+    face = _only_face(_analyze(model_engine, faces_dir, "fp_kate_siegel.jpg", plugins=["pose"]))
     assert face.pose is not None
     assert abs(face.pose.yaw) < 15
     assert abs(face.pose.roll) < 15
-    assert abs(face.pose.pitch) < 20
+    # SCRFD-500M's nose point is noisier than RetinaFace's (nose height between the eye and
+    # mouth lines, 10th-90th percentile over the test faces: 0.43-0.70 against 0.45-0.65).
+    assert abs(face.pose.pitch) < (20 if model_engine.model == "dlib" else 25)
 
 
-def test_landmarks68_inside_the_face(face_engine: Any, faces_dir: Path):
+def test_landmarks68_inside_the_face(model_engine: Any, faces_dir: Path):
     face = _only_face(
-        _analyze(face_engine, faces_dir, "fr_obama.jpg", plugins=["landmarks68"], embed=False)
+        _analyze(model_engine, faces_dir, "fr_obama.jpg", plugins=["landmarks68"], embed=False)
     )
     assert face.landmarks68 is not None and len(face.landmarks68) == 68
     box = face.box
@@ -107,20 +109,20 @@ def test_landmarks68_inside_the_face(face_engine: Any, faces_dir: Path):
         assert box.y_min - margin <= y <= box.y_max + margin
 
 
-def test_all_plugins_report_times_and_versions(face_engine: Any, faces_dir: Path):
-    analysis = _analyze(face_engine, faces_dir, "fr_two_people.jpg", plugins=ALL_PLUGINS)
+def test_all_plugins_report_times_and_versions(model_engine: Any, faces_dir: Path):
+    analysis = _analyze(model_engine, faces_dir, "fr_two_people.jpg", plugins=ALL_PLUGINS)
     for face in analysis.faces:
         assert set(face.execution_time) == {"detector", *ALL_PLUGINS}
-        assert face.embedding is not None and face.embedding.shape == (128,)
+        assert face.embedding is not None and face.embedding.shape == (model_engine.dimensions,)
         assert face.embedding.dtype == np.float32
     assert set(analysis.plugins_versions) == {"detector", *ALL_PLUGINS}
-    assert analysis.plugins_versions["calculator"] == face_engine.calculator_id == "dlib-resnet-v1"
+    assert analysis.plugins_versions["calculator"] == model_engine.calculator_id == "dlib-resnet-v1"
     assert {"decode", "detect", "align", "embed", "age", "gender", "total"} <= set(analysis.timings)
     assert analysis.timings["total"] >= analysis.timings["embed"] > 0
 
 
-def test_without_plugins_nothing_extra_is_computed(face_engine: Any, faces_dir: Path):
-    analysis = _analyze(face_engine, faces_dir, "fr_two_people.jpg", embed=False)
+def test_without_plugins_nothing_extra_is_computed(model_engine: Any, faces_dir: Path):
+    analysis = _analyze(model_engine, faces_dir, "fr_two_people.jpg", embed=False)
     for face in analysis.faces:
         assert (face.embedding, face.age, face.gender, face.pose, face.landmarks68) == (
             None,
@@ -131,54 +133,54 @@ def test_without_plugins_nothing_extra_is_computed(face_engine: Any, faces_dir: 
         )
         assert set(face.execution_time) == {"detector"}
     assert "embed" not in analysis.timings
-    assert analysis.plugins_versions == {"detector": face_engine.plugins_versions["detector"]}
+    assert analysis.plugins_versions == {"detector": model_engine.plugins_versions["detector"]}
 
 
 def test_detection_only_decodes_big_jpegs_at_reduced_scale_with_the_same_boxes(
-    face_engine: Any, faces_dir: Path
+    model_engine: Any, faces_dir: Path
 ):
-    quick = _analyze(face_engine, faces_dir, "fp_angelina_jolie.jpg", embed=False)
-    full = _analyze(face_engine, faces_dir, "fp_angelina_jolie.jpg")
+    quick = _analyze(model_engine, faces_dir, "fp_angelina_jolie.jpg", embed=False)
+    full = _analyze(model_engine, faces_dir, "fp_angelina_jolie.jpg")
     assert (quick.width, quick.height) == (full.width, full.height) == (1665, 2048)
     a, b = quick.faces[0].box, full.faces[0].box
     assert abs(a.x_min - b.x_min) + abs(a.y_max - b.y_max) < 0.02 * (b.x_max - b.x_min)
 
 
-def test_limit_keeps_the_largest_faces(face_engine: Any, faces_dir: Path):
-    every = _analyze(face_engine, faces_dir, "fp_multiface.jpg", embed=False).faces
+def test_limit_keeps_the_largest_faces(model_engine: Any, faces_dir: Path):
+    every = _analyze(model_engine, faces_dir, "fp_multiface.jpg", embed=False).faces
     areas = [(f.box.x_max - f.box.x_min) * (f.box.y_max - f.box.y_min) for f in every]
     assert areas == sorted(areas, reverse=True)
-    two = _analyze(face_engine, faces_dir, "fp_multiface.jpg", embed=False, limit=2).faces
+    two = _analyze(model_engine, faces_dir, "fp_multiface.jpg", embed=False, limit=2).faces
     assert [f.box for f in two] == [f.box for f in every[:2]]
 
 
-def test_threshold_drops_faces(face_engine: Any, faces_dir: Path):
-    every = _analyze(face_engine, faces_dir, "fp_multiface.jpg", embed=False).faces
+def test_threshold_drops_faces(model_engine: Any, faces_dir: Path):
+    every = _analyze(model_engine, faces_dir, "fp_multiface.jpg", embed=False).faces
     lowest = min(f.box.probability for f in every)
     fewer = _analyze(
-        face_engine, faces_dir, "fp_multiface.jpg", embed=False, det_prob_threshold=lowest
+        model_engine, faces_dir, "fp_multiface.jpg", embed=False, det_prob_threshold=lowest
     )
     assert len(fewer.faces) == len(every) - 1
 
 
-def test_no_face_is_an_empty_list(face_engine: Any):
+def test_no_face_is_an_empty_list(model_engine: Any):
     buffer = io.BytesIO()
     Image.new("RGB", (300, 200), (90, 140, 200)).save(buffer, "PNG")
-    analysis = face_engine.analyze(buffer.getvalue(), plugins=["age", "gender"])
+    analysis = model_engine.analyze(buffer.getvalue(), plugins=["age", "gender"])
     assert analysis.faces == []
     assert (analysis.width, analysis.height) == (300, 200)
 
 
-def test_without_detection_the_whole_image_is_the_face(face_engine: Any, faces_dir: Path):
+def test_without_detection_the_whole_image_is_the_face(model_engine: Any, faces_dir: Path):
     data = (faces_dir / "fr_obama.jpg").read_bytes()
-    detected = _only_face(face_engine.analyze(data))
+    detected = _only_face(model_engine.analyze(data))
     box = detected.box
     buffer = io.BytesIO()
     Image.open(io.BytesIO(data)).crop((box.x_min, box.y_min, box.x_max, box.y_max)).save(
         buffer, "PNG"
     )
     width, height = box.x_max - box.x_min, box.y_max - box.y_min
-    analysis = face_engine.analyze(
+    analysis = model_engine.analyze(
         buffer.getvalue(), detect=False, plugins=["landmarks", "pose"], det_prob_threshold=1.0
     )
     face = _only_face(analysis)
@@ -190,32 +192,32 @@ def test_without_detection_the_whole_image_is_the_face(face_engine: Any, faces_d
     ran = {"detector", "landmarks", "calculator"}
     assert set(face.execution_time) == set(analysis.plugins_versions) == ran
     assert face.embedding is not None and detected.embedding is not None
-    assert similarity(face.embedding, detected.embedding) >= 0.5
+    assert model_engine.scale.similarity(face.embedding, detected.embedding) >= 0.5
 
 
-def test_without_detection_a_photo_without_faces_still_has_one(face_engine: Any):
+def test_without_detection_a_photo_without_faces_still_has_one(model_engine: Any):
     buffer = io.BytesIO()
     Image.new("RGB", (300, 200), (90, 140, 200)).save(buffer, "PNG")
-    face = _only_face(face_engine.analyze(buffer.getvalue(), detect=False))
+    face = _only_face(model_engine.analyze(buffer.getvalue(), detect=False))
     assert (face.box.x_max, face.box.y_max, face.box.probability) == (299, 199, 1.0)
-    assert face.embedding is not None and face.embedding.shape == (128,)
+    assert face.embedding is not None and face.embedding.shape == (model_engine.dimensions,)
 
 
 @pytest.mark.parametrize("slug", ["mask", "no-such-plugin"])
-def test_unavailable_plugins_raise(face_engine: Any, faces_dir: Path, slug: str):
+def test_unavailable_plugins_raise(model_engine: Any, faces_dir: Path, slug: str):
     with pytest.raises(ModelUnavailable, match="not available"):
-        _analyze(face_engine, faces_dir, "fr_obama.jpg", plugins=["age", slug])
+        _analyze(model_engine, faces_dir, "fr_obama.jpg", plugins=["age", slug])
 
 
-def test_bad_options_and_bad_bytes(face_engine: Any, faces_dir: Path):
+def test_bad_options_and_bad_bytes(model_engine: Any, faces_dir: Path):
     with pytest.raises(ValueError, match="det_prob_threshold"):
-        _analyze(face_engine, faces_dir, "fr_obama.jpg", det_prob_threshold=1.5)
+        _analyze(model_engine, faces_dir, "fr_obama.jpg", det_prob_threshold=1.5)
     with pytest.raises(ValueError, match="limit"):
-        _analyze(face_engine, faces_dir, "fr_obama.jpg", limit=-1)
+        _analyze(model_engine, faces_dir, "fr_obama.jpg", limit=-1)
     with pytest.raises(EmptyImage):
-        face_engine.analyze(b"")
+        model_engine.analyze(b"")
     with pytest.raises(NotAnImage):
-        face_engine.analyze(b"GIF89a but not really")
+        model_engine.analyze(b"GIF89a but not really")
 
 
 def _variants(data: bytes) -> dict[str, bytes]:
@@ -239,12 +241,12 @@ def _variants(data: bytes) -> dict[str, bytes]:
 
 @pytest.mark.parametrize("name", ["fr_obama.jpg", "knn_test_kit_with_rose.jpg"])
 def test_reencoded_rotated_and_grayscale_copies_give_the_same_faces(
-    face_engine: Any, faces_dir: Path, name: str
+    model_engine: Any, faces_dir: Path, name: str
 ):
     data = (faces_dir / name).read_bytes()
-    original = face_engine.analyze(data).faces
+    original = model_engine.analyze(data).faces
     for variant, encoded in _variants(data).items():
-        faces = face_engine.analyze(encoded).faces
+        faces = model_engine.analyze(encoded).faces
         assert len(faces) == len(original), variant
         for face in original:
             # Match by box centre: similar-sized faces may swap places in the area order.
@@ -257,15 +259,16 @@ def test_reencoded_rotated_and_grayscale_copies_give_the_same_faces(
             )
             distance = float(np.linalg.norm(normalize(face.embedding) - normalize(twin.embedding)))
             print(f"{name} {variant}: distance {distance:.3f}")
-            assert distance < 0.2, variant  # same-person distances reach 0.37
+            # Half the distance that scores 0.5 (dlib: 0.2; same-person pairs reach 0.37).
+            assert distance < model_engine.scale.c0 / 2, variant
 
 
-def test_thread_safe(face_engine: Any, faces_dir: Path):
+def test_thread_safe(model_engine: Any, faces_dir: Path):
     names = ["fr_obama.jpg", "fr_two_people.jpg", "knn_test_kit_with_rose.jpg", "fr_biden.jpg"]
     photos = [(faces_dir / name).read_bytes() for name in names]
 
     def run(data: bytes) -> list[np.ndarray]:
-        faces = face_engine.analyze(data, plugins=["age", "gender"]).faces
+        faces = model_engine.analyze(data, plugins=["age", "gender"]).faces
         return [f.embedding for f in faces]
 
     sequential = [run(data) for data in photos]
@@ -277,20 +280,34 @@ def test_thread_safe(face_engine: Any, faces_dir: Path):
             np.testing.assert_allclose(a, b, atol=1e-6)
 
 
-def test_golden_outputs(face_engine: Any, faces_dir: Path):
-    # Recorded from this engine (same with both embedder runtimes); a change means the models,
-    # the pre-processing or the alignment changed: re-fit similarity.py if it is intended.
+# fr_obama_small.jpg per model set: box, first embedding values, age class, pose. Recorded from
+# each engine (dlib: the same with both embedder runtimes); a change means the models, the
+# pre-processing or the alignment changed: re-fit the similarity scale if it is intended.
+GOLDEN = {
+    "dlib": (
+        (105, 38, 213, 193),
+        [-0.09222, 0.1096, 0.00429, -0.07609, 0.02817, -0.00641],
+        (38, 43),
+        [-14.5, 0, 7.3],
+    ),
+    "insightface-s": (
+        (107, 39, 213, 195),
+        [0.48489, -0.68195, -0.23083, -2.44454, 0.83214, -0.4685],
+        (38, 43),
+        [-19.4, 1.0, 2.6],
+    ),
+}
+
+
+def test_golden_outputs(model_engine: Any, faces_dir: Path):
+    box, embedding, age, pose = GOLDEN[model_engine.model]
     face = _only_face(
-        _analyze(face_engine, faces_dir, "fr_obama_small.jpg", plugins=["age", "gender", "pose"])
+        _analyze(model_engine, faces_dir, "fr_obama_small.jpg", plugins=["age", "gender", "pose"])
     )
-    assert (face.box.x_min, face.box.y_min, face.box.x_max, face.box.y_max) == (105, 38, 213, 193)
+    assert (face.box.x_min, face.box.y_min, face.box.x_max, face.box.y_max) == box
     assert face.embedding is not None
-    np.testing.assert_allclose(
-        face.embedding[:6], [-0.09222, 0.1096, 0.00429, -0.07609, 0.02817, -0.00641], atol=2e-3
-    )
-    assert face.age is not None and (face.age.low, face.age.high) == (38, 43)
+    np.testing.assert_allclose(face.embedding[:6], embedding, atol=2e-3)
+    assert face.age is not None and (face.age.low, face.age.high) == age
     assert face.gender is not None and face.gender.value == "male"
     assert face.pose is not None
-    np.testing.assert_allclose(
-        [face.pose.pitch, face.pose.roll, face.pose.yaw], [-14.5, 0, 7.3], atol=1
-    )
+    np.testing.assert_allclose([face.pose.pitch, face.pose.roll, face.pose.yaw], pose, atol=1)

@@ -2,43 +2,45 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from facegate.config import Settings
 from facegate.engine import plugins
+from facegate.engine.landmarks import Aligner
 from facegate.engine.plugins.attributes import AGE_CLASSES, AgeGender, age_ranges, genders
 from facegate.errors import ModelUnavailable
 
 YEARS = [0.25, *range(1, 81)]  # the age model's class weights (its manifest's age_weights)
 
 
-def test_check_accepts_known_slugs_and_trims():
-    assert plugins.check([" age", "gender ", "", "calculator"]) == {"age", "gender", "calculator"}
-    assert plugins.check([]) == frozenset()
+RUNNABLE = {"age", "gender", "calculator", "landmarks", "pose"}
+
+
+def test_check_accepts_runnable_slugs_and_trims():
+    requested = [" age", "gender ", "", "calculator"]
+    assert plugins.check(requested, RUNNABLE) == {"age", "gender", "calculator"}
+    assert plugins.check([], RUNNABLE) == frozenset()
 
 
 def test_mask_is_not_available_with_a_clear_message():
     with pytest.raises(ModelUnavailable, match="Plugin not available: mask") as caught:
-        plugins.check(["age", "mask"])
+        plugins.check(["age", "mask"], RUNNABLE)
     assert caught.value.body()["message"].startswith("Plugin not available")
 
 
-def test_unknown_slug_is_named():
-    with pytest.raises(ModelUnavailable, match="Plugin not available: landmarks2d106"):
-        plugins.check(["landmarks2d106"])
+def test_landmarks2d106_without_its_model_says_what_to_install():
+    with pytest.raises(ModelUnavailable, match=r"landmarks2d106 .*facegate\[insightface\]"):
+        plugins.check(["landmarks2d106"], RUNNABLE)
 
 
-def test_every_plugin_has_a_version_string():
-    assert set(plugins.VERSIONS) == {
-        "calculator",
-        "age",
-        "gender",
-        "landmarks",
-        "landmarks68",
-        "pose",
-    }
-    assert all(plugins.VERSIONS.values())
+def test_every_model_set_versions_every_plugin_it_runs(model_engine: Any):
+    versions = model_engine.plugins_versions
+    assert set(versions) == {"detector", *plugins.KNOWN} - {"mask"}
+    assert all(versions.values())
+    assert versions["calculator"] == model_engine.calculator_id
 
 
 def _one_hot_age(year: float) -> np.ndarray:
@@ -75,7 +77,7 @@ def test_genders():
 
 
 def test_models_load_with_their_manifest_contract():
-    models = AgeGender.load(Settings(threads=1))
+    models = AgeGender.load(Settings(threads=1), Aligner.load())
     assert (models.age.chip_size, models.gender.chip_size) == (64, 32)
     assert models.gender.spec["labels"] == ["female", "male"]
     chips = np.full((3, 64, 64, 3), 128, dtype=np.uint8)

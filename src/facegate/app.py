@@ -42,7 +42,9 @@ def create_app(
         face_engine = engine if engine is not None else await run_in_threadpool(_load, settings)
         app.state.db = database
         app.state.sessions = session_factory(database)
-        app.state.index = IndexRegistry(app.state.sessions, calculator=face_engine.calculator_id)
+        app.state.index = IndexRegistry(
+            app.state.sessions, calculator=face_engine.calculator_id, scale=face_engine.scale
+        )
         app.state.inference = Inference(face_engine, settings.max_concurrent_inferences)
         app.state.ready = True
         try:

@@ -23,9 +23,17 @@ DataDirOption = Annotated[
 ]
 
 
-def _settings(data_dir: str | None) -> Settings:
+ModelOption = Annotated[
+    str | None,
+    typer.Option(help="Model set: dlib, insightface-s or insightface:<name> (FACEGATE_MODEL)."),
+]
+
+
+def _settings(data_dir: str | None, model: str | None = None) -> Settings:
+    """Settings from the environment, with the options given on the command line on top."""
+    given = {"data_dir": data_dir, "model": model}
     # model_validate, not the constructor: mypy sees every field as a required argument there.
-    return Settings.model_validate({"data_dir": data_dir} if data_dir else {})
+    return Settings.model_validate({k: v for k, v in given.items() if v is not None})
 
 
 models_app = typer.Typer(no_args_is_help=True, help="Manage the converted model files.")
@@ -61,6 +69,7 @@ def serve(
     workers: Annotated[
         int, typer.Option(min=1, help="Server processes (each loads the models).")
     ] = 1,
+    model: ModelOption = None,
 ) -> None:
     """Serve the CompreFace-compatible API and the web UI."""
     import uvicorn
@@ -68,7 +77,7 @@ def serve(
     from facegate.app import SETTINGS_ENV, create_app
     from facegate.db.session import upgrade
 
-    settings = _settings(data_dir)
+    settings = _settings(data_dir, model)
     upgrade(settings)  # once here, so worker processes do not race to create the schema
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port)
@@ -194,6 +203,7 @@ def detect(
         bool, typer.Option(help="Include execution_time and plugins_versions.")
     ] = False,
     data_dir: DataDirOption = None,
+    model: ModelOption = None,
 ) -> None:
     """Print the JSON of POST /api/v1/detection/detect for each image.
 
@@ -201,21 +211,20 @@ def detect(
     cannot be read gets CompreFace's {"message", "code"} body and the exit status 1.
     """
     from facegate.engine import plugins as face_plugins
-    from facegate.engine.pipeline import DEFAULT_DET_PROB_THRESHOLD, FaceEngine
+    from facegate.engine.pipeline import FaceEngine
     from facegate.errors import FacegateError
     from facegate.responses import detection_json
 
-    settings = _settings(data_dir)
+    settings = _settings(data_dir, model)
     engine = FaceEngine.create(settings)
     slugs = [slug for slug in plugins.replace(",", " ").split() if slug]
-    threshold = DEFAULT_DET_PROB_THRESHOLD if det_prob_threshold is None else det_prob_threshold
     bodies: dict[str, object] = {}
     failed = False
     for path in images:
         try:
             analysis = engine.analyze(
                 path.read_bytes(),
-                det_prob_threshold=threshold,
+                det_prob_threshold=det_prob_threshold,
                 limit=limit,
                 plugins=slugs,
                 embed=face_plugins.CALCULATOR in slugs,
@@ -238,13 +247,13 @@ def compare(
     image_a: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
     image_b: Annotated[Path, typer.Argument(exists=True, dir_okay=False)],
     data_dir: DataDirOption = None,
+    model: ModelOption = None,
 ) -> None:
     """Print the similarity (0..1; 0.5 and above: the same person) of the largest faces."""
     from facegate.engine.pipeline import FaceEngine
-    from facegate.engine.similarity import similarity
     from facegate.errors import FacegateError
 
-    engine = FaceEngine.create(_settings(data_dir))
+    engine = FaceEngine.create(_settings(data_dir, model))
     embeddings = []
     for path in (image_a, image_b):
         try:
@@ -256,7 +265,7 @@ def compare(
             typer.echo(f"{path}: No face is found in the given image", err=True)
             raise typer.Exit(1)
         embeddings.append(faces[0].embedding)
-    typer.echo(f"{similarity(embeddings[0], embeddings[1]):.5f}")
+    typer.echo(f"{engine.scale.similarity(embeddings[0], embeddings[1]):.5f}")
 
 
 def main() -> None:

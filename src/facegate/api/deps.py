@@ -28,6 +28,7 @@ from facegate.config import Settings
 from facegate.db.tables import Service
 from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Analysis, Face
+from facegate.engine.similarity import Scale
 from facegate.errors import (
     BadApiKey,
     FacegateError,
@@ -55,6 +56,11 @@ class Inference:
     def calculator_id(self) -> str:
         calculator: str = self.engine.calculator_id
         return calculator
+
+    @property
+    def scale(self) -> Scale:
+        scale: Scale = self.engine.scale
+        return scale
 
     def faces(
         self,

@@ -20,8 +20,14 @@ from facegate.api.deps import (
 )
 from facegate.api.params import FaceQuery, embeddings_field, require_size
 from facegate.db.tables import Example, Service
-from facegate.engine.similarity import normalize, similarities
-from facegate.errors import ExampleNotFound, ImageIdIncorrect, InvalidParameter, TooManyFaces
+from facegate.engine.similarity import normalize
+from facegate.errors import (
+    EmbeddedByOtherModel,
+    ExampleNotFound,
+    ImageIdIncorrect,
+    InvalidParameter,
+    TooManyFaces,
+)
 
 router = APIRouter(prefix="/recognition", tags=["faces"])
 
@@ -118,8 +124,10 @@ def verify_against_example(
     query = body.params.face_query()
     analysis = inference.faces(body.image(), query)
     # CompreFace looks the example up after detection, so "no face" (28) wins over a bad id.
-    example = _example_or_incorrect(session, service, image_id)
-    scores = similarities(store.embedding_of(example), normalize(embeddings(analysis.faces)))
+    example = _example_or_incorrect(session, service, image_id, inference.calculator_id)
+    scores = inference.scale.similarities(
+        store.embedding_of(example), normalize(embeddings(analysis.faces))
+    )
     result = [
         render.face(face, query, settings, round_box=True)
         | {"subject": example.subject.name, "similarity": render.round5(score)}
@@ -130,19 +138,29 @@ def verify_against_example(
 
 @router.post("/embeddings/faces/{image_id}/verify")
 def verify_embeddings_against_example(
-    image_id: str, service: RecognitionService, body: BodyDep, session: SessionDep
+    image_id: str,
+    service: RecognitionService,
+    body: BodyDep,
+    session: SessionDep,
+    inference: InferenceDep,
 ) -> dict[str, Any]:
     vectors = embeddings_field(body.json, "embeddings")
-    example = _example_or_incorrect(session, service, image_id)
+    example = _example_or_incorrect(session, service, image_id, inference.calculator_id)
     stored = store.embedding_of(example)
     require_size(vectors, len(stored))
-    scores = similarities(stored, normalize(vectors))
+    scores = inference.scale.similarities(stored, normalize(vectors))
     return {"result": render.scored_embeddings(vectors, scores)}
 
 
-def _example_or_incorrect(session: Session, service: Service, image_id: str) -> Example:
-    """The example to verify against; an unknown id is "Image Id is incorrect" here."""
+def _example_or_incorrect(
+    session: Session, service: Service, image_id: str, calculator: str
+) -> Example:
+    """The example to verify against; an unknown id is "Image Id is incorrect" here, and an
+    embedding of another model (not migrated yet) cannot be compared."""
     try:
-        return store.get_example(session, service=service, example_id=image_id)
+        example = store.get_example(session, service=service, example_id=image_id)
     except ExampleNotFound:
         raise ImageIdIncorrect() from None
+    if example.calculator != calculator:
+        raise EmbeddedByOtherModel(example.calculator, calculator)
+    return example

@@ -28,10 +28,6 @@ from facegate.errors import (
 
 # CompreFace's `image.types` (application.yml); the extension of the original filename decides.
 IMAGE_EXTENSIONS = frozenset({"tif", "tiff", "jpg", "jpeg", "png", "bmp", "ico", "gif", "webp"})
-# Slugs facegate knows (those it runs, and `mask`, refused by the engine); anything else
-# (Double Take's "undefined", insightface's landmarks2d106, typos) is ignored, as CompreFace's
-# core does.
-PLUGIN_SLUGS = frozenset(face_plugins.VERSIONS.keys() | face_plugins.UNAVAILABLE.keys())
 _TRUE = frozenset({"true", "on", "yes", "1"})
 _FALSE = frozenset({"false", "off", "no", "0"})
 # commons-codec's Base64.isBase64: the alphabet (standard and URL-safe), padding and whitespace.
@@ -120,7 +116,7 @@ class Params:
     def face_plugins(self) -> list[str]:
         """Requested plugin slugs: comma- or space-separated, repeated parameters joined."""
         slugs = re.split(r"[\s,]+", self.text("face_plugins") or "")
-        return [slug for slug in dict.fromkeys(slugs) if slug in PLUGIN_SLUGS]
+        return [slug for slug in dict.fromkeys(slugs) if slug in face_plugins.KNOWN]
 
     def face_query(self) -> FaceQuery:
         """The parameters shared by recognize, detect and both verify endpoints."""

@@ -17,7 +17,7 @@ from facegate.api.deps import (
     embeddings,
 )
 from facegate.api.params import embedding_value, embeddings_field
-from facegate.engine.similarity import normalize, similarities
+from facegate.engine.similarity import normalize
 from facegate.errors import TooManyFaces
 
 router = APIRouter(prefix="/verification", tags=["verification"])
@@ -39,7 +39,7 @@ def verify(
         raise TooManyFaces()
     target = inference.faces(target_image, query)
     reference = normalize(embeddings(source.faces))[0]
-    scores = similarities(reference, normalize(embeddings(target.faces)))
+    scores = inference.scale.similarities(reference, normalize(embeddings(target.faces)))
     matches = [
         render.face(face, query, settings, round_box=True) | {"similarity": render.round5(score)}
         for face, score in zip(target.faces, scores, strict=True)
@@ -55,9 +55,11 @@ def verify(
 
 
 @router.post("/embeddings/verify")
-def verify_embeddings(service: VerificationService, body: BodyDep) -> dict[str, Any]:
+def verify_embeddings(
+    service: VerificationService, body: BodyDep, inference: InferenceDep
+) -> dict[str, Any]:
     payload = body.json if isinstance(body.json, dict) else {}
     source = embedding_value(payload.get("source"), "source")
     targets = embeddings_field(payload, "targets", size=len(source))
-    scores = similarities(normalize([source])[0], normalize(targets))
+    scores = inference.scale.similarities(normalize([source])[0], normalize(targets))
     return {"result": render.scored_embeddings(targets, scores)}

@@ -53,6 +53,7 @@ class Face:
     gender: Gender | None = None
     pose: Pose | None = None
     landmarks68: list[tuple[int, int]] | None = None
+    landmarks106: list[tuple[int, int]] | None = None
     execution_time: dict[str, float] = field(default_factory=dict)  # plugin slug -> ms
 
 

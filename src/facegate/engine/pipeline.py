@@ -11,66 +11,38 @@ import numpy.typing as npt
 
 from facegate import images
 from facegate.config import Settings
-from facegate.engine import geometry
+from facegate.engine import geometry, model_sets
 from facegate.engine import plugins as face_plugins
-from facegate.engine.detector import Detections, RetinaFaceDetector
-from facegate.engine.embedder import DlibEmbedder, Embedder
+from facegate.engine.detector import Detections
 from facegate.engine.faces import Analysis, Box, Face
-from facegate.engine.landmarks import Aligner, Landmarks68
-from facegate.engine.onnx_embedder import OnnxEmbedder
-from facegate.engine.plugins.attributes import AgeGender
-
-# RetinaFace scores real faces at 0.99+; CompreFace's default for this detector (insightface
-# builds) is 0.8. On the test photos the lowest true face scores 0.988 and the highest
-# non-face 0.30, so the default sits comfortably between.
-DEFAULT_DET_PROB_THRESHOLD = 0.8
+from facegate.engine.model_sets import ModelSet
+from facegate.engine.similarity import Scale
 
 
 class FaceEngine:
-    """Thread-safe face analysis; every model is loaded once, in `create`."""
+    """Thread-safe face analysis with one model set; every model is loaded once, in `create`."""
 
-    def __init__(
-        self,
-        *,
-        settings: Settings,
-        detector: RetinaFaceDetector,
-        aligner: Aligner,
-        embedder: Embedder,
-        attributes: AgeGender,
-        landmarks68: Landmarks68,
-    ) -> None:
+    def __init__(self, *, settings: Settings, models: ModelSet) -> None:
         self._settings = settings
-        self._detector = detector
-        self._aligner = aligner
-        self._embedder = embedder
-        self._attributes = attributes
-        self._landmarks68 = landmarks68
-        self.calculator_id: str = embedder.model_id
-        self.plugins_versions: dict[str, str] = {
-            "detector": face_plugins.DETECTOR_VERSION,
-            **face_plugins.VERSIONS,
-            face_plugins.CALCULATOR: embedder.model_id,
-        }
+        self._models = models
+        self.model = models.name
+        self.licence = models.licence
+        self.calculator_id: str = models.calculator_id
+        self.dimensions: int = models.recognizer.dimensions
+        self.scale: Scale = models.scale
+        self.det_prob_threshold: float = models.det_prob_threshold
+        self.plugins_versions: dict[str, str] = dict(models.versions)
 
     @classmethod
     def create(cls, settings: Settings) -> FaceEngine:
-        """Load every model from its installed package; `settings.embedder` picks the runtime."""
-        onnx = settings.embedder == "onnx"
-        embedder = OnnxEmbedder.create(settings) if onnx else DlibEmbedder.load()
-        return cls(
-            settings=settings,
-            detector=RetinaFaceDetector.load(settings),
-            aligner=Aligner.load(),
-            embedder=embedder,
-            attributes=AgeGender.load(settings),
-            landmarks68=Landmarks68.load(),
-        )
+        """Load the model set `settings.model` from installed packages or the models folder."""
+        return cls(settings=settings, models=model_sets.load(settings))
 
     def analyze(
         self,
         image: bytes,
         *,
-        det_prob_threshold: float = DEFAULT_DET_PROB_THRESHOLD,
+        det_prob_threshold: float | None = None,
         limit: int = 0,
         plugins: Collection[str] = (),
         embed: bool = True,
@@ -81,16 +53,22 @@ class FaceEngine:
         `embed` (or the `calculator` plugin) computes embeddings. `detect=False` is CompreFace's
         `detect_faces=false`: the whole image is one face of probability 1.0, its landmarks are
         dlib's 5 alignment points (the corners of both eyes and the base of the nose, not
-        RetinaFace's eyes, nose and mouth corners), and `pose`, which needs RetinaFace's points,
-        is skipped as CompreFace skips its pose estimators. Raises ImageError subclasses
-        for unusable bytes, ModelUnavailable for `mask` or unknown plugins, ValueError for a
-        threshold outside [0, 1] or a negative limit. No face gives `Analysis(faces=[])`.
+        RetinaFace's eyes, nose and mouth corners; ArcFace sets: the template's points), and
+        `pose`, which needs the detector's points, is skipped as CompreFace skips its pose
+        estimators. `det_prob_threshold` None is the model set's default. Raises ImageError
+        subclasses for unusable bytes, ModelUnavailable for plugins this server cannot run,
+        ValueError for a threshold outside [0, 1] or a negative limit. No face gives
+        `Analysis(faces=[])`.
         """
+        if det_prob_threshold is None:
+            det_prob_threshold = self.det_prob_threshold
         if not 0.0 <= det_prob_threshold <= 1.0:
             raise ValueError(f"det_prob_threshold must be within [0, 1], got {det_prob_threshold}")
         if limit < 0:
             raise ValueError(f"limit must be >= 0, got {limit}")
-        slugs = _requested(plugins, embed=embed)
+        slugs = face_plugins.check(plugins, self.plugins_versions.keys())
+        if embed:
+            slugs |= {face_plugins.CALCULATOR}
         if not detect:
             slugs -= {face_plugins.POSE}
         run = _Run()
@@ -101,9 +79,9 @@ class FaceEngine:
             decoded = images.decode(image, settings=self._settings, max_side=max_side)
         with run.stage("detect"):
             if detect:
-                found = self._detector.detect(decoded.pixels, threshold=det_prob_threshold)
+                found = self._models.detector.detect(decoded.pixels, threshold=det_prob_threshold)
             else:
-                found = self._whole_image(decoded.pixels)
+                found = self._models.recognizer.whole_image(decoded.pixels)
             found = _largest(found.scaled(decoded.scale), limit)
         faces = [_face(found, i, decoded.width, decoded.height) for i in range(len(found))]
         if faces:
@@ -120,13 +98,6 @@ class FaceEngine:
             plugins_versions=versions,
         )
 
-    def _whole_image(self, pixels: npt.NDArray[np.uint8]) -> Detections:
-        """The whole image as one detection, with dlib's 5 alignment points as its landmarks."""
-        height, width = pixels.shape[:2]
-        boxes = np.array([[0, 0, width, height]], dtype=np.float32)
-        points = np.array(self._aligner.points(pixels, boxes), dtype=np.float32)
-        return Detections(boxes, np.ones(1, dtype=np.float32), points)
-
     def _describe(
         self,
         faces: list[Face],
@@ -136,38 +107,38 @@ class FaceEngine:
         run: _Run,
     ) -> None:
         """Fill in what the requested plugins compute, all faces of the photo at once."""
-        if slugs & {face_plugins.CALCULATOR, face_plugins.AGE, face_plugins.GENDER}:
-            with run.stage("align"):
-                shapes = self._aligner.shapes(pixels, found.boxes)
+        models = self._models
         if face_plugins.CALCULATOR in slugs:
+            with run.stage("align"):
+                chips = models.recognizer.chips(pixels, found)
             with run.stage("embed"):
-                vectors = self._embedder.embed(self._aligner.chips(pixels, shapes))
+                vectors = models.recognizer.embed(chips)
             for face, vector in zip(faces, vectors, strict=True):
                 face.embedding = vector
         if face_plugins.AGE in slugs:
             with run.stage("age"):
-                ages = self._attributes.ages(pixels, shapes)
+                ages = models.attributes.ages(pixels, found)
             for face, age in zip(faces, ages, strict=True):
                 face.age = age
         if face_plugins.GENDER in slugs:
             with run.stage("gender"):
-                genders = self._attributes.genders(pixels, shapes)
+                genders = models.attributes.genders(pixels, found)
             for face, gender in zip(faces, genders, strict=True):
                 face.gender = gender
         if face_plugins.LANDMARKS68 in slugs:
             with run.stage("landmarks68"):
-                points = self._landmarks68.points(pixels, found.boxes)
-                for face, face_points in zip(faces, points, strict=True):
-                    face.landmarks68 = face_points
+                points = models.landmarks68.points(pixels, found.boxes)
+            for face, face_points in zip(faces, points, strict=True):
+                face.landmarks68 = face_points
+        if face_plugins.LANDMARKS2D106 in slugs and models.landmarks106 is not None:
+            with run.stage("landmarks2d106"):
+                points = models.landmarks106.points(pixels, found.boxes)
+            for face, face_points in zip(faces, points, strict=True):
+                face.landmarks106 = face_points
         if face_plugins.POSE in slugs:
             with run.stage("pose"):
                 for face, marks in zip(faces, found.landmarks, strict=True):
                     face.pose = geometry.pose(marks)
-
-
-def _requested(requested: Collection[str], *, embed: bool) -> frozenset[str]:
-    slugs = face_plugins.check(requested)
-    return slugs | {face_plugins.CALCULATOR} if embed else slugs
 
 
 def _largest(found: Detections, limit: int) -> Detections:

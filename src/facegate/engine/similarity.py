@@ -1,20 +1,21 @@
-"""Embedding similarity: CompreFace's tanh mapping of Euclidean distance, fitted for our model."""
+"""Embedding similarity: CompreFace's tanh mapping of Euclidean distance, one scale per model.
+
+Each model set carries its own `Scale` (docs/models.md, "Similarity"): the coefficients are
+fitted on labelled photo pairs by `fit`, so that 0.5 is where the model's same-person and
+different-person errors balance.
+"""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 
 Floats = npt.NDArray[np.float32]
 
-# Fitted on every pair of known faces in shared/faces (63 same-person, 315 different-person
-# pairs; docs/models.md): C0 is the midpoint between the largest same-person distance and the
-# smallest different-person distance, so 0.5 is the boundary; C1 makes the median same-person
-# pair score 0.99. Re-derive with `fit` when the embedder or the alignment changes.
-C0 = 0.385
-C1 = 18.4
+# `fit` makes the median same-person pair score this much.
 SAME_MEDIAN_SIMILARITY = 0.99
 
 
@@ -26,29 +27,48 @@ def normalize(x: npt.ArrayLike) -> Floats:
     return normed
 
 
-def from_distance(distance: npt.ArrayLike, c0: float = C0, c1: float = C1) -> Floats:
-    """CompreFace's `(tanh((c0 - d) * c1) + 1) / 2` on distances of normalised embeddings."""
-    d = np.asarray(distance, dtype=np.float32)
-    scores: Floats = ((np.tanh((c0 - d) * c1) + 1) / 2).astype(np.float32)
-    return scores
+@dataclass(frozen=True)
+class Scale:
+    """CompreFace's `(tanh((c0 - d) * c1) + 1) / 2` on distances of normalised embeddings:
+    `c0` is the distance that scores 0.5, `c1` how steeply scores fall around it."""
+
+    c0: float
+    c1: float
+
+    def from_distance(self, distance: npt.ArrayLike) -> Floats:
+        d = np.asarray(distance, dtype=np.float32)
+        scores: Floats = ((np.tanh((self.c0 - d) * self.c1) + 1) / 2).astype(np.float32)
+        return scores
+
+    def similarity(self, a: npt.ArrayLike, b: npt.ArrayLike) -> float:
+        """Similarity in [0, 1] of two raw embeddings; >= 0.5 means the same person."""
+        return float(self.from_distance(np.linalg.norm(normalize(a) - normalize(b))))
+
+    def similarities(self, query_normed: Floats, matrix_normed: Floats) -> Floats:
+        """Similarity of one normalised query (D,) to each normalised row of (N, D)."""
+        # |a - b|^2 = 2 - 2 a.b for unit vectors: one matrix product instead of N subtractions.
+        squared = np.clip(2.0 - 2.0 * (matrix_normed @ query_normed), 0.0, None)
+        return self.from_distance(np.sqrt(squared))
 
 
-def similarity(a: npt.ArrayLike, b: npt.ArrayLike) -> float:
-    """Similarity in [0, 1] of two raw embeddings; >= 0.5 means the same person."""
-    return float(from_distance(np.linalg.norm(normalize(a) - normalize(b))))
+def fit(same: npt.ArrayLike, different: npt.ArrayLike) -> Scale:
+    """The scale for same-person and different-person pair distances.
 
-
-def similarities(query_normed: Floats, matrix_normed: Floats) -> Floats:
-    """Similarity of one normalised query (D,) to each normalised row of (N, D)."""
-    # |a - b|^2 = 2 - 2 a.b for unit vectors: one matrix product instead of N subtractions.
-    squared = np.clip(2.0 - 2.0 * (matrix_normed @ query_normed), 0.0, None)
-    return from_distance(np.sqrt(squared))
-
-
-def fit(same: npt.ArrayLike, different: npt.ArrayLike) -> tuple[float, float]:
-    """(c0, c1) from same-person and different-person distances (see the constants above)."""
-    same_d = np.asarray(same, dtype=np.float64)
-    different_d = np.asarray(different, dtype=np.float64)
-    c0 = float(same_d.max() + different_d.min()) / 2
+    c0 is where the two errors balance: the distance that minimises the larger of the rate of
+    same-person pairs beyond it and the rate of different-person pairs within it; where a range
+    of distances does (a gap between the two sides), its middle. c1 makes the median
+    same-person pair score SAME_MEDIAN_SIMILARITY.
+    """
+    same_d = np.sort(np.asarray(same, dtype=np.float64))
+    different_d = np.sort(np.asarray(different, dtype=np.float64))
+    edges = np.unique(np.concatenate([same_d, different_d]))
+    candidates = (edges[:-1] + edges[1:]) / 2  # one threshold between each pair of distances
+    false_reject = 1 - np.searchsorted(same_d, candidates, side="right") / len(same_d)
+    false_accept = np.searchsorted(different_d, candidates, side="right") / len(different_d)
+    worst = np.maximum(false_reject, false_accept)
+    best = np.flatnonzero(np.isclose(worst, worst.min(), rtol=0, atol=1e-12))
+    # The balanced range runs from the distance below the first best threshold to the one above
+    # the last: its middle stays put when one more pair lands near an edge.
+    c0 = float(edges[best[0]] + edges[best[-1] + 1]) / 2
     c1 = math.atanh(2 * SAME_MEDIAN_SIMILARITY - 1) / (c0 - float(np.median(same_d)))
-    return c0, c1
+    return Scale(c0=round(c0, 4), c1=round(c1, 3))

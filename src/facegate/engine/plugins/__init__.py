@@ -1,4 +1,4 @@
-"""Face plugins by CompreFace slug: which ones facegate runs, their version strings, and `mask`."""
+"""Face plugins by CompreFace slug: which ones facegate knows, and checking a request's."""
 
 from __future__ import annotations
 
@@ -11,33 +11,36 @@ AGE = "age"
 GENDER = "gender"
 LANDMARKS = "landmarks"
 LANDMARKS68 = "landmarks68"
+LANDMARKS2D106 = "landmarks2d106"
 POSE = "pose"
 MASK = "mask"
 
-# What each slug reports in `plugins_versions`, in CompreFace's "<backend>.<Class>@<model>" form.
-# The calculator's string is also the model id stored with every embedding.
-VERSIONS = {
-    CALCULATOR: "dlib-resnet-v1",
+# Every slug a request may name (unknown ones are ignored, as CompreFace's core does).
+KNOWN = frozenset({CALCULATOR, AGE, GENDER, LANDMARKS, LANDMARKS68, LANDMARKS2D106, POSE, MASK})
+
+# Versions, in CompreFace's "<backend>.<Class>@<model>" form, of the plugins that run the same
+# models on every model set (age and gender unless a pack brings its own).
+DLIB_VERSIONS = {
     AGE: "agegender.AgeDetector@age-v1",
     GENDER: "agegender.GenderDetector@gender-v1",
-    LANDMARKS: "retinaface.LandmarksDetector@mobilenet0.25",
     LANDMARKS68: "dlib.LandmarksDetector@shape_predictor_68",
     POSE: "facegate.PoseEstimator@landmarks5",
 }
-DETECTOR_VERSION = "retinaface.FaceDetector@mobilenet0.25"
 
-# Slugs CompreFace knows but facegate has no freely licensed model for.
+# Why a known slug has no model on this server.
 UNAVAILABLE = {
     MASK: "Plugin not available: mask (no freely licensed mask detection model is available yet)",
+    LANDMARKS2D106: "Plugin not available: landmarks2d106 (it needs InsightFace's 2d106det "
+    "model: pip install 'facegate[insightface]', or a model pack that has it)",
 }
-# Plugins that need the face aligned on the full-resolution image (not only the detector box).
-NEED_FULL_RESOLUTION = frozenset({CALCULATOR, AGE, GENDER, LANDMARKS68})
+# Plugins that need the face on the full-resolution image (not only the detector box).
+NEED_FULL_RESOLUTION = frozenset({CALCULATOR, AGE, GENDER, LANDMARKS68, LANDMARKS2D106})
 
 
-def check(slugs: Collection[str]) -> frozenset[str]:
-    """The requested slugs, or ModelUnavailable naming the first one facegate cannot run."""
+def check(slugs: Collection[str], available: Collection[str]) -> frozenset[str]:
+    """The requested slugs, or ModelUnavailable naming the first one this server cannot run."""
     requested = frozenset(slug.strip() for slug in slugs if slug.strip())
-    unknown = sorted(requested - VERSIONS.keys())
-    if unknown:
-        raise ModelUnavailable(UNAVAILABLE.get(unknown[0], f"Plugin not available: {unknown[0]}"))
+    missing = sorted(requested - set(available))
+    if missing:
+        raise ModelUnavailable(UNAVAILABLE.get(missing[0], f"Plugin not available: {missing[0]}"))
     return requested

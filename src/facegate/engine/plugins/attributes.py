@@ -13,6 +13,7 @@ import numpy.typing as npt
 
 from facegate.config import Settings
 from facegate.engine import runtime
+from facegate.engine.detector import Detections
 from facegate.engine.faces import AgeRange, Gender
 from facegate.engine.landmarks import Aligner
 from facegate.engine.model_files import package_file
@@ -99,20 +100,25 @@ def genders(probabilities: Floats, labels: list[str]) -> list[Gender]:
 
 
 class AgeGender:
-    """Both classifiers; each runs once per photo on the chips of all its faces."""
+    """Both classifiers; each runs once per photo on the chips of all its faces, aligned by
+    dlib's 5-point predictor whatever the detector (the classifiers were trained on its chips)."""
 
-    def __init__(self, age: ChipClassifier, gender: ChipClassifier) -> None:
+    def __init__(self, aligner: Aligner, age: ChipClassifier, gender: ChipClassifier) -> None:
+        self.aligner = aligner
         self.age = age
         self.gender = gender
 
     @classmethod
-    def load(cls, settings: Settings) -> AgeGender:
-        return cls(ChipClassifier.load("age", settings), ChipClassifier.load("gender", settings))
+    def load(cls, settings: Settings, aligner: Aligner) -> AgeGender:
+        age, gender = ChipClassifier.load("age", settings), ChipClassifier.load("gender", settings)
+        return cls(aligner, age, gender)
 
-    def ages(self, pixels: Chips, shapes: dlib.full_object_detections) -> list[AgeRange]:
+    def ages(self, pixels: Chips, found: Detections) -> list[AgeRange]:
+        shapes = self.aligner.shapes(pixels, found.boxes)
         probabilities = self.age.probabilities(self.age.chips(pixels, shapes))
         return age_ranges(probabilities, self.age.spec["age_weights"])
 
-    def genders(self, pixels: Chips, shapes: dlib.full_object_detections) -> list[Gender]:
+    def genders(self, pixels: Chips, found: Detections) -> list[Gender]:
+        shapes = self.aligner.shapes(pixels, found.boxes)
         probabilities = self.gender.probabilities(self.gender.chips(pixels, shapes))
         return genders(probabilities, self.gender.spec["labels"])

