@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
@@ -34,3 +37,20 @@ def test_a_silent_holder_loses_its_flag(s: Session) -> None:
     s.execute(update(ServerFlag).values(updated_at=silent))
     assert flags.take_flag(s, name=flags.MIGRATION_FLAG)  # taken over from a dead process
     assert flags.flag_is_set(s, name=flags.MIGRATION_FLAG)
+
+
+def test_a_dead_holder_on_this_host_loses_its_flag_at_once(s: Session) -> None:
+    finished = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    dead = f"{socket.gethostname()}:{int(finished.stdout)}"
+    assert flags.take_flag(s, name="job")
+    s.execute(update(ServerFlag).values(holder=dead))
+    assert not flags.flag_is_set(s, name="job")  # refreshed just now, but its process is gone
+    s.execute(update(ServerFlag).values(holder=f"other-host:{int(finished.stdout)}"))
+    assert flags.flag_is_set(s, name="job")  # another host's process: only silence tells
+    s.execute(update(ServerFlag).values(holder=flags.this_process()))
+    assert flags.flag_is_set(s, name="job")

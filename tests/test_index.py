@@ -74,7 +74,9 @@ def test_best_match_first_with_compreface_similarity(
     assert [m.similarity for m in matches] == sorted((m.similarity for m in matches), reverse=True)
     for match in matches:
         seed = "ABCDE".index(match.subject)
-        assert match.similarity == pytest.approx(DLIB_SCALE.similarity(near(2), vector(seed)), abs=1e-5)
+        assert match.similarity == pytest.approx(
+            DLIB_SCALE.similarity(near(2), vector(seed)), abs=1e-5
+        )
     assert len(registry.search(service, near(2), k=-1)[0]) == 5  # -1: every example
     assert len(registry.search(service, near(2), k=50)[0]) == 5
     assert registry.search(service, near(2), k=0) == [[]]

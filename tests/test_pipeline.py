@@ -15,7 +15,8 @@ from facegate.engine.faces import Analysis, Box, Face
 from facegate.engine.similarity import normalize
 from facegate.errors import EmptyImage, ModelUnavailable, NotAnImage
 
-ALL_PLUGINS = ["age", "gender", "landmarks", "landmarks68", "pose", "calculator"]
+ALL_PLUGINS = ["age", "gender", "landmarks", "landmarks68", "landmarks2d106", "pose", "calculator"]
+CALCULATORS = {"dlib": "dlib-resnet-v1", "insightface-s": "arcface-w600k_mbf-9cc6e4a75f0e"}
 GENDERS = {
     "fr_obama.jpg": "male",
     "fr_biden.jpg": "male",
@@ -116,7 +117,8 @@ def test_all_plugins_report_times_and_versions(model_engine: Any, faces_dir: Pat
         assert face.embedding is not None and face.embedding.shape == (model_engine.dimensions,)
         assert face.embedding.dtype == np.float32
     assert set(analysis.plugins_versions) == {"detector", *ALL_PLUGINS}
-    assert analysis.plugins_versions["calculator"] == model_engine.calculator_id == "dlib-resnet-v1"
+    calculator = CALCULATORS[model_engine.model]
+    assert analysis.plugins_versions["calculator"] == model_engine.calculator_id == calculator
     assert {"decode", "detect", "align", "embed", "age", "gender", "total"} <= set(analysis.timings)
     assert analysis.timings["total"] >= analysis.timings["embed"] > 0
 

@@ -117,7 +117,9 @@ def test_each_model_set_is_calibrated_on_the_shared_pairs(
     for name, distances in (("faces", faces), ("lfw-dev", lfw)):
         print(f"{name}: {distances.report(model_engine.scale)}")
     # The coefficients in model_sets.py are the fit of exactly these measurements.
-    assert (fitted.c0, fitted.c1) == pytest.approx((model_engine.scale.c0, model_engine.scale.c1), rel=0.01)
+    assert (fitted.c0, fitted.c1) == pytest.approx(
+        (model_engine.scale.c0, model_engine.scale.c1), rel=0.01
+    )
     assert FITTED[model_engine.model] == model_engine.scale
     limit = MAX_ERROR[model_engine.model]
     for distances in (faces, lfw):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,7 +18,11 @@ from facegate.api.middleware import ApiCors, BodyLimit, TrailingSlash
 from facegate.config import Settings
 
 if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
     from facegate.engine.pipeline import FaceEngine
+
+log = logging.getLogger(__name__)
 
 # `facegate serve --workers N` hands its settings to each worker process through this variable.
 SETTINGS_ENV = "FACEGATE_SERVE_SETTINGS"
@@ -33,9 +38,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from facegate.api.deps import Inference
         from facegate.db.session import create_db_engine, session_factory, upgrade
         from facegate.index import IndexRegistry
+        from facegate.inference import Inference
 
         database = db if db is not None else create_db_engine(settings)
         await run_in_threadpool(upgrade, database)
@@ -46,6 +51,7 @@ def create_app(
             app.state.sessions, calculator=face_engine.calculator_id, scale=face_engine.scale
         )
         app.state.inference = Inference(face_engine, settings.max_concurrent_inferences)
+        await run_in_threadpool(_report_consistency, app.state.sessions, face_engine)
         app.state.ready = True
         try:
             yield
@@ -77,6 +83,22 @@ def _load(settings: Settings) -> FaceEngine:
     from facegate.engine.pipeline import FaceEngine
 
     return FaceEngine.create(settings)
+
+
+def _report_consistency(sessions: sessionmaker[Session], engine: FaceEngine) -> None:
+    """Log, at start, examples another model embedded: they are not searched until migrated."""
+    from facegate import store
+
+    with sessions() as s:
+        stale = store.stale_count(s, calculator=engine.calculator_id)
+    if stale:
+        log.warning(
+            "%d face examples were embedded by another model than %s (%s): they are not "
+            "searched until re-embedded; run `facegate migrate` (docs/models.md, switching)",
+            stale,
+            engine.model,
+            engine.calculator_id,
+        )
 
 
 def _include_routers(app: FastAPI) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -14,14 +16,36 @@ MIGRATION_FLAG = "migration"
 FLAG_STALE_AFTER = timedelta(minutes=5)
 
 
+def this_process() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _holder_died(holder: str | None) -> bool:
+    """Whether the holder was a process of this host that no longer runs."""
+    host, _, pid = (holder or "").rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit():
+        return False  # another host's process: only its silence tells
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # it runs, as another user
+    return False
+
+
 def flag_is_set(s: Session, *, name: str) -> bool:
-    """Whether the flag is held and its holder was alive within FLAG_STALE_AFTER."""
-    updated = s.scalar(select(ServerFlag.updated_at).where(ServerFlag.name == name))
-    if updated is None:
+    """Whether the flag is held by a live holder: refreshed within FLAG_STALE_AFTER, and not a
+    process of this host that has died (a killed `facegate migrate` is resumed at once)."""
+    row = s.execute(
+        select(ServerFlag.updated_at, ServerFlag.holder).where(ServerFlag.name == name)
+    ).one_or_none()
+    if row is None:
         return False
+    updated, holder = row
     if updated.tzinfo is None:  # SQLite returns naive datetimes
         updated = updated.replace(tzinfo=UTC)
-    return datetime.now(UTC) - updated < FLAG_STALE_AFTER
+    return datetime.now(UTC) - updated < FLAG_STALE_AFTER and not _holder_died(holder)
 
 
 def take_flag(s: Session, *, name: str) -> bool:
@@ -29,7 +53,7 @@ def take_flag(s: Session, *, name: str) -> bool:
     if flag_is_set(s, name=name):
         return False
     s.execute(delete(ServerFlag).where(ServerFlag.name == name))
-    s.add(ServerFlag(name=name, updated_at=datetime.now(UTC)))
+    s.add(ServerFlag(name=name, updated_at=datetime.now(UTC), holder=this_process()))
     s.flush()  # a second process inserting at once fails here on the primary key
     return True
 

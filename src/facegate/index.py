@@ -123,9 +123,7 @@ def _grow(array: np.ndarray, capacity: int) -> np.ndarray:
 class IndexRegistry:
     """Every service's embedding matrix in this process; thread-safe."""
 
-    def __init__(
-        self, sessions: sessionmaker[Session], *, calculator: str, scale: Scale
-    ) -> None:
+    def __init__(self, sessions: sessionmaker[Session], *, calculator: str, scale: Scale) -> None:
         self._sessions = sessions
         self.calculator = calculator
         self.scale = scale

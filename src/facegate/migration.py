@@ -1,53 +1,85 @@
-"""/api/v1/migrate: re-embed stored photos with the current calculator, one example at a time."""
+"""Re-embedding stored examples with the current model set (`facegate migrate`, POST
+/api/v1/migrate): one example per transaction, so a kill loses nothing and a rerun resumes.
+
+Each example keeps its id, subject and photo; only its embedding and calculator change, in one
+commit, so an example is never duplicated or half-migrated.
+"""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import flags, store
-from facegate.api.deps import Inference, embeddings
-from facegate.api.params import FaceQuery, Image
-from facegate.errors import FacegateError
+from facegate.engine.faces import Face
+from facegate.errors import FacegateError, MigrationImpossible, MigrationRunning, NoFaceFound
+from facegate.inference import FaceQuery, Image, Inference, embeddings
 
 log = logging.getLogger(__name__)
 
-
-def start(session: Session) -> bool:
-    """Take the migration flag (visible to every process); False if a migration runs already."""
-    return flags.take_flag(session, name=flags.MIGRATION_FLAG)
+# Called after each example with (examples handled so far, examples to handle).
+Progress = Callable[[int, int], None]
 
 
-def migrate(sessions: sessionmaker[Session], inference: Inference) -> int:
-    """Re-embed every example made by another calculator; returns how many were updated.
+@dataclass(frozen=True)
+class Outcome:
+    reembedded: int
+    skipped: list[str]  # examples whose photo no longer yields a face: they keep the old one
 
-    Runs after `start` committed the flag; drops the flag at the end, whatever happens.
-    """
-    updated = 0
+
+def start(session: Session, *, calculator: str) -> None:
+    """Take the migration flag (visible to every process), after checking every example to
+    re-embed kept its photo. Raises MigrationImpossible or MigrationRunning."""
+    without_photo = store.stale_count(session, calculator=calculator, without_photo=True)
+    if without_photo:
+        raise MigrationImpossible(without_photo)
+    if not flags.take_flag(session, name=flags.MIGRATION_FLAG):
+        raise MigrationRunning()
+
+
+def _largest_face(inference: Inference, image: Image) -> list[Face]:
+    """The example's face: the largest at the model's default threshold, or else at any score
+    (the photo was accepted as a face once, by another detector)."""
+    try:
+        return inference.faces(image, FaceQuery(), limit=1).faces
+    except NoFaceFound:
+        return inference.faces(image, FaceQuery(det_prob_threshold=0.0), limit=1).faces
+
+
+def migrate(
+    sessions: sessionmaker[Session], inference: Inference, progress: Progress | None = None
+) -> Outcome:
+    """Re-embed every example made by another calculator, after `start` committed the flag;
+    drops the flag at the end, whatever happens (an interrupt too)."""
+    reembedded, skipped = 0, []
     try:
         with sessions() as s:
             pending = store.stale_examples(s, calculator=inference.calculator_id)
-        for example_id in pending:
+        for done, example_id in enumerate(pending, start=1):
             with sessions() as s, s.begin():
                 flags.refresh_flag(s, name=flags.MIGRATION_FLAG)
                 data = store.stored_image(s, example_id=example_id)
-                if data is None:
-                    continue
-                try:
-                    faces = inference.faces(Image(data, None), FaceQuery(), limit=1).faces
-                except FacegateError as exc:  # the photo no longer yields a face: keep the old one
-                    log.warning("migration skipped example %s: %s", example_id, exc.message)
-                    continue
-                store.replace_embedding(
-                    s,
-                    example_id=example_id,
-                    embedding=embeddings(faces)[0],
-                    calculator=inference.calculator_id,
-                )
-                updated += 1
-        log.info("Migration successfully finished (%d examples re-embedded)", updated)
-        return updated
+                if data is not None:
+                    try:
+                        faces = _largest_face(inference, Image(data, None))
+                    except FacegateError as exc:  # no face any more: keep the old embedding
+                        log.warning("migration skipped example %s: %s", example_id, exc.message)
+                        skipped.append(example_id)
+                    else:
+                        store.replace_embedding(
+                            s,
+                            example_id=example_id,
+                            embedding=embeddings(faces)[0],
+                            calculator=inference.calculator_id,
+                        )
+                        reembedded += 1
+            if progress is not None:
+                progress(done, len(pending))
+        log.info("Migration finished: %d re-embedded, %d skipped", reembedded, len(skipped))
+        return Outcome(reembedded, skipped)
     finally:
         with sessions() as s, s.begin():
             flags.drop_flag(s, name=flags.MIGRATION_FLAG)

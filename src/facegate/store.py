@@ -328,13 +328,24 @@ def has_stale_embeddings(s: Session, *, calculator: str) -> bool:
     return s.scalar(stale) is not None
 
 
+def stale_count(s: Session, *, calculator: str, without_photo: bool = False) -> int:
+    """How many examples another calculator embedded (only those without a kept photo)."""
+    query = select(func.count()).select_from(Example).where(Example.calculator != calculator)
+    if without_photo:
+        kept = select(ExampleImage.example_id).where(ExampleImage.example_id == Example.id)
+        query = query.where(~kept.exists())
+    return int(s.scalar(query) or 0)
+
+
 def stale_examples(s: Session, *, calculator: str) -> list[str]:
-    """Ids of examples from another calculator that /migrate can re-embed (they keep a photo)."""
+    """Ids of examples from another calculator that /migrate can re-embed (they keep a photo),
+    in a fixed order, so progress reads the same when a migration is resumed."""
     return list(
         s.scalars(
             select(Example.id)
             .join(ExampleImage, ExampleImage.example_id == Example.id)
             .where(Example.calculator != calculator)
+            .order_by(Example.id)
         )
     )
 

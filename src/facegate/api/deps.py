@@ -4,21 +4,16 @@ from __future__ import annotations
 
 import json
 import re
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Annotated, Any
 
-import numpy as np
-import numpy.typing as npt
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import FormData
 
 from facegate import face_services, flags
 from facegate.api.params import (
-    FaceQuery,
-    Image,
     Params,
     image_from_base64,
     image_from_upload,
@@ -26,75 +21,19 @@ from facegate.api.params import (
 )
 from facegate.config import Settings
 from facegate.db.tables import Service
-from facegate.engine import plugins as face_plugins
-from facegate.engine.faces import Analysis, Face
-from facegate.engine.similarity import Scale
 from facegate.errors import (
     BadApiKey,
     FacegateError,
     MissingApiKey,
-    NoFaceFound,
     ServiceNotFound,
     WritesDuringMigration,
 )
+from facegate.inference import Image, Inference
 
 if TYPE_CHECKING:
-    from facegate.engine.pipeline import FaceEngine
     from facegate.index import IndexRegistry
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
-
-
-class Inference:
-    """The face engine behind a bound on concurrent calls: requests queue instead of thrashing."""
-
-    def __init__(self, engine: FaceEngine, max_concurrent: int) -> None:
-        self.engine = engine
-        self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
-
-    @property
-    def calculator_id(self) -> str:
-        calculator: str = self.engine.calculator_id
-        return calculator
-
-    @property
-    def scale(self) -> Scale:
-        scale: Scale = self.engine.scale
-        return scale
-
-    def faces(
-        self,
-        image: Image,
-        query: FaceQuery,
-        *,
-        embed: bool = True,
-        limit: int | None = None,
-        detect: bool = True,
-    ) -> Analysis:
-        """Faces in `image`, largest first; no face at all is CompreFace's error 28.
-
-        `detect=False` (recognize's `detect_faces=false`) takes the whole image as one face."""
-        options: dict[str, Any] = {
-            "limit": query.limit if limit is None else limit,
-            "plugins": [slug for slug in query.plugins if slug != face_plugins.CALCULATOR],
-            "embed": embed or query.show_embedding,
-            "detect": detect,
-        }
-        if query.det_prob_threshold is not None:
-            options["det_prob_threshold"] = query.det_prob_threshold
-        with self._slots:
-            analysis: Analysis = self.engine.analyze(image.data, **options)
-        if not analysis.faces:
-            raise NoFaceFound()
-        return analysis
-
-
-def embeddings(faces: Sequence[Face]) -> npt.NDArray[np.float32]:
-    """The faces' embeddings as rows of one matrix (the calculator ran for each of them)."""
-    rows = [face.embedding for face in faces]
-    if any(row is None for row in rows):
-        raise RuntimeError("the engine returned a face without the embedding it was asked for")
-    return np.stack([row for row in rows if row is not None]).astype(np.float32)
 
 
 def get_settings(request: Request) -> Settings:

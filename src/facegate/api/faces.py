@@ -16,9 +16,8 @@ from facegate.api.deps import (
     SessionDep,
     SettingsDep,
     WritableService,
-    embeddings,
 )
-from facegate.api.params import FaceQuery, embeddings_field, require_size
+from facegate.api.params import embeddings_field, require_size
 from facegate.db.tables import Example, Service
 from facegate.engine.similarity import normalize
 from facegate.errors import (
@@ -28,6 +27,7 @@ from facegate.errors import (
     InvalidParameter,
     TooManyFaces,
 )
+from facegate.inference import FaceQuery, embeddings
 
 router = APIRouter(prefix="/recognition", tags=["faces"])
 

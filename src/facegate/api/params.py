@@ -6,7 +6,6 @@ import base64
 import binascii
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.datastructures import UploadFile
@@ -25,6 +24,7 @@ from facegate.errors import (
     NotBase64,
     WrongEmbeddingSize,
 )
+from facegate.inference import FaceQuery, Image
 
 # CompreFace's `image.types` (application.yml); the extension of the original filename decides.
 IMAGE_EXTENSIONS = frozenset({"tif", "tiff", "jpg", "jpeg", "png", "bmp", "ico", "gif", "webp"})
@@ -32,29 +32,6 @@ _TRUE = frozenset({"true", "on", "yes", "1"})
 _FALSE = frozenset({"false", "off", "no", "0"})
 # commons-codec's Base64.isBase64: the alphabet (standard and URL-safe), padding and whitespace.
 _BASE64 = re.compile(r"[A-Za-z0-9+/=_\-\s]*")
-
-
-@dataclass(frozen=True)
-class Image:
-    """One uploaded image: its bytes and the name a client gave it (None for base64)."""
-
-    data: bytes
-    filename: str | None
-
-
-@dataclass(frozen=True)
-class FaceQuery:
-    """What to detect and what to show: CompreFace's limit, threshold, plugins and status."""
-
-    limit: int = 0
-    det_prob_threshold: float | None = None
-    plugins: list[str] = field(default_factory=list)
-    status: bool = False
-
-    @property
-    def show_embedding(self) -> bool:
-        # CompreFace strips `embedding` unless the client asked for the calculator plugin.
-        return face_plugins.CALCULATOR in self.plugins
 
 
 class Params:

@@ -16,10 +16,10 @@ from facegate.api.deps import (
     RecognitionService,
     SessionDep,
     SettingsDep,
-    embeddings,
 )
 from facegate.api.params import embeddings_field
 from facegate.index import Match
+from facegate.inference import embeddings
 
 router = APIRouter(prefix="/recognition", tags=["recognition"])
 

@@ -6,9 +6,9 @@ from collections.abc import Iterable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from facegate.api.params import FaceQuery
 from facegate.config import Settings
 from facegate.engine.faces import Analysis, Face
+from facegate.inference import FaceQuery
 from facegate.responses import face_json, versions_json
 
 _FIVE_PLACES = Decimal("0.00001")

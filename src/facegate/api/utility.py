@@ -8,7 +8,6 @@ from fastapi.responses import PlainTextResponse
 from facegate import face_services, migration, store
 from facegate.api.deps import InferenceDep, SessionDep, SettingsDep
 from facegate.api.faces import IMAGE_HEADERS
-from facegate.errors import MigrationRunning
 
 router = APIRouter(tags=["utility"])
 
@@ -41,8 +40,7 @@ def migrate(request: Request, inference: InferenceDep, tasks: BackgroundTasks) -
     sessions = request.app.state.sessions
     # Committed before answering, so every process refuses writes from now on.
     with sessions() as session, session.begin():
-        if not migration.start(session):
-            raise MigrationRunning()
+        migration.start(session, calculator=inference.calculator_id)
     tasks.add_task(migration.migrate, sessions, inference)
     return "Migration started"
 

@@ -14,11 +14,11 @@ from facegate.api.deps import (
     SessionDep,
     SettingsDep,
     VerificationService,
-    embeddings,
 )
 from facegate.api.params import embedding_value, embeddings_field
 from facegate.engine.similarity import normalize
 from facegate.errors import TooManyFaces
+from facegate.inference import embeddings
 
 router = APIRouter(prefix="/verification", tags=["verification"])
 

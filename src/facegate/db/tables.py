@@ -218,3 +218,5 @@ class ServerFlag(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     # Refreshed while the holder works, so a flag left by a crashed process goes stale.
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # "<host>:<pid>" of the process holding it (None in flags written before migration 0005).
+    holder: Mapped[str | None] = mapped_column(String(128), default=None)

@@ -117,7 +117,9 @@ def read(folder: Path, names: Sequence[str] | None = None) -> Pack:
         try:
             model = onnx.load_from_string(data)
         except Exception as exc:  # protobuf raises several unrelated types for broken bytes
-            raise ModelUnavailable(f"Model file {path} is not a readable ONNX model: {exc}") from None
+            raise ModelUnavailable(
+                f"Model file {path} is not a readable ONNX model: {exc}"
+            ) from None
         role = _role(model, path)
         if role is None:
             continue

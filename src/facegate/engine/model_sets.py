@@ -125,7 +125,9 @@ def load(settings: Settings) -> ModelSet:
     if settings.model == DLIB:
         return _dlib(settings)
     if settings.model == INSIGHTFACE_S:
-        return _insightface(INSIGHTFACE_S, model_pack.read(_carrier_folder(), BUFFALO_S_FILES), settings)
+        return _insightface(
+            INSIGHTFACE_S, model_pack.read(_carrier_folder(), BUFFALO_S_FILES), settings
+        )
     name = settings.model.removeprefix(PACK_PREFIX)
     return _insightface(settings.model, model_pack.read(pack_folder(settings, name)), settings)
 
@@ -136,7 +138,9 @@ def pack_folder(settings: Settings, name: str) -> Path:
 
 def _carrier_folder() -> Path:
     try:
-        return package_file(CARRIER_PACKAGE, "model/w600k_mbf.onnx", distribution=CARRIER_DISTRIBUTION).parent
+        return package_file(
+            CARRIER_PACKAGE, "model/w600k_mbf.onnx", distribution=CARRIER_DISTRIBUTION
+        ).parent
     except ModelUnavailable:
         raise ModelUnavailable(
             f"FACEGATE_MODEL={INSIGHTFACE_S} needs the InsightFace models: {INSIGHTFACE_EXTRA}"
@@ -218,9 +222,9 @@ def _insightface(name: str, pack: Pack, settings: Settings) -> ModelSet:
         recognizer=recognizer,
         attributes=attributes,
         landmarks68=Landmarks68.load(),
-        landmarks106=None if landmarks_file is None else Landmarks106(
-            CropNetwork.load(landmarks_file, settings)
-        ),
+        landmarks106=None
+        if landmarks_file is None
+        else Landmarks106(CropNetwork.load(landmarks_file, settings)),
         det_prob_threshold=float(overrides.get("det_prob_threshold", SCRFD_THRESHOLD)),
         scale=Scale(
             c0=float(overrides.get("c0", scale.c0)), c1=float(overrides.get("c1", scale.c1))
@@ -242,6 +246,8 @@ def _pack_settings(folder: Path) -> dict[str, float]:
         return {}
     try:
         values = json.loads(path.read_text())
-        return {key: float(values[key]) for key in ("c0", "c1", "det_prob_threshold") if key in values}
+        return {
+            key: float(values[key]) for key in ("c0", "c1", "det_prob_threshold") if key in values
+        }
     except (ValueError, TypeError) as exc:
         raise ModelUnavailable(f"{path} is not valid ({exc})") from None

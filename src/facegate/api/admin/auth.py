@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from facegate import accounts, logins, mail
+from facegate import accounts, logins, mail, store
 from facegate.api.admin.deps import (
     SESSION_COOKIE,
     CurrentLogin,
@@ -19,6 +19,7 @@ from facegate.api.admin.schemas import (
     ConfigOut,
     Credentials,
     EmailOnly,
+    FaceModelOut,
     Names,
     PasswordChange,
     PasswordOnly,
@@ -26,7 +27,7 @@ from facegate.api.admin.schemas import (
     RegistrationOut,
     UserOut,
 )
-from facegate.api.deps import SessionDep, SettingsDep
+from facegate.api.deps import InferenceDep, SessionDep, SettingsDep
 from facegate.errors import (
     AccountDisabled,
     BadCredentials,
@@ -39,11 +40,19 @@ router = APIRouter(tags=["admin: account"])
 
 
 @router.get("/config")
-def config(session: SessionDep, settings: SettingsDep) -> ConfigOut:
-    """What the login and sign-up pages need to know. Also hands out the CSRF cookie."""
+def config(session: SessionDep, settings: SettingsDep, inference: InferenceDep) -> ConfigOut:
+    """What the pages need to know: sign-up and mail, and the face model with the examples it
+    cannot search yet (the UI's banner). Also hands out the CSRF cookie."""
+    engine = inference.engine
     return ConfigOut(
         mail_service_enabled=settings.enable_email_server,
         signup_open=accounts.signup_open(session, allow_signup=settings.allow_signup),
+        face_model=FaceModelOut(
+            name=engine.model,
+            calculator=engine.calculator_id,
+            licence=engine.licence,
+            inconsistent_examples=store.stale_count(session, calculator=engine.calculator_id),
+        ),
     )
 
 

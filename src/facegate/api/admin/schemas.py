@@ -75,9 +75,20 @@ class NewService(Model):
 # --- responses ----------------------------------------------------------------------------------
 
 
+class FaceModelOut(Model):
+    """The server's model set; `inconsistent_examples` were embedded by another one and are
+    not searched until `facegate migrate` re-embeds them."""
+
+    name: str
+    calculator: str
+    licence: str
+    inconsistent_examples: int
+
+
 class ConfigOut(Model):
     mail_service_enabled: bool
     signup_open: bool
+    face_model: FaceModelOut
 
 
 class UserOut(Model):

@@ -4,54 +4,18 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
-from facegate.config import Settings
-
-if TYPE_CHECKING:
-    from sqlalchemy.orm import Session
+from facegate.cli.models import migrate, models_app
+from facegate.cli.options import DataDirOption, ModelOption, database, settings_from
 
 app = typer.Typer(add_completion=False, help=__doc__)
-DataDirOption = Annotated[
-    str | None, typer.Option(help="Data directory (default: FACEGATE_DATA_DIR or ./data).")
-]
-
-
-ModelOption = Annotated[
-    str | None,
-    typer.Option(help="Model set: dlib, insightface-s or insightface:<name> (FACEGATE_MODEL)."),
-]
-
-
-def _settings(data_dir: str | None, model: str | None = None) -> Settings:
-    """Settings from the environment, with the options given on the command line on top."""
-    given = {"data_dir": data_dir, "model": model}
-    # model_validate, not the constructor: mypy sees every field as a required argument there.
-    return Settings.model_validate({k: v for k, v in given.items() if v is not None})
-
-
-models_app = typer.Typer(no_args_is_help=True, help="Manage the converted model files.")
 app.add_typer(models_app, name="models")
-
-
-@models_app.command("build")
-def models_build(
-    data_dir: DataDirOption = None,
-    force: Annotated[
-        bool, typer.Option("--force", help="Convert again even if the file is current.")
-    ] = False,
-) -> None:
-    """Convert dlib's face network to ONNX into <data_dir>/models (reused when current)."""
-    from facegate.engine.onnx_embedder import build_model_file
-
-    path = build_model_file(_settings(data_dir), force=force)
-    typer.echo(f"{path} ({path.stat().st_size} bytes)")
+app.command()(migrate)
 
 
 @app.callback(invoke_without_command=True)
@@ -77,7 +41,7 @@ def serve(
     from facegate.app import SETTINGS_ENV, create_app
     from facegate.db.session import upgrade
 
-    settings = _settings(data_dir, model)
+    settings = settings_from(data_dir, model)
     upgrade(settings)  # once here, so worker processes do not race to create the schema
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port)
@@ -103,25 +67,6 @@ class ServiceType(StrEnum):
     verification = "verification"
 
 
-@contextmanager
-def _database(data_dir: str | None) -> Iterator[Session]:
-    """A transaction on the database `serve` would use, migrated first; errors exit with 1."""
-    from facegate.db.session import create_db_engine, session_factory, upgrade
-    from facegate.errors import FacegateError
-
-    settings = _settings(data_dir)
-    engine = create_db_engine(settings)
-    try:
-        upgrade(engine)
-        with session_factory(engine).begin() as session:
-            yield session
-    except FacegateError as error:
-        typer.echo(error.message, err=True)
-        raise typer.Exit(1) from None
-    finally:
-        engine.dispose()
-
-
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDirOption = None) -> None:
     """Apply pending migrations (`serve` does this too when it starts)."""
@@ -129,7 +74,7 @@ def db_upgrade(data_dir: DataDirOption = None) -> None:
 
     from facegate.db.session import upgrade
 
-    settings = _settings(data_dir)
+    settings = settings_from(data_dir)
     upgrade(settings)
     url = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
     typer.echo(f"Database is up to date: {url}")
@@ -148,7 +93,7 @@ def services_create(
     from facegate import face_services
     from facegate.applications import clean_name
 
-    with _database(data_dir) as s:
+    with database(data_dir) as s:
         if app_name is None:
             application = face_services.default_application(s)
         else:
@@ -167,7 +112,7 @@ def services_list(data_dir: DataDirOption = None) -> None:
     """Show every face service: application, name, type, API key, subject and example counts."""
     from facegate import face_services
 
-    with _database(data_dir) as s:
+    with database(data_dir) as s:
         rows = [
             (
                 summary.service.application.name,
@@ -215,7 +160,7 @@ def detect(
     from facegate.errors import FacegateError
     from facegate.responses import detection_json
 
-    settings = _settings(data_dir, model)
+    settings = settings_from(data_dir, model)
     engine = FaceEngine.create(settings)
     slugs = [slug for slug in plugins.replace(",", " ").split() if slug]
     bodies: dict[str, object] = {}
@@ -253,7 +198,7 @@ def compare(
     from facegate.engine.pipeline import FaceEngine
     from facegate.errors import FacegateError
 
-    engine = FaceEngine.create(_settings(data_dir, model))
+    engine = FaceEngine.create(settings_from(data_dir, model))
     embeddings = []
     for path in (image_a, image_b):
         try:
