@@ -18,6 +18,7 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from facegate.app import create_app
 from facegate.config import Settings
 from facegate.engine.faces import Analysis
+from facegate.engine.similarity import Scale
 from ports import free_port
 
 CSRF_COOKIE = "facegate_csrf"
@@ -28,7 +29,10 @@ PASSWORD = "correct horse battery"
 class FakeEngine:
     """Stands in for the face models: the admin API never runs them."""
 
+    model = "fake"
+    licence = "none"
     calculator_id = "fake-calculator"
+    scale = Scale(c0=1.0, c1=1.0)
     plugins_versions: ClassVar[dict[str, str]] = {}
 
     def analyze(self, image: bytes, **_options: Any) -> Analysis:

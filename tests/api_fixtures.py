@@ -78,6 +78,7 @@ class Api:
     settings: Settings
     keys: dict[str, str]
     faces: Path
+    engine: Any  # the FaceEngine the server runs
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -142,7 +143,7 @@ def running_api(settings: Settings, engine: Any, faces_dir: Path) -> Iterator[Ap
     """A fresh server for `settings` with one service of each type."""
     with LiveServer(create_app(settings, engine=engine)) as server:
         keys = {kind: create_service(settings, kind) for kind in face_services.SERVICE_TYPES}
-        api = Api(server.url, settings, keys, faces_dir)
+        api = Api(server.url, settings, keys, faces_dir, engine)
         try:
             yield api
         finally:

@@ -42,7 +42,7 @@ def test_detect_plugins_and_status(api: Api) -> None:
     body = _detect(api, "fr_obama.jpg", face_plugins="landmarks,calculator", status="true")
     face = body["result"][0]  # type: ignore[index]
     assert len(face["landmarks"]) == 5
-    assert len(face["embedding"]) == 128
+    assert len(face["embedding"]) == api.engine.dimensions
     # CompreFace's ExecutionTimeDto and PluginsVersionsDto have no `landmarks` key.
     assert set(body["plugins_versions"]) == {"detector", "calculator"}  # type: ignore[arg-type]
     assert set(face["execution_time"]) == {"detector", "calculator"}

@@ -83,8 +83,8 @@ def test_plugins_status_and_embedding(api: Api) -> None:
     assert face["gender"] in ("male", "female")
     assert len(face["landmarks"]) == 5
     assert set(face["pose"]) == {"pitch", "roll", "yaw"}
-    assert len(face["embedding"]) == 128
-    assert body["plugins_versions"]["calculator"] == "dlib-resnet-v1"
+    assert len(face["embedding"]) == api.engine.dimensions
+    assert body["plugins_versions"]["calculator"] == api.engine.calculator_id
     # CompreFace's ExecutionTimeDto and PluginsVersionsDto have no `landmarks` key.
     slugs = {"detector", "age", "gender", "pose", "calculator"}
     assert set(face["execution_time"]) == set(body["plugins_versions"]) == slugs

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import numpy as np
 import numpy.typing as npt
 
@@ -11,6 +13,11 @@ from facegate.engine.detector import Detections
 
 Floats = npt.NDArray[np.float32]
 Pixels = npt.NDArray[np.uint8]
+
+
+class PointFinder(Protocol):
+    def detect(self, pixels: Pixels, *, threshold: float) -> Detections: ...
+
 
 CHIP_SIZE = 112
 # Where ArcFace models expect the 5 points (eyes, nose tip, mouth corners) in a 112x112 chip:
@@ -41,8 +48,11 @@ def aligned_chips(pixels: Pixels, landmarks: Floats, *, size: int = CHIP_SIZE) -
 class ArcFaceRecognizer:
     """An ArcFace-trained network (112x112 RGB in, one embedding out) and its alignment."""
 
-    def __init__(self, session: runtime.InferenceSession, *, calculator_id: str) -> None:
+    def __init__(
+        self, session: runtime.InferenceSession, *, calculator_id: str, detector: PointFinder
+    ) -> None:
         self._session = session
+        self._detector = detector
         self._input = session.get_inputs()[0].name
         self.calculator_id = calculator_id
         self.dimensions = int(session.get_outputs()[0].shape[-1])
@@ -59,8 +69,17 @@ class ArcFaceRecognizer:
         return np.asarray(vectors, dtype=np.float32)
 
     def whole_image(self, pixels: Pixels) -> Detections:
-        """The image taken as an already cropped face: the template's points scaled to it."""
+        """The image taken as an already cropped face, aligned by the 5 points the detector
+        finds in it at any score (the crop padded by a quarter on each side, as a detector
+        expects a face with some background); the template's points scaled to the image when
+        it finds none."""
         height, width = pixels.shape[:2]
-        points = TEMPLATE * np.array([width / CHIP_SIZE, height / CHIP_SIZE])
+        pad = max(height, width) // 4
+        padded = np.pad(pixels, ((pad, pad), (pad, pad), (0, 0)))
+        found = self._detector.detect(padded, threshold=0.0)
+        if len(found):
+            points = found.landmarks[:1] - pad
+        else:
+            points = (TEMPLATE * np.array([width / CHIP_SIZE, height / CHIP_SIZE]))[None]
         boxes = np.array([[0, 0, width, height]], dtype=np.float32)
-        return Detections(boxes, np.ones(1, dtype=np.float32), points[None].astype(np.float32))
+        return Detections(boxes, np.ones(1, dtype=np.float32), points.astype(np.float32))

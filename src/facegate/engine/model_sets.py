@@ -191,6 +191,7 @@ def _insightface(name: str, pack: Pack, settings: Settings) -> ModelSet:
     recognizer = ArcFaceRecognizer(
         runtime.create_session(recognizer_file.path, settings=settings),
         calculator_id=arcface_calculator_id(recognizer_file),
+        detector=detector,
     )
     aligner = Aligner.load()
     genderage_file = pack.get(Role.GENDERAGE)
