@@ -139,10 +139,14 @@ class Api:
 
 
 @contextmanager
-def running_api(settings: Settings, engine: Any, faces_dir: Path) -> Iterator[Api]:
-    """A fresh server for `settings` with one service of each type."""
+def running_api(
+    settings: Settings, engine: Any, faces_dir: Path, keys: dict[str, str] | None = None
+) -> Iterator[Api]:
+    """A server for `settings`: with one new service of each type, or the services of `keys`
+    (a server started again on the same database)."""
     with LiveServer(create_app(settings, engine=engine)) as server:
-        keys = {kind: create_service(settings, kind) for kind in face_services.SERVICE_TYPES}
+        if keys is None:
+            keys = {kind: create_service(settings, kind) for kind in face_services.SERVICE_TYPES}
         api = Api(server.url, settings, keys, faces_dir, engine)
         try:
             yield api
