@@ -93,6 +93,7 @@ def test_dlib_to_insightface_survives_a_kill_and_keeps_every_example(
     engines: Callable[[str], Any],
     faces_dir: Path,
     manifest: list[dict[str, Any]],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     from api_fixtures import running_api
 
@@ -127,6 +128,11 @@ def test_dlib_to_insightface_survives_a_kill_and_keeps_every_example(
         assert 0 < counts[arcface.calculator_id] < len(enrolled)
         # The half-migrated database is reported, and the server answers with what it has.
         assert api.client.get("/api/v1/consistence/status").json()["dbIsInconsistent"] is True
+        model = api.client.get("/admin/config").json()["faceModel"]
+        assert model["name"] == "insightface-s"
+        assert model["inconsistentExamples"] == len(enrolled) - counts[arcface.calculator_id]
+        assert "non-commercial" in model["licence"]
+    assert "embedded by another model than insightface-s" in caplog.text
 
     resumed = _migrate(settings)
     assert resumed.returncode == 0, resumed.stderr

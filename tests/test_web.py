@@ -13,11 +13,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from admin_helpers import Mailbox, serve, smtp_server
-from facegate import web
+from api_fixtures import database
+from facegate import face_services, store, web
 from facegate.config import Settings
 from ports import free_port
 
@@ -49,9 +51,14 @@ def _healthy(url: str) -> bool:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("web-data")
+
+
+@pytest.fixture(scope="module")
+def server(data_dir: Path) -> Iterator[str]:
     """`facegate serve` in a subprocess: real engine, SQLite in a temporary data directory."""
-    data = tmp_path_factory.mktemp("web-data")
+    data = data_dir
     port = free_port()
     log = (data / "server.log").open("wb")
     command = [sys.executable, "-c", "from facegate.cli import main; main()", "serve"]
@@ -290,6 +297,9 @@ def test_sign_up_to_recognised_faces(
     expect(page.locator(".stat").filter(has_text="Face examples")).to_contain_text("4")
     today = page.locator(".chart .bar").last
     assert int(today.get_attribute("data-value") or 0) >= 1
+    expect(page.locator(".stat").filter(has_text="Model")).to_contain_text("dlib")
+    expect(page.locator(".model-licence")).to_contain_text("CC0")
+    expect(page.locator("#banner")).to_be_hidden()
     _shot(page, shots / "08-dashboard.png")
 
     # Log out: the session is gone, private pages send back to the login page.
@@ -664,3 +674,31 @@ def test_email_confirmation_and_password_reset(
     page.get_by_role("button", name="Save password").click()
     expect(page.get_by_role("alert")).to_have_text("The reset password token is invalid!")
     assert errors == []
+
+
+def test_banner_reports_examples_another_model_embedded(
+    server: str, data_dir: Path, browser: Browser, front_door: str
+) -> None:
+    settings = Settings(data_dir=data_dir)
+    with database(settings) as sessions, sessions() as s, s.begin():
+        service = face_services.create_service(
+            s, app=face_services.default_application(s), name="old model", type="recognition"
+        )
+        store.add_example(
+            s,
+            service=service,
+            subject="someone",
+            embedding=np.ones(512, dtype=np.float32),
+            calculator="arcface-old",
+            image=None,
+        )
+    page, errors = _page(browser, server)
+    try:
+        _log_in(page)
+        banner = page.locator("#banner")
+        expect(banner).to_contain_text("1 face example(s) were embedded by another model than dlib")
+        expect(banner).to_contain_text("facegate migrate")
+        assert errors == []
+    finally:
+        with database(settings) as sessions, sessions() as s, s.begin():
+            face_services.delete_service(s, service=s.merge(service))

@@ -102,6 +102,30 @@ function failure(title, message) {
 
 let shown = null; // the hash on screen, restored when the user stays on a busy page
 
+/** The banner under the top bar: face examples the server's model cannot search yet. */
+async function renderBanner() {
+  const banner = document.getElementById("banner");
+  let model;
+  try {
+    model = (await accounts.config()).faceModel;
+  } catch {
+    return; // the pages report an unreachable server themselves
+  }
+  const count = model.inconsistentExamples;
+  banner.hidden = count === 0;
+  fill(
+    banner,
+    count === 0
+      ? null
+      : [
+          `${count} face example(s) were embedded by another model than ${model.name} and are `,
+          "not searched until they are re-embedded: run ",
+          h("code", {}, "facegate migrate"),
+          " on the server.",
+        ],
+  );
+}
+
 async function route() {
   const reason = shown !== null && window.location.hash !== shown ? leaveReason() : null;
   if (reason && !window.confirm(`${reason} Leave this page anyway?`)) {
@@ -121,6 +145,7 @@ async function route() {
   document.body.dataset.page = found ? path.split("/")[0] || "apps" : "missing";
   if (!found) return fill(main, failure("Page not found", `Nothing lives at #/${path}.`));
   fill(main, h("p.loading", {}, "Loading…"));
+  renderBanner();
   try {
     await found.page(main, { ...found.params, query, user });
   } catch (err) {

@@ -41,7 +41,10 @@ function stat(label, value) {
 export async function render(main, params) {
   const ctx = await loadService(params.app, params.service);
   const { service, kind } = ctx;
-  const stats = await accounts.statistics(params.app, params.service);
+  const [stats, config] = await Promise.all([
+    accounts.statistics(params.app, params.service),
+    accounts.config(),
+  ]);
   const chartBox = h("div.chart-box");
   let days = RANGES[0];
 
@@ -95,7 +98,9 @@ export async function render(main, params) {
       stat("Created", new Date(service.createdDate).toLocaleDateString()),
       kind === "recognition" ? stat("Subjects", service.subjectCount) : null,
       kind === "recognition" ? stat("Face examples", service.imageCount) : null,
+      stat("Model", config.faceModel.name),
     ),
+    h("p.muted.model-licence", {}, `Model licence: ${config.faceModel.licence}.`),
     h("section.card", {}, chartBox),
   );
   drawChart();
