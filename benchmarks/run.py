@@ -1,12 +1,15 @@
 """facegate's speed on the test photos, printed as markdown tables (see docs/performance.md).
 
-1. Per-face embedding: dlib's runtime vs ONNX Runtime at batch 1, 8 and 32 (interleaved, medians).
+1. Per-face embedding: the model set's recogniser at batch 1, 8 and 32 (for dlib, also dlib's
+   own runtime next to ONNX Runtime; interleaved, medians).
 2. Per photo: decode / detect / align / embed / total ms of `FaceEngine.analyze`, next to the
-   face_recognition library (HOG + the same dlib models) on the same bytes, with face counts.
+   face_recognition library (HOG + dlib's models) on the same bytes, with face counts; and the
+   peak RSS of a process that loads the model set and analyses every photo.
 3. HTTP: `/api/v1/recognition/recognize` latency p50/p95 at concurrency 1, 4 and 16 and the
    throughput, against a real `facegate serve` in a subprocess.
 
-Usage: python benchmarks/run.py [--rounds 3] [--port 18201] [--skip-http] [--device cpu|cuda]
+Usage: python benchmarks/run.py [--model dlib|insightface-s|insightface:<name>] [--rounds 3]
+       [--port 18201] [--skip-http] [--device cpu|cuda]
 """
 
 from __future__ import annotations
@@ -33,10 +36,8 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.config import Settings
-from facegate.engine.detector import RetinaFaceDetector
-from facegate.engine.embedder import DlibEmbedder, Embedder
-from facegate.engine.landmarks import Aligner
-from facegate.engine.onnx_embedder import OnnxEmbedder
+from facegate.engine import model_sets
+from facegate.engine.embedder import DlibEmbedder
 from facegate.engine.pipeline import FaceEngine
 from facegate.engine.runtime import providers
 from facegate.images import decode
@@ -67,43 +68,67 @@ def load_photos(faces_dir: Path) -> list[tuple[str, bytes, int]]:
 # --- 1. embedding -------------------------------------------------------------------------------
 
 
-def _chips(settings: Settings, photos: list[tuple[str, bytes, int]]) -> Chips:
-    detector, aligner = RetinaFaceDetector.load(settings), Aligner.load()
+def _chips(
+    models: model_sets.ModelSet, settings: Settings, photos: list[tuple[str, bytes, int]]
+) -> Chips:
     chips = []
     for _, data, _ in photos:
         pixels = decode(data, settings=settings).pixels
-        shapes = aligner.shapes(pixels, detector.detect(pixels, threshold=0.8).boxes)
-        chips.append(aligner.chips(pixels, shapes))
+        found = models.detector.detect(pixels, threshold=models.det_prob_threshold)
+        chips.append(models.recognizer.chips(pixels, found))
     return np.concatenate(chips)
 
 
-def embedding_table(settings: Settings, chips: Chips, rounds: int) -> str:
+def embedding_table(models: model_sets.ModelSet, chips: Chips, rounds: int) -> str:
     """Per-face ms for each runtime and batch size; configurations measured in turn."""
-    runtimes: dict[str, Embedder] = {
-        "dlib": DlibEmbedder.load(),
-        "onnx": OnnxEmbedder.create(settings),
-    }
+    runtimes: dict[str, Callable[[Chips], object]] = {"onnx": models.recognizer.embed}
+    if models.name == model_sets.DLIB:
+        runtimes["dlib"] = DlibEmbedder.load().embed
     tiled = np.concatenate([chips] * (32 // len(chips) + 1))
     batches = {size: tiled[:size] for size in (1, 8, 32)}
     # dlib is ~30x slower: fewer calls per round keep the run short without starving ORT.
     calls = {"dlib": {1: 3, 8: 1, 32: 1}, "onnx": {1: 30, 8: 6, 32: 2}}
     samples: dict[tuple[str, int], list[float]] = {}
-    for embedder in runtimes.values():  # warm-up: ORT plans memory per input shape
+    for embed in runtimes.values():  # warm-up: ORT plans memory per input shape
         for batch in batches.values():
-            embedder.embed(batch)
+            embed(batch)
     for _ in range(rounds):
         for size, batch in batches.items():
-            for name, embedder in runtimes.items():
+            for name, embed in runtimes.items():
                 for i in range(calls[name][size]):
                     one = tiled[i : i + 1] if size == 1 else batch
-                    per_face = timed_ms(lambda e=embedder, b=one: e.embed(b)) / size
+                    per_face = timed_ms(lambda e=embed, b=one: e(b)) / size
                     samples.setdefault((name, size), []).append(per_face)
+    if "dlib" not in runtimes:
+        lines = ["| batch | ONNX ms/face |", "|---|---|"]
+        for size in batches:
+            lines.append(f"| {size} | {statistics.median(samples[('onnx', size)]):.2f} |")
+        return "\n".join(lines)
     lines = ["| batch | dlib ms/face | ONNX ms/face | speed-up |", "|---|---|---|---|"]
     for size in batches:
         dlib_ms = statistics.median(samples[("dlib", size)])
         onnx_ms = statistics.median(samples[("onnx", size)])
         lines.append(f"| {size} | {dlib_ms:.1f} | {onnx_ms:.2f} | {dlib_ms / onnx_ms:.0f}x |")
     return "\n".join(lines)
+
+
+def peak_rss_mb(model: str, device: str, faces_dir: Path) -> float:
+    """Peak resident memory of a fresh process that loads the model set and analyses every
+    test photo once (face_recognition, loaded by this process, would inflate it here)."""
+    script = (
+        "import json, resource, sys, tempfile; from pathlib import Path;"
+        "from facegate.config import Settings; from facegate.engine.pipeline import FaceEngine;"
+        f"e = FaceEngine.create(Settings(data_dir=tempfile.mkdtemp(), model={model!r}, "
+        f"device={device!r}));"
+        f"d = Path({str(faces_dir)!r});"
+        "[e.analyze((d / i['file']).read_bytes(), plugins=['age', 'gender']) "
+        "for i in json.loads((d / 'manifest.json').read_text())['images']];"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, text=True
+    )
+    return int(done.stdout.split()[-1]) / 1024
 
 
 # --- 2. per photo, against face_recognition ------------------------------------------------------
@@ -303,6 +328,7 @@ def machine(settings: Settings) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--model", default="dlib", help="model set (FACEGATE_MODEL)")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--port", type=int, default=18201)
     parser.add_argument("--faces-dir", type=Path, default=FACES)
@@ -315,21 +341,24 @@ def main() -> None:
     parser.add_argument("--skip-embedding", action="store_true")
     args = parser.parse_args()
     data_dir = Path(tempfile.mkdtemp(prefix="facegate-bench-"))
-    settings = Settings(data_dir=data_dir, device=args.device, embedder="onnx")
+    settings = Settings(data_dir=data_dir, device=args.device, embedder="onnx", model=args.model)
     photos = load_photos(args.faces_dir)
-    print(f"Machine: {machine(settings)}\n")
+    print(f"Machine: {machine(settings)}; model set {args.model}\n")
     if not args.skip_embedding:
-        chips = _chips(settings, photos)
+        models = model_sets.load(settings)
+        chips = _chips(models, settings, photos)
         print(f"## Embedding, per face ({len(chips)} chips from the test photos)\n")
-        print(embedding_table(settings, chips, args.rounds), "\n", flush=True)
+        print(embedding_table(models, chips, args.rounds), "\n", flush=True)
     if not args.skip_photos:
         engine = FaceEngine.create(settings)
         print("## Per photo, ms (medians), facegate vs face_recognition\n")
         print(photo_table(engine, photos, args.rounds), "\n", flush=True)
+        rss = peak_rss_mb(args.model, args.device, args.faces_dir)
+        print(f"Peak RSS, model set loaded and every photo analysed once: {rss:.0f} MB\n")
     if not args.skip_http:
         photo = (args.faces_dir / ONE_FACE_PHOTO).read_bytes()
         print(f"## HTTP /recognize, {ONE_FACE_PHOTO} (1 face), one server process\n")
-        environment = {"FACEGATE_DEVICE": args.device}
+        environment = {"FACEGATE_DEVICE": args.device, "FACEGATE_MODEL": args.model}
         if args.database_url:
             environment["FACEGATE_DATABASE_URL"] = args.database_url
         for row in http_rows(args.port, photo, environment):

@@ -1,0 +1,103 @@
+"""Detector and recogniser timings per ONNX Runtime execution provider (CPU and CUDA).
+
+Needs only the ONNX files, facegate's own pre- and post-processing and a folder of photos, so
+it runs on a GPU machine where dlib's model files are not installed: SCRFD-500M + ArcFace
+MobileFaceNet (insightface-s) and RetinaFace + dlib's ResNet as ONNX (the dlib set without its
+dlib-run 5-point aligner; its chips are cut with ArcFace alignment here, which times the
+network, not the alignment). Prints markdown tables (docs/performance.md).
+
+Usage: python benchmarks/providers.py MODELS_DIR PHOTOS_DIR [--rounds 5]
+  MODELS_DIR holds scrfd_500m_bnkps.onnx, w600k_mbf.onnx, retinaface.onnx and
+  dlib_face_recognition_resnet_model_v1.onnx (from `facegate models build`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+from facegate.config import Settings
+from facegate.engine import runtime
+from facegate.engine.arcface import ArcFaceRecognizer, aligned_chips
+from facegate.engine.detector import RetinaFaceDetector
+from facegate.engine.scrfd import ScrfdDetector
+from facegate.images import decode
+
+
+def _ms(call: Callable[[], object], rounds: int) -> float:
+    call()  # warm-up: providers plan memory per input shape
+    samples = []
+    for _ in range(rounds):
+        start = time.perf_counter()
+        call()
+        samples.append((time.perf_counter() - start) * 1000)
+    return statistics.median(samples)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("models", type=Path)
+    parser.add_argument("photos", type=Path)
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    available = ort.get_available_providers()
+    print(f"onnxruntime {ort.__version__}, providers {available}\n")
+    devices = ["cpu"] + (["cuda"] if runtime.CUDA in available else [])
+    photos = sorted(p for p in args.photos.iterdir() if p.suffix in {".jpg", ".jpeg", ".png"})
+    print("| device | detector | ms/photo (mean of medians) | recogniser | ms/face b1 | b8 | b32 |")
+    print("|---|---|---|---|---|---|---|")
+    for device in devices:
+        settings = Settings(device=device, data_dir=args.models)
+        pixels = [decode(p.read_bytes(), settings=settings).pixels for p in photos]
+        scrfd = ScrfdDetector(
+            runtime.create_session(args.models / "scrfd_500m_bnkps.onnx", settings=settings),
+            max_detect_size=640,
+        )
+        retina = RetinaFaceDetector(
+            runtime.create_session(args.models / "retinaface.onnx", settings=settings),
+            max_detect_size=640,
+        )
+        arcface = ArcFaceRecognizer(
+            runtime.create_session(args.models / "w600k_mbf.onnx", settings=settings),
+            calculator_id="bench",
+            detector=scrfd,
+        )
+        dlib_net = runtime.create_session(
+            args.models / "dlib_face_recognition_resnet_model_v1.onnx", settings=settings
+        )
+        found = [scrfd.detect(p, threshold=0.5) for p in pixels]
+        chips = np.concatenate([aligned_chips(p, f.landmarks) for p, f in zip(pixels, found)])
+        chips150 = np.concatenate(
+            [aligned_chips(p, f.landmarks, size=150) for p, f in zip(pixels, found)]
+        )
+        recognisers = {
+            "ArcFace MobileFaceNet": (chips, arcface.embed),
+            "dlib ResNet (ONNX)": (
+                chips150,
+                lambda batch: dlib_net.run(None, {dlib_net.get_inputs()[0].name: batch}),
+            ),
+        }
+        detectors = {"SCRFD-500M": scrfd, "RetinaFace-MobileNet0.25": retina}
+        for (det_name, detector), (rec_name, (faces, embed)) in zip(
+            detectors.items(), recognisers.items(), strict=True
+        ):
+            per_photo = statistics.mean(
+                _ms(lambda p=p: detector.detect(p, threshold=0.5), args.rounds) for p in pixels
+            )
+            tiled = np.concatenate([faces] * (32 // len(faces) + 1))
+            per_face = [
+                _ms(lambda n=n: embed(np.ascontiguousarray(tiled[:n])), args.rounds) / n
+                for n in (1, 8, 32)
+            ]
+            cells = " | ".join(f"{ms:.2f}" for ms in per_face)
+            print(f"| {device} | {det_name} | {per_photo:.1f} | {rec_name} | {cells} |")
+
+
+if __name__ == "__main__":
+    main()
