@@ -87,7 +87,17 @@ def expire(db_engine: Engine, table: Any) -> None:
 
 def test_config_tells_the_pages_what_is_open(server: Callable[..., Opener]) -> None:
     b = server()()
-    assert ok(b.get("/admin/config")) == {"mailServiceEnabled": False, "signupOpen": True}
+    assert ok(b.get("/admin/config")) == {
+        "mailServiceEnabled": False,
+        "signupOpen": True,
+        # The fake engine's; the real ones are checked in test_migration and test_web.
+        "faceModel": {
+            "name": "fake",
+            "calculator": "fake-calculator",
+            "licence": "none",
+            "inconsistentExamples": 0,
+        },
+    }
     assert b.http.cookies["facegate_csrf"]
 
 
