@@ -8,11 +8,15 @@ import tempfile
 import uuid
 from pathlib import Path
 
+import pytest
 from sqlalchemy import inspect
 
-from facegate import face_services, store
+from facegate import applications, face_services, store
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
+from facegate.db.tables import User
+from facegate.errors import NameNotUnique
+from facegate.roles import Role
 
 
 def facegate(*args: str, data_dir: Path, db_url: str | None) -> subprocess.CompletedProcess[str]:
@@ -116,3 +120,33 @@ def test_sqlite_goes_to_the_data_dir_by_default(tmp_path: Path) -> None:
     assert (data_dir / "facegate.db").is_file()
     listed = facegate("services", "list", data_dir=data_dir, db_url=None)
     assert result.stdout.strip() in listed.stdout
+
+
+def test_service_names_differ_by_more_than_case_on_every_path(
+    db_url: str, tmp_path: Path, settings: Settings
+) -> None:
+    """One rule (face_services.check_service_name) for the CLI and the admin API alike."""
+    data_dir = tmp_path / "data"
+    create = ("services", "create", "--type", "recognition", "--app", "Shop")
+    assert facegate(*create, "--name", "Faces", data_dir=data_dir, db_url=db_url).returncode == 0
+    again = facegate(*create, "--name", "faces", data_dir=data_dir, db_url=db_url)
+    assert (again.returncode, again.stderr.strip()) == (1, "Name faces is not unique")
+    engine = create_db_engine(settings)
+    try:
+        with session_factory(engine).begin() as s:
+            owner = User(email="o@example.org", first_name="O", last_name="W", password_hash="x")
+            owner.global_role = Role.OWNER
+            s.add(owner)
+            s.flush()
+            app = face_services.find_application(s, name="Shop")
+            assert app is not None
+            standing = applications.Access(app, owner, Role.OWNER)
+            # The admin path refuses the CLI's name in another case...
+            with pytest.raises(NameNotUnique, match="Name FACES is not unique"):
+                applications.create_service(s, standing=standing, name="FACES", type="detection")
+            # ...and the CLI refuses a name the admin path created.
+            applications.create_service(s, standing=standing, name="Doors", type="detection")
+        refused = facegate(*create, "--name", "DOORS", data_dir=data_dir, db_url=db_url)
+        assert (refused.returncode, refused.stderr.strip()) == (1, "Name DOORS is not unique")
+    finally:
+        engine.dispose()

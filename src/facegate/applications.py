@@ -219,15 +219,12 @@ def service_in(s: Session, *, standing: Access, service_guid: str) -> Service:
 
 
 def _service_name(s: Session, *, app: Application, name: str, renaming: Service | None) -> str:
-    """Unique in the application, ignoring case; renaming to the very same name is refused too."""
+    """A valid name, unique in the application (face_services.check_service_name); as in
+    CompreFace's admin, renaming a service to its very own name is refused too."""
     name = clean_name(name, kind="Service")
-    query = select(Service.id).where(
-        Service.app_id == app.id, func.lower(Service.name) == name.lower()
-    )
-    if renaming is not None and renaming.name != name:
-        query = query.where(Service.id != renaming.id)
-    if s.scalar(query) is not None:
-        raise NameNotUnique(name)
+    changes_name = renaming is not None and renaming.name != name
+    other_than = renaming.id if renaming is not None and changes_name else None
+    face_services.check_service_name(s, app_id=app.id, name=name, other_than=other_than)
     return name
 
 

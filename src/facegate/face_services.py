@@ -62,8 +62,15 @@ def default_application(s: Session) -> Application:
 # --- services ---------------------------------------------------------------------------------
 
 
-def _check_service_name(s: Session, *, app_id: int, name: str) -> None:
-    clash = select(Service.id).where(Service.app_id == app_id, Service.name == name)
+def check_service_name(s: Session, *, app_id: int, name: str, other_than: int | None) -> None:
+    """The one rule for service names: unique in their application, ignoring case (as
+    CompreFace's admin). `other_than`: the id of the service being renamed, which may keep its
+    own name."""
+    clash = select(Service.id).where(
+        Service.app_id == app_id, func.lower(Service.name) == name.lower()
+    )
+    if other_than is not None:
+        clash = clash.where(Service.id != other_than)
     if s.scalar(clash) is not None:
         raise NameNotUnique(name)
 
@@ -71,7 +78,7 @@ def _check_service_name(s: Session, *, app_id: int, name: str) -> None:
 def create_service(s: Session, *, app: Application, name: str, type: str) -> Service:
     if type not in SERVICE_TYPES:
         raise ValueError(f"service type must be one of {SERVICE_TYPES}, not {type!r}")
-    _check_service_name(s, app_id=app.id, name=name)
+    check_service_name(s, app_id=app.id, name=name, other_than=None)
     service = Service(app_id=app.id, name=name, type=type, version=0)
     s.add(service)
     s.flush()
@@ -112,7 +119,7 @@ def list_services(s: Session, *, app: Application | None = None) -> list[Service
 
 def rename_service(s: Session, *, service: Service, name: str) -> None:
     if name != service.name:
-        _check_service_name(s, app_id=service.app_id, name=name)
+        check_service_name(s, app_id=service.app_id, name=name, other_than=service.id)
         service.name = name
         s.flush()
 
