@@ -19,7 +19,7 @@ from typing import Any
 from PIL import Image
 
 from facegate.config import Settings
-from facegate.engine.pipeline import FaceEngine
+from facegate.engine.face_engine import FaceEngine
 from run import (  # benchmarks/run.py: the same comparison
     FACES,
     face_recognition_faces,

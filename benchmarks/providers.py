@@ -28,8 +28,8 @@ from facegate.config import Settings
 from facegate.engine import runtime
 from facegate.engine.arcface import ArcFaceRecognizer, aligned_chips
 from facegate.engine.detector import RetinaFaceDetector
+from facegate.engine.images import decode
 from facegate.engine.scrfd import ScrfdDetector
-from facegate.images import decode
 
 
 def _ms(call: Callable[[], object], rounds: int) -> float:

@@ -38,9 +38,9 @@ import numpy.typing as npt
 from facegate.config import Settings
 from facegate.engine import model_sets
 from facegate.engine.embedder import DlibEmbedder
-from facegate.engine.pipeline import FaceEngine
+from facegate.engine.face_engine import FaceEngine
+from facegate.engine.images import decode
 from facegate.engine.runtime import providers
-from facegate.images import decode
 
 REPO = Path(__file__).resolve().parent.parent
 FACES = REPO.parent / "shared" / "faces"
@@ -117,7 +117,7 @@ def peak_rss_mb(model: str, device: str, faces_dir: Path) -> float:
     test photo once (face_recognition, loaded by this process, would inflate it here)."""
     script = (
         "import json, resource, sys, tempfile; from pathlib import Path;"
-        "from facegate.config import Settings; from facegate.engine.pipeline import FaceEngine;"
+        "from facegate.config import Settings; from facegate.engine.face_engine import FaceEngine;"
         f"e = FaceEngine.create(Settings(data_dir=tempfile.mkdtemp(), model={model!r}, "
         f"device={device!r}));"
         f"d = Path({str(faces_dir)!r});"

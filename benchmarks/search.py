@@ -24,12 +24,12 @@ import numpy as np
 from sqlalchemy import insert, update
 
 from facegate import face_services
+from facegate.collection.index import IndexRegistry
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory, upgrade
 from facegate.db.tables import Example, Service, Subject, new_uuid, utcnow
 from facegate.engine.model_sets import DLIB_SCALE
 from facegate.engine.similarity import normalize
-from facegate.index import IndexRegistry
 
 DIM = 128
 EXAMPLES_PER_SUBJECT = 5

@@ -142,7 +142,7 @@ MODELS = ["dlib", "insightface-s"]
 def engines(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Any]:
     """The real engine of a model set, by name, loaded at most once per test session."""
     from facegate.config import Settings
-    from facegate.engine.pipeline import FaceEngine
+    from facegate.engine.face_engine import FaceEngine
 
     loaded: dict[str, Any] = {}
     data_dir = tmp_path_factory.mktemp("engine")
@@ -157,7 +157,7 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Any]:
 
 @pytest.fixture(scope="session")
 def face_engine(engines: Callable[[str], Any]) -> Any:
-    """`facegate.engine.pipeline.FaceEngine` on default settings (the dlib model set)."""
+    """`facegate.engine.face_engine.FaceEngine` on default settings (the dlib model set)."""
     return engines("dlib")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sqlalchemy.orm import Session
 
-from facegate import store
+from facegate.collection import store
 from facegate.db.tables import Example, Service
 
 CALC = "dlib-resnet-v1"

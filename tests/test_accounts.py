@@ -16,11 +16,11 @@ from sqlalchemy import Connection, Engine, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from admin_helpers import PASSWORD, Browser, Mailbox, free_port, ok, refused, serve, smtp_server
-from facegate import accounts
+from facegate.admin import accounts
+from facegate.admin.logins import utc
+from facegate.admin.roles import Role
 from facegate.db.session import session_factory
 from facegate.db.tables import AccountToken, LoginFailure, LoginSession, User
-from facegate.logins import utc
-from facegate.roles import Role
 
 Opener = Callable[[], Browser]
 
@@ -90,7 +90,7 @@ def test_config_tells_the_pages_what_is_open(server: Callable[..., Opener]) -> N
     assert ok(b.get("/admin/config")) == {
         "mailServiceEnabled": False,
         "signupOpen": True,
-        # The fake engine's; the real ones are checked in test_migration and test_web.
+        # The fake engine's; the real ones are checked in test_reembed and test_web.
         "faceModel": {
             "name": "fake",
             "calculator": "fake-calculator",

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from admin_helpers import SESSION_COOKIE, Browser, ok, refused, serve
+from facegate.admin.roles import Role
 from facegate.config import Settings
-from facegate.roles import Role
 from test_serve import serving
 
 O, A, U = Role.OWNER, Role.ADMINISTRATOR, Role.USER  # noqa: E741 (the roles' initials)

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from facegate import flags, store
+from facegate.collection import flags, store
 
 if TYPE_CHECKING:
     from api_fixtures import Api

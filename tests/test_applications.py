@@ -11,11 +11,13 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from facegate import accounts, applications, face_services, store
+from facegate import face_services
+from facegate.admin import accounts, applications
+from facegate.admin.roles import Role
+from facegate.collection import store
 from facegate.db.session import session_factory
 from facegate.db.tables import Example, ExampleImage, User
 from facegate.errors import AlreadyMember, InsufficientPrivileges, NameNotUnique, UserNotFound
-from facegate.roles import Role
 
 
 def user(s: Session, email: str, role: Role = Role.USER) -> User:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+pytest_plugins = ["api_fixtures"]
+
 
 def _facegate(*args: str | Path, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -99,3 +101,30 @@ def test_compare_without_a_face_fails_clearly(faces_dir: Path, tmp_path: Path):
     done = _facegate("compare", faces_dir / "fr_obama.jpg", blank, tmp_path=tmp_path)
     assert done.returncode == 1
     assert "No face is found" in done.stderr
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_detect_prints_what_post_detect_answers(
+    make_settings: Any, face_engine: Any, faces_dir: Path, tmp_path: Path
+):
+    from api_fixtures import running_api
+
+    photo = faces_dir / "fp_multiface.jpg"
+    options = {"face_plugins": "age,gender,landmarks,pose,undefined", "limit": "4"}
+    options["det_prob_threshold"] = "0.9"
+    with running_api(make_settings(), face_engine, faces_dir) as api:
+        answer = api.request(
+            "POST",
+            "/api/v1/detection/detect",
+            kind="detection",
+            params=options,
+            files={"file": (photo.name, photo.read_bytes(), "image/jpeg")},
+        )
+    assert answer.status_code == 200, answer.text
+    printed = _facegate(
+        "detect", photo, "--plugins", options["face_plugins"], "--limit", options["limit"],
+        "--det-prob-threshold", options["det_prob_threshold"], tmp_path=tmp_path,
+    )  # fmt: skip
+    assert printed.returncode == 0, printed.stderr
+    assert len(answer.json()["result"]) == 4
+    assert json.loads(printed.stdout) == answer.json()

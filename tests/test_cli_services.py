@@ -11,12 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect
 
-from facegate import applications, face_services, store
+from facegate import face_services
+from facegate.admin import applications
+from facegate.admin.roles import Role
+from facegate.collection import store
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import User
 from facegate.errors import NameNotUnique
-from facegate.roles import Role
 
 
 def facegate(*args: str, data_dir: Path, db_url: str | None) -> subprocess.CompletedProcess[str]:

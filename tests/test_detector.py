@@ -10,8 +10,8 @@ import pytest
 
 from facegate.config import Settings
 from facegate.engine.detector import RetinaFaceDetector
+from facegate.engine.images import decode
 from facegate.engine.model_sets import RETINAFACE_THRESHOLD
-from facegate.images import decode
 
 SETTINGS = Settings()
 

@@ -8,8 +8,8 @@ import numpy as np
 
 from facegate.config import Settings
 from facegate.engine.embedder import DlibEmbedder, Embedder
+from facegate.engine.images import decode
 from facegate.engine.landmarks import Aligner
-from facegate.images import decode
 
 
 def test_embeds_a_batch_like_single_chips(faces_dir: Path):

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from facegate import face_services, store
+from facegate import face_services
+from facegate.collection import store
 from facegate.db.session import session_factory
 from facegate.db.tables import Example, Service, Subject
 from facegate.errors import NameNotUnique

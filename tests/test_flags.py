@@ -1,4 +1,5 @@
-"""facegate.flags on SQLite and PostgreSQL: one live holder per flag, a silent one loses it."""
+"""facegate.collection.flags on SQLite and PostgreSQL: one live holder per flag; a silent one
+loses it."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from facegate import flags
+from facegate.collection import flags
 from facegate.db.tables import ServerFlag
 
 pytest_plugins = ["store_fixtures"]

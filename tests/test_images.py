@@ -1,4 +1,4 @@
-"""facegate.images: formats, modes, EXIF orientation, reduced-scale decoding and refusals."""
+"""facegate.engine.images: formats, modes, EXIF orientation, reduced-scale decoding and refusals."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from facegate.config import Settings
+from facegate.engine.images import decode
 from facegate.errors import (
     EmptyImage,
     FileTooLarge,
@@ -20,7 +21,6 @@ from facegate.errors import (
     NotAnImage,
     TruncatedImage,
 )
-from facegate.images import decode
 
 SETTINGS = Settings()
 

@@ -1,4 +1,4 @@
-"""facegate.index: top-k search, in-place updates, and consistency across processes."""
+"""facegate.collection.index: top-k search, in-place updates, and consistency across processes."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ import pytest
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate import face_services, store
+from facegate import face_services
+from facegate.collection import store
+from facegate.collection.index import IndexRegistry
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import Service
 from facegate.engine.model_sets import DLIB_SCALE
 from facegate.engine.similarity import normalize
 from facegate.errors import WrongEmbeddingSize
-from facegate.index import IndexRegistry
 from store_helpers import CALC, vector
 
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from facegate.config import Settings
+from facegate.engine.images import decode
 from facegate.engine.landmarks import Aligner, Landmarks68
-from facegate.images import decode
 
 # fr_obama_small.jpg: RetinaFace's box (see test_detector's golden values).
 BOX = np.array([[105.1, 38.1, 213.2, 193.3]], dtype=np.float32)

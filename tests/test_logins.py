@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from facegate import logins
+from facegate.admin import logins
 from facegate.db.session import session_factory
 from facegate.db.tables import LoginFailure, LoginSession, User
 

@@ -9,7 +9,7 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
 from admin_helpers import Mailbox, free_port, smtp_server
-from facegate import mail
+from facegate.admin import mail
 from facegate.config import Settings
 from facegate.errors import MailDisabled, UnreachableEmail
 

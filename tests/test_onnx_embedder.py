@@ -15,10 +15,11 @@ from typer.testing import CliRunner
 from facegate.cli import app
 from facegate.config import Settings
 from facegate.engine.detector import RetinaFaceDetector
+from facegate.engine.dlib_onnx.model_file import ModelFile, build_model_file
 from facegate.engine.embedder import DlibEmbedder, source_path
+from facegate.engine.images import decode
 from facegate.engine.landmarks import Aligner
-from facegate.engine.onnx_embedder import ModelFile, OnnxEmbedder, build_model_file
-from facegate.images import decode
+from facegate.engine.onnx_embedder import OnnxEmbedder
 
 Chips = npt.NDArray[np.uint8]
 STAMP = 1_000_000_000

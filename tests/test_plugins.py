@@ -9,8 +9,8 @@ import pytest
 
 from facegate.config import Settings
 from facegate.engine import plugins
+from facegate.engine.attributes import AGE_CLASSES, AgeGender, age_ranges, genders
 from facegate.engine.landmarks import Aligner
-from facegate.engine.plugins.attributes import AGE_CLASSES, AgeGender, age_ranges, genders
 from facegate.errors import ModelUnavailable
 
 YEARS = [0.25, *range(1, 81)]  # the age model's class weights (its manifest's age_weights)

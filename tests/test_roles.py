@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from facegate import roles
+from facegate.admin import roles
+from facegate.admin.roles import Heir, Role
 from facegate.errors import IllegalReplacer, InsufficientPrivileges, SelfRoleChange
-from facegate.roles import Heir, Role
 
 O, A, U = Role.OWNER, Role.ADMINISTRATOR, Role.USER  # noqa: E741 (the roles' initials)
 APP_ROLES = [O, A, U, None]

@@ -11,8 +11,8 @@ import pytest
 
 from facegate.config import Settings
 from facegate.engine import runtime, scrfd
+from facegate.engine.images import decode
 from facegate.engine.model_files import package_file
-from facegate.images import decode
 
 STRIDES = (8, 16, 32)
 

@@ -1,4 +1,4 @@
-"""facegate.store on SQLite and PostgreSQL: CompreFace's collection semantics."""
+"""facegate.collection.store on SQLite and PostgreSQL: CompreFace's collection semantics."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from facegate import face_services, store
+from facegate import face_services
+from facegate.collection import store
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import Service

@@ -19,7 +19,8 @@ from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
 
 from admin_helpers import Mailbox, serve, smtp_server
 from api_fixtures import database
-from facegate import face_services, store, web
+from facegate import face_services, web
+from facegate.collection import store
 from facegate.config import Settings
 from ports import free_port
 

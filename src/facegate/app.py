@@ -20,7 +20,7 @@ from facegate.config import Settings
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from facegate.engine.pipeline import FaceEngine
+    from facegate.engine.face_engine import FaceEngine
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +38,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from facegate.collection.index import IndexRegistry
         from facegate.db.session import create_db_engine, session_factory, upgrade
-        from facegate.index import IndexRegistry
         from facegate.inference import Inference
 
         database = db if db is not None else create_db_engine(settings)
@@ -80,14 +80,14 @@ def create_app(
 
 
 def _load(settings: Settings) -> FaceEngine:
-    from facegate.engine.pipeline import FaceEngine
+    from facegate.engine.face_engine import FaceEngine
 
     return FaceEngine.create(settings)
 
 
 def _report_consistency(sessions: sessionmaker[Session], engine: FaceEngine) -> None:
     """Log, at start, examples another model embedded: they are not searched until migrated."""
-    from facegate import store
+    from facegate.collection import store
 
     with sessions() as s:
         stale = store.stale_count(s, calculator=engine.calculator_id)

@@ -24,7 +24,7 @@ class FacegateError(Exception):
         return {"message": self.message, "code": self.code}
 
 
-# --- images: what `facegate.images` raises for bytes it cannot turn into a picture ----------------
+# --- images: what `facegate.engine.images` raises for bytes it cannot turn into a picture -------
 
 
 class ImageError(FacegateError):
@@ -325,7 +325,7 @@ class LoginThrottled(FacegateError):
         super().__init__(f"Too many failed logins, try again in {wait_seconds} seconds")
 
 
-# --- collections and services: what `facegate.store` and `facegate.face_services` raise ---------
+# --- collections and services: `facegate.collection.store` and `facegate.face_services` --------
 
 
 class SubjectNotFound(FacegateError):
@@ -368,7 +368,7 @@ class WrongEmbeddingSize(FacegateError):
 
 
 class ResetMailThrottled(FacegateError):
-    """Too many password-reset e-mails asked for one address (facegate.logins)."""
+    """Too many password-reset e-mails asked for one address (facegate.admin.logins)."""
 
     status = 429
     code = 0

@@ -1,7 +1,8 @@
 """Data access for face services: the applications that group them, their keys, request counts.
 
-Plain functions taking a Session first and keyword-only arguments, like `facegate.store` (which
-holds each service's face collection); the caller owns the transaction.
+Plain functions taking a Session first and keyword-only arguments, like
+`facegate.collection.store` (which holds each service's face collection); the caller owns the
+transaction.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from facegate import changes
+from facegate.collection import changes
 from facegate.db.tables import (
     Application,
     Example,

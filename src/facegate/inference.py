@@ -17,7 +17,7 @@ from facegate.engine.similarity import Scale
 from facegate.errors import NoFaceFound
 
 if TYPE_CHECKING:
-    from facegate.engine.pipeline import FaceEngine
+    from facegate.engine.face_engine import FaceEngine
 
 
 @dataclass(frozen=True)

@@ -12,13 +12,14 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 from starlette.datastructures import FormData
 
-from facegate import face_services, flags
+from facegate import face_services
 from facegate.api.params import (
     Params,
     image_from_base64,
     image_from_upload,
     json_object,
 )
+from facegate.collection import flags
 from facegate.config import Settings
 from facegate.db.tables import Service
 from facegate.errors import (
@@ -31,7 +32,7 @@ from facegate.errors import (
 from facegate.inference import Image, Inference
 
 if TYPE_CHECKING:
-    from facegate.index import IndexRegistry
+    from facegate.collection.index import IndexRegistry
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 

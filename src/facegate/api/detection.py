@@ -24,7 +24,6 @@ def detect(
     query = body.params.face_query()
     # The calculator runs only when asked for here (CompreFace does not force it on detect).
     analysis = inference.faces(body.image(), query, embed=False)
-    result = [render.face(face, query, settings, round_box=False) for face in analysis.faces]
     # Counted last: the upsert locks the day's row until commit, so not during inference.
     face_services.count_request(session, service=service)
-    return render.with_versions({"result": result}, analysis, query)
+    return render.detection_body(analysis, query, settings.response_format)

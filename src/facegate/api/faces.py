@@ -7,7 +7,6 @@ from typing import Any
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
-from facegate import store
 from facegate.api import render
 from facegate.api.deps import (
     BodyDep,
@@ -18,6 +17,7 @@ from facegate.api.deps import (
     WritableService,
 )
 from facegate.api.params import embeddings_field, require_size
+from facegate.collection import store
 from facegate.db.tables import Example, Service
 from facegate.engine.similarity import normalize
 from facegate.errors import (
@@ -129,7 +129,7 @@ def verify_against_example(
         store.embedding_of(example), normalize(embeddings(analysis.faces))
     )
     result = [
-        render.face(face, query, settings, round_box=True)
+        render.face(face, query, settings.response_format, round_box=True)
         | {"subject": example.subject.name, "similarity": render.round5(score)}
         for face, score in zip(analysis.faces, scores, strict=True)
     ]

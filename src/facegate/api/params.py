@@ -92,8 +92,7 @@ class Params:
 
     def face_plugins(self) -> list[str]:
         """Requested plugin slugs: comma- or space-separated, repeated parameters joined."""
-        slugs = re.split(r"[\s,]+", self.text("face_plugins") or "")
-        return [slug for slug in dict.fromkeys(slugs) if slug in face_plugins.KNOWN]
+        return face_plugins.parse(self.text("face_plugins") or "")
 
     def face_query(self) -> FaceQuery:
         """The parameters shared by recognize, detect and both verify endpoints."""

@@ -18,7 +18,7 @@ from facegate.api.deps import (
     SettingsDep,
 )
 from facegate.api.params import embeddings_field
-from facegate.index import Match
+from facegate.collection.index import Match
 from facegate.inference import embeddings
 
 router = APIRouter(prefix="/recognition", tags=["recognition"])
@@ -39,7 +39,8 @@ def recognize(
     analysis = inference.faces(body.image(), query, detect=detect)
     matches = index.search(service, embeddings(analysis.faces), k=count)
     result = [
-        render.face(face, query, settings, round_box=True) | {"subjects": _subjects(found)}
+        render.face(face, query, settings.response_format, round_box=True)
+        | {"subjects": _subjects(found)}
         for face, found in zip(analysis.faces, matches, strict=True)
     ]
     # Counted last: the upsert locks the day's row until commit, so not during inference.

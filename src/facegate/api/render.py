@@ -1,15 +1,92 @@
-"""JSON pieces shared by the face endpoints: one face, plugin versions, rounded similarities."""
+"""The face API's JSON: one face in the seed's or CompreFace 1.2's plugin format, plugin
+versions, rounded similarities, and the detection body that `POST /detect` and `facegate detect`
+both print."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Literal
 
-from facegate.config import Settings
+from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Analysis, Face
 from facegate.inference import FaceQuery
-from facegate.responses import face_json, versions_json
+
+ResponseFormat = Literal["seed", "compreface-1.2"]
+Json = dict[str, object]
+
+
+def box_json(face: Face) -> Json:
+    """The box in CompreFace's key order; the probability is not rounded (as detect does)."""
+    box = face.box
+    return {
+        "probability": box.probability,
+        "x_max": box.x_max,
+        "y_max": box.y_max,
+        "x_min": box.x_min,
+        "y_min": box.y_min,
+    }
+
+
+def face_json(
+    face: Face,
+    *,
+    response_format: ResponseFormat,
+    plugins: Collection[str],
+    status: bool = False,
+) -> Json:
+    """One face as CompreFace renders it: only the requested plugins' keys, then the box.
+
+    `seed`: `"age": [low, high]`, `"gender": "male"` (the documentation's examples).
+    `compreface-1.2`: `"age": {"low", "high", "probability"}`, `"gender": {"value",
+    "probability"}` (what CompreFace 1.2 actually returns). `embedding` appears only when
+    `calculator` was requested; `execution_time` only with `status`, without `landmarks`.
+    """
+    result: Json = {}
+    if face.age is not None and face_plugins.AGE in plugins:
+        age = face.age
+        result["age"] = (
+            [age.low, age.high]
+            if response_format == "seed"
+            else {"low": age.low, "high": age.high, "probability": age.probability}
+        )
+    if face.gender is not None and face_plugins.GENDER in plugins:
+        gender = face.gender
+        result["gender"] = (
+            gender.value
+            if response_format == "seed"
+            else {"value": gender.value, "probability": gender.probability}
+        )
+    if face.pose is not None and face_plugins.POSE in plugins:
+        result["pose"] = {"pitch": face.pose.pitch, "roll": face.pose.roll, "yaw": face.pose.yaw}
+    if face.embedding is not None and face_plugins.CALCULATOR in plugins:
+        result["embedding"] = [float(v) for v in face.embedding]
+    result["box"] = box_json(face)
+    # CompreFace's InsightFace builds answer `landmarks2d106` under the `landmarks` key.
+    if face.landmarks106 is not None and face_plugins.LANDMARKS2D106 in plugins:
+        result["landmarks"] = [[x, y] for x, y in face.landmarks106]
+    elif face_plugins.LANDMARKS in plugins:
+        result["landmarks"] = [[x, y] for x, y in face.landmarks]
+    if face.landmarks68 is not None and face_plugins.LANDMARKS68 in plugins:
+        result["landmarks68"] = [[x, y] for x, y in face.landmarks68]
+    if status:
+        result["execution_time"] = _per_plugin(face.execution_time, plugins)
+    return result
+
+
+def versions_json(analysis: Analysis, plugins: Collection[str]) -> Json:
+    """`plugins_versions` (shown with `status`): each plugin that ran, without `landmarks`."""
+    return _per_plugin(analysis.plugins_versions, plugins)
+
+
+def _per_plugin(values: Mapping[str, object], plugins: Collection[str]) -> Json:
+    """Times or versions by slug, as CompreFace's ExecutionTimeDto and PluginsVersionsDto hold
+    them: those have no `landmarks` key, so it is dropped; `landmarks68` and `landmarks2d106`
+    show only when they were asked for."""
+    optional = {face_plugins.LANDMARKS68, face_plugins.LANDMARKS2D106}
+    hidden = {face_plugins.LANDMARKS} | (optional - set(plugins))
+    return {slug: value for slug, value in values.items() if slug not in hidden}
+
 
 _FIVE_PLACES = Decimal("0.00001")
 
@@ -28,12 +105,14 @@ def scored_embeddings(vectors: list[list[float]], scores: Iterable[float]) -> li
     return sorted(result, key=lambda item: -item["similarity"])
 
 
-def face(item: Face, query: FaceQuery, settings: Settings, *, round_box: bool) -> dict[str, Any]:
+def face(
+    item: Face, query: FaceQuery, response_format: ResponseFormat, *, round_box: bool
+) -> dict[str, Any]:
     """One face as the response shows it: requested plugins only, embedding and times on demand.
 
     recognize and verify round the box probability to 5 places; detect does not (CompreFace)."""
     shown: dict[str, Any] = face_json(
-        item, response_format=settings.response_format, plugins=query.plugins, status=query.status
+        item, response_format=response_format, plugins=query.plugins, status=query.status
     )
     if round_box:
         shown["box"] = {**shown["box"], "probability": round5(item.box.probability)}
@@ -45,3 +124,11 @@ def with_versions(body: dict[str, Any], analysis: Analysis, query: FaceQuery) ->
     if query.status:
         body["plugins_versions"] = versions_json(analysis, query.plugins)
     return body
+
+
+def detection_body(
+    analysis: Analysis, query: FaceQuery, response_format: ResponseFormat
+) -> dict[str, Any]:
+    """The body of POST /api/v1/detection/detect, and what `facegate detect` prints."""
+    faces = [face(item, query, response_format, round_box=False) for item in analysis.faces]
+    return with_versions({"result": faces}, analysis, query)

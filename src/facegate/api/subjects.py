@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from facegate import store
 from facegate.api.deps import BodyDep, RecognitionService, SessionDep, WritableService
 from facegate.api.params import subject_name
+from facegate.collection import store
 from facegate.errors import InvalidParameter
 
 router = APIRouter(prefix="/recognition/subjects", tags=["subjects"])

@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import PlainTextResponse
 
-from facegate import face_services, migration, store
+from facegate import face_services
 from facegate.api.deps import InferenceDep, SessionDep, SettingsDep
 from facegate.api.faces import IMAGE_HEADERS
+from facegate.collection import reembed, store
 
 router = APIRouter(tags=["utility"])
 
@@ -40,8 +41,8 @@ def migrate(request: Request, inference: InferenceDep, tasks: BackgroundTasks) -
     sessions = request.app.state.sessions
     # Committed before answering, so every process refuses writes from now on.
     with sessions() as session, session.begin():
-        migration.start(session, calculator=inference.calculator_id)
-    tasks.add_task(migration.migrate, sessions, inference)
+        reembed.start(session, calculator=inference.calculator_id)
+    tasks.add_task(reembed.migrate, sessions, inference)
     return "Migration started"
 
 

@@ -41,11 +41,14 @@ def verify(
     reference = normalize(embeddings(source.faces))[0]
     scores = inference.scale.similarities(reference, normalize(embeddings(target.faces)))
     matches = [
-        render.face(face, query, settings, round_box=True) | {"similarity": render.round5(score)}
+        render.face(face, query, settings.response_format, round_box=True)
+        | {"similarity": render.round5(score)}
         for face, score in zip(target.faces, scores, strict=True)
     ]
     item = {
-        "source_image_face": render.face(source.faces[0], query, settings, round_box=True),
+        "source_image_face": render.face(
+            source.faces[0], query, settings.response_format, round_box=True
+        ),
         "face_matches": matches,
     }
     # Counted last: the upsert locks the day's row until commit, so not during inference.

@@ -91,7 +91,7 @@ def services_create(
 ) -> None:
     """Create a face service and print its API key, alone, on stdout."""
     from facegate import face_services
-    from facegate.applications import clean_name
+    from facegate.admin.applications import clean_name
 
     with database(data_dir) as s:
         if app_name is None:
@@ -155,32 +155,31 @@ def detect(
     One image prints its body; several print an object keyed by file name. An image that
     cannot be read gets CompreFace's {"message", "code"} body and the exit status 1.
     """
+    from facegate.api.render import detection_body
     from facegate.engine import plugins as face_plugins
-    from facegate.engine.pipeline import FaceEngine
+    from facegate.engine.face_engine import FaceEngine
     from facegate.errors import FacegateError
-    from facegate.responses import detection_json
+    from facegate.inference import FaceQuery, Image, Inference
 
     settings = settings_from(data_dir, model)
-    engine = FaceEngine.create(settings)
-    slugs = [slug for slug in plugins.replace(",", " ").split() if slug]
+    inference = Inference(FaceEngine.create(settings), 1)
+    query = FaceQuery(
+        limit=limit,
+        det_prob_threshold=det_prob_threshold,
+        plugins=face_plugins.parse(plugins),
+        status=status,
+    )
     bodies: dict[str, object] = {}
     failed = False
     for path in images:
         try:
-            analysis = engine.analyze(
-                path.read_bytes(),
-                det_prob_threshold=det_prob_threshold,
-                limit=limit,
-                plugins=slugs,
-                embed=face_plugins.CALCULATOR in slugs,
-            )
+            # As POST /detect: no embedding unless the calculator plugin asks for it.
+            analysis = inference.faces(Image(path.read_bytes(), path.name), query, embed=False)
         except FacegateError as error:
             bodies[str(path)] = error.body()
             failed = True
             continue
-        bodies[str(path)] = detection_json(
-            analysis, response_format=settings.response_format, plugins=slugs, status=status
-        )
+        bodies[str(path)] = detection_body(analysis, query, settings.response_format)
     output = bodies if len(images) > 1 else next(iter(bodies.values()))
     typer.echo(json.dumps(output, indent=2))
     if failed:
@@ -195,7 +194,7 @@ def compare(
     model: ModelOption = None,
 ) -> None:
     """Print the similarity (0..1; 0.5 and above: the same person) of the largest faces."""
-    from facegate.engine.pipeline import FaceEngine
+    from facegate.engine.face_engine import FaceEngine
     from facegate.errors import FacegateError
 
     engine = FaceEngine.create(settings_from(data_dir, model))

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from facegate.cli.options import DataDirOption, ModelOption, database, settings_from
-from facegate.model_compare import Prediction
+from facegate.collection.model_compare import Prediction
 
 models_app = typer.Typer(
     no_args_is_help=True, help="Model sets: convert, compare and calibrate them."
@@ -24,7 +24,7 @@ def models_build(
     ] = False,
 ) -> None:
     """Convert dlib's face network to ONNX into <data_dir>/models (reused when current)."""
-    from facegate.engine.onnx_embedder import build_model_file
+    from facegate.engine.dlib_onnx.model_file import build_model_file
 
     path = build_model_file(settings_from(data_dir), force=force)
     typer.echo(f"{path} ({path.stat().st_size} bytes)")
@@ -42,8 +42,9 @@ def models_compare(
     under the current model and under --to; right means its own subject (or no match at 0.5
     when it is the subject's only example). Lists the examples where the two models disagree.
     """
-    from facegate import face_services, model_compare
-    from facegate.engine.pipeline import FaceEngine
+    from facegate import face_services
+    from facegate.collection import model_compare
+    from facegate.engine.face_engine import FaceEngine
 
     settings = settings_from(data_dir, model)
     current = FaceEngine.create(settings)
@@ -94,7 +95,7 @@ def models_calibrate(
 ) -> None:
     """Fit the model's similarity scale on labelled pairs and print the error rates."""
     from facegate.engine import calibration, model_sets
-    from facegate.engine.pipeline import FaceEngine
+    from facegate.engine.face_engine import FaceEngine
 
     settings = settings_from(data_dir, model)
     engine = FaceEngine.create(settings)
@@ -123,9 +124,9 @@ def migrate(data_dir: DataDirOption = None, model: ModelOption = None) -> None:
     """
     import time
 
-    from facegate import migration
+    from facegate.collection import reembed
     from facegate.db.session import create_db_engine, session_factory, upgrade
-    from facegate.engine.pipeline import FaceEngine
+    from facegate.engine.face_engine import FaceEngine
     from facegate.errors import FacegateError
     from facegate.inference import Inference
 
@@ -136,7 +137,7 @@ def migrate(data_dir: DataDirOption = None, model: ModelOption = None) -> None:
     engine = FaceEngine.create(settings)
     try:
         with sessions() as s, s.begin():
-            migration.start(s, calculator=engine.calculator_id)
+            reembed.start(s, calculator=engine.calculator_id)
     except FacegateError as error:
         typer.echo(error.message, err=True)
         raise typer.Exit(1) from None
@@ -149,7 +150,7 @@ def migrate(data_dir: DataDirOption = None, model: ModelOption = None) -> None:
             typer.echo(f"re-embedded {done}/{total}", err=True)
 
     try:
-        outcome = migration.migrate(sessions, Inference(engine, 1), progress)
+        outcome = reembed.migrate(sessions, Inference(engine, 1), progress)
     except KeyboardInterrupt:
         typer.echo("interrupted: run `facegate migrate` again to resume", err=True)
         raise typer.Exit(130) from None

@@ -34,7 +34,7 @@ class Base(DeclarativeBase):
 class User(Base):
     __tablename__ = "users"
     # One global OWNER at most, enforced by the database so that two first sign-ups racing each
-    # other cannot both win (the loser stays a USER, facegate.accounts). Partial unique index:
+    # other cannot both win (the loser stays a USER, facegate.admin.accounts). Partial unique index:
     # the same SQL on SQLite and PostgreSQL.
     __table_args__ = (
         Index(
@@ -171,7 +171,7 @@ class RequestStat(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
-# --- accounts: login sessions, e-mailed tokens, failed-login counters (facegate.accounts) -------
+# --- accounts: login sessions, e-mailed tokens, failed-login counters (facegate.admin) ----------
 
 
 class LoginSession(Base):

@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from facegate.engine.pipeline import FaceEngine
+from facegate.engine.face_engine import FaceEngine
 from facegate.engine.similarity import Scale, fit, normalize
 
 Floats = npt.NDArray[np.float32]

@@ -20,18 +20,18 @@ from facegate.config import Settings
 from facegate.engine import model_pack, runtime
 from facegate.engine import plugins as face_plugins
 from facegate.engine.arcface import ArcFaceRecognizer
+from facegate.engine.attributes import AgeGender
 from facegate.engine.crop_network import CropNetwork
 from facegate.engine.detector import Detections, RetinaFaceDetector
 from facegate.engine.dlib_recognizer import DlibRecognizer
 from facegate.engine.embedder import DlibEmbedder
 from facegate.engine.faces import AgeRange, Gender
+from facegate.engine.genderage import InsightFaceAgeGender
 from facegate.engine.landmarks import Aligner, Landmarks68
 from facegate.engine.landmarks106 import Landmarks106
 from facegate.engine.model_files import package_file
 from facegate.engine.model_pack import Pack, Role
 from facegate.engine.onnx_embedder import OnnxEmbedder
-from facegate.engine.plugins.attributes import AgeGender
-from facegate.engine.plugins.genderage import InsightFaceAgeGender
 from facegate.engine.scrfd import ScrfdDetector
 from facegate.engine.similarity import Scale
 from facegate.errors import ModelUnavailable

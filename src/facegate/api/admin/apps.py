@@ -5,7 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from facegate import applications, roles
+from facegate.admin import applications, roles
+from facegate.admin.applications import Access
+from facegate.admin.roles import Role
 from facegate.api.admin.deps import CurrentUser
 from facegate.api.admin.schemas import (
     AppOut,
@@ -16,9 +18,7 @@ from facegate.api.admin.schemas import (
     UserRoleOut,
 )
 from facegate.api.deps import SessionDep
-from facegate.applications import Access
 from facegate.db.tables import User
-from facegate.roles import Role
 
 router = APIRouter(tags=["admin: applications"])
 

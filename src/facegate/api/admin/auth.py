@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from facegate import accounts, logins, mail, store
+from facegate.admin import accounts, logins, mail
 from facegate.api.admin.deps import (
     SESSION_COOKIE,
     CurrentLogin,
@@ -28,6 +28,7 @@ from facegate.api.admin.schemas import (
     UserOut,
 )
 from facegate.api.deps import InferenceDep, SessionDep, SettingsDep
+from facegate.collection import store
 from facegate.errors import (
     AccountDisabled,
     BadCredentials,

@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate import logins
+from facegate.admin import logins
 from facegate.api.deps import SessionDep, SettingsDep
 from facegate.config import Settings
 from facegate.db.tables import LoginSession, User

@@ -8,8 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
+from facegate.admin.roles import Role
 from facegate.db.tables import Service, User
-from facegate.roles import Role
 
 
 class Model(BaseModel):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from facegate import accounts, roles
+from facegate.admin import accounts, roles
+from facegate.admin.roles import Role
 from facegate.api.admin.deps import CurrentUser
 from facegate.api.admin.schemas import NewUser, RoleChange, UserRoleOut
 from facegate.api.deps import SessionDep
-from facegate.roles import Role
 
 router = APIRouter(tags=["admin: users"])
 

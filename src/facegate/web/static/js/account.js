@@ -1,16 +1,24 @@
+// @ts-check
 // Account settings: name, password, logging out everywhere.
 
-import { accounts } from "./api.js";
+import { admin } from "./api.js";
 import { h, fill, field, asyncForm, toast } from "./dom.js";
-import { MIN_PASSWORD } from "./auth.js";
+import { MIN_PASSWORD } from "./password.js";
 import { currentUser, refreshUser, roleLabel } from "./session.js";
 
+/**
+ * @param {string} title
+ * @param {import("./dom.js").Child} fields
+ * @param {string} submit
+ * @param {Parameters<typeof asyncForm>[2]} onSubmit
+ */
 function formCard(title, fields, submit, onSubmit) {
   return h("section.card", {}, h("h2", {}, title), asyncForm(fields, submit, onSubmit));
 }
 
+/** @param {HTMLElement} main */
 export async function render(main) {
-  const user = currentUser();
+  const user = /** @type {import("./api.js").User} */ (currentUser()); // a private page
   fill(
     main,
     h(
@@ -41,7 +49,7 @@ export async function render(main) {
         "Save",
         async ({ firstName, lastName }) => {
           if (!firstName.trim() || !lastName.trim()) throw new Error("Both names are needed.");
-          await accounts.updateProfile(firstName.trim(), lastName.trim());
+          await admin.updateProfile(firstName.trim(), lastName.trim());
           await refreshUser();
           toast("Profile saved");
         },
@@ -71,7 +79,7 @@ export async function render(main) {
           if (newPassword.length < MIN_PASSWORD)
             throw new Error(`The new password needs at least ${MIN_PASSWORD} characters.`);
           if (newPassword !== confirm) throw new Error("The two new passwords differ.");
-          await accounts.changePassword(oldPassword, newPassword);
+          await admin.changePassword(oldPassword, newPassword);
           form.reset();
           toast("Password changed");
         },

@@ -1,10 +1,78 @@
+// @ts-check
 // HTTP clients: the session-authenticated /admin API and the key-authenticated /api/v1 API.
+
+/** @typedef {"OWNER" | "ADMINISTRATOR" | "USER"} Role */
+/** @typedef {"recognition" | "detection" | "verification"} ServiceKind */
+/**
+ * @typedef {object} User The signed-in user.
+ * @property {string} userId
+ * @property {string} email
+ * @property {string} firstName
+ * @property {string} lastName
+ * @property {Role} globalRole
+ */
+/**
+ * @typedef {object} UserRole A user with one role: global in user lists, of the app in members.
+ * @property {string} userId
+ * @property {string} email
+ * @property {string} firstName
+ * @property {string} lastName
+ * @property {Role} role
+ */
+/**
+ * @typedef {object} App
+ * @property {string} id
+ * @property {string} name
+ * @property {Role | null} role the caller's role in it
+ * @property {{userId: string, firstName: string, lastName: string} | null} owner
+ * @property {boolean} canManage
+ * @property {boolean} canEditServices
+ */
+/**
+ * @typedef {object} Service
+ * @property {string} id
+ * @property {string} name
+ * @property {ServiceKind} type
+ * @property {string} apiKey
+ * @property {string} createdDate
+ * @property {number} subjectCount
+ * @property {number} imageCount
+ */
+/** @typedef {{createdDate: string, requestCount: number}} DayCount */
+/**
+ * @typedef {object} Config The server's settings the admin UI needs.
+ * @property {boolean} mailServiceEnabled
+ * @property {boolean} signupOpen
+ * @property {{name: string, calculator: string, licence: string, inconsistentExamples: number}} faceModel
+ */
+/** @typedef {{firstName: string, lastName: string, email: string, password: string}} NewUser */
+/**
+ * @typedef {object} Face A face a service found in a photo, with what its plugins add.
+ * @property {{x_min: number, y_min: number, x_max: number, y_max: number, probability: number}} box
+ * @property {[number, number] | {low: number, high: number}} [age] by release: [low, high] or
+ *   {low, high}
+ * @property {string | {value: string}} [gender]
+ * @property {{pitch: number, roll: number, yaw: number}} [pose] in degrees
+ * @property {[number, number][]} [landmarks]
+ * @property {{subject: string, similarity: number}[]} [subjects] closest first (recognition)
+ * @property {number} [similarity] to the source face (verification)
+ */
+/**
+ * @typedef {object} FacePage One page of a subject's face examples.
+ * @property {{image_id: string, subject: string}[]} faces
+ * @property {number} total_pages
+ * @property {number} total_elements
+ */
 
 const CSRF_COOKIE = "facegate_csrf";
 const CSRF_HEADER = "X-CSRF-Token";
 
 /** An error answer of either API, carrying CompreFace's {"message","code"} and the status. */
 export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {{message?: string, code?: number} | null} body
+   */
   constructor(status, body) {
     super(body?.message || `Request failed (HTTP ${status})`);
     this.status = status;
@@ -14,17 +82,23 @@ export class ApiError extends Error {
 
 /** Called with no argument when the session is gone (401), so the app can show the login page. */
 let onUnauthorized = () => {};
+/** @param {() => void} handler */
 export function setUnauthorizedHandler(handler) {
   onUnauthorized = handler;
 }
 
+/** @param {string} name */
 function cookie(name) {
   const prefix = `${name}=`;
   const item = document.cookie.split("; ").find((part) => part.startsWith(prefix));
   return item ? decodeURIComponent(item.slice(prefix.length)) : "";
 }
 
-/** An answer's body: its JSON, or its text as a message (a proxy's HTML page, say). */
+/**
+ * An answer's body: its JSON, or its text as a message (a proxy's HTML page, say).
+ * @param {string} text
+ * @returns {any}
+ */
 function parse(text) {
   if (!text) return null;
   try {
@@ -34,8 +108,16 @@ function parse(text) {
   }
 }
 
-/** One call to the admin API; JSON in and out, with the CSRF token on every write. */
-export async function admin(method, path, body, { quiet401 = false } = {}) {
+/**
+ * One call to the admin API; JSON in and out, with the CSRF token on every write.
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @param {{quiet401?: boolean}} [options]
+ * @returns {Promise<any>}
+ */
+async function request(method, path, body, { quiet401 = false } = {}) {
+  /** @type {Record<string, string>} */
   const headers = { Accept: "application/json" };
   if (method !== "GET") headers[CSRF_HEADER] = cookie(CSRF_COOKIE);
   if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -54,52 +136,98 @@ export async function admin(method, path, body, { quiet401 = false } = {}) {
 const enc = encodeURIComponent;
 
 /** The admin API, one function per action the UI takes (see docs/admin-api.md). */
-export const accounts = {
-  me: () => admin("GET", "/user/me", undefined, { quiet401: true }),
-  config: () => admin("GET", "/config"),
-  login: (email, password) => admin("POST", "/login", { email, password }, { quiet401: true }),
-  logout: () => admin("POST", "/logout"),
-  register: (user) => admin("POST", "/user/register", user),
-  forgotPassword: (email) => admin("POST", "/user/forgot-password", { email }),
+export const admin = {
+  /** @type {() => Promise<User>} */
+  me: () => request("GET", "/user/me", undefined, { quiet401: true }),
+  /** @type {() => Promise<Config>} */
+  config: () => request("GET", "/config"),
+  /** @type {(email: string, password: string) => Promise<User>} */
+  login: (email, password) => request("POST", "/login", { email, password }, { quiet401: true }),
+  /** @type {() => Promise<void>} */
+  logout: () => request("POST", "/logout"),
+  /** @type {(user: NewUser) => Promise<{user: User, confirmationRequired: boolean}>} */
+  register: (user) => request("POST", "/user/register", user),
+  /** @type {(email: string) => Promise<void>} */
+  forgotPassword: (email) => request("POST", "/user/forgot-password", { email }),
+  /** @type {(token: string, password: string) => Promise<void>} */
   resetPassword: (token, password) =>
-    admin("PUT", `/user/reset-password?token=${enc(token)}`, { password }),
-  updateProfile: (firstName, lastName) => admin("PUT", "/user/update", { firstName, lastName }),
+    request("PUT", `/user/reset-password?token=${enc(token)}`, { password }),
+  /** @type {(firstName: string, lastName: string) => Promise<User>} */
+  updateProfile: (firstName, lastName) => request("PUT", "/user/update", { firstName, lastName }),
+  /** @type {(oldPassword: string, newPassword: string) => Promise<void>} */
   changePassword: (oldPassword, newPassword) =>
-    admin("PUT", "/user/me/password", { oldPassword, newPassword }),
+    request("PUT", "/user/me/password", { oldPassword, newPassword }),
 
-  users: () => admin("GET", "/user/roles"),
-  assignableGlobalRoles: () => admin("GET", "/user/global/assign-roles"),
-  setGlobalRole: (userId, role) => admin("PUT", "/user/global/role", { userId, role }),
+  /** @type {() => Promise<UserRole[]>} */
+  users: () => request("GET", "/user/roles"),
+  /** @type {() => Promise<Role[]>} */
+  assignableGlobalRoles: () => request("GET", "/user/global/assign-roles"),
+  /** @type {(userId: string, role: Role) => Promise<UserRole>} */
+  setGlobalRole: (userId, role) => request("PUT", "/user/global/role", { userId, role }),
+  /** @type {(userId: string, replacer?: string) => Promise<void>} */
   deleteUser: (userId, replacer = "deleter") =>
-    admin("DELETE", `/user/${enc(userId)}?replacer=${replacer}`),
-  createUser: (user) => admin("POST", "/user", user),
+    request("DELETE", `/user/${enc(userId)}?replacer=${replacer}`),
+  /** @type {(user: NewUser & {role: Role}) => Promise<UserRole>} */
+  createUser: (user) => request("POST", "/user", user),
 
-  apps: () => admin("GET", "/apps"),
-  app: (appId) => admin("GET", `/app/${enc(appId)}`),
-  createApp: (name) => admin("POST", "/app", { name }),
-  renameApp: (appId, name) => admin("PUT", `/app/${enc(appId)}`, { name }),
-  deleteApp: (appId) => admin("DELETE", `/app/${enc(appId)}`),
-  members: (appId) => admin("GET", `/app/${enc(appId)}/roles`),
-  assignableAppRoles: (appId) => admin("GET", `/app/${enc(appId)}/assign-roles`),
+  /** @type {() => Promise<App[]>} */
+  apps: () => request("GET", "/apps"),
+  /** @type {(appId: string) => Promise<App>} */
+  app: (appId) => request("GET", `/app/${enc(appId)}`),
+  /** @type {(name: string) => Promise<App>} */
+  createApp: (name) => request("POST", "/app", { name }),
+  /** @type {(appId: string, name: string) => Promise<App>} */
+  renameApp: (appId, name) => request("PUT", `/app/${enc(appId)}`, { name }),
+  /** @type {(appId: string) => Promise<void>} */
+  deleteApp: (appId) => request("DELETE", `/app/${enc(appId)}`),
+  /** @type {(appId: string) => Promise<UserRole[]>} */
+  members: (appId) => request("GET", `/app/${enc(appId)}/roles`),
+  /** @type {(appId: string, userEmail: string, role: Role) => Promise<UserRole>} */
   invite: (appId, userEmail, role) =>
-    admin("POST", `/app/${enc(appId)}/invite`, { userEmail, role }),
-  setMemberRole: (appId, userId, role) => admin("PUT", `/app/${enc(appId)}/role`, { userId, role }),
-  removeMember: (appId, userId) => admin("DELETE", `/app/${enc(appId)}/user/${enc(userId)}`),
+    request("POST", `/app/${enc(appId)}/invite`, { userEmail, role }),
+  /** @type {(appId: string, userId: string, role: Role) => Promise<UserRole>} */
+  setMemberRole: (appId, userId, role) =>
+    request("PUT", `/app/${enc(appId)}/role`, { userId, role }),
+  /** @type {(appId: string, userId: string) => Promise<void>} */
+  removeMember: (appId, userId) => request("DELETE", `/app/${enc(appId)}/user/${enc(userId)}`),
 
-  services: (appId) => admin("GET", `/app/${enc(appId)}/models`),
-  service: (appId, id) => admin("GET", `/app/${enc(appId)}/model/${enc(id)}`),
-  createService: (appId, name, type) => admin("POST", `/app/${enc(appId)}/model`, { name, type }),
-  renameService: (appId, id, name) => admin("PUT", `/app/${enc(appId)}/model/${enc(id)}`, { name }),
-  cloneService: (appId, id, name) => admin("POST", `/app/${enc(appId)}/model/${enc(id)}`, { name }),
-  regenerateKey: (appId, id) => admin("PUT", `/app/${enc(appId)}/model/${enc(id)}/apikey`),
-  deleteService: (appId, id) => admin("DELETE", `/app/${enc(appId)}/model/${enc(id)}`),
-  statistics: (appId, id) => admin("GET", `/app/${enc(appId)}/model/${enc(id)}/statistics`),
+  /** @type {(appId: string) => Promise<Service[]>} */
+  services: (appId) => request("GET", `/app/${enc(appId)}/models`),
+  /** @type {(appId: string, id: string) => Promise<Service>} */
+  service: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}`),
+  /** @type {(appId: string, name: string, type: ServiceKind) => Promise<Service>} */
+  createService: (appId, name, type) => request("POST", `/app/${enc(appId)}/model`, { name, type }),
+  /** @type {(appId: string, id: string, name: string) => Promise<Service>} */
+  renameService: (appId, id, name) =>
+    request("PUT", `/app/${enc(appId)}/model/${enc(id)}`, { name }),
+  /** @type {(appId: string, id: string, name: string) => Promise<Service>} */
+  cloneService: (appId, id, name) =>
+    request("POST", `/app/${enc(appId)}/model/${enc(id)}`, { name }),
+  /** @type {(appId: string, id: string) => Promise<Service>} */
+  regenerateKey: (appId, id) => request("PUT", `/app/${enc(appId)}/model/${enc(id)}/apikey`),
+  /** @type {(appId: string, id: string) => Promise<void>} */
+  deleteService: (appId, id) => request("DELETE", `/app/${enc(appId)}/model/${enc(id)}`),
+  /** @type {(appId: string, id: string) => Promise<DayCount[]>} */
+  statistics: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/statistics`),
 };
 
+/**
+ * One call to the face API; JSON out, JSON or a form in. Only the utility endpoints go
+ * without a key.
+ * @param {string | null} key
+ * @param {string} method
+ * @param {string} path
+ * @param {unknown} [body]
+ * @returns {Promise<any>}
+ */
 async function call(key, method, path, body) {
-  const headers = { "x-api-key": key, Accept: "application/json" };
-  let payload = body;
-  if (body !== undefined && !(body instanceof FormData)) {
+  /** @type {Record<string, string>} */
+  const headers = { Accept: "application/json" };
+  if (key !== null) headers["x-api-key"] = key;
+  /** @type {BodyInit | undefined} */
+  let payload;
+  if (body instanceof FormData) payload = body;
+  else if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     payload = JSON.stringify(body);
   }
@@ -109,25 +237,48 @@ async function call(key, method, path, body) {
   return data;
 }
 
+/** @param {Record<string, File>} parts */
 function form(parts) {
   const data = new FormData();
   for (const [name, file] of Object.entries(parts)) data.append(name, file, file.name);
   return data;
 }
 
-/** The public face API of one service, authenticated by its key. */
+/**
+ * The size limits the UI checks before uploading.
+ * @returns {Promise<{clientMaxFileSize: number, clientMaxBodySize: number}>}
+ */
+export function uploadLimits() {
+  return call(null, "GET", "/config");
+}
+
+/**
+ * The public face API of one service, authenticated by its key.
+ * @param {string} key
+ */
 export function faceApi(key) {
   return {
+    /** @type {() => Promise<{subjects: string[]}>} */
     subjects: () => call(key, "GET", "/recognition/subjects"),
+    /** @type {(subject: string) => Promise<{subject: string}>} */
     createSubject: (subject) => call(key, "POST", "/recognition/subjects", { subject }),
+    /** @type {(old: string, subject: string) => Promise<{updated: boolean}>} */
     renameSubject: (old, subject) =>
       call(key, "PUT", `/recognition/subjects/${enc(old)}`, { subject }),
+    /** @type {(subject: string) => Promise<{subject: string}>} */
     deleteSubject: (subject) => call(key, "DELETE", `/recognition/subjects/${enc(subject)}`),
+    /** @type {(subject: string, page: number, size: number) => Promise<FacePage>} */
     faces: (subject, page, size) =>
       call(key, "GET", `/recognition/faces?subject=${enc(subject)}&page=${page}&size=${size}`),
+    /** @type {(ids: string[]) => Promise<{image_id: string, subject: string}[]>} */
     deleteFaces: (ids) => call(key, "POST", "/recognition/faces/delete", ids),
+    /** @type {(id: string) => string} */
     imageUrl: (id) => `/api/v1/static/${enc(key)}/images/${enc(id)}`,
-    /** Add one example; `onProgress(fraction)` follows the upload (fetch cannot report it). */
+    /**
+     * Add one example; `onProgress(fraction)` follows the upload (fetch cannot report it).
+     * @type {(subject: string, file: File, onProgress: (fraction: number) => void) =>
+     *   Promise<{image_id: string, subject: string}>}
+     */
     addFace: (subject, file, onProgress) =>
       new Promise((resolve, reject) => {
         const xhr = new XMLHttpRequest();
@@ -144,7 +295,12 @@ export function faceApi(key) {
         xhr.onerror = () => reject(new Error("Network error"));
         xhr.send(form({ file }));
       }),
-    /** Run the service's own operation on the given image parts (see tester.js). */
+    /**
+     * Run the service's own operation on the given image parts (see tester.js).
+     * @type {(path: string, parts: Record<string, File>) => Promise<any>}
+     */
     run: (path, parts) => call(key, "POST", path, form(parts)),
   };
 }
+
+/** @typedef {ReturnType<typeof faceApi>} FaceApi */

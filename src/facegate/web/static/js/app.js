@@ -1,6 +1,7 @@
+// @ts-check
 // The single-page app: hash routes to pages, the top navigation, the start-up.
 
-import { accounts, setUnauthorizedHandler } from "./api.js";
+import { admin, setUnauthorizedHandler } from "./api.js";
 import { h, fill, toast } from "./dom.js";
 import {
   clearUser,
@@ -20,13 +21,26 @@ import * as tester from "./tester.js";
 import * as users from "./users.js";
 import * as account from "./account.js";
 
+/** @typedef {import("./api.js").User} User */
+/** @typedef {import("./session.js").PageParams} PageParams */
+/** @typedef {(main: HTMLElement, params: PageParams) => Promise<void>} Page */
+/** @typedef {[pattern: string, page: Page][]} Routes */
+
+/**
+ * An element index.html has.
+ * @param {"nav" | "banner" | "main"} id
+ */
+const part = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
 // Pages for visitors; a signed-in user is sent home from these (except a reset link).
+/** @type {Routes} */
 const PUBLIC = [
   ["login", auth.login],
   ["sign-up", auth.signUp],
   ["forgot-password", auth.forgotPassword],
   ["reset-password", auth.resetPassword],
 ];
+/** @type {Routes} */
 const PRIVATE = [
   ["", apps.list],
   ["app/:app", apps.detail],
@@ -48,11 +62,18 @@ function where() {
   return { path: path.replace(/\/$/, ""), query: new URLSearchParams(query) };
 }
 
+/**
+ * The page of the first route `path` matches, with the route's segments.
+ * @param {Routes} routes
+ * @param {string} path
+ * @returns {{page: Page, params: Record<string, string>} | null}
+ */
 function match(routes, path) {
   const parts = path ? path.split("/") : [];
   for (const [pattern, page] of routes) {
     const want = pattern ? pattern.split("/") : [];
     if (want.length !== parts.length) continue;
+    /** @type {Record<string, string>} */
     const params = {};
     const ok = want.every((segment, i) => {
       if (!segment.startsWith(":")) return segment === parts[i];
@@ -64,8 +85,9 @@ function match(routes, path) {
   return null;
 }
 
+/** @param {User | null} user */
 function renderNav(user) {
-  const nav = document.getElementById("nav");
+  const nav = part("nav");
   if (!user) {
     fill(nav, h("a", { href: "#/login" }, "Log in"), h("a", { href: "#/sign-up" }, "Sign up"));
     return;
@@ -82,14 +104,18 @@ function renderNav(user) {
 
 async function logout() {
   try {
-    await accounts.logout();
+    await admin.logout();
   } catch (err) {
-    toast(err.message, "error");
+    toast(/** @type {Error} */ (err).message, "error");
   }
   clearUser();
   go("login");
 }
 
+/**
+ * @param {string} title
+ * @param {string} message
+ */
 function failure(title, message) {
   return h(
     "section.card.narrow",
@@ -100,14 +126,15 @@ function failure(title, message) {
   );
 }
 
+/** @type {string | null} */
 let shown = null; // the hash on screen, restored when the user stays on a busy page
 
 /** The banner under the top bar: face examples the server's model cannot search yet. */
 async function renderBanner() {
-  const banner = document.getElementById("banner");
+  const banner = part("banner");
   let model;
   try {
-    model = (await accounts.config()).faceModel;
+    model = (await admin.config()).faceModel;
   } catch {
     return; // the pages report an unreachable server themselves
   }
@@ -140,16 +167,18 @@ async function route() {
   const priv = pub ? null : match(PRIVATE, path);
   if (priv && !user) return go("login");
   if (pub && user && path !== "reset-password") return go();
-  const main = document.getElementById("main");
+  const main = part("main");
   const found = pub || priv;
   document.body.dataset.page = found ? path.split("/")[0] || "apps" : "missing";
   if (!found) return fill(main, failure("Page not found", `Nothing lives at #/${path}.`));
   fill(main, h("p.loading", {}, "Loading…"));
   renderBanner();
   try {
-    await found.page(main, { ...found.params, query, user });
+    const params = /** @type {PageParams} */ ({ ...found.params, query, user });
+    await found.page(main, params);
   } catch (err) {
-    if (err.status !== 401) fill(main, failure("Something went wrong", err.message));
+    const { status, message } = /** @type {import("./api.js").ApiError} */ (err);
+    if (status !== 401) fill(main, failure("Something went wrong", message));
   }
 }
 

@@ -1,6 +1,7 @@
+// @ts-check
 // Applications: the list with search, and one application's services and members.
 
-import { accounts } from "./api.js";
+import { admin } from "./api.js";
 import {
   h,
   fill,
@@ -17,13 +18,26 @@ import {
 import { currentUser, go, href, isAdmin, roleLabel } from "./session.js";
 import { KIND_LABELS } from "./service.js";
 
-const ROLES = ["OWNER", "ADMINISTRATOR", "USER"].map((role) => [role, roleLabel(role)]);
+/** @typedef {import("./api.js").App} App */
+/** @typedef {import("./api.js").Service} Service */
+/** @typedef {import("./api.js").UserRole} UserRole */
+/** @typedef {import("./api.js").Role} Role */
+/** @typedef {import("./api.js").ServiceKind} ServiceKind */
+/** @typedef {import("./session.js").PageParams} PageParams */
+
+/** @type {[Role, string][]} */
+const ROLES = ["OWNER", "ADMINISTRATOR", "USER"].map((role) => [
+  /** @type {Role} */ (role),
+  roleLabel(role),
+]);
+/** @type {[ServiceKind, string][]} */
 const TYPES = [
   ["recognition", "Recognition: who is in the photo, from your face collection"],
   ["detection", "Detection: where the faces are, with age, gender, pose"],
   ["verification", "Verification: are two photos the same person"],
 ];
 
+/** @param {App} app */
 function ownerName(app) {
   return app.owner ? `${app.owner.firstName} ${app.owner.lastName}` : "—";
 }
@@ -38,14 +52,16 @@ async function createApp() {
       autocomplete: "off",
     }),
     submit: "Create",
-    onSubmit: async (data) => accounts.createApp(String(data.get("name")).trim()),
+    onSubmit: async (data) => admin.createApp(String(data.get("name")).trim()),
   });
   if (app) go("app", app.id);
 }
 
+/** @param {HTMLElement} main */
 export async function list(main) {
-  const apps = await accounts.apps();
+  const apps = await admin.apps();
   const rows = h("div.app-list");
+  /** @param {string} filter */
   const draw = (filter) => {
     const shown = apps.filter((app) => app.name.toLowerCase().includes(filter));
     fill(
@@ -83,8 +99,11 @@ export async function list(main) {
   draw("");
 }
 
-/** The create-service dialog: name and type; resolves to the new service or undefined. */
-export function createServiceDialog(appId) {
+/**
+ * The create-service dialog: name and type; resolves to the new service or undefined.
+ * @param {string} appId
+ */
+function createServiceDialog(appId) {
   return formDialog({
     title: "Create face service",
     fields: [
@@ -105,10 +124,21 @@ export function createServiceDialog(appId) {
     ],
     submit: "Create",
     onSubmit: async (data) =>
-      accounts.createService(appId, String(data.get("name")).trim(), String(data.get("type"))),
+      admin.createService(
+        appId,
+        String(data.get("name")).trim(),
+        /** @type {ServiceKind} */ (String(data.get("type"))),
+      ),
   });
 }
 
+/**
+ * The buttons of one service's row; the menu of changes only when `allowed`.
+ * @param {App} app
+ * @param {Service} service
+ * @param {() => void} reload
+ * @param {boolean} allowed
+ */
 function serviceActions(app, service, reload, allowed) {
   const base = ["app", app.id, "service", service.id];
   const rename = async () => {
@@ -116,7 +146,7 @@ function serviceActions(app, service, reload, allowed) {
       title: `Rename ${service.name}`,
       fields: field("Name", { name: "name", value: service.name, maxlength: 50, required: true }),
       onSubmit: async (data) =>
-        accounts.renameService(app.id, service.id, String(data.get("name")).trim()),
+        admin.renameService(app.id, service.id, String(data.get("name")).trim()),
     });
     if (done) reload();
   };
@@ -134,7 +164,7 @@ function serviceActions(app, service, reload, allowed) {
       ],
       submit: "Clone",
       onSubmit: async (data) =>
-        accounts.cloneService(app.id, service.id, String(data.get("name")).trim()),
+        admin.cloneService(app.id, service.id, String(data.get("name")).trim()),
     });
     if (done) reload();
   };
@@ -147,7 +177,7 @@ function serviceActions(app, service, reload, allowed) {
       ))
     )
       return;
-    await accounts.regenerateKey(app.id, service.id);
+    await admin.regenerateKey(app.id, service.id);
     reload();
   };
   const remove = async () => {
@@ -165,7 +195,7 @@ function serviceActions(app, service, reload, allowed) {
       danger: true,
       onSubmit: async (data) => {
         if (data.get("name") !== service.name) throw new Error("The name does not match.");
-        await accounts.deleteService(app.id, service.id);
+        await admin.deleteService(app.id, service.id);
         return true;
       },
     });
@@ -197,16 +227,26 @@ function serviceActions(app, service, reload, allowed) {
   );
 }
 
+/**
+ * The members of `app` with their roles; changes only when `allowed`.
+ * @param {App} app
+ * @param {UserRole[]} members
+ * @param {() => void} reload
+ * @param {boolean} allowed
+ */
 function membersSection(app, members, reload, allowed) {
-  const change = (member) => async (event) => {
+  /** @param {UserRole} member */
+  const change = (member) => async (/** @type {Event} */ event) => {
+    const role = /** @type {Role} */ (/** @type {HTMLSelectElement} */ (event.target).value);
     try {
-      await accounts.setMemberRole(app.id, member.userId, event.target.value);
-      toast(`${member.firstName} is now ${roleLabel(event.target.value)}`);
+      await admin.setMemberRole(app.id, member.userId, role);
+      toast(`${member.firstName} is now ${roleLabel(role)}`);
     } catch (err) {
-      toast(err.message, "error");
+      toast(/** @type {Error} */ (err).message, "error");
     }
     reload();
   };
+  /** @param {UserRole} member */
   const remove = (member) => async () => {
     if (
       !(await confirmDialog(
@@ -216,7 +256,7 @@ function membersSection(app, members, reload, allowed) {
       ))
     )
       return;
-    await accounts.removeMember(app.id, member.userId);
+    await admin.removeMember(app.id, member.userId);
     reload();
   };
   const invite = async () => {
@@ -228,7 +268,11 @@ function membersSection(app, members, reload, allowed) {
       ],
       submit: "Invite",
       onSubmit: async (data) =>
-        accounts.invite(app.id, String(data.get("email")).trim(), String(data.get("role"))),
+        admin.invite(
+          app.id,
+          String(data.get("email")).trim(),
+          /** @type {Role} */ (String(data.get("role"))),
+        ),
     });
     if (done) reload();
   };
@@ -255,12 +299,16 @@ function membersSection(app, members, reload, allowed) {
   );
 }
 
+/**
+ * @param {HTMLElement} main
+ * @param {PageParams} params
+ */
 export async function detail(main, params) {
   const reload = () => detail(main, params).catch((err) => toast(err.message, "error"));
   const [app, services, members] = await Promise.all([
-    accounts.app(params.app),
-    accounts.services(params.app),
-    accounts.members(params.app),
+    admin.app(params.app),
+    admin.services(params.app),
+    admin.members(params.app),
   ]);
   // The server says what the caller may do (COMPREFACE.md §5.3); only those actions are offered.
   const allowed = { writeApp: app.canManage, writeServices: app.canEditServices };
@@ -268,7 +316,7 @@ export async function detail(main, params) {
     const done = await formDialog({
       title: "Rename application",
       fields: field("Name", { name: "name", value: app.name, maxlength: 50, required: true }),
-      onSubmit: async (data) => accounts.renameApp(app.id, String(data.get("name")).trim()),
+      onSubmit: async (data) => admin.renameApp(app.id, String(data.get("name")).trim()),
     });
     if (done) reload();
   };
@@ -280,7 +328,7 @@ export async function detail(main, params) {
       ))
     )
       return;
-    await accounts.deleteApp(app.id);
+    await admin.deleteApp(app.id);
     go();
   };
   const addService = async () => {

@@ -1,14 +1,27 @@
+// @ts-check
 // Visitor pages: log in, sign up, forgot password, reset password.
 
-import { accounts } from "./api.js";
+import { admin } from "./api.js";
 import { h, fill, field, asyncForm } from "./dom.js";
+import { MIN_PASSWORD } from "./password.js";
 import { go, refreshUser } from "./session.js";
 
-export const MIN_PASSWORD = 8;
 // The email rule CompreFace's UI and admin service use.
 const EMAIL = /^[_A-Za-z0-9-+]+(\.[_A-Za-z0-9-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9]+)*(\.[A-Za-z]{2,})$/;
 
-/** A centred card with a form; `onSubmit(data)` may throw to show its message. */
+/** @typedef {import("./session.js").PageParams} PageParams */
+
+/**
+ * A centred card with a form; `onSubmit(data)` may throw to show its message.
+ * @param {HTMLElement} main
+ * @param {object} card
+ * @param {string} card.title
+ * @param {string} [card.intro]
+ * @param {import("./dom.js").Child} card.fields
+ * @param {string} card.submit
+ * @param {Parameters<typeof asyncForm>[2]} card.onSubmit
+ * @param {import("./dom.js").Child} card.footer
+ */
 function authCard(main, { title, intro, fields, submit, onSubmit, footer }) {
   const form = asyncForm(fields, submit, onSubmit, { wide: true });
   fill(
@@ -26,7 +39,12 @@ function authCard(main, { title, intro, fields, submit, onSubmit, footer }) {
   return form;
 }
 
-/** A card with a message in place of a form, and the way back to logging in. */
+/**
+ * A card with a message in place of a form, and the way back to logging in.
+ * @param {HTMLElement} main
+ * @param {string} title
+ * @param {string} message
+ */
 function notice(main, title, message) {
   fill(
     main,
@@ -40,6 +58,10 @@ function notice(main, title, message) {
   );
 }
 
+/**
+ * @param {string} password
+ * @param {string} confirm
+ */
 function checkPassword(password, confirm) {
   if (password.length < MIN_PASSWORD) {
     throw new Error(`The password must have at least ${MIN_PASSWORD} characters.`);
@@ -47,15 +69,22 @@ function checkPassword(password, confirm) {
   if (password !== confirm) throw new Error("The two passwords differ.");
 }
 
-/** {mailServiceEnabled, signupOpen}; the GET also gives the browser its CSRF cookie. */
+/**
+ * {mailServiceEnabled, signupOpen}; the GET also gives the browser its CSRF cookie.
+ * @returns {Promise<Pick<import("./api.js").Config, "mailServiceEnabled" | "signupOpen">>}
+ */
 async function serverConfig() {
   try {
-    return await accounts.config();
+    return await admin.config();
   } catch {
     return { mailServiceEnabled: false, signupOpen: true };
   }
 }
 
+/**
+ * @param {HTMLElement} main
+ * @param {PageParams} params
+ */
 export async function login(main, { query }) {
   const config = await serverConfig();
   authCard(main, {
@@ -77,7 +106,7 @@ export async function login(main, { query }) {
     submit: "Log in",
     onSubmit: async ({ email, password }) => {
       if (!email || !password) throw new Error("Enter your email and password.");
-      await accounts.login(email.trim(), password);
+      await admin.login(email.trim(), password);
       await refreshUser();
       go();
     },
@@ -88,6 +117,7 @@ export async function login(main, { query }) {
   });
 }
 
+/** @param {HTMLElement} main */
 export async function signUp(main) {
   const config = await serverConfig();
   if (!config.signupOpen) {
@@ -127,7 +157,7 @@ export async function signUp(main) {
       if (!EMAIL.test(email.trim())) throw new Error("Enter a valid email address.");
       checkPassword(password, confirm);
       const user = { firstName: firstName.trim(), lastName: lastName.trim(), email: email.trim() };
-      const { confirmationRequired } = await accounts.register({ ...user, password });
+      const { confirmationRequired } = await admin.register({ ...user, password });
       if (confirmationRequired) {
         notice(
           main,
@@ -136,7 +166,7 @@ export async function signUp(main) {
         );
         return;
       }
-      await accounts.login(user.email, password);
+      await admin.login(user.email, password);
       await refreshUser();
       go();
     },
@@ -144,6 +174,7 @@ export async function signUp(main) {
   });
 }
 
+/** @param {HTMLElement} main */
 export async function forgotPassword(main) {
   await serverConfig();
   authCard(main, {
@@ -153,7 +184,7 @@ export async function forgotPassword(main) {
     submit: "Send the link",
     onSubmit: async ({ email }, form) => {
       if (!EMAIL.test(email.trim())) throw new Error("Enter a valid email address.");
-      await accounts.forgotPassword(email.trim());
+      await admin.forgotPassword(email.trim());
       fill(
         form,
         h("p.success", { role: "status" }, `If ${email} has an account, a link is on its way.`),
@@ -163,6 +194,10 @@ export async function forgotPassword(main) {
   });
 }
 
+/**
+ * @param {HTMLElement} main
+ * @param {PageParams} params
+ */
 export async function resetPassword(main, { query }) {
   await serverConfig();
   const token = query.get("token") || "";
@@ -180,7 +215,7 @@ export async function resetPassword(main, { query }) {
     onSubmit: async ({ password, confirm }) => {
       if (!token) throw new Error("This link has no token. Ask for a new one.");
       checkPassword(password, confirm);
-      await accounts.resetPassword(token, password);
+      await admin.resetPassword(token, password);
       window.location.hash = "#/login?reset=1";
     },
     footer: [h("a", { href: "#/forgot-password" }, "Ask for a new link")],

@@ -1,27 +1,28 @@
+// @ts-check
 // A small SVG bar chart of counts per day, drawn without any library.
 
-const SVG = "http://www.w3.org/2000/svg";
+import { svg } from "./dom.js";
+
 const H = 220;
 const PAD = { left: 40, right: 8, top: 12, bottom: 28 };
 
-function el(tag, attrs, text) {
-  const node = document.createElementNS(SVG, tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, value);
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
-/** A round step for about four grid lines up to `max`. */
+/**
+ * A round step for about four grid lines up to `max`.
+ * @param {number} max
+ */
 function step(max) {
   const raw = Math.max(1, max) / 4;
   const magnitude = 10 ** Math.floor(Math.log10(raw));
-  const nice = [1, 2, 5, 10].find((m) => m * magnitude >= raw);
+  // 10 × magnitude always reaches raw, so the search never comes back empty.
+  const nice = /** @type {number} */ ([1, 2, 5, 10].find((m) => m * magnitude >= raw));
   return Math.max(1, nice * magnitude);
 }
 
 /**
  * Bars for `points` = [{label, value}], oldest first; each bar has a hover title. `width` is
  * the space on screen in pixels, so text keeps its size instead of scaling with the drawing.
+ * @param {{label: string, value: number}[]} points
+ * @param {{title: string, width: number}} options
  */
 export function barChart(points, { title, width }) {
   const W = Math.max(300, Math.round(width));
@@ -30,18 +31,18 @@ export function barChart(points, { title, width }) {
   const top = Math.max(unit, Math.ceil(max / unit) * unit);
   const plotW = W - PAD.left - PAD.right;
   const plotH = H - PAD.top - PAD.bottom;
-  const svg = el("svg", {
+  const chart = svg("svg", {
     class: "chart",
     viewBox: `0 0 ${W} ${H}`,
     role: "img",
     "aria-label": title,
   });
-  svg.append(el("title", {}, title));
+  chart.append(svg("title", {}, title));
   for (let v = 0; v <= top; v += unit) {
     const y = PAD.top + plotH - (v / top) * plotH;
-    svg.append(el("line", { class: "grid", x1: PAD.left, x2: W - PAD.right, y1: y, y2: y }));
-    svg.append(
-      el("text", { class: "tick", x: PAD.left - 6, y: y + 4, "text-anchor": "end" }, String(v)),
+    chart.append(svg("line", { class: "grid", x1: PAD.left, x2: W - PAD.right, y1: y, y2: y }));
+    chart.append(
+      svg("text", { class: "tick", x: PAD.left - 6, y: y + 4, "text-anchor": "end" }, String(v)),
     );
   }
   const slot = plotW / points.length;
@@ -49,7 +50,7 @@ export function barChart(points, { title, width }) {
   points.forEach((point, i) => {
     const barH = (point.value / top) * plotH;
     const x = PAD.left + i * slot;
-    const bar = el("rect", {
+    const bar = svg("rect", {
       class: "bar",
       x: x + slot * 0.15,
       y: PAD.top + plotH - barH,
@@ -57,11 +58,11 @@ export function barChart(points, { title, width }) {
       height: Math.max(barH, point.value ? 1 : 0),
       "data-value": point.value,
     });
-    bar.append(el("title", {}, `${point.label}: ${point.value} request(s)`));
-    svg.append(bar);
+    bar.append(svg("title", {}, `${point.label}: ${point.value} request(s)`));
+    chart.append(bar);
     if (i % labelEvery === 0) {
-      svg.append(
-        el(
+      chart.append(
+        svg(
           "text",
           { class: "tick", x: x + slot / 2, y: H - 8, "text-anchor": "middle" },
           point.label,
@@ -69,5 +70,5 @@ export function barChart(points, { title, width }) {
       );
     }
   });
-  return svg;
+  return chart;
 }

@@ -1,17 +1,27 @@
+// @ts-check
 // The service dashboard: what the service holds and how much it is used, per day.
 
-import { accounts } from "./api.js";
+import { admin } from "./api.js";
 import { h, fill } from "./dom.js";
 import { barChart } from "./chart.js";
 import { KIND_LABELS, loadService, serviceHeader } from "./service.js";
 
+/** @typedef {import("./api.js").DayCount} DayCount */
+/** @typedef {import("./session.js").PageParams} PageParams */
+
 const RANGES = [30, 90, 180];
 
+/** @param {Date} date */
 function isoDay(date) {
   return date.toISOString().slice(0, 10);
 }
 
-/** Counts per day for the last `days` days, zero where the server has no row. */
+/**
+ * Counts per day for the last `days` days, zero where the server has no row.
+ * @param {DayCount[]} stats
+ * @param {number} days
+ * @returns {{label: string, value: number}[]}
+ */
 function perDay(stats, days, today = new Date()) {
   const counts = new Map();
   for (const row of stats) {
@@ -29,6 +39,10 @@ function perDay(stats, days, today = new Date()) {
   return points;
 }
 
+/**
+ * @param {string} label
+ * @param {string | number} value
+ */
 function stat(label, value) {
   return h(
     "div.stat",
@@ -38,12 +52,16 @@ function stat(label, value) {
   );
 }
 
+/**
+ * @param {HTMLElement} main
+ * @param {PageParams} params
+ */
 export async function render(main, params) {
   const ctx = await loadService(params.app, params.service);
   const { service, kind } = ctx;
   const [stats, config] = await Promise.all([
-    accounts.statistics(params.app, params.service),
-    accounts.config(),
+    admin.statistics(params.app, params.service),
+    admin.config(),
   ]);
   const chartBox = h("div.chart-box");
   let days = RANGES[0];

@@ -1,9 +1,37 @@
-// DOM helpers shared by every page: element builder, toasts, dialogs, copy buttons.
+// @ts-check
+// DOM helpers shared by every page: element builders, toasts, dialogs, copy buttons.
+
+/**
+ * What an element may be given as children: text, numbers, nodes, lists of them; null,
+ * undefined and false are skipped, so conditional parts can be written inline.
+ * @typedef {string | number | Node | null | undefined | false} Leaf
+ * @typedef {Leaf | Array<Leaf | Leaf[]>} Child
+ */
+/**
+ * Attributes for `h`: "on…" keys take listeners, `dataset` and `style` take objects.
+ * @typedef {Record<string, any>} Attrs
+ */
+/**
+ * The tag of an `h` spec: "button" for "button.primary".
+ * @template {string} S
+ * @typedef {S extends `${infer T}.${string}` ? T : S} TagOf
+ */
+/**
+ * The element type `h` builds for a spec: HTMLButtonElement for "button.primary".
+ * @template {string} S
+ * @typedef {TagOf<S> extends keyof HTMLElementTagNameMap
+ *   ? HTMLElementTagNameMap[TagOf<S>] : HTMLElement} ElementOf
+ */
 
 /**
  * Build an element: h("button.primary", {onclick}, "Save").
  * Attributes starting with "on" become listeners; `dataset` and `style` objects are merged;
  * children may be strings, nodes, arrays, or null (skipped).
+ * @template {string} S
+ * @param {S} spec
+ * @param {Attrs | null} [attrs]
+ * @param {...Child} children
+ * @returns {ElementOf<S>}
  */
 export function h(spec, attrs = {}, ...children) {
   const [tag, ...classes] = spec.split(".");
@@ -14,13 +42,33 @@ export function h(spec, attrs = {}, ...children) {
     if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
     else if (key === "dataset" || key === "style") Object.assign(el[key], value);
     else if (key === "class") el.className += (el.className ? " " : "") + value;
-    else if (key in el && typeof value !== "string") el[key] = value;
+    else if (key in el && typeof value !== "string") /** @type {any} */ (el)[key] = value;
     else el.setAttribute(key, value === true ? "" : value);
   }
+  append(el, children);
+  return /** @type {ElementOf<S>} */ (el);
+}
+
+/**
+ * Build an SVG element: svg("line", {x1, y1, x2, y2}); every attribute is set as it is.
+ * @param {string} tag
+ * @param {Record<string, string | number>} [attrs]
+ * @param {...Child} children
+ * @returns {SVGElement}
+ */
+export function svg(tag, attrs = {}, ...children) {
+  const el = /** @type {SVGElement} */ (
+    document.createElementNS("http://www.w3.org/2000/svg", tag)
+  );
+  for (const [key, value] of Object.entries(attrs)) el.setAttribute(key, String(value));
   append(el, children);
   return el;
 }
 
+/**
+ * @param {Element} el
+ * @param {Array<Child>} children
+ */
 function append(el, children) {
   for (const child of children) {
     if (child === null || child === undefined || child === false) continue;
@@ -29,14 +77,24 @@ function append(el, children) {
   }
 }
 
-/** Replace the children of `el`. */
+/**
+ * Replace the children of `el`.
+ * @template {Element} E
+ * @param {E} el
+ * @param {...Child} children
+ * @returns {E}
+ */
 export function fill(el, ...children) {
   el.replaceChildren();
   append(el, children);
   return el;
 }
 
-/** A short message at the bottom of the screen; errors stay longer. */
+/**
+ * A short message at the bottom of the screen; errors stay longer.
+ * @param {string} message
+ * @param {"info" | "error"} [kind]
+ */
 export function toast(message, kind = "info") {
   let box = document.getElementById("toasts");
   if (!box) {
@@ -50,7 +108,16 @@ export function toast(message, kind = "info") {
 
 /**
  * A modal <dialog> holding a form. `fields` are nodes placed in the form; `onSubmit(formData)`
- * may throw (its message is shown in the dialog) or return a value that resolves the promise.
+ * may throw (its message is shown in the dialog) or return a value that resolves the promise;
+ * Cancel resolves it with undefined.
+ * @template T
+ * @param {object} options
+ * @param {string} options.title
+ * @param {Child} options.fields
+ * @param {string} [options.submit]
+ * @param {boolean} [options.danger]
+ * @param {(data: FormData) => T | Promise<T>} options.onSubmit
+ * @returns {Promise<T | undefined>}
  */
 export function formDialog({ title, fields, submit = "Save", danger = false, onSubmit }) {
   return new Promise((resolve) => {
@@ -70,6 +137,7 @@ export function formDialog({ title, fields, submit = "Save", danger = false, onS
       ),
     );
     const dialog = h("dialog.modal", {}, form);
+    /** @param {T | undefined} value */
     const close = (value) => {
       dialog.close();
       dialog.remove();
@@ -82,23 +150,48 @@ export function formDialog({ title, fields, submit = "Save", danger = false, onS
     });
     document.body.append(dialog);
     dialog.showModal();
-    form.querySelector("input, select")?.focus();
+    /** @type {HTMLElement | null} */ (form.querySelector("input, select"))?.focus();
   });
+}
+
+/**
+ * A form's fields as {name: value}; the forms built here hold text fields only.
+ * @param {FormData} data
+ * @returns {Record<string, string>}
+ */
+export function formValues(data) {
+  /** @type {Record<string, string>} */
+  const values = {};
+  data.forEach((value, name) => {
+    values[name] = String(value);
+  });
+  return values;
 }
 
 /**
  * A form with its error line and submit button. `onSubmit(values, form)` gets the fields as an
  * object; what it throws is shown above the button, which is disabled meanwhile.
+ * @param {Child} fields
+ * @param {string} submit
+ * @param {(values: Record<string, string>, form: HTMLFormElement) => Promise<void>} onSubmit
+ * @param {{wide?: boolean}} [options]
+ * @returns {HTMLFormElement}
  */
 export function asyncForm(fields, submit, onSubmit, { wide = false } = {}) {
   const error = h("p.form-error", { role: "alert" });
   const button = h(`button.primary${wide ? ".wide" : ""}`, { type: "submit" }, submit);
   const form = h("form.stack", { novalidate: true }, fields, error, h("div.actions", {}, button));
-  guardSubmit(form, button, error, () => onSubmit(Object.fromEntries(new FormData(form)), form));
+  guardSubmit(form, button, error, () => onSubmit(formValues(new FormData(form)), form));
   return form;
 }
 
-/** On submit, run `action` with `button` disabled; what it throws is shown in `error`. */
+/**
+ * On submit, run `action` with `button` disabled; what it throws is shown in `error`.
+ * @param {HTMLFormElement} form
+ * @param {HTMLButtonElement} button
+ * @param {HTMLElement} error
+ * @param {() => Promise<unknown>} action
+ */
 function guardSubmit(form, button, error, action) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -107,14 +200,20 @@ function guardSubmit(form, button, error, action) {
     try {
       await action();
     } catch (err) {
-      error.textContent = err.message;
+      error.textContent = /** @type {Error} */ (err).message;
     } finally {
       button.disabled = false;
     }
   });
 }
 
-/** Ask a yes/no question; resolves true when confirmed. */
+/**
+ * Ask a yes/no question; resolves true when confirmed.
+ * @param {string} title
+ * @param {string} message
+ * @param {string} [submit]
+ * @returns {Promise<boolean>}
+ */
 export async function confirmDialog(title, message, submit = "Delete") {
   const answer = await formDialog({
     title,
@@ -126,12 +225,21 @@ export async function confirmDialog(title, message, submit = "Delete") {
   return answer === true;
 }
 
-/** A labelled input for forms and dialogs. */
+/**
+ * A labelled input for forms and dialogs.
+ * @param {string} label
+ * @param {Attrs} attrs
+ */
 export function field(label, attrs) {
   return h("label.field", {}, h("span", {}, label), h("input", attrs));
 }
 
-/** A <select> with [value, text] options, the one equal to `selected` chosen. */
+/**
+ * A <select> with [value, text] options, the one equal to `selected` chosen.
+ * @param {Attrs} attrs
+ * @param {[string, string][]} options
+ * @param {string} selected
+ */
 export function select(attrs, options, selected) {
   return h(
     "select",
@@ -140,12 +248,22 @@ export function select(attrs, options, selected) {
   );
 }
 
-/** A labelled <select> for forms and dialogs. */
+/**
+ * A labelled <select> for forms and dialogs.
+ * @param {string} label
+ * @param {string} name
+ * @param {[string, string][]} options
+ * @param {string} selected
+ */
 export function selectField(label, name, options, selected) {
   return h("label.field", {}, h("span", {}, label), select({ name }, options, selected));
 }
 
-/** A button copying `text` (a string, or a function returning it) to the clipboard. */
+/**
+ * A button copying `text` (a string, or a function returning it) to the clipboard.
+ * @param {string | (() => string)} text
+ * @param {string} [label]
+ */
 export function copyButton(text, label = "Copy") {
   return h(
     "button.icon.copy",
@@ -162,11 +280,16 @@ export function copyButton(text, label = "Copy") {
   );
 }
 
-/** A code value with a button that copies it. */
+/**
+ * A code value with a button that copies it.
+ * @param {string} value
+ * @param {string} [label]
+ */
 export function copyable(value, label = "Copy") {
   return h("span.copyable", {}, h("code.copy-value", {}, value), copyButton(value, label));
 }
 
+/** @param {string} text */
 async function copyText(text) {
   // navigator.clipboard exists only on secure origins; plain http on a LAN needs the fallback.
   if (navigator.clipboard && window.isSecureContext) {
@@ -180,7 +303,12 @@ async function copyText(text) {
   area.remove();
 }
 
-/** A table with a header row; `rows` are arrays of cells (strings or nodes). */
+/**
+ * A table with a header row; `rows` are arrays of cells (strings or nodes).
+ * @param {string[]} headers
+ * @param {Child[][]} rows
+ * @param {string} [empty] what stands in for a table without rows
+ */
 export function table(headers, rows, empty = "Nothing here yet.") {
   if (!rows.length) return h("p.empty", {}, empty);
   return h(
@@ -213,17 +341,25 @@ export function table(headers, rows, empty = "Nothing here yet.") {
   );
 }
 
-/** A search box calling `onInput(text)` as the user types. */
+/**
+ * A search box calling `onInput(text)` as the user types.
+ * @param {string} placeholder
+ * @param {(text: string) => void} onInput
+ */
 export function searchBox(placeholder, onInput) {
-  return h("input.search", {
+  const box = h("input.search", {
     type: "search",
     placeholder,
     "aria-label": placeholder,
-    oninput: (event) => onInput(event.target.value.trim().toLowerCase()),
+    oninput: () => onInput(box.value.trim().toLowerCase()),
   });
+  return box;
 }
 
-/** Human-readable byte count. */
+/**
+ * Human-readable byte count.
+ * @param {number} n
+ */
 export function formatBytes(n) {
   if (n < 1024) return `${n} B`;
   if (n < 1024 ** 2) return `${(n / 1024).toFixed(0)} KB`;

@@ -1,32 +1,45 @@
+// @ts-check
 // What the three service pages share: loading a service, its header with breadcrumbs and tabs.
 
-import { accounts } from "./api.js";
+import { admin } from "./api.js";
 import { h, copyable } from "./dom.js";
 import { href } from "./session.js";
 
+/** @typedef {import("./api.js").App} App */
+/** @typedef {import("./api.js").Service} Service */
+/** @typedef {import("./api.js").ServiceKind} ServiceKind */
+/** @typedef {{app: App, service: Service, kind: ServiceKind}} ServiceContext */
+
+/** @type {Record<ServiceKind, string>} */
 export const KIND_LABELS = {
   recognition: "Recognition",
   detection: "Detection",
   verification: "Verification",
 };
 
-/** The application and the service a service page is about. */
+/**
+ * The application and the service a service page is about.
+ * @param {string} appId
+ * @param {string} serviceId
+ * @returns {Promise<ServiceContext>}
+ */
 export async function loadService(appId, serviceId) {
-  const [app, service] = await Promise.all([
-    accounts.app(appId),
-    accounts.service(appId, serviceId),
-  ]);
-  return { app, service, kind: service.type }; // "recognition" | "detection" | "verification"
+  const [app, service] = await Promise.all([admin.app(appId), admin.service(appId, serviceId)]);
+  return { app, service, kind: service.type };
 }
 
-/** Breadcrumbs, the service name and key, and tabs: Dashboard, Collection, Test. */
+/**
+ * Breadcrumbs, the service name and key, and tabs: Dashboard, Collection, Test.
+ * @param {ServiceContext} ctx
+ * @param {"dashboard" | "collection" | "test"} active
+ */
 export function serviceHeader({ app, service, kind }, active) {
   const base = ["app", app.id, "service", service.id];
-  const tabs = [
-    ["dashboard", "Dashboard", href(...base)],
-    kind === "recognition" ? ["collection", "Face collection", href(...base, "collection")] : null,
-    ["test", "Test", href(...base, "test")],
-  ].filter(Boolean);
+  /** @type {[string, string, string][]} */
+  const tabs = [["dashboard", "Dashboard", href(...base)]];
+  if (kind === "recognition")
+    tabs.push(["collection", "Face collection", href(...base, "collection")]);
+  tabs.push(["test", "Test", href(...base, "test")]);
   return h(
     "header.page-header",
     {},

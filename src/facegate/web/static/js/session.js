@@ -1,10 +1,26 @@
+// @ts-check
 // Who is signed in, and navigation helpers the pages share.
 
-import { accounts } from "./api.js";
+import { admin } from "./api.js";
 
-const state = { user: null, busy: null, listeners: [] };
+/** @typedef {import("./api.js").User} User */
+/**
+ * What the router gives a page: the route's segments (app and service on the service pages),
+ * the query of the hash, the signed-in user.
+ * @typedef {{app: string, service: string, query: URLSearchParams, user: User | null}} PageParams
+ */
+/** @typedef {(user: User | null) => void} UserListener */
 
-/** The signed-in user ({userId, email, firstName, lastName, globalRole}) or null. */
+const state = {
+  /** @type {User | null} */
+  user: null,
+  /** @type {(() => string | null) | null} */
+  busy: null,
+  /** @type {UserListener[]} */
+  listeners: [],
+};
+
+/** The signed-in user, or null. */
 export function currentUser() {
   return state.user;
 }
@@ -12,7 +28,7 @@ export function currentUser() {
 /** Re-read the signed-in user from the server and tell the listeners (the top bar). */
 export async function refreshUser() {
   try {
-    state.user = await accounts.me();
+    state.user = await admin.me();
   } catch {
     state.user = null;
   }
@@ -26,28 +42,41 @@ export function clearUser() {
   for (const listener of state.listeners) listener(null);
 }
 
+/** @param {UserListener} listener */
 export function onUserChange(listener) {
   state.listeners.push(listener);
 }
 
 const ROLE_LABELS = { OWNER: "Owner", ADMINISTRATOR: "Administrator", USER: "User" };
 
-/** "Administrator" for "ADMINISTRATOR" (global and application roles share the names). */
+/**
+ * "Administrator" for "ADMINISTRATOR" (global and application roles share the names).
+ * @param {string} role
+ */
 export function roleLabel(role) {
-  return ROLE_LABELS[role] ?? role;
+  return ROLE_LABELS[/** @type {import("./api.js").Role} */ (role)] ?? role;
 }
 
-/** Global OWNER and ADMINISTRATOR manage users and every application. */
+/**
+ * Global OWNER and ADMINISTRATOR manage users and every application.
+ * @param {User | null} user
+ */
 export function isAdmin(user = state.user) {
-  return ["OWNER", "ADMINISTRATOR"].includes(user?.globalRole);
+  return user !== null && ["OWNER", "ADMINISTRATOR"].includes(user.globalRole);
 }
 
-/** Navigate to a hash route: go("app", id, "service", sid). */
+/**
+ * Navigate to a hash route: go("app", id, "service", sid).
+ * @param {...string} segments
+ */
 export function go(...segments) {
   window.location.hash = href(...segments);
 }
 
-/** Link target for a hash route, with each segment encoded. */
+/**
+ * Link target for a hash route, with each segment encoded.
+ * @param {...string} segments
+ */
 export function href(...segments) {
   return `#/${segments.map(encodeURIComponent).join("/")}`;
 }
@@ -55,6 +84,7 @@ export function href(...segments) {
 /**
  * A page with unfinished work (uploads) registers `busy()`, which returns a reason to stay or
  * null; the router asks before leaving. Each page render resets it.
+ * @param {(() => string | null) | null} busy
  */
 export function guardLeave(busy) {
   state.busy = busy;

@@ -1,15 +1,27 @@
+// @ts-check
 // The test page of a service: drop a photo (two for verification), see the faces it finds.
 
 import { faceApi } from "./api.js";
 import { h, fill, copyButton, table } from "./dom.js";
 import { ageText, facePhoto, genderText, imageSize, similarityText } from "./overlay.js";
+import { dropZone } from "./dropzone.js";
 import { loadService, serviceHeader } from "./service.js";
+
+/** @typedef {import("./api.js").Face} Face */
+/** @typedef {import("./api.js").ServiceKind} ServiceKind */
+/** @typedef {import("./overlay.js").Description} Description */
+/** @typedef {import("./session.js").PageParams} PageParams */
+/** @typedef {{result: Face[]}} FacesAnswer what recognize and detect answer */
+/** @typedef {{result: [{source_image_face: Face, face_matches: Face[]}]}} VerifyAnswer */
+/** @typedef {FacesAnswer | VerifyAnswer} Answer */
+/** @typedef {[faces: Face[], describe: (face: Face) => Description]} View */
 
 // CompreFace's test page asks for the same plugins.
 const PLUGINS = ["landmarks", "gender", "age", "pose"];
 // Similarities at or above this mean "same person" (the calibrated boundary, API.md §7).
 const SAME = 0.5;
 
+/** @type {Record<ServiceKind, {path: string, parts: [name: string, label: string][]}>} */
 const OPERATIONS = {
   recognition: { path: "/recognition/recognize", parts: [["file", "Photo"]] },
   detection: { path: "/detection/detect", parts: [["file", "Photo"]] },
@@ -22,8 +34,14 @@ const OPERATIONS = {
   },
 };
 
+/**
+ * The card rows every kind of face has, those its plugins gave.
+ * @param {Face} face
+ * @returns {[string, string | null][]}
+ */
 function common(face) {
-  return [
+  /** @type {[string, string | null][]} */
+  const rows = [
     ["Face probability", face.box ? similarityText(face.box.probability) : null],
     ["Age", ageText(face.age)],
     ["Gender", genderText(face.gender)],
@@ -33,14 +51,20 @@ function common(face) {
         ? `yaw ${face.pose.yaw.toFixed(0)}°, pitch ${face.pose.pitch.toFixed(0)}°, roll ${face.pose.roll.toFixed(0)}°`
         : null,
     ],
-  ].filter(([, value]) => value !== null);
+  ];
+  return rows.filter(([, value]) => value !== null);
 }
 
+/**
+ * @param {Face} face
+ * @returns {Description}
+ */
 function describeRecognized(face) {
   const [top, ...others] = face.subjects || [];
   const known = top && top.similarity >= SAME;
   // Below the boundary the closest subject is probably someone else: say so on the box.
   const label = known ? `${top.subject} ${similarityText(top.similarity)}` : "unknown";
+  /** @type {[string, string][]} */
   const details = top
     ? [
         [known ? "Subject" : "Closest subject", top.subject],
@@ -52,6 +76,10 @@ function describeRecognized(face) {
   return { label, tone: known ? "match" : "weak", details: [...details, ...common(face)] };
 }
 
+/**
+ * @param {Face} face
+ * @returns {Description}
+ */
 function describeDetected(face) {
   const summary = [ageText(face.age), genderText(face.gender)].filter(Boolean).join(" · ");
   return {
@@ -61,46 +89,73 @@ function describeDetected(face) {
   };
 }
 
+/**
+ * @param {Face} face
+ * @returns {Description}
+ */
 function describeMatch(face) {
+  const similarity = /** @type {number} */ (face.similarity); // verification gives it
   return {
-    label: `similarity ${similarityText(face.similarity)}`,
-    tone: face.similarity >= SAME ? "match" : "weak",
-    details: [["Similarity", similarityText(face.similarity)], ...common(face)],
+    label: `similarity ${similarityText(similarity)}`,
+    tone: similarity >= SAME ? "match" : "weak",
+    details: [["Similarity", similarityText(similarity)], ...common(face)],
   };
 }
 
+/**
+ * @param {Face} face
+ * @returns {Description}
+ */
 function describeSource(face) {
   return { label: "source", tone: "source", details: common(face) };
 }
 
-/** The photos with boxes, per part, for the answer of one operation. */
+/**
+ * The photos with boxes, per part, for the answer of one operation.
+ * @param {ServiceKind} kind
+ * @param {Answer} body
+ * @returns {Record<string, View>}
+ */
 function views(kind, body) {
   if (kind === "verification") {
-    const [result] = body.result;
+    const [result] = /** @type {VerifyAnswer} */ (body).result;
     return {
       source_image: [[result.source_image_face], describeSource],
       target_image: [result.face_matches, describeMatch],
     };
   }
-  return { file: [body.result, kind === "recognition" ? describeRecognized : describeDetected] };
+  const { result } = /** @type {FacesAnswer} */ (body);
+  return { file: [result, kind === "recognition" ? describeRecognized : describeDetected] };
 }
 
+/**
+ * The same request as a curl command, to copy.
+ * @param {string} key
+ * @param {string} path
+ * @param {[string, File][]} parts
+ */
 function curl(key, path, parts) {
   const url = `${window.location.origin}/api/v1${path}?face_plugins=${PLUGINS.join(",")}`;
   const files = parts.map(([name, file]) => ` \\\n  -F "${name}=@${file.name}"`).join("");
   return `curl -X POST "${url}" \\\n  -H "x-api-key: ${key}"${files}`;
 }
 
+/**
+ * The table of the faces found, one row each.
+ * @param {ServiceKind} kind
+ * @param {Answer} body
+ * @returns {string[][]}
+ */
 function faceRows(kind, body) {
   if (kind === "verification") {
-    return body.result[0].face_matches.map((face, i) => [
+    return /** @type {VerifyAnswer} */ (body).result[0].face_matches.map((face, i) => [
       String(i + 1),
-      similarityText(face.similarity),
+      similarityText(/** @type {number} */ (face.similarity)),
       ageText(face.age) ?? "",
       genderText(face.gender) ?? "",
     ]);
   }
-  return body.result.map((face, i) => {
+  return /** @type {FacesAnswer} */ (body).result.map((face, i) => {
     const top = face.subjects?.[0];
     const cells = [String(i + 1), ageText(face.age) ?? "", genderText(face.gender) ?? ""];
     return kind === "recognition"
@@ -114,19 +169,28 @@ function faceRows(kind, body) {
   });
 }
 
+/** @type {Record<ServiceKind, string[]>} */
 const FACE_HEADERS = {
   recognition: ["Face", "Subject", "Similarity", "Age", "Gender"],
   detection: ["Face", "Age", "Gender"],
   verification: ["Target face", "Similarity", "Age", "Gender"],
 };
 
+/**
+ * @param {HTMLElement} main
+ * @param {PageParams} params
+ */
 export async function render(main, params) {
   const ctx = await loadService(params.app, params.service);
   const { kind } = ctx;
   const operation = OPERATIONS[kind];
+  const captions = Object.fromEntries(operation.parts);
   const api = faceApi(ctx.service.apiKey);
+  /** @type {Record<string, File>} */
   const chosen = {};
+  /** @type {Record<string, string>} */
   const urls = {};
+  /** @type {Record<string, HTMLElement>} */
   const panes = {};
   const result = h("section.result", { "aria-live": "polite" });
   const request = h("pre.code", {}, "Drop a photo to see the request.");
@@ -142,7 +206,11 @@ export async function render(main, params) {
           type: "checkbox",
           name,
           checked: true,
-          onchange: (event) => result.classList.toggle(`hide-${name}`, !event.target.checked),
+          /** @param {Event} event */
+          onchange: (event) => {
+            const { checked } = /** @type {HTMLInputElement} */ (event.target);
+            result.classList.toggle(`hide-${name}`, !checked);
+          },
         }),
         `Show ${name}`,
       ),
@@ -151,6 +219,7 @@ export async function render(main, params) {
 
   async function send() {
     if (operation.parts.some(([name]) => !chosen[name])) return;
+    /** @type {[string, File][]} */
     const parts = operation.parts.map(([name]) => [name, chosen[name]]);
     fill(request, curl(ctx.service.apiKey, operation.path, parts));
     fill(result, h("p.loading", {}, "Looking for faces…"));
@@ -161,19 +230,19 @@ export async function render(main, params) {
         Object.fromEntries(parts),
       );
     } catch (err) {
-      fill(response, JSON.stringify({ message: err.message, code: err.code }, null, 2));
-      fill(result, h("p.form-error", { role: "alert" }, err.message));
+      const { message, code } = /** @type {import("./api.js").ApiError} */ (err);
+      fill(response, JSON.stringify({ message, code }, null, 2));
+      fill(result, h("p.form-error", { role: "alert" }, message));
       return;
     }
     fill(response, JSON.stringify(body, null, 2));
     const photos = await Promise.all(
       Object.entries(views(kind, body)).map(async ([name, [faces, describe]]) => {
         const size = await imageSize(urls[name]).catch(() => null);
-        const caption = operation.parts.find(([part]) => part === name)[1];
         return h(
           "div.photo-pane",
           {},
-          h("h3", {}, caption),
+          h("h3", {}, captions[name]),
           size
             ? facePhoto(urls[name], faces, describe, size)
             : h("p.muted", {}, "This browser cannot display the photo; see the response below."),
@@ -189,11 +258,15 @@ export async function render(main, params) {
     );
   }
 
+  /**
+   * @param {string} name
+   * @param {File} file
+   */
   function choose(name, file) {
     if (urls[name]) URL.revokeObjectURL(urls[name]);
     chosen[name] = file;
     urls[name] = URL.createObjectURL(file);
-    fill(panes[name].querySelector(".drop-name"), file.name);
+    fill(/** @type {Element} */ (panes[name].querySelector(".drop-name")), file.name);
     panes[name].classList.add("has-file");
     send();
   }
@@ -204,7 +277,7 @@ export async function render(main, params) {
       accept: "image/*",
       name,
       "aria-label": label,
-      onchange: (event) => event.target.files[0] && choose(name, event.target.files[0]),
+      onchange: () => input.files?.[0] && choose(name, input.files[0]),
     });
     panes[name] = dropZone(label, input, (files) => choose(name, files[0]));
     return panes[name];
@@ -229,28 +302,4 @@ export async function render(main, params) {
       h("details.panel", { open: true }, h("summary", {}, "Response"), response),
     ),
   );
-}
-
-/** A drop target that also opens the file picker; calls `onFiles(FileList)`. */
-export function dropZone(label, input, onFiles) {
-  const zone = h(
-    "label.drop",
-    {
-      ondragover: (event) => {
-        event.preventDefault();
-        zone.classList.add("over");
-      },
-      ondragleave: () => zone.classList.remove("over"),
-      ondrop: (event) => {
-        event.preventDefault();
-        zone.classList.remove("over");
-        if (event.dataTransfer.files.length) onFiles(event.dataTransfer.files);
-      },
-    },
-    input,
-    h("strong", {}, label),
-    h("span.muted", {}, "Drop here or click to choose"),
-    h("span.drop-name"),
-  );
-  return zone;
 }

@@ -1,3 +1,4 @@
+// @ts-check
 // Uploading many photos at once: a small queue, one row per file with progress and outcome.
 
 import { h, formatBytes } from "./dom.js";
@@ -8,6 +9,13 @@ const PARALLEL = 2;
 /**
  * Upload `files` with `send(file, onProgress)`; rows go into `list`. Resolves when all are
  * done with {added, failed}. `onAdded` runs after each success (to refresh thumbnails).
+ * @param {File[]} files
+ * @param {HTMLElement} list
+ * @param {object} options
+ * @param {(file: File, onProgress: (fraction: number) => void) => Promise<unknown>} options.send
+ * @param {number} options.maxBytes 0 for no limit
+ * @param {() => void} [options.onAdded]
+ * @returns {Promise<{added: number, failed: number}>}
  */
 export async function uploadAll(files, list, { send, maxBytes, onAdded }) {
   const jobs = [...files].map((file) => ({ file, row: uploadRow(file) }));
@@ -29,7 +37,7 @@ export async function uploadAll(files, list, { send, maxBytes, onAdded }) {
         added += 1;
         onAdded?.();
       } catch (err) {
-        row.fail(err.message);
+        row.fail(/** @type {Error} */ (err).message);
         failed += 1;
       }
     }
@@ -38,6 +46,7 @@ export async function uploadAll(files, list, { send, maxBytes, onAdded }) {
   return { added, failed };
 }
 
+/** @param {File} file */
 function uploadRow(file) {
   const bar = h("progress", { max: 1, value: 0, "aria-label": `Upload of ${file.name}` });
   const status = h("span.upload-status", {}, "waiting");
@@ -49,6 +58,10 @@ function uploadRow(file) {
     bar,
     status,
   );
+  /**
+   * @param {"sending" | "ok" | "failed"} state
+   * @param {string} text
+   */
   const set = (state, text) => {
     el.className = `upload ${state}`;
     status.textContent = text;
@@ -56,6 +69,7 @@ function uploadRow(file) {
   return {
     el,
     start: () => set("sending", "uploading"),
+    /** @param {number} fraction */
     progress: (fraction) => {
       bar.value = fraction;
       // The upload is over; the server is now finding and embedding the face.
@@ -65,6 +79,7 @@ function uploadRow(file) {
       bar.value = 1;
       set("ok", "added");
     },
+    /** @param {string} message */
     fail: (message) => set("failed", message),
   };
 }

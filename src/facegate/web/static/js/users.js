@@ -1,32 +1,38 @@
+// @ts-check
 // User management for global owners and administrators: global roles, deleting accounts.
 
-import { accounts } from "./api.js";
+import { admin } from "./api.js";
 import {
   h,
   fill,
   confirmDialog,
   field,
   formDialog,
+  formValues,
   searchBox,
   select,
   selectField,
   table,
   toast,
 } from "./dom.js";
+import { MIN_PASSWORD } from "./password.js";
 import { currentUser, isAdmin, roleLabel } from "./session.js";
 
+/** @typedef {import("./api.js").UserRole} UserRole */
+/** @typedef {import("./api.js").Role} Role */
+
+/** @param {HTMLElement} main */
 export async function render(main) {
   if (!isAdmin(currentUser()))
     throw new Error("Only global owners and administrators manage users.");
   const rerender = () => render(main).catch((err) => toast(err.message, "error"));
-  const [users, assignable] = await Promise.all([
-    accounts.users(),
-    accounts.assignableGlobalRoles(),
-  ]);
-  const me = currentUser();
+  const [users, assignable] = await Promise.all([admin.users(), admin.assignableGlobalRoles()]);
+  const me = /** @type {import("./api.js").User} */ (currentUser()); // a private page
 
-  const setRole = (user) => async (event) => {
-    const role = event.target.value;
+  /** @param {UserRole} user */
+  const setRole = (user) => async (/** @type {Event} */ event) => {
+    const target = /** @type {HTMLSelectElement} */ (event.target);
+    const role = /** @type {Role} */ (target.value);
     if (
       role === "OWNER" &&
       !(await confirmDialog(
@@ -35,24 +41,25 @@ export async function render(main) {
         "Transfer",
       ))
     ) {
-      event.target.value = user.role;
+      target.value = user.role;
       return;
     }
     try {
-      await accounts.setGlobalRole(user.userId, role);
+      await admin.setGlobalRole(user.userId, role);
       toast(`${user.firstName} is now ${roleLabel(role)}`);
     } catch (err) {
-      toast(err.message, "error");
+      toast(/** @type {Error} */ (err).message, "error");
     }
     rerender();
   };
+  /** @param {UserRole} user */
   const remove = (user) => async () => {
     const ok = await confirmDialog(
       `Delete ${user.firstName} ${user.lastName}?`,
       "Their account is deleted; applications they own pass to you.",
     );
     if (!ok) return;
-    await accounts.deleteUser(user.userId, "deleter");
+    await admin.deleteUser(user.userId, "deleter");
     toast(`Deleted ${user.email}`);
     rerender();
   };
@@ -71,7 +78,7 @@ export async function render(main) {
         field("Initial password", {
           name: "password",
           type: "password",
-          minlength: 8,
+          minlength: MIN_PASSWORD,
           required: true,
           autocomplete: "new-password",
         }),
@@ -83,15 +90,20 @@ export async function render(main) {
         ),
       ],
       submit: "Add user",
-      onSubmit: async (data) => accounts.createUser(Object.fromEntries(data)),
+      onSubmit: async (data) =>
+        admin.createUser(
+          /** @type {import("./api.js").NewUser & {role: Role}} */ (formValues(data)),
+        ),
     });
     if (created) {
       toast(`Added ${created.email}`);
       rerender();
     }
   };
+  /** @param {UserRole} user */
   const editable = (user) => user.userId !== me.userId && user.role !== "OWNER";
   const rowsBox = h("div");
+  /** @param {string} filter */
   const draw = (filter) => {
     const shown = users.filter((u) =>
       `${u.firstName} ${u.lastName} ${u.email}`.toLowerCase().includes(filter),

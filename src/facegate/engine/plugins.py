@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 
 from facegate.errors import ModelUnavailable
@@ -35,6 +36,13 @@ UNAVAILABLE = {
 }
 # Plugins that need the face on the full-resolution image (not only the detector box).
 NEED_FULL_RESOLUTION = frozenset({CALCULATOR, AGE, GENDER, LANDMARKS68, LANDMARKS2D106})
+
+
+def parse(text: str) -> list[str]:
+    """`face_plugins` as CompreFace reads it: slugs separated by commas or spaces, repeats
+    dropped, unknown slugs (Double Take's "undefined", typos) ignored as CompreFace's core does."""
+    slugs = re.split(r"[\s,]+", text)
+    return [slug for slug in dict.fromkeys(slugs) if slug in KNOWN]
 
 
 def check(slugs: Collection[str], available: Collection[str]) -> frozenset[str]:

@@ -1,4 +1,4 @@
-"""facegate.responses: CompreFace's detection JSON in the seed and the compreface-1.2 formats."""
+"""facegate.api.render: CompreFace's face JSON in the seed and the compreface-1.2 formats."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
+from facegate.api.render import ResponseFormat, detection_body, face_json
 from facegate.engine.faces import AgeRange, Analysis, Box, Face, Gender, Pose
-from facegate.responses import ResponseFormat, detection_json, face_json
+from facegate.inference import FaceQuery
 
 FACE = Face(
     box=Box(x_min=68, y_min=77, x_max=376, y_max=479, probability=0.9987509250640869),
@@ -53,9 +54,9 @@ def test_only_requested_plugins_appear():
 
 
 def test_status_adds_execution_time_and_plugins_versions():
-    quiet = detection_json(ANALYSIS, response_format="seed", plugins=["age"])
+    quiet = detection_body(ANALYSIS, FaceQuery(plugins=["age"]), "seed")
     assert quiet == {"result": [{"age": [25, 32], "box": BOX}]}
-    loud = detection_json(ANALYSIS, response_format="seed", plugins=["age"], status=True)
+    loud = detection_body(ANALYSIS, FaceQuery(plugins=["age"], status=True), "seed")
     assert loud["result"][0]["execution_time"] == {"detector": 130.0, "age": 30.0}
     assert loud["plugins_versions"] == ANALYSIS.plugins_versions
 
@@ -66,14 +67,12 @@ def test_landmarks_have_no_time_or_version(response_format: ResponseFormat):
     face = replace(FACE, execution_time={"detector": 130.0, "landmarks": 1.0, "landmarks68": 4.0})
     versions = {"detector": "d", "landmarks": "l", "landmarks68": "l68"}
     analysis = replace(ANALYSIS, faces=[face], plugins_versions=versions)
-    body = detection_json(
-        analysis, response_format=response_format, plugins=["landmarks"], status=True
-    )
+    body = detection_body(analysis, FaceQuery(plugins=["landmarks"], status=True), response_format)
     assert "landmarks" in body["result"][0]
     assert body["result"][0]["execution_time"] == {"detector": 130.0}
     assert body["plugins_versions"] == {"detector": "d"}
-    asked = detection_json(
-        analysis, response_format=response_format, plugins=["landmarks68"], status=True
+    asked = detection_body(
+        analysis, FaceQuery(plugins=["landmarks68"], status=True), response_format
     )
     assert asked["result"][0]["execution_time"] == {"detector": 130.0, "landmarks68": 4.0}
     assert asked["plugins_versions"] == {"detector": "d", "landmarks68": "l68"}

@@ -8,7 +8,7 @@ from datetime import timedelta
 from email.message import EmailMessage
 from urllib.parse import urlencode
 
-from facegate.accounts import CONFIRM_TTL, RESET_TTL
+from facegate.admin.accounts import CONFIRM_TTL, RESET_TTL
 from facegate.config import Settings
 from facegate.errors import MailDisabled, UnreachableEmail
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from facegate import applications
+from facegate.admin import applications
+from facegate.admin.applications import Access
 from facegate.api.admin.deps import CurrentUser
 from facegate.api.admin.schemas import DayCount, NameOnly, NewService, ServiceOut
 from facegate.api.deps import SessionDep
-from facegate.applications import Access
 from facegate.db.tables import Service, User
 
 router = APIRouter(prefix="/app/{app_id}", tags=["admin: services"])

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from facegate.db.tables import Example, ExampleImage, Service, Subject
-from facegate.engine.pipeline import FaceEngine
+from facegate.engine.face_engine import FaceEngine
 from facegate.engine.similarity import Scale, normalize
 from facegate.errors import FacegateError
 from facegate.inference import FaceQuery, Image, Inference, embeddings

@@ -1,7 +1,8 @@
 """What a committed write changed in a collection, so the in-memory index can follow it.
 
-`facegate.store` records these in the session as it writes; `facegate.index.IndexRegistry`
-takes them when the transaction commits (and drops them when it rolls back).
+`facegate.collection.store` records these in the session as it writes;
+`facegate.collection.index.IndexRegistry` takes them when the transaction commits (and drops them
+when it rolls back).
 """
 
 from __future__ import annotations

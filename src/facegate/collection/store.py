@@ -4,8 +4,8 @@ Plain functions taking a Session first and keyword-only arguments. The caller ow
 transaction. Every write to a collection starts by bumping `Service.version` (which also takes
 the service's write lock: a row lock on PostgreSQL, the database lock on SQLite, so writes to one
 collection are serialised) and records what it changed in `session.info`, which
-`facegate.index.IndexRegistry` applies to its in-memory matrix once the transaction commits
-(`facegate.changes`).
+`facegate.collection.index.IndexRegistry` applies to its in-memory matrix once the transaction
+commits (`facegate.collection.changes`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sqlalchemy import CursorResult, Delete, delete, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
-from facegate import changes
+from facegate.collection import changes
 from facegate.db.tables import Example, ExampleImage, Service, Subject, new_uuid
 from facegate.engine.similarity import normalize
 from facegate.errors import ExampleNotFound, SubjectAlreadyExists, SubjectNotFound

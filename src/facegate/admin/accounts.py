@@ -12,7 +12,8 @@ from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from facegate import logins, roles
+from facegate.admin import logins, roles
+from facegate.admin.roles import Role
 from facegate.db.tables import AccountToken, AppMember, User
 from facegate.errors import (
     AccountDisabled,
@@ -27,7 +28,6 @@ from facegate.errors import (
     SignupClosed,
     UserNotFound,
 )
-from facegate.roles import Role
 
 # CompreFace's EmailValidator pattern (COMPREFACE.md §5.4).
 EMAIL = re.compile(

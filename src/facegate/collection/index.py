@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate import changes, store
+from facegate.collection import changes, store
 from facegate.db.tables import Service
 from facegate.engine.similarity import Scale, normalize
 from facegate.errors import WrongEmbeddingSize

@@ -9,9 +9,8 @@ from contextlib import contextmanager
 import numpy as np
 import numpy.typing as npt
 
-from facegate import images
 from facegate.config import Settings
-from facegate.engine import geometry, model_sets
+from facegate.engine import geometry, images, model_sets
 from facegate.engine import plugins as face_plugins
 from facegate.engine.detector import Detections
 from facegate.engine.faces import Analysis, Box, Face

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from facegate import store
+from facegate.collection import store
 from facegate.db.tables import Example, Subject
 from facegate.inference import embeddings
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate import flags, store
+from facegate.collection import flags, store
 from facegate.engine.faces import Face
 from facegate.errors import FacegateError, MigrationImpossible, MigrationRunning, NoFaceFound
 from facegate.inference import FaceQuery, Image, Inference, embeddings

@@ -8,7 +8,9 @@ from datetime import date, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from facegate import accounts, face_services, logins, roles
+from facegate import face_services
+from facegate.admin import accounts, logins, roles
+from facegate.admin.roles import Role
 from facegate.db.tables import Application, AppMember, Service, User
 from facegate.errors import (
     AlreadyMember,
@@ -21,7 +23,6 @@ from facegate.errors import (
     ServiceNotInApp,
     UserNotFound,
 )
-from facegate.roles import Role
 
 FORBIDDEN_NAME_CHARACTERS = set(";/\\")
 STATISTICS_MONTHS = 6

@@ -1,4 +1,4 @@
-"""facegate.engine.pipeline.FaceEngine end to end on the real models and the test photos."""
+"""facegate.engine.face_engine.FaceEngine end to end on the real models and the test photos."""
 
 from __future__ import annotations
 

@@ -11,7 +11,14 @@ import onnx
 import pytest
 
 from facegate.config import Settings
-from facegate.engine.dlib_format import (
+from facegate.engine.dlib_onnx.export import (
+    IR_VERSION,
+    OPSET,
+    build_model,
+    export_bytes,
+    fold_affines,
+)
+from facegate.engine.dlib_onnx.reader import (
     AddPrev,
     Affine,
     Conv,
@@ -25,7 +32,6 @@ from facegate.engine.dlib_format import (
     read_network,
 )
 from facegate.engine.embedder import source_path
-from facegate.engine.onnx_export import IR_VERSION, OPSET, build_model, export_bytes, fold_affines
 from facegate.engine.runtime import create_session
 
 RNG = np.random.default_rng(7)

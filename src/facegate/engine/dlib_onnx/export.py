@@ -1,4 +1,4 @@
-"""Builds the ONNX graph equivalent to a parsed dlib network (see engine/dlib_format.py).
+"""Builds the ONNX graph equivalent to a parsed dlib network (see dlib_onnx/reader.py).
 
 Graph contract: input `chips` uint8 [N, rows, cols, 3] RGB (what `dlib.get_face_chips` returns),
 output `descriptor` float32 [N, 128], unnormalised like dlib's. The input convention
@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from facegate.engine.dlib_format import (
+from facegate.engine.dlib_onnx.reader import (
     AddPrev,
     Affine,
     Conv,

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facegate.engine.dlib_format import (
+from facegate.engine.dlib_onnx.reader import (
     RESNET_V1,
     AddPrev,
     Conv,

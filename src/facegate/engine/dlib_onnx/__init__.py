@@ -1,0 +1,2 @@
+"""Build-time conversion of dlib's face network to ONNX: the .dat reader, the exporter and
+the converted file kept in the data directory."""
