@@ -17,7 +17,6 @@ from sqlalchemy.exc import IntegrityError
 
 from admin_helpers import PASSWORD, Browser, Mailbox, free_port, ok, refused, serve, smtp_server
 from facegate.admin import accounts
-from facegate.admin.logins import utc
 from facegate.admin.roles import Role
 from facegate.db.session import session_factory
 from facegate.db.tables import AccountToken, LoginFailure, LoginSession, User
@@ -328,7 +327,7 @@ def test_sessions_slide_while_used(server: Callable[..., Opener], db_engine: Eng
     with db_engine.begin() as connection:
         expires = connection.scalar(select(LoginSession.expires_at))
     assert expires is not None
-    assert utc(expires) > datetime.now(UTC) + timedelta(minutes=50)
+    assert expires > datetime.now(UTC) + timedelta(minutes=50)
 
 
 def test_closed_signup_waits_for_a_pending_first_account(

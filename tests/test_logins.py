@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from facegate.admin import logins
 from facegate.db.session import session_factory
-from facegate.db.tables import LoginFailure, LoginSession, User
+from facegate.db.tables import LoginFailure, LoginSession, User, utcnow
 
 TTL = timedelta(hours=1)
 
@@ -59,11 +59,11 @@ def test_revoke_all_keeps_one(session: Session) -> None:
 
 
 def test_extend_writes_only_when_a_tenth_has_passed() -> None:
-    row = LoginSession(expires_at=logins.now() + TTL)
+    row = LoginSession(expires_at=utcnow() + TTL)
     assert logins.extend(row, ttl=TTL) is False
-    row.expires_at = logins.now() + TTL / 2
+    row.expires_at = utcnow() + TTL / 2
     assert logins.extend(row, ttl=TTL) is True
-    assert logins.utc(row.expires_at) > logins.now() + TTL * 0.99
+    assert row.expires_at > utcnow() + TTL * 0.99
 
 
 AT = datetime(2026, 1, 1, tzinfo=UTC)

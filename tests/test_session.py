@@ -98,3 +98,20 @@ def test_postgresql_urls_use_psycopg_3(tmp_path: Path) -> None:
         "postgresql+psycopg://u:p@db.example:5433/frs"
     )
     engine.dispose()
+
+
+def test_stored_times_come_back_in_utc_on_every_database(db_engine: Engine) -> None:
+    """One column type (tables.UtcDateTime): SQLite keeps no zone, yet every read is aware."""
+    from datetime import UTC, datetime
+
+    from facegate.db.session import session_factory
+    from facegate.db.tables import ServerFlag
+
+    moment = datetime(2026, 11, 29, 12, 30, tzinfo=UTC)
+    with session_factory(db_engine).begin() as s:
+        s.add(ServerFlag(name="clock", updated_at=moment))
+    with session_factory(db_engine)() as s:
+        stored = s.get(ServerFlag, "clock")
+        assert stored is not None
+        assert stored.updated_at == moment
+        assert stored.updated_at.tzinfo is not None

@@ -8,7 +8,7 @@ transaction.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -23,6 +23,7 @@ from facegate.db.tables import (
     Service,
     Subject,
     new_uuid,
+    utcnow,
 )
 from facegate.errors import NameNotUnique
 
@@ -171,7 +172,7 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
 
 def count_request(s: Session, *, service: Service, day: date | None = None) -> None:
     """Add one to today's request count: a single upsert, safe from any number of processes."""
-    day = day or datetime.now(UTC).date()
+    day = day or utcnow().date()
     dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
     statement = dialect.insert(RequestStat).values(service_id=service.id, day=day, count=1)
     s.execute(

@@ -9,9 +9,9 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from facegate import face_services
-from facegate.admin import accounts, logins, roles
+from facegate.admin import accounts, roles
 from facegate.admin.roles import Role
-from facegate.db.tables import Application, AppMember, Service, User
+from facegate.db.tables import Application, AppMember, Service, User, utcnow
 from facegate.errors import (
     AlreadyMember,
     AppNotFound,
@@ -267,5 +267,5 @@ def counts(s: Session, *, app: Application) -> dict[int, tuple[int, int]]:
 
 def statistics(s: Session, *, service: Service) -> list[tuple[date, int]]:
     """Requests per day over the last six months, newest first (CompreFace's dashboard)."""
-    since = logins.now().date() - timedelta(days=31 * STATISTICS_MONTHS)
+    since = utcnow().date() - timedelta(days=31 * STATISTICS_MONTHS)
     return sorted(face_services.request_counts(s, service=service, since=since), reverse=True)

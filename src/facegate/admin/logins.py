@@ -6,12 +6,12 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session
 
-from facegate.db.tables import LoginFailure, LoginSession, User
+from facegate.db.tables import LoginFailure, LoginSession, User, utcnow
 
 # Throttling (docs/admin-api.md): after LIMIT consecutive failures, each attempt waits
 # 2^(failures - LIMIT) seconds after the last failure, capped; an address forgets after an hour.
@@ -25,15 +25,6 @@ FORGET_AFTER = timedelta(days=1)
 RESET_MAIL_LIMIT = 3
 # Counters forgotten after ADDRESS_MEMORY without a new attempt; the rest only by a success.
 _FORGETFUL = ("address:", "reset-mail:")
-
-
-def utc(moment: datetime) -> datetime:
-    """SQLite hands back naive datetimes; everything stored is UTC."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
 
 
 def token_hash(token: str) -> str:
@@ -57,11 +48,11 @@ def start(s: Session, *, user: User, ttl: timedelta, replacing: str | None = Non
     s.execute(
         delete(LoginSession).where(
             LoginSession.user_id == user.id,
-            or_(LoginSession.revoked_at.is_not(None), LoginSession.expires_at <= now()),
+            or_(LoginSession.revoked_at.is_not(None), LoginSession.expires_at <= utcnow()),
         )
     )
     token = secrets.token_urlsafe(32)
-    issued = Issued(token, secrets.token_urlsafe(32), now() + ttl)
+    issued = Issued(token, secrets.token_urlsafe(32), utcnow() + ttl)
     s.add(
         LoginSession(
             token_hash=token_hash(token),
@@ -77,15 +68,15 @@ def start(s: Session, *, user: User, ttl: timedelta, replacing: str | None = Non
 def active(s: Session, *, token: str) -> LoginSession | None:
     """The live (not expired, not revoked) session of a cookie token."""
     row = s.scalar(select(LoginSession).where(LoginSession.token_hash == token_hash(token)))
-    if row is None or row.revoked_at is not None or utc(row.expires_at) <= now():
+    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
     return row
 
 
 def extend(row: LoginSession, *, ttl: timedelta) -> bool:
     """Slide the expiry; written at most once per tenth of the TTL so reads stay reads."""
-    new_expiry = now() + ttl
-    if new_expiry - utc(row.expires_at) < ttl / 10:
+    new_expiry = utcnow() + ttl
+    if new_expiry - row.expires_at < ttl / 10:
         return False
     row.expires_at = new_expiry
     return True
@@ -99,7 +90,7 @@ def revoke(s: Session, *, token: str) -> None:
     s.execute(
         update(LoginSession)
         .where(LoginSession.token_hash == token_hash(token), LoginSession.revoked_at.is_(None))
-        .values(revoked_at=now())
+        .values(revoked_at=utcnow())
     )
 
 
@@ -110,7 +101,7 @@ def revoke_all(s: Session, *, user: User, keep: LoginSession | None = None) -> N
     )
     if keep is not None:
         query = query.where(LoginSession.id != keep.id)
-    s.execute(query.values(revoked_at=now()))
+    s.execute(query.values(revoked_at=utcnow()))
 
 
 # --- throttling ---------------------------------------------------------------------------------
@@ -128,7 +119,7 @@ def _keys(email: str, address: str | None) -> list[tuple[str, int]]:
 
 
 def _forgotten(row: LoginFailure, at: datetime) -> bool:
-    return row.key.startswith(_FORGETFUL) and at - utc(row.last_failure_at) > ADDRESS_MEMORY
+    return row.key.startswith(_FORGETFUL) and at - row.last_failure_at > ADDRESS_MEMORY
 
 
 def _wait(row: LoginFailure, limit: int, at: datetime) -> int:
@@ -138,13 +129,13 @@ def _wait(row: LoginFailure, limit: int, at: datetime) -> int:
     if row.count < limit:
         return 0
     delay = min(timedelta(seconds=2 ** (row.count - limit)), MAX_WAIT)
-    remaining = utc(row.last_failure_at) + delay - at
+    remaining = row.last_failure_at + delay - at
     return max(0, int(remaining.total_seconds() + 0.999))
 
 
 def wait_seconds(s: Session, *, email: str, address: str | None) -> int:
     """How long this account or address must still wait; checked before the password."""
-    at = now()
+    at = utcnow()
     waits = [0]
     for key, limit in _keys(email, address):
         row = s.get(LoginFailure, key)
@@ -154,7 +145,7 @@ def wait_seconds(s: Session, *, email: str, address: str | None) -> int:
 
 
 def record_failure(s: Session, *, email: str, address: str | None) -> None:
-    at = now()
+    at = utcnow()
     for key, _limit in _keys(email, address):
         _count(s, key, at)
 
@@ -186,10 +177,10 @@ def _reset_mail_key(email: str) -> str:
 def reset_mail_wait(s: Session, *, email: str) -> int:
     """How long before another password-reset e-mail may go to this address (0: now)."""
     row = s.get(LoginFailure, _reset_mail_key(email))
-    return 0 if row is None else _wait(row, RESET_MAIL_LIMIT, now())
+    return 0 if row is None else _wait(row, RESET_MAIL_LIMIT, utcnow())
 
 
 def record_reset_mail(s: Session, *, email: str) -> None:
     """Counted for every request, whether or not the address has an account, so the answer
     says nothing about which addresses are registered."""
-    _count(s, _reset_mail_key(email), now())
+    _count(s, _reset_mail_key(email), utcnow())

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import os
 import socket
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from facegate.db.tables import ServerFlag
+from facegate.db.tables import ServerFlag, utcnow
 
 MIGRATION_FLAG = "migration"
 # A migration refreshes its flag after every example; one silent this long died with its process.
@@ -43,9 +43,7 @@ def flag_is_set(s: Session, *, name: str) -> bool:
     if row is None:
         return False
     updated, holder = row
-    if updated.tzinfo is None:  # SQLite returns naive datetimes
-        updated = updated.replace(tzinfo=UTC)
-    return datetime.now(UTC) - updated < FLAG_STALE_AFTER and not _holder_died(holder)
+    return utcnow() - updated < FLAG_STALE_AFTER and not _holder_died(holder)
 
 
 def take_flag(s: Session, *, name: str) -> bool:
@@ -53,15 +51,13 @@ def take_flag(s: Session, *, name: str) -> bool:
     if flag_is_set(s, name=name):
         return False
     s.execute(delete(ServerFlag).where(ServerFlag.name == name))
-    s.add(ServerFlag(name=name, updated_at=datetime.now(UTC), holder=this_process()))
+    s.add(ServerFlag(name=name, updated_at=utcnow(), holder=this_process()))
     s.flush()  # a second process inserting at once fails here on the primary key
     return True
 
 
 def refresh_flag(s: Session, *, name: str) -> None:
-    s.execute(
-        update(ServerFlag).where(ServerFlag.name == name).values(updated_at=datetime.now(UTC))
-    )
+    s.execute(update(ServerFlag).where(ServerFlag.name == name).values(updated_at=utcnow()))
 
 
 def drop_flag(s: Session, *, name: str) -> None:

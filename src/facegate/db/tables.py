@@ -16,7 +16,9 @@ from sqlalchemy import (
     String,
     text,
 )
+from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.types import TypeDecorator
 
 
 def new_uuid() -> str:
@@ -24,7 +26,21 @@ def new_uuid() -> str:
 
 
 def utcnow() -> datetime:
+    """The one clock of every stored time."""
     return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC datetime on every database: SQLite keeps no zone and hands back
+    naive values, which are UTC because only `utcnow()` writes them."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value
 
 
 class Base(DeclarativeBase):
@@ -54,7 +70,7 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(255))
     global_role: Mapped[str] = mapped_column(String(16))  # OWNER | ADMINISTRATOR | USER
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)  # false until email confirmed
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     memberships: Mapped[list[AppMember]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -67,7 +83,7 @@ class Application(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     name: Mapped[str] = mapped_column(String(100), unique=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     members: Mapped[list[AppMember]] = relationship(
         back_populates="application", cascade="all, delete-orphan"
@@ -106,7 +122,7 @@ class Service(Base):
     api_key: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     # Bumped by every write to the collection, so other processes know their index is stale.
     version: Mapped[int] = mapped_column(Integer, default=0)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     application: Mapped[Application] = relationship(back_populates="services")
     subjects: Mapped[list[Subject]] = relationship(
@@ -143,7 +159,7 @@ class Example(Base):
     )
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian, raw
     calculator: Mapped[str] = mapped_column(String(64))  # model id that produced the embedding
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
     subject: Mapped[Subject] = relationship(back_populates="examples")
 
@@ -183,9 +199,9 @@ class LoginSession(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     csrf_token: Mapped[str] = mapped_column(String(64))
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 class AccountToken(Base):
@@ -196,8 +212,8 @@ class AccountToken(Base):
     token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     purpose: Mapped[str] = mapped_column(String(16))
-    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), default=None)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
 
 class LoginFailure(Base):
@@ -207,7 +223,7 @@ class LoginFailure(Base):
 
     key: Mapped[str] = mapped_column(String(300), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
-    last_failure_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_failure_at: Mapped[datetime] = mapped_column(UtcDateTime())
 
 
 class ServerFlag(Base):
@@ -217,6 +233,6 @@ class ServerFlag(Base):
 
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     # Refreshed while the holder works, so a flag left by a crashed process goes stale.
-    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # "<host>:<pid>" of the process holding it (None in flags written before migration 0005).
     holder: Mapped[str | None] = mapped_column(String(128), default=None)
