@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from facegate.admin import logins, roles
 from facegate.admin.roles import Role
-from facegate.db.tables import AccountToken, AppMember, User
+from facegate.db.tables import AccountToken, AppMember, User, utcnow
 from facegate.errors import (
     AccountDisabled,
     BadCredentials,
@@ -29,7 +29,7 @@ from facegate.errors import (
     UserNotFound,
 )
 
-# CompreFace's EmailValidator pattern (COMPREFACE.md §5.4).
+# CompreFace's EmailValidator pattern (decisions.md C5.4).
 EMAIL = re.compile(
     r"^[_A-Za-z0-9-+]+(\.[_A-Za-z0-9-]+)*@[A-Za-z0-9-]+(\.[A-Za-z0-9]+)*(\.[A-Za-z]{2,})$"
 )
@@ -125,7 +125,7 @@ def _address_holders() -> Select[int]:
         AccountToken.user_id == User.id,
         AccountToken.purpose == CONFIRM,
         AccountToken.used_at.is_(None),
-        AccountToken.expires_at > logins.now(),
+        AccountToken.expires_at > utcnow(),
     )
     return select(User.id).where(or_(User.enabled, pending.exists()))
 
@@ -242,7 +242,7 @@ def issue_token(s: Session, *, user: User, purpose: str) -> str:
             token_hash=logins.token_hash(token),
             user_id=user.id,
             purpose=purpose,
-            expires_at=logins.now() + ttl,
+            expires_at=utcnow() + ttl,
         )
     )
     s.flush()
@@ -254,9 +254,9 @@ def _redeem(s: Session, *, token: str, purpose: str) -> User | None:
     row = s.get(AccountToken, logins.token_hash(token), with_for_update=True)
     if row is None or row.purpose != purpose or row.used_at is not None:
         return None
-    if logins.utc(row.expires_at) <= logins.now():
+    if row.expires_at <= utcnow():
         return None
-    row.used_at = logins.now()
+    row.used_at = utcnow()
     return s.get(User, row.user_id)
 
 
@@ -315,7 +315,7 @@ def set_global_role(s: Session, *, actor: User, target: User, role: Role) -> Non
 
 
 def delete_user(s: Session, *, actor: User, target: User, replacer: str) -> None:
-    """Remove an account; the applications it owned pass to its heir (COMPREFACE.md §5.3)."""
+    """Remove an account; the applications it owned pass to its heir (decisions.md C5.3)."""
     is_self = actor.id == target.id
     heir_kind = roles.heir_of_deleted_user(is_self=is_self, replacer=replacer)
     roles.check_user_deletion(
