@@ -1,4 +1,4 @@
-"""Detection (§1.6) over real HTTP."""
+"""Detection (decisions.md C1.6) over real HTTP."""
 
 from __future__ import annotations
 

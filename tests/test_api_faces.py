@@ -1,4 +1,4 @@
-"""Face example endpoints (§1.3, §1.5) over real HTTP, on SQLite and PostgreSQL."""
+"""Face example endpoints (decisions.md C1.3, C1.5) over real HTTP, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -84,7 +84,7 @@ def test_delete_by_subject_and_all(api: Api) -> None:
     assert api.request("DELETE", FACES, params={"subject": "obama"}).json() == {"deleted": 2}
     assert api.subjects() == ["biden"]  # the subject goes too
     assert api.request("DELETE", FACES, params={"subject": "nobody"}).json() == {"deleted": 0}
-    # Without a subject every example goes (API.md decision 2).
+    # Without a subject every example goes (decisions.md D2).
     assert api.request("DELETE", FACES).json() == {"deleted": 1}
     assert api.examples() == []
 

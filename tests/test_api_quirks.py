@@ -1,4 +1,4 @@
-"""One test per client habit API.md lists (Python/JS/.NET SDKs, Double Take, the UI, k6)."""
+"""One test per client habit in docs/decisions.md, "Clients" (SDKs, Double Take, the UI, k6)."""
 
 from __future__ import annotations
 

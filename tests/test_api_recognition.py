@@ -1,4 +1,7 @@
-"""Recognition (§1.4) over real HTTP: the acceptance test on ../shared/faces, and the parameters."""
+"""Recognition over real HTTP: the acceptance test on ../shared/faces, and the parameters.
+
+As CompreFace 1.2 answers it: decisions.md C1.4.
+"""
 
 from __future__ import annotations
 
@@ -55,7 +58,7 @@ def test_unknown_faces_score_below_half(api: Api, manifest: list[dict[str, Any]]
     assert len(faces) >= 5
     known = len({person for image in manifest for person in image["people"]})
     for face in faces:
-        # prediction_count=-1 returns every stored example (API.md decision 4).
+        # prediction_count=-1 returns every stored example (decisions.md D4).
         assert len(face["subjects"]) == known
         assert all(match["similarity"] < 0.5 for match in face["subjects"])
 

@@ -1,4 +1,4 @@
-"""Endpoints without a key header (§1.8): config, consistence status, migrate, static images."""
+"""Keyless endpoints (decisions.md C1.8): config, consistence status, migrate, static images."""
 
 from __future__ import annotations
 

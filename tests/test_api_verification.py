@@ -1,4 +1,4 @@
-"""Verification service (§1.7) over real HTTP."""
+"""Verification service (decisions.md C1.7) over real HTTP."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The role rules of COMPREFACE.md §5.3 as pure functions: every role combination."""
+"""The role rules of decisions.md C5.3 as pure functions: every role combination."""
 
 from __future__ import annotations
 

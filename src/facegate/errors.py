@@ -28,7 +28,7 @@ class FacegateError(Exception):
 
 
 class ImageError(FacegateError):
-    """The uploaded bytes are not a usable image (API.md decision 6: a clear 400, not code 28)."""
+    """The uploaded bytes are not a usable image (decisions.md D6: a clear 400, not code 28)."""
 
     status = 400
     code = 21
@@ -67,7 +67,7 @@ class ModelUnavailable(FacegateError):
     default_message = "Plugin not available"
 
 
-# --- HTTP API: CompreFace's codes and texts (COMPREFACE.md §1.0, §2.1) ----------------------------
+# --- HTTP API: CompreFace's codes and texts (decisions.md C1.0, C2.1) -----------------------------
 
 
 class MissingApiKey(FacegateError):
@@ -194,7 +194,7 @@ class RequestTooLarge(FacegateError):
     default_message = "The request body is larger than the allowed maximum"
 
 
-# --- admin API: accounts, applications, services (COMPREFACE.md §2.2; docs/admin-api.md) ---------
+# --- admin API: accounts, applications, services (decisions.md C2.2; docs/admin-api.md) ----------
 
 
 class NotAuthenticated(FacegateError):

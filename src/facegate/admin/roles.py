@@ -1,4 +1,4 @@
-"""Who may do what: CompreFace's global and application role rules (COMPREFACE.md §5.3), pure."""
+"""Who may do what: CompreFace's global and application role rules (decisions.md C5.3), pure."""
 
 from __future__ import annotations
 

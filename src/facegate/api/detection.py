@@ -1,4 +1,4 @@
-"""Detection: where the faces are, with optional plugin attributes (§1.6)."""
+"""Detection: where the faces are, with optional plugin attributes (decisions.md C1.6)."""
 
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ async def facegate_error(_request: Request, exc: Exception) -> JSONResponse:
 
 async def http_error(request: Request, exc: Exception) -> JSONResponse:
     # CompreFace answers an unknown path with a 500 and a wrong method with a 404; we answer the
-    # right status with the usual body (API.md decision 5).
+    # right status with the usual body (decisions.md D5).
     assert isinstance(exc, HTTPException)
     if exc.status_code == 404:
         message = f"No handler found for {request.method} {request.url.path}"

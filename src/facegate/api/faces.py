@@ -1,4 +1,7 @@
-"""Face examples of a recognition service: add, list, delete, download, verify (§1.3, §1.5)."""
+"""Face examples of a recognition service: add, list, delete, download, verify.
+
+As CompreFace 1.2 answers them: decisions.md C1.3 and C1.5.
+"""
 
 from __future__ import annotations
 
@@ -84,7 +87,7 @@ def list_examples(
 def delete_examples_of_subject(
     service: WritableService, body: BodyDep, session: SessionDep
 ) -> dict[str, int]:
-    # Without `subject`, every example of the service goes, as the seed documents (decision 2).
+    # Without `subject`, every example of the service goes, as the seed documents (decisions.md D2).
     subject = body.params.text("subject")
     deleted = store.delete_examples_by_subject(session, service=service, subject=subject)
     return {"deleted": deleted}

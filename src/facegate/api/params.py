@@ -71,7 +71,7 @@ class Params:
         return limit
 
     def prediction_count(self) -> int:
-        """Subjects per face; -1 means all (API.md decision 4)."""
+        """Subjects per face; -1 means all (decisions.md D4)."""
         count = self.integer("prediction_count", 1)
         if count < 1 and count != -1:
             raise InvalidParameter("prediction_count should be equal or greater than 1; ")

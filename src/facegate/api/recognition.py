@@ -1,4 +1,4 @@
-"""Recognition: who is in this photo, or whose is this embedding (§1.4)."""
+"""Recognition: who is in this photo, or whose is this embedding (decisions.md C1.4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Subjects of a recognition service: create, list, rename (or merge), delete (§1.2)."""
+"""Subjects of a recognition service: create, list, rename or merge, delete (decisions.md C1.2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Endpoints without an API key header: config, consistency, migration, static images (§1.8)."""
+"""Keyless endpoints: config, consistency, migration, static images (decisions.md C1.8)."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ def consistence_status(
     session: SessionDep, inference: InferenceDep, settings: SettingsDep
 ) -> dict[str, object]:
     return {
-        # facegate ships no demo collection (API.md decision 8), so it is never inconsistent.
+        # facegate ships no demo collection (decisions.md D8), so it is never inconsistent.
         "demoFaceCollectionIsInconsistent": False,
         "dbIsInconsistent": store.has_stale_embeddings(session, calculator=inference.calculator_id),
         "saveImagesToDB": settings.save_images_to_db,

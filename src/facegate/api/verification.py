@@ -1,4 +1,4 @@
-"""Verification service: is the face in one image the face in another (§1.7)."""
+"""Verification service: is the face in one image the face in another (decisions.md C1.7)."""
 
 from __future__ import annotations
 

@@ -266,7 +266,7 @@ def delete_example(s: Session, *, service: Service, example_id: str) -> ExampleR
 
 def delete_examples_by_subject(s: Session, *, service: Service, subject: str | None) -> int:
     """DELETE /faces: a subject's examples and the subject itself (0 if unknown), or with no
-    subject every example of the service (API.md decision 2). Returns the examples deleted."""
+    subject every example of the service (decisions.md D2). Returns the examples deleted."""
     version = _write(s, service)
     if subject is None:
         in_service = select(Subject.id).where(Subject.service_id == service.id)

@@ -3,8 +3,8 @@
 The file is one `add_loss_layer<loss_metric_, ...>`: the loss details, the version numbers of all
 layer wrappers (output side first), the input layer, then each layer's details in forward order.
 Tag and skip wrappers store neither their id nor their kind, so the topology comes from the C++
-network type (`RESNET_V1`) and the file is checked against it. See docs/models.md and
-DLIB_FORMAT.md for the encodings.
+network type (`RESNET_V1`) and the file is checked against it. The encodings and layer meanings
+are in docs/decisions.md F1, F2, F3 and F4; the conversion in docs/models.md.
 """
 
 from __future__ import annotations

@@ -310,7 +310,7 @@ export async function detail(main, params) {
     admin.services(params.app),
     admin.members(params.app),
   ]);
-  // The server says what the caller may do (COMPREFACE.md §5.3); only those actions are offered.
+  // The server says what the caller may do (decisions.md C5.3); only those actions are offered.
   const allowed = { writeApp: app.canManage, writeServices: app.canEditServices };
   const renameApp = async () => {
     const done = await formDialog({

@@ -18,7 +18,7 @@ import { loadService, serviceHeader } from "./service.js";
 
 // CompreFace's test page asks for the same plugins.
 const PLUGINS = ["landmarks", "gender", "age", "pose"];
-// Similarities at or above this mean "same person" (the calibrated boundary, API.md §7).
+// Similarities at or above this mean "same person" (the calibrated boundary, decisions.md D7).
 const SAME = 0.5;
 
 /** @type {Record<ServiceKind, {path: string, parts: [name: string, label: string][]}>} */
