@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import httpx
 import pytest
 
-from facegate.app import create_app
+from facegate.app import create_app, from_environment
 
 if TYPE_CHECKING:
     from api_fixtures import Api
@@ -104,3 +106,15 @@ def test_413_for_a_chunked_body(make_settings: Any, face_engine: Any, faces_dir:
 @pytest.mark.parametrize("path", ["/", "/api/v1/config", "/admin/user/me"])
 def test_other_routers_are_mounted(api: Api, path: str) -> None:
     assert api.client.get(path).status_code in (200, 401)
+
+
+def test_workers_read_their_settings_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """`serve --workers N` passes only its options on; passwords stay where the user put them."""
+    monkeypatch.setenv("FACEGATE_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("FACEGATE_MAX_FILE_SIZE", "1MB")
+    app = from_environment()
+    assert app.state.settings.data_dir == tmp_path
+    assert app.state.settings.max_file_size == 1024**2
+    assert not any("SETTINGS" in name for name in os.environ)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
@@ -23,9 +22,6 @@ if TYPE_CHECKING:
     from facegate.engine.face_engine import FaceEngine
 
 log = logging.getLogger(__name__)
-
-# `facegate serve --workers N` hands its settings to each worker process through this variable.
-SETTINGS_ENV = "FACEGATE_SERVE_SETTINGS"
 
 
 def create_app(
@@ -129,6 +125,7 @@ async def healthz(request: Request) -> JSONResponse:
 
 
 def from_environment() -> FastAPI:
-    """uvicorn factory for worker processes: settings come as JSON from `facegate serve`."""
-    raw = os.environ.get(SETTINGS_ENV)
-    return create_app(Settings.model_validate_json(raw or "{}"))
+    """uvicorn factory for worker processes: each reads its settings as `facegate serve` did,
+    from the environment and `.env` (the command's options arrive as FACEGATE_* variables), so
+    no password is copied into the environment."""
+    return create_app(Settings.model_validate({}))

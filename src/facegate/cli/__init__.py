@@ -38,7 +38,7 @@ def serve(
     """Serve the CompreFace-compatible API and the web UI."""
     import uvicorn
 
-    from facegate.app import SETTINGS_ENV, create_app
+    from facegate.app import create_app
     from facegate.db.session import upgrade
 
     settings = settings_from(data_dir, model)
@@ -46,8 +46,10 @@ def serve(
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port)
         return
-    # Each worker builds its own app (models, database pool, index) from the same settings.
-    os.environ[SETTINGS_ENV] = settings.model_dump_json()
+    # Each worker builds its own app (models, database pool, index) from the same environment;
+    # the options given here are the only settings it could not read there itself.
+    os.environ["FACEGATE_DATA_DIR"] = str(settings.data_dir)
+    os.environ["FACEGATE_MODEL"] = settings.model
     uvicorn.run(
         "facegate.app:from_environment", factory=True, host=host, port=port, workers=workers
     )
