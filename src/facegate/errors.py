@@ -1,4 +1,21 @@
-"""Exception classes carrying an HTTP status and a CompreFace error code; rendered in one place."""
+"""Exception classes carrying an HTTP status and a CompreFace error code; rendered in one place
+(`facegate.api.errors`) as `{"message", "code"}` with the class's status.
+
+The status comes from a few bases; each domain class adds CompreFace's code and message:
+
+    FacegateError
+    +-- BadRequest 400          images (ImageError: EmptyImage, NotAnImage, TruncatedImage,
+    |                           ImageTooLarge; FileTooLarge answers 413), parameters and names,
+    |                           faces (NoFaceFound 28, TooManyFaces 31), accounts and roles
+    +-- Unauthorized 401        NotAuthenticated
+    +-- Forbidden 403           CsrfRejected, SignupClosed, RegistrationTokenExpired
+    +-- NotFound 404            services, applications, users, subjects, examples
+    +-- MethodNotAllowed 405    WritesDuringMigration
+    +-- Conflict 409            EmbeddedByOtherModel, MigrationImpossible
+    +-- PayloadTooLarge 413     RequestTooLarge
+    +-- TooManyRequests 429     LoginThrottled, ResetMailThrottled
+    +-- ServerError 500         MailDisabled
+"""
 
 from __future__ import annotations
 
@@ -24,13 +41,48 @@ class FacegateError(Exception):
         return {"message": self.message, "code": self.code}
 
 
+class BadRequest(FacegateError):
+    status = 400
+
+
+class Unauthorized(FacegateError):
+    status = 401
+
+
+class Forbidden(FacegateError):
+    status = 403
+
+
+class NotFound(FacegateError):
+    status = 404
+
+
+class MethodNotAllowed(FacegateError):
+    status = 405
+
+
+class Conflict(FacegateError):
+    status = 409
+
+
+class PayloadTooLarge(FacegateError):
+    status = 413
+
+
+class TooManyRequests(FacegateError):
+    status = 429
+
+
+class ServerError(FacegateError):
+    status = 500
+
+
 # --- images: what `facegate.engine.images` raises for bytes it cannot turn into a picture -------
 
 
-class ImageError(FacegateError):
+class ImageError(BadRequest):
     """The uploaded bytes are not a usable image (decisions.md D6: a clear 400, not code 28)."""
 
-    status = 400
     code = 21
     default_message = "Image has incorrect format or is broken"
 
@@ -48,7 +100,7 @@ class TruncatedImage(ImageError):
 
 
 class FileTooLarge(ImageError):
-    status = 413
+    status = 413  # an image error (code 21) answered as PayloadTooLarge, as CompreFace's nginx
     default_message = "The image file is larger than the allowed maximum"
 
 
@@ -59,10 +111,9 @@ class ImageTooLarge(ImageError):
 # --- engine ---------------------------------------------------------------------------------------
 
 
-class ModelUnavailable(FacegateError):
+class ModelUnavailable(BadRequest):
     """A model's package is not installed, or a plugin has no model at all (e.g. `mask`)."""
 
-    status = 400
     code = 0
     default_message = "Plugin not available"
 
@@ -70,97 +121,93 @@ class ModelUnavailable(FacegateError):
 # --- HTTP API: CompreFace's codes and texts (decisions.md C1.0, C2.1) -----------------------------
 
 
-class MissingApiKey(FacegateError):
+class MissingApiKey(BadRequest):
     code = 20
     default_message = "Missing header: x-api-key"
 
 
-class BadApiKey(FacegateError):
+class BadApiKey(BadRequest):
     code = 26
     default_message = "Service API key should be UUID"
 
 
-class ServiceNotFound(FacegateError):
+class ServiceNotFound(NotFound):
     """No service of the URL's type has this key: `<Type> service with API Key <key> not found`."""
 
-    status = 404
     code = 10
 
     def __init__(self, kind: str, api_key: str) -> None:
         super().__init__(f"{kind.capitalize()} service with API Key {api_key} not found")
 
 
-class InvalidParameter(FacegateError):
+class InvalidParameter(BadRequest):
     """A constraint on a request parameter or body field failed (CompreFace code 26)."""
 
     code = 26
 
 
-class InvalidName(FacegateError):
+class InvalidName(BadRequest):
     """A name contains one of `; / \\` (CompreFace's @Pattern, code 36)."""
 
     code = 36
     default_message = "The name cannot contain the following special characters: ';', '/', '\\'"
 
 
-class EmptyField(FacegateError):
+class EmptyField(BadRequest):
     code = 5
 
     def __init__(self, field: str) -> None:
         super().__init__(f"Field {field} cannot be empty")
 
 
-class MissingParameter(FacegateError):
+class MissingParameter(BadRequest):
     code = 33
 
     def __init__(self, name: str) -> None:
         super().__init__(f"Required parameter {name} is missing")
 
 
-class MissingPart(FacegateError):
+class MissingPart(BadRequest):
     code = 34
 
     def __init__(self, name: str) -> None:
         super().__init__(f"Required part {name} is missing")
 
 
-class BadExtension(FacegateError):
+class BadExtension(BadRequest):
     code = 21
 
     def __init__(self, filename: str) -> None:
         super().__init__(f"File [{filename}] has an unavailable extension")
 
 
-class NotBase64(FacegateError):
+class NotBase64(BadRequest):
     code = 21
     default_message = "Provided value is not Base64"
 
 
-class NoFaceFound(FacegateError):
+class NoFaceFound(BadRequest):
     code = 28
     default_message = "No face is found in the given image"
 
 
-class TooManyFaces(FacegateError):
+class TooManyFaces(BadRequest):
     code = 31
     default_message = "More than one face in the source image"
 
 
-class MigrationRunning(FacegateError):
+class MigrationRunning(BadRequest):
     code = 27
     default_message = "Migration already executing"
 
 
-class WritesDuringMigration(FacegateError):
-    status = 405
+class WritesDuringMigration(MethodNotAllowed):
     code = 32
     default_message = "Write operations during migration aren't allowed"
 
 
-class EmbeddedByOtherModel(FacegateError):
+class EmbeddedByOtherModel(Conflict):
     """An example stored by another model set, not re-embedded yet (docs/models.md, switching)."""
-
-    status = 409
 
     def __init__(self, stored: str, current: str) -> None:
         super().__init__(
@@ -169,10 +216,8 @@ class EmbeddedByOtherModel(FacegateError):
         )
 
 
-class MigrationImpossible(FacegateError):
+class MigrationImpossible(Conflict):
     """Examples to re-embed whose photos were not kept (save_images_to_db=false)."""
-
-    status = 409
 
     def __init__(self, without_photo: int) -> None:
         super().__init__(
@@ -182,14 +227,12 @@ class MigrationImpossible(FacegateError):
         )
 
 
-class ImageIdIncorrect(FacegateError):
-    status = 404
+class ImageIdIncorrect(NotFound):
     code = 44
     default_message = "Image Id is incorrect"
 
 
-class RequestTooLarge(FacegateError):
-    status = 413
+class RequestTooLarge(PayloadTooLarge):
     code = 0
     default_message = "The request body is larger than the allowed maximum"
 
@@ -197,100 +240,92 @@ class RequestTooLarge(FacegateError):
 # --- admin API: accounts, applications, services (decisions.md C2.2; docs/admin-api.md) ----------
 
 
-class NotAuthenticated(FacegateError):
-    status = 401
+class NotAuthenticated(Unauthorized):
     code = 1
     default_message = "Authentication required"
 
 
-class CsrfRejected(FacegateError):
-    status = 403
+class CsrfRejected(Forbidden):
     code = 1
     default_message = "Missing or invalid CSRF token"
 
 
-class AppNotFound(FacegateError):
-    status = 404
+class AppNotFound(NotFound):
     code = 2
 
     def __init__(self, app_id: str) -> None:
         super().__init__(f"App {app_id} not found")
 
 
-class ServiceNotInApp(FacegateError):
-    status = 404
+class ServiceNotInApp(NotFound):
     code = 3
 
     def __init__(self, service_id: str, app_id: str) -> None:
         super().__init__(f"Service {service_id} does not belong to application {app_id}")
 
 
-class EmailAlreadyRegistered(FacegateError):
+class EmailAlreadyRegistered(BadRequest):
     code = 4
     default_message = "This email already registered"
 
 
-class InsufficientPrivileges(FacegateError):
+class InsufficientPrivileges(BadRequest):
     code = 9
     default_message = "Action not allowed for current user"
 
 
-class SignupClosed(FacegateError):
-    status = 403
+class SignupClosed(Forbidden):
     code = 9
     default_message = "Sign-up is closed: ask an administrator for an account"
 
 
-class IllegalReplacer(FacegateError):
+class IllegalReplacer(BadRequest):
     code = 13
 
     def __init__(self, value: str) -> None:
         super().__init__(f"Illegal replacer value={value}!")
 
 
-class SelfRoleChange(FacegateError):
+class SelfRoleChange(BadRequest):
     code = 14
     default_message = "User can't change their role"
 
 
-class UserNotFound(FacegateError):
-    status = 404
+class UserNotFound(NotFound):
     code = 16
 
     def __init__(self, user: str) -> None:
         super().__init__(f"User {user} does not exist")
 
 
-class IncorrectPassword(FacegateError):
+class IncorrectPassword(BadRequest):
     code = 18
     default_message = "User's password is incorrect"
 
 
-class AlreadyMember(FacegateError):
+class AlreadyMember(BadRequest):
     code = 19
 
     def __init__(self, email: str, app_name: str) -> None:
         super().__init__(f"User {email} already has access to application {app_name}")
 
 
-class InvalidEmail(FacegateError):
+class InvalidEmail(BadRequest):
     code = 22
     default_message = "Email format is incorrect"
 
 
-class RegistrationTokenExpired(FacegateError):
-    status = 403
+class RegistrationTokenExpired(Forbidden):
     code = 25
     default_message = "User registration token is expired!"
 
 
-class MailDisabled(FacegateError):
-    status = 500
+class MailDisabled(ServerError):
     code = 29
     default_message = "We cannot send an email. No email server enabled!"
 
 
-class UnreachableEmail(FacegateError):
+class UnreachableEmail(BadRequest):
     code = 24
 
     def __init__(self, email: str) -> None:
@@ -300,12 +335,12 @@ class UnreachableEmail(FacegateError):
         )
 
 
-class InvalidResetToken(FacegateError):
+class InvalidResetToken(BadRequest):
     code = 30
     default_message = "The reset password token is invalid!"
 
 
-class BadCredentials(FacegateError):
+class BadCredentials(BadRequest):
     code = 0
     default_message = "Bad credentials"
 
@@ -316,8 +351,7 @@ class AccountDisabled(BadCredentials):
     default_message = "User is disabled"
 
 
-class LoginThrottled(FacegateError):
-    status = 429
+class LoginThrottled(TooManyRequests):
     code = 0
 
     def __init__(self, wait_seconds: int) -> None:
@@ -328,30 +362,28 @@ class LoginThrottled(FacegateError):
 # --- collections and services: `facegate.collection.store` and `facegate.face_services` --------
 
 
-class SubjectNotFound(FacegateError):
-    status = 404
+class SubjectNotFound(NotFound):
     code = 42
 
     def __init__(self, subject: str) -> None:
         super().__init__(f"Subject {subject} not found")
 
 
-class SubjectAlreadyExists(FacegateError):
+class SubjectAlreadyExists(BadRequest):
     code = 43
     default_message = "Subject already exists"
 
 
-class ExampleNotFound(FacegateError):
+class ExampleNotFound(NotFound):
     """An example id unknown to this service (CompreFace's EmbeddingNotFoundException)."""
 
-    status = 404
     code = 44
 
     def __init__(self, example_id: str) -> None:
         super().__init__(f"Image {example_id} not found")
 
 
-class NameNotUnique(FacegateError):
+class NameNotUnique(BadRequest):
     """Another service of the application (or another application) already has this name."""
 
     code = 17
@@ -360,17 +392,16 @@ class NameNotUnique(FacegateError):
         super().__init__(f"Name {name} is not unique")
 
 
-class WrongEmbeddingSize(FacegateError):
+class WrongEmbeddingSize(BadRequest):
     """A query embedding whose length differs from the service's stored embeddings."""
 
     def __init__(self, given: int, stored: int) -> None:
         super().__init__(f"The embedding has {given} values; the stored ones have {stored}")
 
 
-class ResetMailThrottled(FacegateError):
+class ResetMailThrottled(TooManyRequests):
     """Too many password-reset e-mails asked for one address (facegate.admin.logins)."""
 
-    status = 429
     code = 0
 
     def __init__(self, wait_seconds: int) -> None:

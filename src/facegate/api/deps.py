@@ -24,7 +24,7 @@ from facegate.config import Settings
 from facegate.db.tables import Service
 from facegate.errors import (
     BadApiKey,
-    FacegateError,
+    BadRequest,
     MissingApiKey,
     ServiceNotFound,
     WritesDuringMigration,
@@ -137,7 +137,7 @@ async def read_body(request: Request, settings: SettingsDep) -> AsyncIterator[Bo
         try:
             payload = json.loads(raw) if raw.strip() else None
         except ValueError:
-            raise FacegateError("The request body is not valid JSON") from None
+            raise BadRequest("The request body is not valid JSON") from None
         yield Body(Params(query), settings, json=payload)
         return
     if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from facegate.errors import FacegateError
+from facegate.errors import FacegateError, InvalidParameter
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     first = exc.errors()[0] if exc.errors() else {}
     where = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
-    return error_response(FacegateError(f"{where}: {first.get('msg', 'invalid value')}; ", code=26))
+    return error_response(InvalidParameter(f"{where}: {first.get('msg', 'invalid value')}; "))
 
 
 async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:

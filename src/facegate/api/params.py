@@ -13,8 +13,8 @@ from starlette.datastructures import UploadFile
 from facegate.engine import plugins as face_plugins
 from facegate.errors import (
     BadExtension,
+    BadRequest,
     EmptyField,
-    FacegateError,
     FileTooLarge,
     InvalidName,
     InvalidParameter,
@@ -148,7 +148,7 @@ def image_from_base64(
 def json_object(body: object) -> Mapping[str, Any]:
     """A JSON body that must be an object."""
     if not isinstance(body, dict):
-        raise FacegateError("The request body must be a JSON object")
+        raise BadRequest("The request body must be a JSON object")
     return body
 
 
