@@ -13,7 +13,7 @@ PACKAGE = REPO / "src" / "facegate"
 # Lowest first; each entry a top-level module or package of facegate (docs/architecture.md).
 LAYERS = [
     ("config", "errors"),
-    ("engine", "db"),
+    ("engine", "db", "names"),
     ("inference",),
     ("collection",),
     ("face_services",),

@@ -12,6 +12,7 @@ from sqlalchemy import ColumnElement, Select, delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from facegate import names
 from facegate.admin import logins, roles
 from facegate.admin.roles import Role
 from facegate.db.tables import AccountToken, AppMember, User, utcnow
@@ -56,12 +57,8 @@ def clean_email(email: str) -> str:
 
 
 def clean_name(value: str, field: str) -> str:
-    value = value.strip()
-    if not value:
-        raise EmptyField(field)
-    if len(value) > 50:
-        raise InvalidParameter(f"User's {field} size must be between 1 and 50")
-    return value
+    """A user's first or last name (people's names may hold any character)."""
+    return names.check(value, what=f"User's {field}", empty=EmptyField(field), separators=False)
 
 
 def check_password(password: str) -> None:

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from facegate import face_services
+from facegate import face_services, names
 from facegate.admin import accounts, roles
 from facegate.admin.roles import Role
 from facegate.db.tables import Application, AppMember, Service, User, utcnow
@@ -17,27 +17,17 @@ from facegate.errors import (
     AppNotFound,
     EmptyField,
     InsufficientPrivileges,
-    InvalidName,
-    InvalidParameter,
     NameNotUnique,
     ServiceNotInApp,
     UserNotFound,
 )
 
-FORBIDDEN_NAME_CHARACTERS = set(";/\\")
 STATISTICS_MONTHS = 6
 
 
 def clean_name(name: str, *, kind: str) -> str:
-    """CompreFace's rules for application and service names: 1..50 characters, no `; / \\`."""
-    name = name.strip()
-    if not name:
-        raise EmptyField("name")
-    if len(name) > 50:
-        raise InvalidParameter(f"{kind} name size must be between 1 and 50")
-    if FORBIDDEN_NAME_CHARACTERS & set(name):
-        raise InvalidName
-    return name
+    """An application or service name (`kind`: "Application", "Service", "Model")."""
+    return names.check(name, what=f"{kind} name", empty=EmptyField("name"))
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,13 @@ from typing import Any
 
 from starlette.datastructures import UploadFile
 
+from facegate import names
 from facegate.engine import plugins as face_plugins
 from facegate.errors import (
     BadExtension,
     BadRequest,
     EmptyField,
     FileTooLarge,
-    InvalidName,
     InvalidParameter,
     MissingParameter,
     MissingPart,
@@ -155,13 +155,11 @@ def json_object(body: object) -> Mapping[str, Any]:
 def subject_name(body: object) -> str:
     """`{"subject": name}` checked as CompreFace's SubjectDto: not blank, 1..50, no `; / \\`."""
     name = body.get("subject") if isinstance(body, dict) else None
-    if not isinstance(name, str) or not name.strip():
-        raise InvalidParameter("Subject name cannot be empty")
-    if len(name) > 50:
-        raise InvalidParameter("Subject name size must be between 1 and 50")
-    if re.search(r"[;/\\]", name):
-        raise InvalidName()
-    return name
+    empty = InvalidParameter("Subject name cannot be empty")
+    if not isinstance(name, str):
+        raise empty
+    # CompreFace keeps a subject's name as sent, surrounding spaces included.
+    return names.check(name, what="Subject name", empty=empty, strip=False)
 
 
 def embeddings_field(body: object, field: str, *, size: int | None = None) -> list[list[float]]:
