@@ -23,6 +23,7 @@ from facegate.errors import (
 )
 
 SETTINGS = Settings()
+PILLOW_DEFAULT_LIMIT = Image.MAX_IMAGE_PIXELS
 
 
 def _encode(image: Image.Image, fmt: str, **params: Any) -> bytes:
@@ -176,9 +177,11 @@ def test_pixel_limit_comes_from_settings():
     data = _encode(_gradient(40, 40), "PNG")  # 1600 px: over the limit, under twice it
     with pytest.raises(ImageTooLarge, match="more than 1000 pixels"):
         decode(data, settings=small)
-    with pytest.raises(ImageTooLarge):  # far over: Pillow itself refuses at open
+    with pytest.raises(ImageTooLarge):
         decode(_encode(_gradient(100, 100), "PNG"), settings=small)
     assert decode(_encode(_gradient(30, 30), "PNG"), settings=small).width == 30
+    # The limit is facegate's own check: Pillow's process-wide one is left as Pillow set it.
+    assert Image.MAX_IMAGE_PIXELS == PILLOW_DEFAULT_LIMIT
 
 
 def test_file_size_limit_comes_from_settings():

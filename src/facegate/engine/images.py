@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,11 +25,6 @@ FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "ICO")
 # Orientations 5-8 swap width and height (EXIF tag 274).
 _TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}
 _SIXTEEN_BIT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
-
-# Pillow checks the pixel count of every image it opens against Image.MAX_IMAGE_PIXELS (set from
-# settings below). It warns, rather than raises, between its limit and twice its limit; facegate
-# treats that warning as the refusal it is, so both land in ImageTooLarge.
-warnings.filterwarnings("error", category=Image.DecompressionBombWarning)
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -66,16 +60,21 @@ def decode(data: bytes, *, settings: Settings, max_side: int | None = None) -> D
             f"The image file is {len(data)} bytes; the maximum is {settings.max_file_size} "
             "bytes (max_file_size)"
         )
-    Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
+    too_large = ImageTooLarge(
+        f"The image has more than {settings.max_image_pixels} pixels (max_image_pixels)"
+    )
+    # Opening reads only the header; the pixel count is checked here, before any decoding, and
+    # Pillow's process-wide MAX_IMAGE_PIXELS is left alone (its own refusal, at about 179 MP,
+    # caps max_image_pixels).
     try:
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
         raise NotAnImage(_not_an_image_message(data)) from None
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageTooLarge(
-            f"The image has more than {settings.max_image_pixels} pixels (max_image_pixels)"
-        ) from None
+    except Image.DecompressionBombError:
+        raise too_large from None
     with image:
+        if image.size[0] * image.size[1] > settings.max_image_pixels:
+            raise too_large
         width, height = image.size
         if image.getexif().get(0x0112) in _TRANSPOSED_ORIENTATIONS:
             width, height = height, width
