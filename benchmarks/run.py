@@ -118,10 +118,12 @@ def peak_rss_mb(model: str, device: str, faces_dir: Path) -> float:
     script = (
         "import json, resource, sys, tempfile; from pathlib import Path;"
         "from facegate.config import Settings; from facegate.engine.face_engine import FaceEngine;"
+        "from facegate.engine.faces import FaceRequest;"
         f"e = FaceEngine.create(Settings(data_dir=tempfile.mkdtemp(), model={model!r}, "
         f"device={device!r}));"
         f"d = Path({str(faces_dir)!r});"
-        "[e.analyze((d / i['file']).read_bytes(), plugins=['age', 'gender']) "
+        "r = FaceRequest(plugins=frozenset({'age', 'gender', 'calculator'}));"
+        "[e.analyze((d / i['file']).read_bytes(), r) "
         "for i in json.loads((d / 'manifest.json').read_text())['images']];"
         "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
     )

@@ -130,7 +130,8 @@ def db_engine(settings: Any) -> Iterator[Any]:
 
 # --- engine: `face_engine` (dlib), `model_engine` (every model set), loaded once per session ----
 #   def test_x(face_engine, faces_dir):
-#       analysis = face_engine.analyze((faces_dir / "fr_obama.jpg").read_bytes(), plugins=["age"])
+#       request = FaceRequest(plugins=frozenset({"age", "calculator"}))
+#       analysis = face_engine.analyze((faces_dir / "fr_obama.jpg").read_bytes(), request)
 #   def test_y(model_engine): ...           # runs once per model set in MODELS
 # A test on every model set and both databases runs the ArcFace set on SQLite only: storage is
 # what the second database tests, and it does not depend on the model (pytest_collection_...).

@@ -10,6 +10,7 @@ import numpy as np
 
 from facegate.engine import crops
 from facegate.engine.arcface import TEMPLATE, aligned_chips
+from facegate.engine.faces import FaceRequest
 
 
 def test_similarity_transform_recovers_rotation_scale_and_shift():
@@ -51,7 +52,8 @@ def test_aligned_chip_puts_the_points_on_the_template():
 
 def test_landmarks2d106_fall_on_the_face(model_engine: Any, faces_dir: Path):
     analysis = model_engine.analyze(
-        (faces_dir / "fr_two_people.jpg").read_bytes(), plugins=["landmarks2d106"], embed=False
+        (faces_dir / "fr_two_people.jpg").read_bytes(),
+        FaceRequest(plugins=frozenset({"landmarks2d106"})),
     )
     assert len(analysis.faces) == 2
     for face in analysis.faces:

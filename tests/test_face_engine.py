@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -11,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from facegate.engine.faces import Analysis, Box, Face
+from facegate.engine.faces import Analysis, Box, Face, FaceRequest
 from facegate.engine.similarity import normalize
-from facegate.errors import EmptyImage, ModelUnavailable, NotAnImage
+from facegate.errors import EmptyImage, InvalidParameter, ModelUnavailable, NoFaceFound, NotAnImage
 
 ALL_PLUGINS = ["age", "gender", "landmarks", "landmarks68", "landmarks2d106", "pose", "calculator"]
 CALCULATORS = {"dlib": "dlib-resnet-v1", "insightface-s": "arcface-w600k_mbf-9cc6e4a75f0e"}
@@ -26,8 +27,13 @@ GENDERS = {
 }
 
 
+def _request(plugins: Collection[str] = (), *, embed: bool = True, **options: Any) -> FaceRequest:
+    """A request for `plugins`, with embeddings unless `embed` is false."""
+    return FaceRequest(plugins=frozenset(plugins) | ({"calculator"} if embed else set()), **options)
+
+
 def _analyze(model_engine: Any, faces_dir: Path, name: str, **options: Any) -> Analysis:
-    analysis: Analysis = model_engine.analyze((faces_dir / name).read_bytes(), **options)
+    analysis: Analysis = model_engine.analyze((faces_dir / name).read_bytes(), _request(**options))
     return analysis
 
 
@@ -168,7 +174,7 @@ def test_threshold_drops_faces(model_engine: Any, faces_dir: Path):
 def test_no_face_is_an_empty_list(model_engine: Any):
     buffer = io.BytesIO()
     Image.new("RGB", (300, 200), (90, 140, 200)).save(buffer, "PNG")
-    analysis = model_engine.analyze(buffer.getvalue(), plugins=["age", "gender"])
+    analysis = model_engine.analyze(buffer.getvalue(), _request(["age", "gender"]))
     assert analysis.faces == []
     assert (analysis.width, analysis.height) == (300, 200)
 
@@ -183,7 +189,7 @@ def test_without_detection_the_whole_image_is_the_face(model_engine: Any, faces_
     )
     width, height = box.x_max - box.x_min, box.y_max - box.y_min
     analysis = model_engine.analyze(
-        buffer.getvalue(), detect=False, plugins=["landmarks", "pose"], det_prob_threshold=1.0
+        buffer.getvalue(), _request(["landmarks", "pose"], detect=False, det_prob_threshold=1.0)
     )
     face = _only_face(analysis)
     assert face.box == Box(x_min=0, y_min=0, x_max=width - 1, y_max=height - 1, probability=1.0)
@@ -200,7 +206,7 @@ def test_without_detection_the_whole_image_is_the_face(model_engine: Any, faces_
 def test_without_detection_a_photo_without_faces_still_has_one(model_engine: Any):
     buffer = io.BytesIO()
     Image.new("RGB", (300, 200), (90, 140, 200)).save(buffer, "PNG")
-    face = _only_face(model_engine.analyze(buffer.getvalue(), detect=False))
+    face = _only_face(model_engine.analyze(buffer.getvalue(), _request(detect=False)))
     assert (face.box.x_max, face.box.y_max, face.box.probability) == (299, 199, 1.0)
     assert face.embedding is not None and face.embedding.shape == (model_engine.dimensions,)
 
@@ -212,10 +218,13 @@ def test_unavailable_plugins_raise(model_engine: Any, faces_dir: Path, slug: str
 
 
 def test_bad_options_and_bad_bytes(model_engine: Any, faces_dir: Path):
-    with pytest.raises(ValueError, match="det_prob_threshold"):
+    # The request checks its own limits, once, whoever builds it (HTTP answers these codes).
+    with pytest.raises(NoFaceFound, match="det_prob_threshold") as threshold:
         _analyze(model_engine, faces_dir, "fr_obama.jpg", det_prob_threshold=1.5)
-    with pytest.raises(ValueError, match="limit"):
+    assert threshold.value.code == 28
+    with pytest.raises(InvalidParameter, match="Limit") as limit:
         _analyze(model_engine, faces_dir, "fr_obama.jpg", limit=-1)
+    assert limit.value.code == 26
     with pytest.raises(EmptyImage):
         model_engine.analyze(b"")
     with pytest.raises(NotAnImage):
@@ -270,7 +279,7 @@ def test_thread_safe(model_engine: Any, faces_dir: Path):
     photos = [(faces_dir / name).read_bytes() for name in names]
 
     def run(data: bytes) -> list[np.ndarray]:
-        faces = model_engine.analyze(data, plugins=["age", "gender"]).faces
+        faces = model_engine.analyze(data, _request(["age", "gender"])).faces
         return [f.embedding for f in faces]
 
     sequential = [run(data) for data in photos]

@@ -21,6 +21,8 @@ from facegate.errors import (
     NotAnImage,
     TruncatedImage,
 )
+from facegate.inference import FaceQuery, Inference
+from facegate.inference import Image as InferenceImage
 
 SETTINGS = Settings()
 PILLOW_DEFAULT_LIMIT = Image.MAX_IMAGE_PIXELS
@@ -143,21 +145,27 @@ BAD_INPUTS = {
 }
 
 
+def _read(face_engine: Any, data: bytes) -> None:
+    """Through the application layer, where the file size is checked before decoding."""
+    inference = Inference(face_engine, 1, max_file_size=SETTINGS.max_file_size)
+    inference.faces(InferenceImage(data, None), FaceQuery())
+
+
 @pytest.mark.parametrize("case", BAD_INPUTS)
-def test_bad_input_raises_its_own_clear_error(case: str):
+def test_bad_input_raises_its_own_clear_error(case: str, face_engine: Any):
     make, expected = BAD_INPUTS[case]
     with pytest.raises(expected) as caught:
-        decode(make(), settings=SETTINGS)
+        _read(face_engine, make())
     assert type(caught.value) is expected
     assert caught.value.message
     print(f"{case}: {type(caught.value).__name__}: {caught.value.message}")
 
 
-def test_bad_inputs_give_distinct_errors():
+def test_bad_inputs_give_distinct_errors(face_engine: Any):
     seen = set()
     for make, _ in BAD_INPUTS.values():
         with pytest.raises(ImageError) as caught:
-            decode(make(), settings=SETTINGS)
+            _read(face_engine, make())
         seen.add((type(caught.value), caught.value.message))
     assert len(seen) == len(BAD_INPUTS)
 
@@ -182,11 +190,3 @@ def test_pixel_limit_comes_from_settings():
     assert decode(_encode(_gradient(30, 30), "PNG"), settings=small).width == 30
     # The limit is facegate's own check: Pillow's process-wide one is left as Pillow set it.
     assert Image.MAX_IMAGE_PIXELS == PILLOW_DEFAULT_LIMIT
-
-
-def test_file_size_limit_comes_from_settings():
-    data = _encode(_gradient(), "PNG")
-    with pytest.raises(FileTooLarge) as caught:
-        decode(data, settings=Settings(max_file_size=len(data) - 1))
-    assert caught.value.status == 413
-    assert decode(data, settings=Settings(max_file_size=len(data))).width == 64

@@ -14,6 +14,7 @@ import pytest
 from facegate.config import Settings
 from facegate.engine import model_pack, model_sets
 from facegate.engine.face_engine import FaceEngine
+from facegate.engine.faces import FaceRequest
 from facegate.engine.model_files import package_file
 from facegate.engine.model_pack import Role
 from facegate.errors import ModelUnavailable
@@ -59,7 +60,7 @@ def test_a_copied_pack_works_as_insightface_name(
     for a, b in zip(ours, theirs, strict=True):
         assert engine.scale.similarity(a.embedding, b.embedding) > 0.999
     with pytest.raises(ModelUnavailable, match="landmarks2d106"):
-        engine.analyze(photo, plugins=["landmarks2d106"])
+        engine.analyze(photo, FaceRequest(plugins=frozenset({"landmarks2d106"})))
 
 
 def test_a_pack_may_carry_its_own_calibration(tmp_path: Path) -> None:

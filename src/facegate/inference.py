@@ -12,9 +12,9 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.engine import plugins as face_plugins
-from facegate.engine.faces import Analysis, Face
+from facegate.engine.faces import Analysis, Face, FaceRequest
 from facegate.engine.similarity import Scale
-from facegate.errors import NoFaceFound
+from facegate.errors import FileTooLarge, NoFaceFound
 
 if TYPE_CHECKING:
     from facegate.engine.face_engine import FaceEngine
@@ -37,18 +37,17 @@ class FaceQuery:
     plugins: list[str] = field(default_factory=list)
     status: bool = False
 
-    @property
-    def show_embedding(self) -> bool:
-        # CompreFace strips `embedding` unless the client asked for the calculator plugin.
-        return face_plugins.CALCULATOR in self.plugins
-
 
 class Inference:
     """The face engine behind a bound on concurrent calls: requests queue instead of thrashing."""
 
-    def __init__(self, engine: FaceEngine, max_concurrent: int) -> None:
+    def __init__(
+        self, engine: FaceEngine, max_concurrent: int, *, max_file_size: int | None = None
+    ) -> None:
+        """`max_file_size` (bytes; None: photos already accepted once, such as stored ones)."""
         self.engine = engine
         self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
+        self._max_file_size = max_file_size
 
     @property
     def calculator_id(self) -> str:
@@ -71,16 +70,24 @@ class Inference:
     ) -> Analysis:
         """Faces in `image`, largest first; no face at all is CompreFace's error 28.
 
-        `detect=False` (recognize's `detect_faces=false`) takes the whole image as one face."""
-        with self._slots:
-            analysis: Analysis = self.engine.analyze(
-                image.data,
-                det_prob_threshold=query.det_prob_threshold,
-                limit=query.limit if limit is None else limit,
-                plugins=[slug for slug in query.plugins if slug != face_plugins.CALCULATOR],
-                embed=embed or query.show_embedding,
-                detect=detect,
+        `embed` computes embeddings whether or not the client asked to see them (recognize and
+        verify need them); `limit` overrides the query's (add-example and verify take two faces
+        to tell one from many); `detect=False` (recognize's `detect_faces=false`) takes the
+        whole image as one face."""
+        # The one check of an image file's size, for every caller (CompreFace: 413, code 21).
+        if self._max_file_size is not None and len(image.data) > self._max_file_size:
+            raise FileTooLarge(
+                f"The image file is {len(image.data)} bytes; the maximum is "
+                f"{self._max_file_size} bytes (max_file_size)"
             )
+        request = FaceRequest(
+            plugins=frozenset(query.plugins) | ({face_plugins.CALCULATOR} if embed else set()),
+            det_prob_threshold=query.det_prob_threshold,
+            limit=query.limit if limit is None else limit,
+            detect=detect,
+        )
+        with self._slots:
+            analysis: Analysis = self.engine.analyze(image.data, request)
         if not analysis.faces:
             raise NoFaceFound()
         return analysis

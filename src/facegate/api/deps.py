@@ -113,19 +113,14 @@ class Body:
     """A request's parameters and payload: multipart form or base64 JSON."""
 
     params: Params
-    settings: Settings
     form: FormData | None = None
     json: Any = None
 
     def image(self, part: str = "file", java_name: str = "content") -> Image:
         """The image in multipart part `part`, or base64 JSON field `part`."""
         if self.form is not None:
-            return image_from_upload(
-                self.form.get(part), part, max_size=self.settings.max_file_size
-            )
-        return image_from_base64(
-            json_object(self.json), part, java_name, max_size=self.settings.max_file_size
-        )
+            return image_from_upload(self.form.get(part), part)
+        return image_from_base64(json_object(self.json), part, java_name)
 
 
 async def read_body(request: Request, settings: SettingsDep) -> AsyncIterator[Body]:
@@ -138,15 +133,15 @@ async def read_body(request: Request, settings: SettingsDep) -> AsyncIterator[Bo
             payload = json.loads(raw) if raw.strip() else None
         except ValueError:
             raise BadRequest("The request body is not valid JSON") from None
-        yield Body(Params(query), settings, json=payload)
+        yield Body(Params(query), json=payload)
         return
     if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
-        yield Body(Params(query), settings, form=FormData())
+        yield Body(Params(query), form=FormData())
         return
     form = await request.form(max_part_size=settings.max_request_size)
     try:
         fields = [(k, v) for k, v in form.multi_items() if isinstance(v, str)]
-        yield Body(Params(query + fields), settings, form=form)
+        yield Body(Params(query + fields), form=form)
     finally:
         await form.close()  # uploads spool to temporary files
 

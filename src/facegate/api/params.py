@@ -16,11 +16,9 @@ from facegate.errors import (
     BadExtension,
     BadRequest,
     EmptyField,
-    FileTooLarge,
     InvalidParameter,
     MissingParameter,
     MissingPart,
-    NoFaceFound,
     NotBase64,
     WrongEmbeddingSize,
 )
@@ -64,12 +62,6 @@ class Params:
             return False
         raise InvalidParameter(f"{name} should be a boolean (true or false); ")
 
-    def limit(self) -> int:
-        limit = self.integer("limit", 0)
-        if limit < 0:
-            raise InvalidParameter("Limit should be equal or greater than 0; ")
-        return limit
-
     def prediction_count(self) -> int:
         """Subjects per face; -1 means all (decisions.md D4)."""
         count = self.integer("prediction_count", 1)
@@ -82,13 +74,9 @@ class Params:
         if not text:
             return None
         try:
-            value = float(text)
+            return float(text)
         except ValueError:
             raise InvalidParameter("det_prob_threshold should be a number; ") from None
-        if not 0.0 <= value <= 1.0:
-            # CompreFace answers code 28 here (core's 400); we keep the code, with core's text.
-            raise NoFaceFound("Detection threshold incorrect (0 <= det_prob_threshold <= 1)")
-        return value
 
     def face_plugins(self) -> list[str]:
         """Requested plugin slugs: comma- or space-separated, repeated parameters joined."""
@@ -97,7 +85,7 @@ class Params:
     def face_query(self) -> FaceQuery:
         """The parameters shared by recognize, detect and both verify endpoints."""
         return FaceQuery(
-            limit=self.limit(),
+            limit=self.integer("limit", 0),
             det_prob_threshold=self.det_prob_threshold(),
             plugins=self.face_plugins(),
             status=self.boolean("status", False),
@@ -113,22 +101,20 @@ class Params:
         return name
 
 
-def image_from_upload(upload: UploadFile | str | None, part: str, *, max_size: int) -> Image:
+def image_from_upload(upload: UploadFile | str | None, part: str) -> Image:
     """A multipart file part, checked for presence, extension and size."""
     if not isinstance(upload, UploadFile):
         raise MissingPart(part)
     filename = upload.filename or ""
     if filename.rsplit(".", 1)[-1].lower() not in IMAGE_EXTENSIONS or "." not in filename:
         raise BadExtension(filename)
-    if upload.size is not None and upload.size > max_size:
-        raise FileTooLarge(f"The file [{filename}] is larger than {max_size} bytes")
+    # Its size is checked where every image's is, in facegate.engine.images.decode (the whole
+    # request is already bounded by max_request_size).
     data = upload.file.read()
     return Image(data, filename)
 
 
-def image_from_base64(
-    body: Mapping[str, Any], field: str, java_name: str, *, max_size: int
-) -> Image:
+def image_from_base64(body: Mapping[str, Any], field: str, java_name: str) -> Image:
     """A base64 JSON field (`file`, `source_image`...); `java_name` is CompreFace's for code 5."""
     value = body.get(field)
     if not isinstance(value, str) or not value:
@@ -140,8 +126,6 @@ def image_from_base64(
         data = base64.b64decode(compact + "=" * (-len(compact) % 4))
     except (binascii.Error, ValueError):
         raise NotBase64() from None
-    if len(data) > max_size:
-        raise FileTooLarge(f"The file [{field}] is larger than {max_size} bytes")
     return Image(data, None)
 
 

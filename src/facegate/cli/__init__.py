@@ -164,7 +164,7 @@ def detect(
     from facegate.inference import FaceQuery, Image, Inference
 
     settings = settings_from(data_dir, model)
-    inference = Inference(FaceEngine.create(settings), 1)
+    inference = Inference(FaceEngine.create(settings), 1, max_file_size=settings.max_file_size)
     query = FaceQuery(
         limit=limit,
         det_prob_threshold=det_prob_threshold,
@@ -197,13 +197,15 @@ def compare(
 ) -> None:
     """Print the similarity (0..1; 0.5 and above: the same person) of the largest faces."""
     from facegate.engine.face_engine import FaceEngine
+    from facegate.engine.faces import FaceRequest
     from facegate.errors import FacegateError
 
     engine = FaceEngine.create(settings_from(data_dir, model))
+    largest = FaceRequest(limit=1)
     embeddings = []
     for path in (image_a, image_b):
         try:
-            faces = engine.analyze(path.read_bytes(), limit=1).faces
+            faces = engine.analyze(path.read_bytes(), largest).faces
         except FacegateError as error:
             typer.echo(f"{path}: {error.message}", err=True)
             raise typer.Exit(1) from None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -13,9 +13,12 @@ from facegate.config import Settings
 from facegate.engine import geometry, images, model_sets
 from facegate.engine import plugins as face_plugins
 from facegate.engine.detector import Detections
-from facegate.engine.faces import Analysis, Box, Face
+from facegate.engine.faces import Analysis, Box, Face, FaceRequest
 from facegate.engine.model_sets import ModelSet
 from facegate.engine.similarity import Scale
+
+# Every face, embedded, at the model set's threshold: what recognition and calibration need.
+EMBED_ALL = FaceRequest()
 
 
 class FaceEngine:
@@ -37,37 +40,21 @@ class FaceEngine:
         """Load the model set `settings.model` from installed packages or the models folder."""
         return cls(settings=settings, models=model_sets.load(settings))
 
-    def analyze(
-        self,
-        image: bytes,
-        *,
-        det_prob_threshold: float | None = None,
-        limit: int = 0,
-        plugins: Collection[str] = (),
-        embed: bool = True,
-        detect: bool = True,
-    ) -> Analysis:
-        """Faces in `image`, largest first; `limit` keeps the N largest (0: all).
+    def analyze(self, image: bytes, request: FaceRequest = EMBED_ALL) -> Analysis:
+        """Faces in `image`, largest first, with what `request` asks for.
 
-        `embed` (or the `calculator` plugin) computes embeddings. `detect=False` is CompreFace's
-        `detect_faces=false`: the whole image is one face of probability 1.0, its landmarks are
-        dlib's 5 alignment points (the corners of both eyes and the base of the nose, not
-        RetinaFace's eyes, nose and mouth corners; ArcFace sets: the template's points), and
-        `pose`, which needs the detector's points, is skipped as CompreFace skips its pose
-        estimators. `det_prob_threshold` None is the model set's default. Raises ImageError
-        subclasses for unusable bytes, ModelUnavailable for plugins this server cannot run,
-        ValueError for a threshold outside [0, 1] or a negative limit. No face gives
-        `Analysis(faces=[])`.
+        With `request.detect` false (CompreFace's `detect_faces=false`) the whole image is one
+        face of probability 1.0, its landmarks the points it is aligned by (dlib set: dlib's eye
+        corners and nose base; ArcFace sets: the detector's points found in it), and `pose`,
+        which needs the detector's points, is skipped as CompreFace skips its pose estimators.
+        Raises ImageError subclasses for unusable bytes and ModelUnavailable for plugins this
+        server cannot run. No face gives `Analysis(faces=[])`.
         """
-        if det_prob_threshold is None:
-            det_prob_threshold = self.det_prob_threshold
-        if not 0.0 <= det_prob_threshold <= 1.0:
-            raise ValueError(f"det_prob_threshold must be within [0, 1], got {det_prob_threshold}")
-        if limit < 0:
-            raise ValueError(f"limit must be >= 0, got {limit}")
-        slugs = face_plugins.check(plugins, self.plugins_versions.keys())
-        if embed:
-            slugs |= {face_plugins.CALCULATOR}
+        threshold = request.det_prob_threshold
+        if threshold is None:
+            threshold = self.det_prob_threshold
+        limit, detect = request.limit, request.detect
+        slugs = face_plugins.check(request.plugins, self.plugins_versions.keys())
         if not detect:
             slugs -= {face_plugins.POSE}
         run = _Run()
@@ -78,7 +65,7 @@ class FaceEngine:
             decoded = images.decode(image, settings=self._settings, max_side=max_side)
         with run.stage("detect"):
             if detect:
-                found = self._models.detector.detect(decoded.pixels, threshold=det_prob_threshold)
+                found = self._models.detector.detect(decoded.pixels, threshold=threshold)
             else:
                 found = self._models.recognizer.whole_image(decoded.pixels)
             found = _largest(found.scaled(decoded.scale), limit)

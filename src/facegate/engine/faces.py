@@ -7,7 +7,35 @@ from dataclasses import dataclass, field
 import numpy as np
 import numpy.typing as npt
 
+from facegate.engine.plugins import CALCULATOR
+from facegate.errors import InvalidParameter, NoFaceFound
+
 Embedding = npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class FaceRequest:
+    """What one `FaceEngine.analyze` call computes: the engine's typed query.
+
+    `plugins`: the slugs to run; `calculator` among them computes embeddings (the default, so a
+    plain request finds faces and embeds them). `det_prob_threshold` None: the model set's
+    default. `limit` keeps the N largest faces (0: all). `detect=False` takes the whole image as
+    one face (recognize's `detect_faces=false`). The limits on these values are checked here,
+    once, whoever builds the request (HTTP, the CLI, the re-embedding job).
+    """
+
+    plugins: frozenset[str] = frozenset({CALCULATOR})
+    det_prob_threshold: float | None = None
+    limit: int = 0
+    detect: bool = True
+
+    def __post_init__(self) -> None:
+        threshold = self.det_prob_threshold
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            # CompreFace answers code 28 here (its core's 400) (decisions.md C1.0); core's text.
+            raise NoFaceFound("Detection threshold incorrect (0 <= det_prob_threshold <= 1)")
+        if self.limit < 0:
+            raise InvalidParameter("Limit should be equal or greater than 0; ")
 
 
 @dataclass(frozen=True)

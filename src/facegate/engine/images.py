@@ -12,7 +12,6 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from facegate.config import Settings
 from facegate.errors import (
     EmptyImage,
-    FileTooLarge,
     ImageTooLarge,
     NotAnImage,
     TruncatedImage,
@@ -51,15 +50,11 @@ def decode(data: bytes, *, settings: Settings, max_side: int | None = None) -> D
     cheaper than a full decode and a resize) while keeping both sides >= `max_side`; callers
     that need only detection pass `settings.max_detect_size`. Other formats decode in full.
 
-    Raises EmptyImage, FileTooLarge, NotAnImage, ImageTooLarge or TruncatedImage.
+    Raises EmptyImage, NotAnImage, ImageTooLarge or TruncatedImage (the file's size is
+    checked before, by facegate.inference).
     """
     if not data:
         raise EmptyImage()
-    if len(data) > settings.max_file_size:
-        raise FileTooLarge(
-            f"The image file is {len(data)} bytes; the maximum is {settings.max_file_size} "
-            "bytes (max_file_size)"
-        )
     too_large = ImageTooLarge(
         f"The image has more than {settings.max_image_pixels} pixels (max_image_pixels)"
     )
