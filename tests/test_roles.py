@@ -12,9 +12,11 @@ from facegate.errors import IllegalReplacer, InsufficientPrivileges, SelfRoleCha
 
 O, A, U = Role.OWNER, Role.ADMINISTRATOR, Role.USER  # noqa: E741 (the roles' initials)
 APP_ROLES = [O, A, U, None]
+# A list, not the iterator: pytest 9.2 refuses iterators as parameter sets.
+PAIRS = list(itertools.product([O, A, U], APP_ROLES))
 
 
-@pytest.mark.parametrize(("global_role", "app_role"), itertools.product([O, A, U], APP_ROLES))
+@pytest.mark.parametrize(("global_role", "app_role"), PAIRS)
 def test_app_privileges(global_role: Role, app_role: Role | None) -> None:
     global_admin = global_role in (O, A)
     assert roles.can_read_app(global_role, app_role) == (global_admin or app_role is not None)
@@ -32,7 +34,7 @@ def test_an_app_administrator_cannot_manage_the_app_but_edits_services() -> None
     assert not roles.can_read_app(U, None)
 
 
-@pytest.mark.parametrize(("global_role", "app_role"), itertools.product([O, A, U], APP_ROLES))
+@pytest.mark.parametrize(("global_role", "app_role"), PAIRS)
 @pytest.mark.parametrize("target", [A, U])
 def test_member_role_change(global_role: Role, app_role: Role | None, target: Role) -> None:
     if global_role in (O, A) or app_role == O:
@@ -42,7 +44,7 @@ def test_member_role_change(global_role: Role, app_role: Role | None, target: Ro
             roles.check_member_role_change(global_role, app_role, target)
 
 
-@pytest.mark.parametrize(("global_role", "app_role"), itertools.product([O, A, U], APP_ROLES))
+@pytest.mark.parametrize(("global_role", "app_role"), PAIRS)
 def test_nobody_changes_the_app_owner_role(global_role: Role, app_role: Role | None) -> None:
     with pytest.raises(InsufficientPrivileges):
         roles.check_member_role_change(global_role, app_role, O)
