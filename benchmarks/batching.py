@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from facegate.config import Settings
 from facegate.engine.onnx_embedder import OnnxEmbedder
+from facegate.engine.options import EngineOptions
 
 Chips = npt.NDArray[np.uint8]
 Vectors = npt.NDArray[np.float32]
@@ -92,7 +93,8 @@ def main() -> None:
     args = parser.parse_args()
     rng = np.random.default_rng(0)
     chip = rng.integers(0, 256, size=(1, 150, 150, 3), dtype=np.uint8)
-    embedder = OnnxEmbedder.create(Settings(data_dir=Path(tempfile.mkdtemp())))
+    settings = Settings(data_dir=Path(tempfile.mkdtemp()))
+    embedder = OnnxEmbedder.create(EngineOptions.from_settings(settings))
     modes = {
         "direct": embedder.embed,
         "queue, no wait": BatchingQueue(embedder, 0.0).embed,

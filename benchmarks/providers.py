@@ -29,6 +29,7 @@ from facegate.engine import runtime
 from facegate.engine.arcface import ArcFaceRecognizer, aligned_chips
 from facegate.engine.detector import RetinaFaceDetector
 from facegate.engine.images import decode
+from facegate.engine.options import EngineOptions
 from facegate.engine.scrfd import ScrfdDetector
 
 
@@ -68,23 +69,25 @@ def main() -> None:
     print("| device | detector | ms/photo (mean of medians) | recogniser | ms/face b1 | b8 | b32 |")
     print("|---|---|---|---|---|---|---|")
     for device in devices:
-        settings = Settings(device=device, data_dir=args.models)
-        pixels = [decode(p.read_bytes(), settings=settings).pixels for p in photos]
+        options = EngineOptions.from_settings(Settings(device=device, data_dir=args.models))
+        pixels = [
+            decode(p.read_bytes(), max_image_pixels=options.max_image_pixels).pixels for p in photos
+        ]
         scrfd = ScrfdDetector(
-            runtime.create_session(args.models / "scrfd_500m_bnkps.onnx", settings=settings),
+            runtime.create_session(args.models / "scrfd_500m_bnkps.onnx", options=options),
             max_detect_size=640,
         )
         retina = RetinaFaceDetector(
-            runtime.create_session(args.models / "retinaface.onnx", settings=settings),
+            runtime.create_session(args.models / "retinaface.onnx", options=options),
             max_detect_size=640,
         )
         arcface = ArcFaceRecognizer(
-            runtime.create_session(args.models / "w600k_mbf.onnx", settings=settings),
+            runtime.create_session(args.models / "w600k_mbf.onnx", options=options),
             calculator_id="bench",
             detector=scrfd,
         )
         dlib_net = runtime.create_session(
-            args.models / "dlib_face_recognition_resnet_model_v1.onnx", settings=settings
+            args.models / "dlib_face_recognition_resnet_model_v1.onnx", options=options
         )
         found = [scrfd.detect(p, threshold=0.5) for p in pixels]
         pairs = list(zip(pixels, found, strict=True))

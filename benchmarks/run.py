@@ -40,6 +40,7 @@ from facegate.engine import model_sets
 from facegate.engine.embedder import DlibEmbedder
 from facegate.engine.face_engine import FaceEngine
 from facegate.engine.images import decode
+from facegate.engine.options import EngineOptions
 from facegate.engine.runtime import providers
 
 REPO = Path(__file__).resolve().parent.parent
@@ -69,11 +70,11 @@ def load_photos(faces_dir: Path) -> list[tuple[str, bytes, int]]:
 
 
 def _chips(
-    models: model_sets.ModelSet, settings: Settings, photos: list[tuple[str, bytes, int]]
+    models: model_sets.ModelSet, options: EngineOptions, photos: list[tuple[str, bytes, int]]
 ) -> Chips:
     chips = []
     for _, data, _ in photos:
-        pixels = decode(data, settings=settings).pixels
+        pixels = decode(data, max_image_pixels=options.max_image_pixels).pixels
         found = models.detector.detect(pixels, threshold=models.det_prob_threshold)
         chips.append(models.recognizer.chips(pixels, found))
     return np.concatenate(chips)
@@ -118,9 +119,10 @@ def peak_rss_mb(model: str, device: str, faces_dir: Path) -> float:
     script = (
         "import json, resource, sys, tempfile; from pathlib import Path;"
         "from facegate.config import Settings; from facegate.engine.face_engine import FaceEngine;"
+        "from facegate.engine.options import EngineOptions;"
         "from facegate.engine.faces import FaceRequest;"
-        f"e = FaceEngine.create(Settings(data_dir=tempfile.mkdtemp(), model={model!r}, "
-        f"device={device!r}));"
+        f"s = Settings(data_dir=tempfile.mkdtemp(), model={model!r}, device={device!r});"
+        "e = FaceEngine.create(EngineOptions.from_settings(s));"
         f"d = Path({str(faces_dir)!r});"
         "r = FaceRequest(plugins=frozenset({'age', 'gender', 'calculator'}));"
         "[e.analyze((d / i['file']).read_bytes(), r) "
@@ -324,7 +326,7 @@ def machine(settings: Settings) -> str:
     return (
         f"{fields.get('Model name', platform.processor())}, {fields.get('CPU(s)', '?')} vCPU; "
         f"Python {platform.python_version()}, onnxruntime {onnxruntime.__version__}, "
-        f"providers {providers(settings)}, {settings.threads} threads per session"
+        f"providers {providers(settings.device)}, {settings.threads} threads per session"
     )
 
 
@@ -345,14 +347,15 @@ def main() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="facegate-bench-"))
     settings = Settings(data_dir=data_dir, device=args.device, embedder="onnx", model=args.model)
     photos = load_photos(args.faces_dir)
+    options = EngineOptions.from_settings(settings)
     print(f"Machine: {machine(settings)}; model set {args.model}\n")
     if not args.skip_embedding:
-        models = model_sets.load(settings)
-        chips = _chips(models, settings, photos)
+        models = model_sets.load(options)
+        chips = _chips(models, options, photos)
         print(f"## Embedding, per face ({len(chips)} chips from the test photos)\n")
         print(embedding_table(models, chips, args.rounds), "\n", flush=True)
     if not args.skip_photos:
-        engine = FaceEngine.create(settings)
+        engine = FaceEngine.create(options)
         print("## Per photo, ms (medians), facegate vs face_recognition\n")
         print(photo_table(engine, photos, args.rounds), "\n", flush=True)
         rss = peak_rss_mb(args.model, args.device, args.faces_dir)

@@ -139,10 +139,17 @@ def db_engine(settings: Any) -> Iterator[Any]:
 MODELS = ["dlib", "insightface-s"]
 
 
+def engine_options(**overrides: Any) -> Any:
+    """`EngineOptions` of default settings with `overrides` (Settings field names)."""
+    from facegate.config import Settings
+    from facegate.engine.options import EngineOptions
+
+    return EngineOptions.from_settings(Settings(**overrides))
+
+
 @pytest.fixture(scope="session")
 def engines(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Any]:
     """The real engine of a model set, by name, loaded at most once per test session."""
-    from facegate.config import Settings
     from facegate.engine.face_engine import FaceEngine
 
     loaded: dict[str, Any] = {}
@@ -150,7 +157,7 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Any]:
 
     def engine(model: str) -> Any:
         if model not in loaded:
-            loaded[model] = FaceEngine.create(Settings(data_dir=data_dir, model=model))
+            loaded[model] = FaceEngine.create(engine_options(data_dir=data_dir, model=model))
         return loaded[model]
 
     return engine

@@ -8,21 +8,21 @@ from typing import Any
 import numpy as np
 import pytest
 
-from facegate.config import Settings
+from conftest import engine_options
 from facegate.engine.detector import RetinaFaceDetector
 from facegate.engine.images import decode
 from facegate.engine.model_sets import RETINAFACE_THRESHOLD
 
-SETTINGS = Settings()
+OPTIONS = engine_options()
 
 
 @pytest.fixture(scope="module")
 def detector() -> RetinaFaceDetector:
-    return RetinaFaceDetector.load(SETTINGS)
+    return RetinaFaceDetector.load(OPTIONS)
 
 
 def _pixels(faces_dir: Path, name: str) -> np.ndarray:
-    return decode((faces_dir / name).read_bytes(), settings=SETTINGS).pixels
+    return decode((faces_dir / name).read_bytes(), max_image_pixels=OPTIONS.max_image_pixels).pixels
 
 
 def _iou(a: np.ndarray, b: np.ndarray) -> float:
@@ -70,7 +70,9 @@ def test_large_images_are_downscaled_but_boxes_are_in_original_pixels(
     assert batch.shape == (1, 3, 360, 640)
     assert scale == 3.0
     found = detector.detect(pixels, threshold=0.8)
-    full = RetinaFaceDetector.load(Settings(max_detect_size=1920)).detect(pixels, threshold=0.8)
+    full = RetinaFaceDetector.load(engine_options(max_detect_size=1920)).detect(
+        pixels, threshold=0.8
+    )
     assert len(found) == len(full) == 1
     assert _iou(found.boxes[0], full.boxes[0]) > 0.9
     np.testing.assert_allclose(found.landmarks[0], full.landmarks[0], atol=12)

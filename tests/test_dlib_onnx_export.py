@@ -10,7 +10,7 @@ import numpy.typing as npt
 import onnx
 import pytest
 
-from facegate.config import Settings
+from conftest import engine_options
 from facegate.engine.dlib_onnx.export import (
     IR_VERSION,
     OPSET,
@@ -117,7 +117,9 @@ def _reference(network: Network, chip: npt.NDArray[np.uint8]) -> npt.NDArray[np.
 
 def test_tiny_network_matches_dlib_semantics(tmp_path: Path) -> None:
     network = _tiny_network()
-    session = create_session(export_bytes(network), settings=Settings(data_dir=tmp_path, threads=1))
+    session = create_session(
+        export_bytes(network), options=engine_options(data_dir=tmp_path, threads=1)
+    )
     chips = RNG.integers(0, 256, size=(3, 5, 5, 3), dtype=np.uint8)
     (output,) = session.run(None, {"chips": chips})
     assert output.shape == (3, 2) and output.dtype == np.float32

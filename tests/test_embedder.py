@@ -6,14 +6,17 @@ from pathlib import Path
 
 import numpy as np
 
-from facegate.config import Settings
+from conftest import engine_options
 from facegate.engine.embedder import DlibEmbedder, Embedder
 from facegate.engine.images import decode
 from facegate.engine.landmarks import Aligner
 
 
 def test_embeds_a_batch_like_single_chips(faces_dir: Path):
-    pixels = decode((faces_dir / "fr_two_people.jpg").read_bytes(), settings=Settings()).pixels
+    pixels = decode(
+        (faces_dir / "fr_two_people.jpg").read_bytes(),
+        max_image_pixels=engine_options().max_image_pixels,
+    ).pixels
     boxes = np.array([[789, 50, 937, 256], [236, 25, 384, 227]], dtype=np.float32)
     aligner = Aligner.load()
     chips = aligner.chips(pixels, aligner.shapes(pixels, boxes))

@@ -25,6 +25,7 @@ from facegate.inference import FaceQuery, Inference
 from facegate.inference import Image as InferenceImage
 
 SETTINGS = Settings()
+PIXELS = SETTINGS.max_image_pixels
 PILLOW_DEFAULT_LIMIT = Image.MAX_IMAGE_PIXELS
 
 
@@ -43,7 +44,7 @@ def _gradient(width: int = 64, height: int = 48) -> Image.Image:
 def test_every_manifest_photo_decodes_to_rgb(faces_dir: Path, manifest: list[dict[str, Any]]):
     for entry in manifest:
         data = (faces_dir / entry["file"]).read_bytes()
-        decoded = decode(data, settings=SETTINGS)
+        decoded = decode(data, max_image_pixels=PIXELS)
         assert decoded.pixels.dtype == np.uint8
         assert decoded.pixels.shape == (decoded.height, decoded.width, 3), entry["file"]
         assert decoded.pixels.flags.c_contiguous
@@ -64,7 +65,7 @@ def test_every_manifest_photo_decodes_to_rgb(faces_dir: Path, manifest: list[dic
 )
 def test_every_supported_format(fmt: str, params: dict[str, Any]):
     original = _gradient()
-    decoded = decode(_encode(original, fmt, **params), settings=SETTINGS)
+    decoded = decode(_encode(original, fmt, **params), max_image_pixels=PIXELS)
     assert decoded.format == fmt
     assert decoded.pixels.shape == (48, 64, 3)
     tolerance = {"JPEG": 12, "GIF": 40}.get(fmt, 0)
@@ -75,21 +76,21 @@ def test_every_supported_format(fmt: str, params: dict[str, Any]):
 @pytest.mark.parametrize("mode", ["L", "LA", "RGBA", "P", "CMYK", "1", "I;16"])
 def test_every_mode_becomes_rgb(mode: str):
     fmt = "JPEG" if mode == "CMYK" else "TIFF" if mode == "1" else "PNG"
-    decoded = decode(_encode(_gradient().convert(mode), fmt), settings=SETTINGS)
+    decoded = decode(_encode(_gradient().convert(mode), fmt), max_image_pixels=PIXELS)
     assert decoded.pixels.shape == (48, 64, 3)
     assert decoded.pixels.dtype == np.uint8
 
 
 def test_sixteen_bit_samples_are_scaled_not_clipped():
     samples = np.full((8, 8), 0xABCD, dtype=np.uint16)
-    decoded = decode(_encode(Image.fromarray(samples), "PNG"), settings=SETTINGS)
+    decoded = decode(_encode(Image.fromarray(samples), "PNG"), max_image_pixels=PIXELS)
     assert (decoded.pixels == 0xAB).all()
 
 
 def test_palette_with_transparency_keeps_colours():
     image = Image.new("P", (4, 4), 1)
     image.putpalette([0, 0, 0, 200, 10, 20] + [0] * 762)
-    decoded = decode(_encode(image, "PNG", transparency=0), settings=SETTINGS)
+    decoded = decode(_encode(image, "PNG", transparency=0), max_image_pixels=PIXELS)
     assert decoded.pixels[0, 0].tolist() == [200, 10, 20]
 
 
@@ -98,30 +99,33 @@ def test_exif_orientation_is_applied():
     exif = Image.Exif()
     exif[0x0112] = 6  # stored rotated: display needs a 90 degree clockwise turn
     stored = upright.transpose(Image.Transpose.ROTATE_90)
-    decoded = decode(_encode(stored, "PNG", exif=exif), settings=SETTINGS)
+    decoded = decode(_encode(stored, "PNG", exif=exif), max_image_pixels=PIXELS)
     assert (decoded.width, decoded.height) == (64, 48)
     assert np.array_equal(decoded.pixels, np.asarray(upright))
 
 
 def test_big_jpeg_decodes_at_reduced_scale_but_reports_full_size():
     data = _encode(_gradient(2000, 1200), "JPEG", quality=90)
-    decoded = decode(data, settings=SETTINGS, max_side=640)
+    decoded = decode(data, max_image_pixels=PIXELS, max_side=640)
     assert (decoded.width, decoded.height) == (2000, 1200)
     # libjpeg's 1/2 scale; 1/4 (500 px) would fall below 640 on the long side.
     assert decoded.pixels.shape == (600, 1000, 3)
     assert decoded.scale == 2.0
-    small = decode(_encode(_gradient(4000, 2400), "JPEG"), settings=SETTINGS, max_side=640)
+    small = decode(_encode(_gradient(4000, 2400), "JPEG"), max_image_pixels=PIXELS, max_side=640)
     assert small.pixels.shape == (600, 1000, 3)
     assert small.scale == 4.0
     # PNG has no reduced-scale decoding: full pixels, scale 1.
-    assert decode(_encode(_gradient(2000, 1200), "PNG"), settings=SETTINGS, max_side=640).scale == 1
+    assert (
+        decode(_encode(_gradient(2000, 1200), "PNG"), max_image_pixels=PIXELS, max_side=640).scale
+        == 1
+    )
 
 
 def test_reduced_scale_respects_exif_rotation():
     exif = Image.Exif()
     exif[0x0112] = 6
     data = _encode(_gradient(2000, 1200), "JPEG", exif=exif)
-    decoded = decode(data, settings=SETTINGS, max_side=640)
+    decoded = decode(data, max_image_pixels=PIXELS, max_side=640)
     assert (decoded.width, decoded.height) == (1200, 2000)
     assert decoded.pixels.shape == (1000, 600, 3)
 
@@ -172,21 +176,20 @@ def test_bad_inputs_give_distinct_errors(face_engine: Any):
 
 def test_text_is_named_as_text():
     with pytest.raises(NotAnImage, match="text"):
-        decode(b"hello world", settings=SETTINGS)
+        decode(b"hello world", max_image_pixels=PIXELS)
 
 
 def test_formats_outside_the_list_are_refused():
     with pytest.raises(NotAnImage):
-        decode(_encode(_gradient(), "PPM"), settings=SETTINGS)
+        decode(_encode(_gradient(), "PPM"), max_image_pixels=PIXELS)
 
 
 def test_pixel_limit_comes_from_settings():
-    small = Settings(max_image_pixels=1000)
     data = _encode(_gradient(40, 40), "PNG")  # 1600 px: over the limit, under twice it
     with pytest.raises(ImageTooLarge, match="more than 1000 pixels"):
-        decode(data, settings=small)
+        decode(data, max_image_pixels=1000)
     with pytest.raises(ImageTooLarge):
-        decode(_encode(_gradient(100, 100), "PNG"), settings=small)
-    assert decode(_encode(_gradient(30, 30), "PNG"), settings=small).width == 30
+        decode(_encode(_gradient(100, 100), "PNG"), max_image_pixels=1000)
+    assert decode(_encode(_gradient(30, 30), "PNG"), max_image_pixels=1000).width == 30
     # The limit is facegate's own check: Pillow's process-wide one is left as Pillow set it.
     assert Image.MAX_IMAGE_PIXELS == PILLOW_DEFAULT_LIMIT

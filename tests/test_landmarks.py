@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facegate.config import Settings
+from conftest import engine_options
 from facegate.engine.images import decode
 from facegate.engine.landmarks import Aligner, Landmarks68
 
@@ -17,7 +17,10 @@ BOX = np.array([[105.1, 38.1, 213.2, 193.3]], dtype=np.float32)
 
 @pytest.fixture(scope="module")
 def pixels(faces_dir: Path) -> np.ndarray:
-    return decode((faces_dir / "fr_obama_small.jpg").read_bytes(), settings=Settings()).pixels
+    return decode(
+        (faces_dir / "fr_obama_small.jpg").read_bytes(),
+        max_image_pixels=engine_options().max_image_pixels,
+    ).pixels
 
 
 def test_alignment_points_fall_on_the_face(pixels: np.ndarray):

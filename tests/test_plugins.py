@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from facegate.config import Settings
+from conftest import engine_options
 from facegate.engine import plugins
 from facegate.engine.attributes import AGE_CLASSES, AgeGender, age_ranges, genders
 from facegate.engine.landmarks import Aligner
@@ -77,7 +77,7 @@ def test_genders():
 
 
 def test_models_load_with_their_manifest_contract():
-    models = AgeGender.load(Settings(threads=1), Aligner.load())
+    models = AgeGender.load(engine_options(threads=1), Aligner.load())
     assert (models.age.chip_size, models.gender.chip_size) == (64, 32)
     assert models.gender.spec["labels"] == ["female", "male"]
     chips = np.full((3, 64, 64, 3), 128, dtype=np.uint8)

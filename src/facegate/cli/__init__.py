@@ -12,6 +12,7 @@ import typer
 
 from facegate.cli.models import migrate, models_app
 from facegate.cli.options import DataDirOption, ModelOption, database, settings_from
+from facegate.engine.options import EngineOptions
 
 app = typer.Typer(add_completion=False, help=__doc__)
 app.add_typer(models_app, name="models")
@@ -164,7 +165,8 @@ def detect(
     from facegate.inference import FaceQuery, Image, Inference
 
     settings = settings_from(data_dir, model)
-    inference = Inference(FaceEngine.create(settings), 1, max_file_size=settings.max_file_size)
+    engine = FaceEngine.create(EngineOptions.from_settings(settings))
+    inference = Inference(engine, 1, max_file_size=settings.max_file_size)
     query = FaceQuery(
         limit=limit,
         det_prob_threshold=det_prob_threshold,
@@ -200,7 +202,7 @@ def compare(
     from facegate.engine.faces import FaceRequest
     from facegate.errors import FacegateError
 
-    engine = FaceEngine.create(settings_from(data_dir, model))
+    engine = FaceEngine.create(EngineOptions.from_settings(settings_from(data_dir, model)))
     largest = FaceRequest(limit=1)
     embeddings = []
     for path in (image_a, image_b):

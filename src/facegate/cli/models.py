@@ -10,6 +10,7 @@ import typer
 
 from facegate.cli.options import DataDirOption, ModelOption, database, settings_from
 from facegate.collection.model_compare import Prediction
+from facegate.engine.options import EngineOptions
 
 models_app = typer.Typer(
     no_args_is_help=True, help="Model sets: convert, compare and calibrate them."
@@ -26,7 +27,7 @@ def models_build(
     """Convert dlib's face network to ONNX into <data_dir>/models (reused when current)."""
     from facegate.engine.dlib_onnx.model_file import build_model_file
 
-    path = build_model_file(settings_from(data_dir), force=force)
+    path = build_model_file(EngineOptions.from_settings(settings_from(data_dir)), force=force)
     typer.echo(f"{path} ({path.stat().st_size} bytes)")
 
 
@@ -47,8 +48,10 @@ def models_compare(
     from facegate.engine.face_engine import FaceEngine
 
     settings = settings_from(data_dir, model)
-    current = FaceEngine.create(settings)
-    other = FaceEngine.create(settings.model_copy(update={"model": to}))
+    current = FaceEngine.create(EngineOptions.from_settings(settings))
+    other = FaceEngine.create(
+        EngineOptions.from_settings(settings.model_copy(update={"model": to}))
+    )
     with database(data_dir) as s:
         services = [
             summary.service
@@ -98,7 +101,7 @@ def models_calibrate(
     from facegate.engine.face_engine import FaceEngine
 
     settings = settings_from(data_dir, model)
-    engine = FaceEngine.create(settings)
+    engine = FaceEngine.create(EngineOptions.from_settings(settings))
     distances = calibration.folder_distances(engine, folder)
     fitted = distances.fit()
     typer.echo(f"{engine.model} now:\n{distances.report(engine.scale)}")
@@ -108,7 +111,9 @@ def models_calibrate(
     if not settings.model.startswith(model_sets.PACK_PREFIX):
         typer.echo("--write applies to model packs (insightface:<name>) only", err=True)
         raise typer.Exit(1)
-    pack = model_sets.pack_folder(settings, settings.model.removeprefix(model_sets.PACK_PREFIX))
+    pack = model_sets.pack_folder(
+        settings.data_dir, settings.model.removeprefix(model_sets.PACK_PREFIX)
+    )
     target = pack / model_sets.PACK_SETTINGS
     values = {"c0": fitted.c0, "c1": fitted.c1, "det_prob_threshold": engine.det_prob_threshold}
     target.write_text(json.dumps(values, indent=2) + "\n")
@@ -134,7 +139,7 @@ def migrate(data_dir: DataDirOption = None, model: ModelOption = None) -> None:
     database = create_db_engine(settings)
     upgrade(database)
     sessions = session_factory(database)
-    engine = FaceEngine.create(settings)
+    engine = FaceEngine.create(EngineOptions.from_settings(settings))
     try:
         with sessions() as s, s.begin():
             reembed.start(s, calculator=engine.calculator_id)

@@ -11,12 +11,12 @@ import dlib
 import numpy as np
 import numpy.typing as npt
 
-from facegate.config import Settings
 from facegate.engine import runtime
 from facegate.engine.detector import Detections
 from facegate.engine.faces import AgeRange, Gender
 from facegate.engine.landmarks import Aligner
 from facegate.engine.model_files import package_file
+from facegate.engine.options import EngineOptions
 
 Floats = npt.NDArray[np.float32]
 Chips = npt.NDArray[np.uint8]
@@ -47,12 +47,12 @@ class ChipClassifier:
     spec: dict[str, Any]  # the model's manifest entry (labels, age weights)
 
     @classmethod
-    def load(cls, task: str, settings: Settings) -> ChipClassifier:
+    def load(cls, task: str, options: EngineOptions) -> ChipClassifier:
         spec = json.loads(_manifest_file("manifest.json").read_text())["models"][task]
         model = _manifest_file(spec["artifact"]["filename"])
         normalization = spec["input"]["normalization"]
         return cls(
-            session=runtime.create_session(model, settings=settings),
+            session=runtime.create_session(model, options=options),
             input_name=spec["input"]["name"],
             chip_size=int(spec["input"]["shape"][2]),
             means=np.asarray(normalization["means"], dtype=np.float32),
@@ -109,8 +109,8 @@ class AgeGender:
         self.gender = gender
 
     @classmethod
-    def load(cls, settings: Settings, aligner: Aligner) -> AgeGender:
-        age, gender = ChipClassifier.load("age", settings), ChipClassifier.load("gender", settings)
+    def load(cls, options: EngineOptions, aligner: Aligner) -> AgeGender:
+        age, gender = ChipClassifier.load("age", options), ChipClassifier.load("gender", options)
         return cls(aligner, age, gender)
 
     def ages(self, pixels: Chips, found: Detections) -> list[AgeRange]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from facegate.config import Settings
 from facegate.engine import runtime
 from facegate.engine.crops import Matrix, box_crop, warp
 from facegate.engine.model_pack import PackFile
+from facegate.engine.options import EngineOptions
 
 Floats = npt.NDArray[np.float32]
 Pixels = npt.NDArray[np.uint8]
@@ -29,8 +29,8 @@ class CropNetwork:
         self._raw = takes_raw_pixels
 
     @classmethod
-    def load(cls, file: PackFile, settings: Settings) -> CropNetwork:
-        session = runtime.create_session(file.path, settings=settings)
+    def load(cls, file: PackFile, options: EngineOptions) -> CropNetwork:
+        session = runtime.create_session(file.path, options=options)
         return cls(session, takes_raw_pixels=file.takes_raw_pixels)
 
     def run(self, pixels: Pixels, boxes: Floats) -> tuple[Floats, list[Matrix]]:

@@ -8,9 +8,9 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from facegate.config import Settings
 from facegate.engine import geometry, runtime
 from facegate.engine.model_files import retinaface_weights
+from facegate.engine.options import EngineOptions
 
 Floats = npt.NDArray[np.float32]
 
@@ -51,9 +51,9 @@ class RetinaFaceDetector:
         self._max_side = max_detect_size
 
     @classmethod
-    def load(cls, settings: Settings) -> RetinaFaceDetector:
-        session = runtime.create_session(retinaface_weights(), settings=settings)
-        return cls(session, max_detect_size=settings.max_detect_size)
+    def load(cls, options: EngineOptions) -> RetinaFaceDetector:
+        session = runtime.create_session(retinaface_weights(), options=options)
+        return cls(session, max_detect_size=options.max_detect_size)
 
     def detect(self, pixels: npt.NDArray[np.uint8], *, threshold: float) -> Detections:
         """Faces scoring strictly above `threshold` (CompreFace drops `probability <= t`)."""

@@ -9,12 +9,12 @@ from contextlib import contextmanager
 import numpy as np
 import numpy.typing as npt
 
-from facegate.config import Settings
 from facegate.engine import geometry, images, model_sets
 from facegate.engine import plugins as face_plugins
 from facegate.engine.detector import Detections
 from facegate.engine.faces import Analysis, Box, Face, FaceRequest
 from facegate.engine.model_sets import ModelSet
+from facegate.engine.options import EngineOptions
 from facegate.engine.similarity import Scale
 
 # Every face, embedded, at the model set's threshold: what recognition and calibration need.
@@ -24,8 +24,8 @@ EMBED_ALL = FaceRequest()
 class FaceEngine:
     """Thread-safe face analysis with one model set; every model is loaded once, in `create`."""
 
-    def __init__(self, *, settings: Settings, models: ModelSet) -> None:
-        self._settings = settings
+    def __init__(self, *, options: EngineOptions, models: ModelSet) -> None:
+        self._options = options
         self._models = models
         self.model = models.name
         self.licence = models.licence
@@ -36,9 +36,9 @@ class FaceEngine:
         self.plugins_versions: dict[str, str] = dict(models.versions)
 
     @classmethod
-    def create(cls, settings: Settings) -> FaceEngine:
-        """Load the model set `settings.model` from installed packages or the models folder."""
-        return cls(settings=settings, models=model_sets.load(settings))
+    def create(cls, options: EngineOptions) -> FaceEngine:
+        """Load the model set `options.model` from installed packages or the models folder."""
+        return cls(options=options, models=model_sets.load(options))
 
     def analyze(self, image: bytes, request: FaceRequest = EMBED_ALL) -> Analysis:
         """Faces in `image`, largest first, with what `request` asks for.
@@ -60,9 +60,11 @@ class FaceEngine:
         run = _Run()
         # Without chips to cut, a big JPEG can decode straight at detection scale.
         full = bool(slugs & face_plugins.NEED_FULL_RESOLUTION)
-        max_side = None if full else self._settings.max_detect_size
+        max_side = None if full else self._options.max_detect_size
         with run.stage("decode"):
-            decoded = images.decode(image, settings=self._settings, max_side=max_side)
+            decoded = images.decode(
+                image, max_image_pixels=self._options.max_image_pixels, max_side=max_side
+            )
         with run.stage("detect"):
             if detect:
                 found = self._models.detector.detect(decoded.pixels, threshold=threshold)

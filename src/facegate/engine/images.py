@@ -9,7 +9,6 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from facegate.config import Settings
 from facegate.errors import (
     EmptyImage,
     ImageTooLarge,
@@ -43,12 +42,12 @@ class DecodedImage:
         return self.width / int(self.pixels.shape[1])
 
 
-def decode(data: bytes, *, settings: Settings, max_side: int | None = None) -> DecodedImage:
+def decode(data: bytes, *, max_image_pixels: int, max_side: int | None = None) -> DecodedImage:
     """Decode image bytes into upright RGB pixels, refusing what facegate cannot use.
 
     `max_side` lets a large JPEG decode at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, far
     cheaper than a full decode and a resize) while keeping both sides >= `max_side`; callers
-    that need only detection pass `settings.max_detect_size`. Other formats decode in full.
+    that need only detection pass the detector's `max_detect_size`. Other formats decode in full.
 
     Raises EmptyImage, NotAnImage, ImageTooLarge or TruncatedImage (the file's size is
     checked before, by facegate.inference).
@@ -56,7 +55,7 @@ def decode(data: bytes, *, settings: Settings, max_side: int | None = None) -> D
     if not data:
         raise EmptyImage()
     too_large = ImageTooLarge(
-        f"The image has more than {settings.max_image_pixels} pixels (max_image_pixels)"
+        f"The image has more than {max_image_pixels} pixels (max_image_pixels)"
     )
     # Opening reads only the header; the pixel count is checked here, before any decoding, and
     # Pillow's process-wide MAX_IMAGE_PIXELS is left alone (its own refusal, at about 179 MP,
@@ -68,7 +67,7 @@ def decode(data: bytes, *, settings: Settings, max_side: int | None = None) -> D
     except Image.DecompressionBombError:
         raise too_large from None
     with image:
-        if image.size[0] * image.size[1] > settings.max_image_pixels:
+        if image.size[0] * image.size[1] > max_image_pixels:
             raise too_large
         width, height = image.size
         if image.getexif().get(0x0112) in _TRANSPOSED_ORIENTATIONS:

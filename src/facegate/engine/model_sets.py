@@ -1,4 +1,4 @@
-"""Model sets: which detector, recogniser and plugin models a server runs (`settings.model`).
+"""Model sets: which detector, recogniser and plugin models a server runs (`options.model`).
 
 A set declares its calculator id (stored with every embedding), its detector's default
 `det_prob_threshold`, its similarity scale and its `plugins_versions`. Choosing between them,
@@ -16,7 +16,6 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
-from facegate.config import Settings
 from facegate.engine import model_pack, runtime
 from facegate.engine import plugins as face_plugins
 from facegate.engine.arcface import ArcFaceRecognizer
@@ -32,6 +31,7 @@ from facegate.engine.landmarks106 import Landmarks106
 from facegate.engine.model_files import package_file
 from facegate.engine.model_pack import Pack, Role
 from facegate.engine.onnx_embedder import OnnxEmbedder
+from facegate.engine.options import EngineOptions
 from facegate.engine.scrfd import ScrfdDetector
 from facegate.engine.similarity import Scale
 from facegate.errors import ModelUnavailable
@@ -119,21 +119,23 @@ class ModelSet:
         return self.recognizer.calculator_id
 
 
-def load(settings: Settings) -> ModelSet:
-    """The model set `settings.model` names, every model loaded; ModelUnavailable saying what
+def load(options: EngineOptions) -> ModelSet:
+    """The model set `options.model` names, every model loaded; ModelUnavailable saying what
     to install or which file is wrong."""
-    if settings.model == DLIB:
-        return _dlib(settings)
-    if settings.model == INSIGHTFACE_S:
+    if options.model == DLIB:
+        return _dlib(options)
+    if options.model == INSIGHTFACE_S:
         return _insightface(
-            INSIGHTFACE_S, model_pack.read(_carrier_folder(), BUFFALO_S_FILES), settings
+            INSIGHTFACE_S, model_pack.read(_carrier_folder(), BUFFALO_S_FILES), options
         )
-    name = settings.model.removeprefix(PACK_PREFIX)
-    return _insightface(settings.model, model_pack.read(pack_folder(settings, name)), settings)
+    name = options.model.removeprefix(PACK_PREFIX)
+    return _insightface(
+        options.model, model_pack.read(pack_folder(options.data_dir, name)), options
+    )
 
 
-def pack_folder(settings: Settings, name: str) -> Path:
-    return settings.data_dir / "models" / name
+def pack_folder(data_dir: Path, name: str) -> Path:
+    return data_dir / "models" / name
 
 
 def _carrier_folder() -> Path:
@@ -147,19 +149,19 @@ def _carrier_folder() -> Path:
         ) from None
 
 
-def _optional_landmarks106(settings: Settings) -> Landmarks106 | None:
+def _optional_landmarks106(options: EngineOptions) -> Landmarks106 | None:
     """InsightFace's 106-point model from the carrier package, when the extra is installed."""
     try:
         pack = model_pack.read(_carrier_folder(), BUFFALO_S_FILES)
     except ModelUnavailable:
         return None
-    return Landmarks106(CropNetwork.load(pack[Role.LANDMARKS106], settings))
+    return Landmarks106(CropNetwork.load(pack[Role.LANDMARKS106], options))
 
 
-def _dlib(settings: Settings) -> ModelSet:
+def _dlib(options: EngineOptions) -> ModelSet:
     aligner = Aligner.load()
-    embedder = OnnxEmbedder.create(settings) if settings.embedder == "onnx" else DlibEmbedder.load()
-    landmarks106 = _optional_landmarks106(settings)
+    embedder = OnnxEmbedder.create(options) if options.embedder == "onnx" else DlibEmbedder.load()
+    landmarks106 = _optional_landmarks106(options)
     versions = {
         "detector": "retinaface.FaceDetector@mobilenet0.25",
         face_plugins.LANDMARKS: "retinaface.LandmarksDetector@mobilenet0.25",
@@ -170,9 +172,9 @@ def _dlib(settings: Settings) -> ModelSet:
         versions[face_plugins.LANDMARKS2D106] = "insightface.Landmarks2d106@2d106det"
     return ModelSet(
         name=DLIB,
-        detector=RetinaFaceDetector.load(settings),
+        detector=RetinaFaceDetector.load(options),
         recognizer=DlibRecognizer(aligner, embedder),
-        attributes=AgeGender.load(settings, aligner),
+        attributes=AgeGender.load(options, aligner),
         landmarks68=Landmarks68.load(),
         landmarks106=landmarks106,
         det_prob_threshold=RETINAFACE_THRESHOLD,
@@ -182,23 +184,23 @@ def _dlib(settings: Settings) -> ModelSet:
     )
 
 
-def _insightface(name: str, pack: Pack, settings: Settings) -> ModelSet:
+def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
     detector_file, recognizer_file = pack[Role.DETECTOR], pack[Role.RECOGNIZER]
     detector = ScrfdDetector(
-        runtime.create_session(detector_file.path, settings=settings),
-        max_detect_size=settings.max_detect_size,
+        runtime.create_session(detector_file.path, options=options),
+        max_detect_size=options.max_detect_size,
     )
     recognizer = ArcFaceRecognizer(
-        runtime.create_session(recognizer_file.path, settings=settings),
+        runtime.create_session(recognizer_file.path, options=options),
         calculator_id=arcface_calculator_id(recognizer_file),
         detector=detector,
     )
     aligner = Aligner.load()
     genderage_file = pack.get(Role.GENDERAGE)
     attributes: Attributes = (
-        AgeGender.load(settings, aligner)
+        AgeGender.load(options, aligner)
         if genderage_file is None
-        else InsightFaceAgeGender(CropNetwork.load(genderage_file, settings))
+        else InsightFaceAgeGender(CropNetwork.load(genderage_file, options))
     )
     landmarks_file = pack.get(Role.LANDMARKS106)
     detector_stem = detector_file.path.stem
@@ -225,7 +227,7 @@ def _insightface(name: str, pack: Pack, settings: Settings) -> ModelSet:
         landmarks68=Landmarks68.load(),
         landmarks106=None
         if landmarks_file is None
-        else Landmarks106(CropNetwork.load(landmarks_file, settings)),
+        else Landmarks106(CropNetwork.load(landmarks_file, options)),
         det_prob_threshold=float(overrides.get("det_prob_threshold", SCRFD_THRESHOLD)),
         scale=Scale(
             c0=float(overrides.get("c0", scale.c0)), c1=float(overrides.get("c1", scale.c1))

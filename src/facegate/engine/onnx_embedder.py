@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from facegate.config import Settings
 from facegate.engine import runtime
 from facegate.engine.dlib_onnx.export import INPUT_NAME
 from facegate.engine.dlib_onnx.model_file import ModelFile
@@ -17,6 +16,7 @@ from facegate.engine.embedder import (
     source_path,
 )
 from facegate.engine.landmarks import CHIP_SIZE
+from facegate.engine.options import EngineOptions
 
 
 class OnnxEmbedder:
@@ -28,9 +28,9 @@ class OnnxEmbedder:
         self._session = session
 
     @classmethod
-    def create(cls, settings: Settings) -> OnnxEmbedder:
-        model = ModelFile.in_data_dir(settings.data_dir).load(source_path())
-        return cls(runtime.create_session(model, settings=settings))
+    def create(cls, options: EngineOptions) -> OnnxEmbedder:
+        model = ModelFile.in_data_dir(options.data_dir).load(source_path())
+        return cls(runtime.create_session(model, options=options))
 
     def embed(self, chips: Chips) -> Embeddings:
         """Descriptors of aligned uint8 RGB chips [N, 150, 150, 3], all in one run."""

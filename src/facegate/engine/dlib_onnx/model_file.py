@@ -9,10 +9,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from facegate.config import Settings
 from facegate.engine.dlib_onnx.export import export_bytes
 from facegate.engine.dlib_onnx.reader import read_network
 from facegate.engine.embedder import MODEL_NAME, source_path
+from facegate.engine.options import EngineOptions
 
 
 def _sha256(data: bytes) -> str:
@@ -70,9 +70,9 @@ class ModelFile:
         return model
 
 
-def build_model_file(settings: Settings, *, force: bool = False) -> Path:
+def build_model_file(options: EngineOptions, *, force: bool = False) -> Path:
     """Make sure the converted model exists and is current (convert when `force`); its path."""
-    model_file = ModelFile.in_data_dir(settings.data_dir)
+    model_file = ModelFile.in_data_dir(options.data_dir)
     source = source_path()
     if force:
         model_file.build(source.read_bytes(), source)

@@ -1,0 +1,33 @@
+"""What the engine reads of the server's settings, handed to it explicitly: the engine never
+sees the whole `Settings` (database URLs, passwords, mail)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+from facegate.config import Settings
+
+
+@dataclass(frozen=True)
+class EngineOptions:
+    model: str  # the model set (docs/models.md)
+    data_dir: Path  # its models/ folder holds the converted dlib network and model packs
+    device: Literal["auto", "cpu", "cuda"]
+    threads: int  # per ONNX Runtime session
+    embedder: Literal["onnx", "dlib"]  # runtime of dlib's network
+    max_detect_size: int
+    max_image_pixels: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> EngineOptions:
+        return cls(
+            model=settings.model,
+            data_dir=settings.data_dir,
+            device=settings.device,
+            threads=settings.threads,
+            embedder=settings.embedder,
+            max_detect_size=settings.max_detect_size,
+            max_image_pixels=settings.max_image_pixels,
+        )
