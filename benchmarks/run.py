@@ -40,6 +40,7 @@ from facegate.engine import model_sets
 from facegate.engine.embedder import DlibEmbedder
 from facegate.engine.face_engine import FaceEngine
 from facegate.engine.images import decode
+from facegate.engine.landmarks import Photo
 from facegate.engine.options import EngineOptions
 from facegate.engine.runtime import providers
 
@@ -76,7 +77,7 @@ def _chips(
     for _, data, _ in photos:
         pixels = decode(data, max_image_pixels=options.max_image_pixels).pixels
         found = models.detector.detect(pixels, threshold=models.det_prob_threshold)
-        chips.append(models.recognizer.chips(pixels, found))
+        chips.append(models.recognizer.chips(Photo(pixels, found, models.aligner)))
     return np.concatenate(chips)
 
 

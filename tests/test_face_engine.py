@@ -125,7 +125,7 @@ def test_all_plugins_report_times_and_versions(model_engine: Any, faces_dir: Pat
     assert set(analysis.plugins_versions) == {"detector", *ALL_PLUGINS}
     calculator = CALCULATORS[model_engine.model]
     assert analysis.plugins_versions["calculator"] == model_engine.calculator_id == calculator
-    assert {"decode", "detect", "align", "embed", "age", "gender", "total"} <= set(analysis.timings)
+    assert {"decode", "detect", "align", "embed", "attributes", "total"} <= set(analysis.timings)
     assert analysis.timings["total"] >= analysis.timings["embed"] > 0
 
 

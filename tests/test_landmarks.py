@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from conftest import engine_options
+from facegate.engine.attributes import AgeGender
+from facegate.engine.detector import Detections
+from facegate.engine.dlib_recognizer import DlibRecognizer
+from facegate.engine.embedder import DlibEmbedder
 from facegate.engine.images import decode
-from facegate.engine.landmarks import Aligner, Landmarks68
+from facegate.engine.landmarks import Aligner, Landmarks68, Photo
 
 # fr_obama_small.jpg: RetinaFace's box (see test_detector's golden values).
 BOX = np.array([[105.1, 38.1, 213.2, 193.3]], dtype=np.float32)
@@ -49,3 +54,20 @@ def test_landmarks68(pixels: np.ndarray):
     assert len(points) == 68
     jaw, nose_tip = points[8], points[30]  # chin bottom and nose tip in the iBUG layout
     assert jaw[1] > nose_tip[1]
+
+
+def test_one_photo_is_aligned_once_for_the_embedder_and_age_and_gender(pixels: np.ndarray):
+    calls = []
+
+    class CountingAligner(Aligner):
+        def shapes(self, pixels: np.ndarray, boxes: np.ndarray) -> Any:
+            calls.append(len(boxes))
+            return super().shapes(pixels, boxes)
+
+    aligner = CountingAligner.load()
+    found = Detections(BOX, np.ones(1, np.float32), np.zeros((1, 5, 2), np.float32))
+    photo = Photo(pixels, found, aligner)
+    chips = DlibRecognizer(aligner, DlibEmbedder.load()).chips(photo)
+    ages, genders = AgeGender.load(engine_options(threads=1)).estimate(photo, age=True, gender=True)
+    assert (chips.shape, len(ages), len(genders)) == ((1, 150, 150, 3), 1, 1)
+    assert calls == [1]

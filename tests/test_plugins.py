@@ -10,7 +10,6 @@ import pytest
 from conftest import engine_options
 from facegate.engine import plugins
 from facegate.engine.attributes import AGE_CLASSES, AgeGender, age_ranges, genders
-from facegate.engine.landmarks import Aligner
 from facegate.errors import ModelUnavailable
 
 YEARS = [0.25, *range(1, 81)]  # the age model's class weights (its manifest's age_weights)
@@ -77,7 +76,7 @@ def test_genders():
 
 
 def test_models_load_with_their_manifest_contract():
-    models = AgeGender.load(engine_options(threads=1), Aligner.load())
+    models = AgeGender.load(engine_options(threads=1))
     assert (models.age.chip_size, models.gender.chip_size) == (64, 32)
     assert models.gender.spec["labels"] == ["female", "male"]
     chips = np.full((3, 64, 64, 3), 128, dtype=np.uint8)

@@ -10,6 +10,7 @@ import numpy.typing as npt
 from facegate.engine import runtime
 from facegate.engine.crops import similarity_transform, warp
 from facegate.engine.detector import Detections
+from facegate.engine.landmarks import Photo
 
 Floats = npt.NDArray[np.float32]
 Pixels = npt.NDArray[np.uint8]
@@ -57,8 +58,8 @@ class ArcFaceRecognizer:
         self.calculator_id = calculator_id
         self.dimensions = int(session.get_outputs()[0].shape[-1])
 
-    def chips(self, pixels: Pixels, found: Detections) -> Pixels:
-        return aligned_chips(pixels, found.landmarks)
+    def chips(self, photo: Photo) -> Pixels:
+        return aligned_chips(photo.pixels, photo.found.landmarks)
 
     def embed(self, chips: Pixels) -> Floats:
         """All chips in one network run -> (N, dimensions) float32, not normalised."""

@@ -12,9 +12,8 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.engine import runtime
-from facegate.engine.detector import Detections
 from facegate.engine.faces import AgeRange, Gender
-from facegate.engine.landmarks import Aligner
+from facegate.engine.landmarks import Aligner, Photo
 from facegate.engine.model_files import package_file
 from facegate.engine.options import EngineOptions
 
@@ -103,22 +102,23 @@ class AgeGender:
     """Both classifiers; each runs once per photo on the chips of all its faces, aligned by
     dlib's 5-point predictor whatever the detector (the classifiers were trained on its chips)."""
 
-    def __init__(self, aligner: Aligner, age: ChipClassifier, gender: ChipClassifier) -> None:
-        self.aligner = aligner
+    def __init__(self, age: ChipClassifier, gender: ChipClassifier) -> None:
         self.age = age
         self.gender = gender
 
     @classmethod
-    def load(cls, options: EngineOptions, aligner: Aligner) -> AgeGender:
-        age, gender = ChipClassifier.load("age", options), ChipClassifier.load("gender", options)
-        return cls(aligner, age, gender)
+    def load(cls, options: EngineOptions) -> AgeGender:
+        return cls(ChipClassifier.load("age", options), ChipClassifier.load("gender", options))
 
-    def ages(self, pixels: Chips, found: Detections) -> list[AgeRange]:
-        shapes = self.aligner.shapes(pixels, found.boxes)
-        probabilities = self.age.probabilities(self.age.chips(pixels, shapes))
-        return age_ranges(probabilities, self.age.spec["age_weights"])
-
-    def genders(self, pixels: Chips, found: Detections) -> list[Gender]:
-        shapes = self.aligner.shapes(pixels, found.boxes)
-        probabilities = self.gender.probabilities(self.gender.chips(pixels, shapes))
-        return genders(probabilities, self.gender.spec["labels"])
+    def estimate(
+        self, photo: Photo, *, age: bool, gender: bool
+    ) -> tuple[list[AgeRange], list[Gender]]:
+        """Per face, the age class and the gender asked for (an empty list for the other)."""
+        ranges, labels = [], []
+        if age:
+            probabilities = self.age.probabilities(self.age.chips(photo.pixels, photo.shapes))
+            ranges = age_ranges(probabilities, self.age.spec["age_weights"])
+        if gender:
+            probabilities = self.gender.probabilities(self.gender.chips(photo.pixels, photo.shapes))
+            labels = genders(probabilities, self.gender.spec["labels"])
+        return ranges, labels

@@ -7,7 +7,7 @@ import numpy.typing as npt
 
 from facegate.engine.detector import Detections
 from facegate.engine.embedder import DIMENSIONS, DLIB_RESNET_V1, Embedder
-from facegate.engine.landmarks import Aligner
+from facegate.engine.landmarks import Aligner, Photo
 
 Pixels = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float32]
@@ -23,8 +23,8 @@ class DlibRecognizer:
         self._aligner = aligner
         self._embedder = embedder
 
-    def chips(self, pixels: Pixels, found: Detections) -> Pixels:
-        return self._aligner.chips(pixels, self._aligner.shapes(pixels, found.boxes))
+    def chips(self, photo: Photo) -> Pixels:
+        return self._aligner.chips(photo.pixels, photo.shapes)
 
     def embed(self, chips: Pixels) -> Floats:
         return self._embedder.embed(chips)

@@ -6,8 +6,8 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.engine.crop_network import CropNetwork
-from facegate.engine.detector import Detections
 from facegate.engine.faces import AgeRange, Gender
+from facegate.engine.landmarks import Photo
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -22,18 +22,20 @@ class InsightFaceAgeGender:
     def __init__(self, network: CropNetwork) -> None:
         self._network = network
 
-    def ages(self, pixels: Pixels, found: Detections) -> list[AgeRange]:
-        outputs, _ = self._network.run(pixels, found.boxes)
-        years = [max(0, round(float(row[2]) * 100)) for row in outputs]
-        return [AgeRange(low=year, high=year, probability=1.0) for year in years]
-
-    def genders(self, pixels: Pixels, found: Detections) -> list[Gender]:
-        outputs, _ = self._network.run(pixels, found.boxes)
+    def estimate(
+        self, photo: Photo, *, age: bool, gender: bool
+    ) -> tuple[list[AgeRange], list[Gender]]:
+        """Both from one network run per photo (an empty list for the one not asked for)."""
+        outputs, _ = self._network.run(photo.pixels, photo.found.boxes)
+        years = [max(0, round(float(row[2]) * 100)) for row in outputs] if age else []
         logits = outputs[:, :2].astype(np.float64)
         probabilities = np.exp(logits - logits.max(axis=1, keepdims=True))
         probabilities /= probabilities.sum(axis=1, keepdims=True)
-        best = probabilities.argmax(axis=1)
-        return [
-            Gender(value=LABELS[i], probability=float(probabilities[row, i]))
-            for row, i in enumerate(best)
-        ]
+        best = probabilities.argmax(axis=1) if gender else []
+        return (
+            [AgeRange(low=year, high=year, probability=1.0) for year in years],
+            [
+                Gender(value=LABELS[i], probability=float(probabilities[row, i]))
+                for row, i in enumerate(best)
+            ],
+        )

@@ -26,7 +26,7 @@ from facegate.engine.dlib_recognizer import DlibRecognizer
 from facegate.engine.embedder import DlibEmbedder
 from facegate.engine.faces import AgeRange, Gender
 from facegate.engine.genderage import InsightFaceAgeGender
-from facegate.engine.landmarks import Aligner, Landmarks68
+from facegate.engine.landmarks import Aligner, Landmarks68, Photo
 from facegate.engine.landmarks106 import Landmarks106
 from facegate.engine.model_files import package_file
 from facegate.engine.model_pack import Pack, Role
@@ -77,12 +77,12 @@ class Detector(Protocol):
 
 
 class Recognizer(Protocol):
-    """Aligned chips from detections, and embeddings from chips (the `calculator`)."""
+    """Aligned chips of a photo's faces, and embeddings from chips (the `calculator`)."""
 
     calculator_id: str
     dimensions: int
 
-    def chips(self, pixels: Pixels, found: Detections) -> Pixels: ...
+    def chips(self, photo: Photo) -> Pixels: ...
 
     def embed(self, chips: Pixels) -> Floats: ...
 
@@ -92,9 +92,9 @@ class Recognizer(Protocol):
 
 
 class Attributes(Protocol):
-    def ages(self, pixels: Pixels, found: Detections) -> list[AgeRange]: ...
-
-    def genders(self, pixels: Pixels, found: Detections) -> list[Gender]: ...
+    def estimate(
+        self, photo: Photo, *, age: bool, gender: bool
+    ) -> tuple[list[AgeRange], list[Gender]]: ...
 
 
 class Points(Protocol):
@@ -105,6 +105,7 @@ class Points(Protocol):
 class ModelSet:
     name: str
     detector: Detector
+    aligner: Aligner  # dlib's 5 points: the dlib embedder's and the age/gender chips' alignment
     recognizer: Recognizer
     attributes: Attributes
     landmarks68: Points
@@ -173,8 +174,9 @@ def _dlib(options: EngineOptions) -> ModelSet:
     return ModelSet(
         name=DLIB,
         detector=RetinaFaceDetector.load(options),
+        aligner=aligner,
         recognizer=DlibRecognizer(aligner, embedder),
-        attributes=AgeGender.load(options, aligner),
+        attributes=AgeGender.load(options),
         landmarks68=Landmarks68.load(),
         landmarks106=landmarks106,
         det_prob_threshold=RETINAFACE_THRESHOLD,
@@ -198,7 +200,7 @@ def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
     aligner = Aligner.load()
     genderage_file = pack.get(Role.GENDERAGE)
     attributes: Attributes = (
-        AgeGender.load(options, aligner)
+        AgeGender.load(options)
         if genderage_file is None
         else InsightFaceAgeGender(CropNetwork.load(genderage_file, options))
     )
@@ -222,6 +224,7 @@ def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
     return ModelSet(
         name=name,
         detector=detector,
+        aligner=aligner,
         recognizer=recognizer,
         attributes=attributes,
         landmarks68=Landmarks68.load(),
