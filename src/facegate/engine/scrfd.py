@@ -40,12 +40,15 @@ class ScrfdDetector:
     def detect(self, pixels: npt.NDArray[np.uint8], *, threshold: float) -> Detections:
         """Faces scoring strictly above `threshold`, in `pixels` coordinates."""
         batch, scale = self.prepare(pixels)
-        outputs = self._session.run(self._names, {self._input: batch})
+        # One image: drop the batch axis where the export kept one.
+        outputs = [
+            o[0] if o.ndim == 3 else o for o in self._session.run(self._names, {self._input: batch})
+        ]
         levels = len(self._strides)
         found = decode(
-            [o[0] if o.ndim == 3 else o for o in outputs[:levels]],
-            [o[0] if o.ndim == 3 else o for o in outputs[levels : 2 * levels]],
-            [o[0] if o.ndim == 3 else o for o in outputs[2 * levels :]],
+            outputs[:levels],
+            outputs[levels : 2 * levels],
+            outputs[2 * levels :],
             strides=self._strides,
             height=batch.shape[2],
             width=batch.shape[3],
