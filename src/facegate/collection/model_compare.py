@@ -12,11 +12,12 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from facegate.collection.reembed import photo_embedding
 from facegate.db.tables import Example, ExampleImage, Service, Subject
 from facegate.engine.face_engine import FaceEngine
 from facegate.engine.similarity import Scale, normalize
 from facegate.errors import FacegateError
-from facegate.inference import FaceQuery, Image, Inference, embeddings
+from facegate.inference import Inference
 
 Floats = npt.NDArray[np.float32]
 UNKNOWN = None  # no other example scores 0.5 or more
@@ -93,19 +94,19 @@ def stored_examples(s: Session, service: Service) -> Iterator[StoredExample]:
 
 def _vectors(examples: Sequence[StoredExample], engine: FaceEngine) -> list[Floats | None]:
     """Each example's embedding under `engine`: stored when that model made it, else from its
-    photo (None when no face is found)."""
+    photo as `facegate migrate` would make it (None without a photo or a face)."""
     inference = Inference(engine, 1)
     vectors: list[Floats | None] = []
     for example in examples:
         if example.calculator == engine.calculator_id:
             vectors.append(np.frombuffer(example.embedding, dtype=np.float32))
-            continue
-        try:
-            faces = inference.faces(Image(example.photo or b"", None), FaceQuery(), limit=1).faces
-        except FacegateError:
+        elif example.photo is None:
             vectors.append(None)
-            continue
-        vectors.append(embeddings(faces)[0])
+        else:
+            try:
+                vectors.append(photo_embedding(inference, example.photo))
+            except FacegateError:
+                vectors.append(None)
     return vectors
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.collection import flags, store
-from facegate.engine.faces import Face
+from facegate.engine.faces import Embedding
 from facegate.errors import FacegateError, MigrationImpossible, MigrationRunning, NoFaceFound
 from facegate.inference import FaceQuery, Image, Inference, embeddings
 
@@ -40,13 +40,17 @@ def start(session: Session, *, calculator: str) -> None:
         raise MigrationRunning()
 
 
-def _largest_face(inference: Inference, image: Image) -> list[Face]:
-    """The example's face: the largest at the model's default threshold, or else at any score
-    (the photo was accepted as a face once, by another detector)."""
+def photo_embedding(inference: Inference, photo: bytes) -> Embedding:
+    """A stored example's embedding under `inference`'s model: its largest face at the model's
+    default threshold, or else at any score (the photo was accepted as a face once, by another
+    detector). Raises NoFaceFound when the model finds none at all."""
+    image = Image(photo, None)
     try:
-        return inference.faces(image, FaceQuery(), limit=1).faces
+        faces = inference.faces(image, FaceQuery(), limit=1).faces
     except NoFaceFound:
-        return inference.faces(image, FaceQuery(det_prob_threshold=0.0), limit=1).faces
+        faces = inference.faces(image, FaceQuery(det_prob_threshold=0.0), limit=1).faces
+    embedding: Embedding = embeddings(faces)[0]
+    return embedding
 
 
 def migrate(
@@ -64,7 +68,7 @@ def migrate(
                 data = store.stored_image(s, example_id=example_id)
                 if data is not None:
                     try:
-                        faces = _largest_face(inference, Image(data, None))
+                        embedding = photo_embedding(inference, data)
                     except FacegateError as exc:  # no face any more: keep the old embedding
                         log.warning("migration skipped example %s: %s", example_id, exc.message)
                         skipped.append(example_id)
@@ -72,7 +76,7 @@ def migrate(
                         store.replace_embedding(
                             s,
                             example_id=example_id,
-                            embedding=embeddings(faces)[0],
+                            embedding=embedding,
                             calculator=inference.calculator_id,
                         )
                         reembedded += 1
