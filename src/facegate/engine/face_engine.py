@@ -1,4 +1,4 @@
-"""`FaceEngine`: image bytes + options -> every face with its box, embedding and plugin results."""
+"""`FaceEngine`: image bytes + a `FaceRequest` -> every face with its box, embedding and plugins."""
 
 from __future__ import annotations
 
