@@ -1,4 +1,6 @@
-"""Shared fixtures: where the test photos live, and their manifest."""
+"""Fixtures every area shares: the test photos, the two databases, the real engines, and a live
+API server on them. Each area's own fixtures live in its conftest (tests/api/conftest.py...);
+plain helpers the tests call live in tests/support/."""
 
 from __future__ import annotations
 
@@ -8,8 +10,10 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-FACES_DIR = REPO.parent / "shared" / "faces"
+# Before anything imports tests.support: its asserts then report like a test's own.
+pytest.register_assert_rewrite("tests.support")
+
+from tests.support import FACES_DIR  # noqa: E402
 
 
 def _require_faces() -> Path:
@@ -139,18 +143,11 @@ def db_engine(settings: Any) -> Iterator[Any]:
 MODELS = ["dlib", "insightface-s"]
 
 
-def engine_options(**overrides: Any) -> Any:
-    """`EngineOptions` of default settings with `overrides` (Settings field names)."""
-    from facegate.config import Settings
-    from facegate.engine.options import EngineOptions
-
-    return EngineOptions.from_settings(Settings(**overrides))
-
-
 @pytest.fixture(scope="session")
 def engines(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Any]:
     """The real engine of a model set, by name, loaded at most once per test session."""
     from facegate.engine.face_engine import FaceEngine
+    from tests.support import engine_options
 
     loaded: dict[str, Any] = {}
     data_dir = tmp_path_factory.mktemp("engine")
@@ -189,3 +186,34 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
+
+
+# --- data and servers: `s` (a session in a transaction), `service`, `api` (a live server) ------
+
+
+@pytest.fixture
+def s(db_engine: Any) -> Iterator[Any]:
+    """A session on `db_engine` inside a transaction."""
+    from facegate.db.session import session_factory
+
+    with session_factory(db_engine)() as session, session.begin():
+        yield session
+
+
+@pytest.fixture
+def service(s: Any) -> Any:
+    """A recognition service called "faces" in the default application, in session `s`."""
+    from facegate import face_services
+
+    app = face_services.default_application(s)
+    return face_services.create_service(s, app=app, name="faces", type="recognition")
+
+
+@pytest.fixture
+def api(settings: Any, model_engine: Any, faces_dir: Path) -> Iterator[Any]:
+    """`tests.support.clients.Api`: a live server on the test's database and the real engine of
+    each model set (the ArcFace set on SQLite only: pytest_collection_modifyitems)."""
+    from tests.support.clients import running_api
+
+    with running_api(settings, model_engine, faces_dir) as api:
+        yield api

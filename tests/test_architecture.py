@@ -7,7 +7,7 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
-from conftest import REPO
+from tests.support import REPO
 
 PACKAGE = REPO / "src" / "facegate"
 # Lowest first; each entry a top-level module or package of facegate (docs/architecture.md).

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import REPO
+from tests.support import REPO
 
 DECISIONS = REPO / "docs" / "decisions.md"
 SCANNED = ("src", "tests", "docs", "README.md", "benchmarks")

@@ -52,7 +52,7 @@ BUFFALO_S_FILES = ("scrfd_500m_bnkps.onnx", "w600k_mbf.onnx", LANDMARKS106_FILE)
 PACK_SETTINGS = "facegate.json"
 
 # Similarity scales fitted by `similarity.fit` on the pairs of shared/faces and shared/lfw-dev
-# (docs/models.md "Similarity"; tests/test_similarity.py checks they are the current fit).
+# (docs/models.md "Similarity"; tests/engine/test_similarity.py checks they are the current fit).
 DLIB_SCALE = Scale(c0=0.4051, c1=19.413)
 # By the recogniser file's sha256; other ArcFace recognisers use the MobileFaceNet fit (their
 # distances fall in the same range) until calibrated with `facegate models calibrate`.

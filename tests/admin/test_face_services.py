@@ -1,0 +1,131 @@
+"""facegate.face_services on SQLite and PostgreSQL: applications, services, request counts."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session
+
+from facegate import face_services
+from facegate.collection import store
+from facegate.db.session import session_factory
+from facegate.db.tables import Example, Service, Subject
+from facegate.errors import NameNotUnique
+from tests.support.embeddings import add
+
+# --- applications and services -------------------------------------------------------------
+
+
+def test_default_application_is_created_once(s: Session) -> None:
+    first = face_services.default_application(s)
+    assert face_services.default_application(s).id == first.id
+    assert face_services.find_application(s, name=face_services.DEFAULT_APPLICATION) is first
+    with pytest.raises(NameNotUnique, match="Name Default application is not unique"):
+        face_services.create_application(s, name=face_services.DEFAULT_APPLICATION)
+
+
+def test_service_by_key_checks_the_type(s: Session, service: Service) -> None:
+    assert len(service.api_key) == 36
+    assert face_services.service_by_key(s, api_key=service.api_key, type="recognition") is service
+    assert face_services.service_by_key(s, api_key=service.api_key, type="detection") is None
+    assert (
+        face_services.service_by_key(
+            s, api_key="00000000-0000-0000-0000-000000000000", type="recognition"
+        )
+        is None
+    )
+    assert face_services.service_by_guid(s, guid=service.guid) is service
+
+
+def test_service_names_are_unique_per_application(s: Session, service: Service) -> None:
+    with pytest.raises(NameNotUnique):
+        face_services.create_service(s, app=service.application, name="faces", type="detection")
+    other_app = face_services.create_application(s, name="other")
+    assert (
+        face_services.create_service(s, app=other_app, name="faces", type="detection").id
+        != service.id
+    )
+    with pytest.raises(ValueError, match="service type"):
+        face_services.create_service(s, app=other_app, name="x", type="nonsense")
+
+
+def test_list_services_counts_subjects_and_examples(s: Session, service: Service) -> None:
+    empty = face_services.create_service(s, app=service.application, name="empty", type="detection")
+    add(s, service, "Ann", 1)
+    add(s, service, "ann", 2)
+    add(s, service, "Bob", 3)
+    store.create_subject(s, service=service, name="Cid")
+    summaries = {summary.service.name: summary for summary in face_services.list_services(s)}
+    assert (summaries["faces"].subject_count, summaries["faces"].example_count) == (3, 3)
+    assert (summaries["empty"].subject_count, summaries["empty"].example_count) == (0, 0)
+    assert [x.service.id for x in face_services.list_services(s, app=service.application)] == [
+        empty.id,
+        service.id,
+    ]
+
+
+def test_rename_regenerate_and_delete_service(s: Session, service: Service) -> None:
+    face_services.create_service(s, app=service.application, name="taken", type="recognition")
+    with pytest.raises(NameNotUnique):
+        face_services.rename_service(s, service=service, name="taken")
+    face_services.rename_service(s, service=service, name="renamed")
+    old_key = service.api_key
+    new_key = face_services.regenerate_key(s, service=service)
+    assert new_key != old_key and service.api_key == new_key
+    assert face_services.service_by_key(s, api_key=old_key, type="recognition") is None
+    add(s, service, "Ann", 1, image=b"jpeg")
+    face_services.count_request(s, service=service)
+    service_id = service.id
+    face_services.delete_service(s, service=service)
+    # ON DELETE CASCADE (foreign keys are on in SQLite too) removes the whole collection.
+    assert s.scalar(select(func.count()).select_from(Subject)) == 0
+    assert s.scalar(select(func.count()).select_from(Example)) == 0
+    assert store.service_version(s, service_id=service_id) is None
+
+
+def test_clone_service_copies_the_collection(s: Session, service: Service) -> None:
+    original = add(s, service, "Ann", 1, image=b"photo")
+    add(s, service, "Bob", 2)
+    store.create_subject(s, service=service, name="Cid")
+    clone = face_services.clone_service(s, service=service, name="copy")
+    assert clone.api_key != service.api_key and clone.type == "recognition"
+    assert sorted(store.list_subjects(s, service=clone)) == ["Ann", "Bob", "Cid"]
+    page = store.list_examples(s, service=clone, subject="Ann", page=0, size=20)
+    [copy] = page.items
+    assert copy.image_id != original.id
+    assert store.example_image(s, service=clone, example_id=copy.image_id) == b"photo"
+    copied = store.get_example(s, service=clone, example_id=copy.image_id)
+    assert copied.embedding == original.embedding
+    # The clone is independent of its source.
+    store.delete_all_subjects(s, service=service)
+    assert store.list_examples(s, service=clone, subject=None, page=0, size=20).total_elements == 2
+
+
+# --- request statistics ---------------------------------------------------------------------
+
+
+def test_count_request_upserts_per_day(s: Session, service: Service) -> None:
+    for _ in range(3):
+        face_services.count_request(s, service=service)
+    face_services.count_request(s, service=service, day=date(2020, 1, 1))
+    counts = face_services.request_counts(s, service=service, since=date(2019, 1, 1))
+    assert counts[0] == (date(2020, 1, 1), 1)
+    assert len(counts) == 2 and counts[1][1] == 3
+    assert face_services.request_counts(s, service=service, since=date(2020, 1, 2)) == counts[1:]
+
+
+def test_count_request_from_two_sessions(db_engine: Engine) -> None:
+    sessions = session_factory(db_engine)
+    with sessions.begin() as s:
+        service = face_services.create_service(
+            s, app=face_services.default_application(s), name="d", type="detection"
+        )
+    for _ in range(2):
+        with sessions.begin() as s:
+            face_services.count_request(s, service=service, day=date(2024, 5, 1))
+    with sessions() as s:
+        assert face_services.request_counts(s, service=service, since=date(2024, 1, 1)) == [
+            (date(2024, 5, 1), 2)
+        ]

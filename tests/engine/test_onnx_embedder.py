@@ -1,0 +1,144 @@
+"""OnnxEmbedder: same vectors as dlib on every test face, batching, and the converted model file."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+import pytest
+from typer.testing import CliRunner
+
+from facegate.cli import app
+from facegate.engine.detector import RetinaFaceDetector
+from facegate.engine.dlib_onnx.model_file import ModelFile, build_model_file
+from facegate.engine.embedder import DlibEmbedder, source_path
+from facegate.engine.images import decode
+from facegate.engine.landmarks import Aligner
+from facegate.engine.onnx_embedder import OnnxEmbedder
+from facegate.engine.options import EngineOptions
+from tests.support import engine_options
+
+Chips = npt.NDArray[np.uint8]
+STAMP = 1_000_000_000
+
+
+def _sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture(scope="module")
+def module_settings(tmp_path_factory: pytest.TempPathFactory) -> EngineOptions:
+    return engine_options(data_dir=tmp_path_factory.mktemp("data"))
+
+
+@pytest.fixture(scope="module")
+def onnx_embedder(module_settings: EngineOptions) -> OnnxEmbedder:
+    return OnnxEmbedder.create(module_settings)
+
+
+@pytest.fixture(scope="module")
+def chips(
+    module_settings: EngineOptions, faces_dir: Path, manifest: list[dict[str, Any]]
+) -> list[tuple[str, Chips]]:
+    """Every face of the test photos as an aligned chip, found and cut by the engine's models."""
+    detector = RetinaFaceDetector.load(module_settings)
+    aligner = Aligner.load()
+    found = []
+    for entry in manifest:
+        image = decode(
+            (faces_dir / entry["file"]).read_bytes(),
+            max_image_pixels=module_settings.max_image_pixels,
+        )
+        detections = detector.detect(image.pixels, threshold=0.8)
+        shapes = aligner.shapes(image.pixels, detections.boxes)
+        found.append((entry["file"], aligner.chips(image.pixels, shapes)))
+    return found
+
+
+@pytest.mark.slow
+def test_matches_dlib_on_every_face(
+    chips: list[tuple[str, Chips]], onnx_embedder: OnnxEmbedder, manifest: list[dict[str, Any]]
+) -> None:
+    assert sum(len(c) for _, c in chips) == sum(entry["faces"] for entry in manifest)
+    dlib_embedder = DlibEmbedder.load()
+    worst = 0.0
+    for name, photo_chips in chips:
+        expected = dlib_embedder.embed(photo_chips)
+        actual = onnx_embedder.embed(photo_chips)
+        assert actual.shape == expected.shape == (len(photo_chips), 128)
+        assert actual.dtype == np.float32
+        difference = float(np.abs(actual - expected).max())
+        assert difference <= 1e-4, name
+        worst = max(worst, difference)
+    print(f"largest difference from dlib over all faces: {worst:.2e}")
+
+
+def test_batch_of_one_equals_batch_of_all(
+    chips: list[tuple[str, Chips]], onnx_embedder: OnnxEmbedder
+) -> None:
+    everything = np.concatenate([c for _, c in chips])
+    together = onnx_embedder.embed(everything)
+    alone = np.concatenate([onnx_embedder.embed(chip[None]) for chip in everything])
+    np.testing.assert_array_equal(together, alone)
+
+
+def test_empty_batch_and_wrong_shape(onnx_embedder: OnnxEmbedder) -> None:
+    assert onnx_embedder.embed(np.zeros((0, 150, 150, 3), np.uint8)).shape == (0, 128)
+    with pytest.raises(ValueError, match="150, 150, 3"):
+        onnx_embedder.embed(np.zeros((1, 112, 112, 3), np.uint8))
+    assert onnx_embedder.model_id == DlibEmbedder.model_id == "dlib-resnet-v1"
+
+
+def test_model_file_written_with_checksums(tmp_path: Path) -> None:
+    path = build_model_file(engine_options(data_dir=tmp_path))
+    assert path == tmp_path / "models" / "dlib_face_recognition_resnet_model_v1.onnx"
+    recorded = ModelFile(path).recorded()
+    assert recorded == {
+        path.name: _sha256(path.read_bytes()),
+        str(source_path()): _sha256(source_path().read_bytes()),
+    }
+
+
+def test_model_file_reused_when_current(tmp_path: Path) -> None:
+    path = build_model_file(engine_options(data_dir=tmp_path))
+    os.utime(path, (STAMP, STAMP))  # a rewrite would change the modification time
+    assert ModelFile(path).load(source_path()) == path.read_bytes()
+    assert path.stat().st_mtime == STAMP
+
+
+def test_model_file_rebuilt_when_corrupt(tmp_path: Path) -> None:
+    path = build_model_file(engine_options(data_dir=tmp_path))
+    good = path.read_bytes()
+    path.write_bytes(good[:1000])
+    assert ModelFile(path).load(source_path()) == good
+    assert path.read_bytes() == good
+
+
+def test_model_file_rebuilt_when_source_changed(tmp_path: Path) -> None:
+    path = build_model_file(engine_options(data_dir=tmp_path))
+    model_file = ModelFile(path)
+    current = model_file.checksum_path.read_text()
+    source_digest = model_file.recorded()[str(source_path())]
+    model_file.checksum_path.write_text(current.replace(source_digest, "0" * 64))
+    os.utime(path, (STAMP, STAMP))
+    model_file.load(source_path())
+    assert path.stat().st_mtime != STAMP
+    assert model_file.checksum_path.read_text() == current
+
+
+def test_models_build_command(tmp_path: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(app, ["models", "build", "--data-dir", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    path = tmp_path / "models" / "dlib_face_recognition_resnet_model_v1.onnx"
+    assert str(path) in result.output
+    assert path.is_file() and path.with_name(path.name + ".sha256").is_file()
+    os.utime(path, (STAMP, STAMP))
+    forced = runner.invoke(app, ["models", "build", "--data-dir", str(tmp_path), "--force"])
+    assert forced.exit_code == 0, forced.output
+    assert path.stat().st_mtime != STAMP
+    assert ModelFile(path).recorded()[path.name] == _sha256(path.read_bytes())

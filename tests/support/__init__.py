@@ -1,0 +1,18 @@
+"""Plain helpers the tests call (fixtures live in the conftests): where the repository and the
+shared test photos are, engine options, servers, clients, mail, seeded embeddings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from facegate.config import Settings
+from facegate.engine.options import EngineOptions
+
+REPO = Path(__file__).resolve().parents[2]
+FACES_DIR = REPO.parent / "shared" / "faces"
+
+
+def engine_options(**overrides: Any) -> EngineOptions:
+    """`EngineOptions` of default settings with `overrides` (Settings field names)."""
+    return EngineOptions.from_settings(Settings(**overrides))
