@@ -53,18 +53,3 @@ def test_detect_base64_and_no_face(api: Api) -> None:
     )
     assert none.status_code == 400
     assert none.json() == {"message": "No face is found in the given image", "code": 28}
-
-
-def test_detect_needs_a_detection_key(api: Api) -> None:
-    response = api.request(
-        "POST",
-        DETECT,
-        "recognition",
-        files={"file": ("a.jpg", api.photo("fr_obama.jpg"), "image/jpeg")},
-    )
-    assert response.status_code == 404
-    key = api.keys["recognition"]
-    assert response.json() == {
-        "message": f"Detection service with API Key {key} not found",
-        "code": 10,
-    }

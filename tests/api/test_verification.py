@@ -3,28 +3,14 @@
 from __future__ import annotations
 
 import base64
-from typing import Any
 
 from tests.support.clients import Api
 
 VERIFY = "/api/v1/verification/verify"
 
 
-def _verify(api: Api, source: str, target: str, **params: Any) -> Any:
-    return api.request(
-        "POST",
-        VERIFY,
-        "verification",
-        params=params,
-        files={
-            "source_image": (source, api.photo(source), "image/jpeg"),
-            "target_image": (target, api.photo(target), "image/jpeg"),
-        },
-    )
-
-
 def test_verify_same_and_different_people(api: Api) -> None:
-    response = _verify(api, "fr_obama.jpg", "fr_two_people.jpg")
+    response = api.verify("fr_obama.jpg", "fr_two_people.jpg")
     assert response.status_code == 200, response.text
     result = response.json()["result"]
     assert len(result) == 1
@@ -33,12 +19,6 @@ def test_verify_same_and_different_people(api: Api) -> None:
     similarities = [match["similarity"] for match in item["face_matches"]]
     assert len(similarities) == 2
     assert max(similarities) >= 0.5 > min(similarities)
-
-
-def test_verify_status_puts_versions_inside_the_result(api: Api) -> None:
-    body = _verify(api, "fr_obama.jpg", "fr_obama2.jpg", status="true").json()
-    assert set(body) == {"result"}
-    assert "calculator" in body["result"][0]["plugins_versions"]
 
 
 def test_verify_base64(api: Api) -> None:
@@ -51,12 +31,6 @@ def test_verify_base64(api: Api) -> None:
     missing = api.request("POST", VERIFY, "verification", json={"source_image": source})
     assert missing.status_code == 400
     assert missing.json() == {"message": "Field targetImageBase64 cannot be empty", "code": 5}
-
-
-def test_verify_source_with_two_faces(api: Api) -> None:
-    response = _verify(api, "fr_two_people.jpg", "fr_obama.jpg")
-    assert response.status_code == 400
-    assert response.json() == {"message": "More than one face in the source image", "code": 31}
 
 
 def test_verify_embeddings(api: Api) -> None:

@@ -3,8 +3,11 @@ shared test photos are, engine options, servers, clients, mail, seeded embedding
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
+
+from PIL import Image
 
 from facegate.config import Settings
 from facegate.engine.options import EngineOptions
@@ -16,3 +19,10 @@ FACES_DIR = REPO.parent / "shared" / "faces"
 def engine_options(**overrides: Any) -> EngineOptions:
     """`EngineOptions` of default settings with `overrides` (Settings field names)."""
     return EngineOptions.from_settings(Settings(**overrides))
+
+
+def png(image: Image.Image) -> bytes:
+    """`image` as PNG file bytes."""
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()

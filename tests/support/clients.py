@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +16,7 @@ from facegate import face_services
 from facegate.app import create_app
 from facegate.config import Settings
 from facegate.db.tables import Service
-from tests.support.servers import LiveServer, create_service, database
+from tests.support.servers import LiveServer, create_service, database, in_process
 
 CSRF_COOKIE = "facegate_csrf"
 SESSION_COOKIE = "facegate_session"
@@ -25,17 +25,18 @@ PASSWORD = "correct horse battery"
 
 @dataclass
 class Api:
-    """A live server with a recognition, a detection and a verification service."""
+    """A server with a recognition, a detection and a verification service, and a client of it:
+    a live uvicorn server (`running_api`) or the app in-process (`in_process_api`)."""
 
-    url: str
     settings: Settings
     keys: dict[str, str]
     faces: Path
-    engine: Any  # the FaceEngine the server runs
-    client: httpx.Client = field(init=False)
+    engine: Any  # the FaceEngine (or tests.support.fake_engine.FakeEngine) the server runs
+    client: httpx.Client
 
-    def __post_init__(self) -> None:
-        self.client = httpx.Client(base_url=self.url, timeout=120)
+    @property
+    def url(self) -> str:
+        return str(self.client.base_url).rstrip("/")
 
     def headers(self, kind: str = "recognition") -> dict[str, str]:
         return {"x-api-key": self.keys[kind]}
@@ -64,6 +65,19 @@ class Api:
             "/api/v1/recognition/recognize",
             params=params,
             files={"file": (photo, self.photo(photo), "image/jpeg")},
+        )
+
+    def verify(self, source: str, target: str, **params: Any) -> httpx.Response:
+        """POST /verification/verify with two multipart photos."""
+        return self.request(
+            "POST",
+            "/api/v1/verification/verify",
+            "verification",
+            params=params,
+            files={
+                "source_image": (source, self.photo(source), "image/jpeg"),
+                "target_image": (target, self.photo(target), "image/jpeg"),
+            },
         )
 
     @contextmanager
@@ -97,14 +111,24 @@ def running_api(
 ) -> Iterator[Api]:
     """A server for `settings`: with one new service of each type, or the services of `keys`
     (a server started again on the same database)."""
-    with LiveServer(create_app(settings, engine=engine)) as server:
-        if keys is None:
-            keys = {kind: create_service(settings, kind) for kind in face_services.SERVICE_TYPES}
-        api = Api(server.url, settings, keys, faces_dir, engine)
-        try:
-            yield api
-        finally:
-            api.client.close()
+    with (
+        LiveServer(create_app(settings, engine=engine)) as server,
+        httpx.Client(base_url=server.url, timeout=120) as client,
+    ):
+        yield Api(settings, keys or _new_services(settings), faces_dir, engine, client)
+
+
+@contextmanager
+def in_process_api(settings: Settings, engine: Any, faces_dir: Path) -> Iterator[Api]:
+    """The app of `settings` in-process (`servers.in_process`), with one new service of each
+    type: no socket, no uvicorn, for the fast tests."""
+    with in_process(create_app(settings, engine=engine)) as client:
+        yield Api(settings, _new_services(settings), faces_dir, engine, client)
+
+
+def _new_services(settings: Settings) -> dict[str, str]:
+    """One new service of each type; their API keys by type."""
+    return {kind: create_service(settings, kind) for kind in face_services.SERVICE_TYPES}
 
 
 class Browser:

@@ -12,18 +12,18 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import uvicorn
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import face_services
 from facegate.app import create_app
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
-from facegate.engine.faces import Analysis
-from facegate.engine.similarity import Scale
+from tests.support.fake_engine import FakeEngine
 
 
 def free_port() -> int:
@@ -61,6 +61,38 @@ class LiveServer:
         self.thread.join(timeout=30)
 
 
+class _PortalTransport(httpx.BaseTransport):
+    """httpx.ASGITransport for a synchronous client: each request runs on the event loop of a
+    blocking portal (the thread that also holds the app's lifespan)."""
+
+    def __init__(self, app: Any, portal: BlockingPortal) -> None:
+        self._asgi = httpx.ASGITransport(app=app)
+        self._portal = portal
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        async def exchange() -> httpx.Response:
+            request.stream = httpx.ByteStream(request.read())
+            response = await self._asgi.handle_async_request(request)
+            content = await response.aread()
+            return httpx.Response(response.status_code, headers=response.headers, content=content)
+
+        return self._portal.call(exchange)
+
+
+@contextmanager
+def in_process(app: Any) -> Iterator[httpx.Client]:
+    """A client of `app` with its lifespan running, over httpx.ASGITransport: no socket, no
+    uvicorn. The app runs on one event loop in a thread of its own, as under uvicorn."""
+    with (
+        start_blocking_portal() as portal,
+        portal.wrap_async_context_manager(app.router.lifespan_context(app)),
+        httpx.Client(
+            transport=_PortalTransport(app, portal), base_url="http://testserver"
+        ) as client,
+    ):
+        yield client
+
+
 @contextmanager
 def database(settings: Settings) -> Iterator[sessionmaker[Session]]:
     """Sessions on a server's database, from the test's side."""
@@ -76,19 +108,6 @@ def create_service(settings: Settings, kind: str, name: str | None = None) -> st
     with database(settings) as sessions, sessions() as s, s.begin():
         app = face_services.default_application(s)
         return face_services.create_service(s, app=app, name=name or kind, type=kind).api_key
-
-
-class FakeEngine:
-    """Stands in for the face models: the admin API never runs them."""
-
-    model = "fake"
-    licence = "none"
-    calculator_id = "fake-calculator"
-    scale = Scale(c0=1.0, c1=1.0)
-    plugins_versions: ClassVar[dict[str, str]] = {}
-
-    def analyze(self, image: bytes, **_options: Any) -> Analysis:
-        return Analysis(faces=[])
 
 
 @contextmanager

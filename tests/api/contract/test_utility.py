@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 
 from facegate.collection import flags, store
-from tests.support.clients import Api, running_api
+from tests.support.clients import Api, in_process_api
 
 
-def test_config_reports_size_limits(make_settings: Any, face_engine: Any, faces_dir: Any) -> None:
+def test_config_reports_size_limits(make_settings: Any, fake_engine: Any, faces_dir: Any) -> None:
 
-    with running_api(make_settings(max_file_size="1MB"), face_engine, faces_dir) as api:
+    with in_process_api(make_settings(max_file_size="1MB"), fake_engine, faces_dir) as api:
         response = api.client.get("/api/v1/config")
     assert response.json() == {"clientMaxFileSize": 1048576, "clientMaxBodySize": 10485760}
 

@@ -1,4 +1,4 @@
-"""Face example endpoints (decisions.md C1.3, C1.5) over real HTTP, on SQLite and PostgreSQL."""
+"""Face example endpoints (decisions.md C1.3, C1.5): in-process, fake engine, both databases."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from tests.support.clients import Api, running_api
+from tests.support.clients import Api, in_process_api
 
 FACES = "/api/v1/recognition/faces"
 
@@ -99,11 +99,11 @@ def test_download_image(api: Api) -> None:
 
 
 def test_images_not_kept_when_disabled(
-    make_settings: object, face_engine: object, faces_dir: object
+    make_settings: object, fake_engine: object, faces_dir: object
 ) -> None:
 
     settings = make_settings(save_images_to_db=False)  # type: ignore[operator]
-    with running_api(settings, face_engine, faces_dir) as api:  # type: ignore[arg-type]
+    with in_process_api(settings, fake_engine, faces_dir) as api:  # type: ignore[arg-type]
         image_id = api.add("obama", "fr_obama.jpg").json()["image_id"]
         assert api.request("GET", f"{FACES}/{image_id}/img").content == b""
 

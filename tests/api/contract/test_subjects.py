@@ -1,4 +1,4 @@
-"""Subjects endpoints (decisions.md C1.2) over real HTTP, on SQLite and PostgreSQL."""
+"""Subjects endpoints (decisions.md C1.2): in-process, fake engine, both databases."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.clients import Api, running_api
+from tests.support.clients import Api, in_process_api
 
 ZERO = "00000000-0000-0000-0000-000000000000"
 # Every endpoint that needs `x-api-key`, with the service type its URL names.
@@ -130,9 +130,9 @@ def test_bad_images_on_every_image_endpoint(seeded: Api) -> None:
         _error(broken, 400, 0)
 
 
-def test_file_over_max_file_size(make_settings: Any, face_engine: Any, faces_dir: Any) -> None:
+def test_file_over_max_file_size(make_settings: Any, fake_engine: Any, faces_dir: Any) -> None:
 
-    with running_api(make_settings(max_file_size=10_000), face_engine, faces_dir) as api:
+    with in_process_api(make_settings(max_file_size=10_000), fake_engine, faces_dir) as api:
         response = api.add("obama", "fr_obama.jpg")
         _error(response, 413, 21)
         assert api.subjects() == []
