@@ -13,7 +13,7 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
 from facegate.api import errors
-from facegate.api.middleware import ApiCors, BodyLimit, TrailingSlash
+from facegate.api.middleware import ApiCors, BodyLimit, ServerFaults, TrailingSlash
 from facegate.config import Settings
 
 if TYPE_CHECKING:
@@ -71,6 +71,7 @@ def create_app(
     errors.install(app)
     _include_routers(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+    app.add_middleware(ServerFaults)  # innermost: the other layers still see (and shape) a 500
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_size)
     app.add_middleware(TrailingSlash)
     app.add_middleware(ApiCors)  # outermost, so a 413 carries the CORS headers too

@@ -22,6 +22,7 @@ from facegate.db.tables import (
     RequestStat,
     Service,
     Subject,
+    could_be_id,
     new_uuid,
     utcnow,
 )
@@ -88,10 +89,14 @@ def create_service(s: Session, *, app: Application, name: str, type: str) -> Ser
 
 
 def service_by_key(s: Session, *, api_key: str, type: str) -> Service | None:
+    if not could_be_id(api_key):
+        return None
     return s.scalar(select(Service).where(Service.api_key == api_key, Service.type == type))
 
 
 def service_by_guid(s: Session, *, guid: str) -> Service | None:
+    if not could_be_id(guid):
+        return None
     return s.scalar(select(Service).where(Service.guid == guid))
 
 

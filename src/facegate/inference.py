@@ -55,6 +55,12 @@ class Inference:
         return calculator
 
     @property
+    def dimensions(self) -> int:
+        """The length of the engine's embeddings."""
+        dimensions: int = self.engine.dimensions
+        return dimensions
+
+    @property
     def scale(self) -> Scale:
         scale: Scale = self.engine.scale
         return scale

@@ -34,14 +34,17 @@ def test_verify_base64(api: Api) -> None:
 
 
 def test_verify_embeddings(api: Api) -> None:
+    # Embeddings of the model's length (decisions.md C1.7).
+    padding = [0.0] * (api.engine.dimensions - 3)
+    source, near, far = ([x, y, 0.0, *padding] for x, y in ((1.0, 0.0), (2.0, 0.0), (0.0, 1.0)))
     response = api.request(
         "POST",
         "/api/v1/verification/embeddings/verify",
         "verification",
-        json={"source": [1.0, 0.0, 0.0], "targets": [[0.0, 1.0, 0.0], [2.0, 0.0, 0.0]]},
+        json={"source": source, "targets": [far, near]},
     )
     result = response.json()["result"]
-    assert [item["embedding"] for item in result] == [[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    assert [item["embedding"] for item in result] == [near, far]
     assert result[0]["similarity"] > 0.99
     empty = api.request(
         "POST", "/api/v1/verification/embeddings/verify", "verification", json={"source": [1.0]}

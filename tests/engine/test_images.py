@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from facegate.config import Settings
@@ -193,3 +196,107 @@ def test_pixel_limit_comes_from_settings():
     assert decode(_encode(_gradient(30, 30), "PNG"), max_image_pixels=1000).width == 30
     # The limit is facegate's own check: Pillow's process-wide one is left as Pillow set it.
     assert Image.MAX_IMAGE_PIXELS == PILLOW_DEFAULT_LIMIT
+
+
+# --- broken files: every failure of Pillow on client bytes is a TruncatedImage (issue 13) -------
+
+
+def _patched(data: bytes, offset: int, fmt: str, value: int) -> bytes:
+    patched = bytearray(data)
+    struct.pack_into(fmt, patched, offset, value)
+    return bytes(patched)
+
+
+def _flipped(data: bytes, at: int) -> bytes:
+    flipped = bytearray(data)
+    flipped[at] ^= 0xFF
+    return bytes(flipped)
+
+
+def _broken_files() -> dict[str, tuple[bytes, str]]:
+    """Broken files seen to crash the server, each with a word of the message it now gets."""
+    jpeg = _encode(_gradient(), "JPEG")
+    png = _encode(_gradient(), "PNG")
+    bmp = _encode(_gradient(), "BMP")
+    webp = _encode(_gradient(), "WEBP")
+    return {
+        # Pillow's OSError "Truncated File Read" at open.
+        "truncated JPEG": (jpeg[: len(jpeg) // 2], "Truncated"),
+        # "image file is truncated", from getexif(), which reads a PNG to its end.
+        "truncated PNG": (png[: len(png) // 2], "truncated"),
+        # BMP's info header size (offset 14), bit depth (28) and compression (30).
+        "BMP header size": (_patched(bmp, 14, "<I", 20), "header"),
+        "BMP bit depth": (_patched(bmp, 28, "<H", 7), "depth"),
+        "BMP compression": (_patched(bmp, 30, "<I", 9), "compression"),
+        "WEBP header, no body": (webp[:30], "decoder"),
+        "PNG with a truncated IHDR": (png[:8] + b"\x00\x00\x00\x0dIHDR\x00\x00", "Truncated"),
+        "byte-flipped PNG": (_flipped(png, len(png) // 2), "truncated"),
+        "byte-flipped JPEG": (_flipped(jpeg, 200), "broken data stream"),
+    }
+
+
+@pytest.mark.parametrize("case", _broken_files())
+def test_broken_files_are_truncated_image_errors(case: str):
+    data, word = _broken_files()[case]
+    with pytest.raises(TruncatedImage) as caught:
+        decode(data, max_image_pixels=PIXELS)
+    assert caught.value.message.startswith("The image file is truncated or corrupt (")
+    assert word in caught.value.message
+
+
+# --- fuzzing: any bytes give an image or an ImageError, nothing else ---------------------------
+
+# Small seeds of every accepted format (and of their variants that take other decoders).
+SEEDS = {
+    "JPEG": _encode(_gradient(24, 16), "JPEG"),
+    "progressive JPEG": _encode(_gradient(24, 16), "JPEG", progressive=True),
+    "PNG": _encode(_gradient(24, 16), "PNG"),
+    "palette PNG": _encode(_gradient(24, 16).convert("P"), "PNG"),
+    "BMP": _encode(_gradient(24, 16), "BMP"),
+    "GIF": _encode(_gradient(24, 16), "GIF"),
+    "TIFF": _encode(_gradient(24, 16), "TIFF"),
+    "deflate TIFF": _encode(_gradient(24, 16), "TIFF", compression="tiff_deflate"),
+    "WEBP": _encode(_gradient(24, 16), "WEBP"),
+    "lossless WEBP": _encode(_gradient(24, 16), "WEBP", lossless=True),
+    "ICO": _encode(_gradient(24, 16), "ICO", sizes=[(24, 16)]),
+}
+
+
+@st.composite
+def _mutated(draw: st.DrawFn) -> bytes:
+    """A seed cut short, with bytes overwritten, flipped, inserted or deleted, or its header
+    followed by arbitrary bytes."""
+    data = bytearray(SEEDS[draw(st.sampled_from(sorted(SEEDS)))])
+    for _ in range(draw(st.integers(1, 4))):
+        if not data:
+            break
+        at = draw(st.integers(0, len(data) - 1))
+        kind = draw(st.sampled_from(["cut", "overwrite", "flip", "insert", "delete", "tail"]))
+        if kind == "cut":
+            del data[max(1, at) :]
+        elif kind == "overwrite":
+            data[at : at + 4] = draw(st.binary(min_size=1, max_size=4))
+        elif kind == "flip":
+            data[at] ^= 1 << draw(st.integers(0, 7))
+        elif kind == "insert":
+            data[at:at] = draw(st.binary(min_size=1, max_size=16))
+        elif kind == "delete":
+            del data[at : at + draw(st.integers(1, 16))]
+        else:
+            data[at:] = draw(st.binary(max_size=64))
+    return bytes(data)
+
+
+FUZZ_EXAMPLES = 400
+
+
+@settings(max_examples=FUZZ_EXAMPLES, deadline=None)
+@given(st.one_of(_mutated(), st.binary(max_size=256)))
+def test_any_bytes_give_an_image_or_an_image_error(data: bytes):
+    try:
+        decoded = decode(data, max_image_pixels=PIXELS)
+    except ImageError as error:
+        assert error.message
+        return
+    assert decoded.pixels.dtype == np.uint8
+    assert decoded.pixels.shape == (decoded.height, decoded.width, 3)

@@ -98,6 +98,10 @@ class Api:
         names: list[str] = response.json()["subjects"]
         return names
 
+    def snapshot(self) -> tuple[list[str], list[dict[str, str]]]:
+        """The stored subjects and examples, in a stable order, to compare before and after."""
+        return sorted(self.subjects()), sorted(self.examples(), key=lambda f: f["image_id"])
+
     def examples(self) -> list[dict[str, str]]:
         response = self.request("GET", "/api/v1/recognition/faces", params={"size": 2000})
         assert response.status_code == 200, response.text

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from facegate import names
 from facegate.admin import logins, roles
 from facegate.admin.roles import Role
-from facegate.db.tables import AccountToken, AppMember, User, utcnow
+from facegate.db.tables import AccountToken, AppMember, User, could_be_id, utcnow
 from facegate.errors import (
     AccountDisabled,
     BadCredentials,
@@ -77,7 +77,7 @@ def _verify(password_hash: str, password: str) -> bool:
 
 
 def user_by_guid(s: Session, guid: str) -> User:
-    user = s.scalar(select(User).where(User.guid == guid))
+    user = s.scalar(select(User).where(User.guid == guid)) if could_be_id(guid) else None
     if user is None:
         raise UserNotFound(guid)
     return user

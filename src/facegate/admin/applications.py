@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from facegate import face_services, names
 from facegate.admin import accounts, roles
 from facegate.admin.roles import Role
-from facegate.db.tables import Application, AppMember, Service, User, utcnow
+from facegate.db.tables import Application, AppMember, Service, User, could_be_id, utcnow
 from facegate.errors import (
     AlreadyMember,
     AppNotFound,
@@ -66,7 +66,9 @@ def app_role(s: Session, *, app: Application, user: User) -> Role | None:
 
 def access(s: Session, *, user: User, app_guid: str) -> Access:
     """The one "get app or 404, then may this user read it" check (codes 2 and 9)."""
-    app = s.scalar(select(Application).where(Application.guid == app_guid))
+    app = None
+    if could_be_id(app_guid):
+        app = s.scalar(select(Application).where(Application.guid == app_guid))
     if app is None:
         raise AppNotFound(app_guid)
     standing = Access(app, user, app_role(s, app=app, user=user))

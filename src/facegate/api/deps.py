@@ -130,9 +130,11 @@ async def read_body(request: Request, settings: SettingsDep) -> AsyncIterator[Bo
     if content_type.startswith("application/json"):
         raw = await request.body()
         try:
-            payload = json.loads(raw) if raw.strip() else None
-        except ValueError:
+            payload = json.loads(raw, parse_constant=_not_json) if raw.strip() else None
+        except ValueError:  # UnicodeDecodeError and integers of over 4,300 digits among them
             raise BadRequest("The request body is not valid JSON") from None
+        except RecursionError:  # the parser recurses once per level of nesting
+            raise BadRequest("The request body is nested too deeply") from None
         yield Body(Params(query), json=payload)
         return
     if not content_type.startswith(("multipart/form-data", "application/x-www-form-urlencoded")):
@@ -144,6 +146,12 @@ async def read_body(request: Request, settings: SettingsDep) -> AsyncIterator[Bo
         yield Body(Params(query + fields), form=form)
     finally:
         await form.close()  # uploads spool to temporary files
+
+
+def _not_json(constant: str) -> None:
+    """`NaN`, `Infinity` and `-Infinity`: Python's parser takes them, JSON (and Jackson, which
+    CompreFace parses with) does not."""
+    raise ValueError(f"{constant} is not JSON")
 
 
 BodyDep = Annotated[Body, Depends(read_body)]

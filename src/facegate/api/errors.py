@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Mapping
 
 from fastapi import FastAPI, Request
@@ -18,6 +19,16 @@ log = logging.getLogger(__name__)
 def error_response(error: FacegateError, headers: Mapping[str, str] | None = None) -> JSONResponse:
     """The error's `{"message", "code"}` body with its status: every failure is shaped here."""
     return JSONResponse(error.body(), status_code=error.status, headers=headers)
+
+
+def server_fault(exc: Exception, request: str) -> JSONResponse:
+    """The 500 for a fault of facegate's own (never a client's input) in `request` ("GET /x"):
+    logged here, once, with the request id that the body carries too, so that a user's report
+    leads to the traceback."""
+    request_id = uuid.uuid4().hex
+    log.error("unhandled error in %s, request_id=%s", request, request_id, exc_info=exc)
+    body = FacegateError(status=500).body() | {"request_id": request_id}
+    return JSONResponse(body, status_code=500)
 
 
 async def facegate_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -45,13 +56,7 @@ async def validation_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(InvalidParameter(f"{where}: {first.get('msg', 'invalid value')}; "))
 
 
-async def unexpected_error(_request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
-    return error_response(FacegateError(status=500))
-
-
 def install(app: FastAPI) -> None:
     app.add_exception_handler(FacegateError, facegate_error)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
-    app.add_exception_handler(Exception, unexpected_error)

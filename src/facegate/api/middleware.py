@@ -1,4 +1,4 @@
-"""ASGI middleware: the request size limit and CompreFace's CORS answer on /api/v1."""
+"""ASGI middleware: server faults, the request size limit, CompreFace's CORS answer on /api/v1."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from facegate.api.errors import error_response
+from facegate.api.errors import error_response, server_fault
 from facegate.errors import RequestTooLarge
 
 API_PREFIX = "/api/v1"
@@ -20,6 +20,35 @@ CORS_HEADERS = {
     ),
     "Access-Control-Expose-Headers": "Content-Length,Content-Range",
 }
+
+
+class ServerFaults:
+    """A 500 with CompreFace's body for an exception no handler took, logged once.
+
+    Instead of an exception handler for `Exception`: Starlette's ServerErrorMiddleware calls such
+    a handler and then re-raises the exception, so uvicorn logged every traceback a second time.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except Exception as exc:
+            if started:  # too late to answer: uvicorn logs it and closes the connection
+                raise
+            await server_fault(exc, f"{scope['method']} {scope['path']}")(scope, receive, send)
 
 
 class BodyLimit:

@@ -26,6 +26,11 @@ from facegate.inference import FaceQuery, Image
 
 # CompreFace's `image.types` (application.yml); the extension of the original filename decides.
 IMAGE_EXTENSIONS = frozenset({"tif", "tiff", "jpg", "jpeg", "png", "bmp", "ico", "gif", "webp"})
+# Embedding values are compared as float32: squares of larger values could overflow (a real
+# embedding's values are below 100), and NaN or infinite ones give no similarity at all.
+EMBEDDING_BOUND = 1e15
+# Java's int, the type of every integer parameter of CompreFace's controllers.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 _TRUE = frozenset({"true", "on", "yes", "1"})
 _FALSE = frozenset({"false", "off", "no", "0"})
 # commons-codec's Base64.isBase64: the alphabet (standard and URL-safe), padding and whitespace.
@@ -48,9 +53,14 @@ class Params:
         if not text:  # Spring uses defaultValue for an empty value too
             return default
         try:
-            return int(text)
+            value = int(text)
         except ValueError:
             raise InvalidParameter(f"{name} should be an integer; ") from None
+        # Spring binds a Java int: larger values never reach CompreFace's code (nor, here, an
+        # OFFSET of page * size that overflows the database's 64-bit integers).
+        if not INT_MIN <= value <= INT_MAX:
+            raise InvalidParameter(f"{name} should be an integer from {INT_MIN} to {INT_MAX}; ")
+        return value
 
     def boolean(self, name: str, default: bool) -> bool:
         text = (self.text(name) or "").strip().lower()
@@ -165,9 +175,16 @@ def require_size(embeddings: list[list[float]], size: int) -> None:
 
 
 def embedding_value(value: object, field: str) -> list[float]:
-    """One embedding: a non-empty list of numbers."""
+    """One embedding: a non-empty list of finite numbers within +-EMBEDDING_BOUND."""
     if not isinstance(value, list) or not value:
         raise EmptyField(field)
     if not all(isinstance(x, int | float) and not isinstance(x, bool) for x in value):
         raise InvalidParameter(f"Field {field} must hold lists of numbers")
+    # Compared before any conversion: an int too large for a float compares exactly, and NaN
+    # fails both comparisons.
+    if not all(-EMBEDDING_BOUND <= x <= EMBEDDING_BOUND for x in value):
+        raise InvalidParameter(
+            f"Field {field} must hold finite numbers from -{EMBEDDING_BOUND:g} to "
+            f"{EMBEDDING_BOUND:g}"
+        )
     return [float(x) for x in value]

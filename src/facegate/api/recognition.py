@@ -50,10 +50,10 @@ def recognize(
 
 @router.post("/embeddings/recognize")
 def recognize_embeddings(
-    service: RecognitionService, body: BodyDep, index: IndexDep
+    service: RecognitionService, body: BodyDep, index: IndexDep, inference: InferenceDep
 ) -> dict[str, Any]:
     count = body.params.prediction_count()
-    embeddings = embeddings_field(body.json, "embeddings")
+    embeddings = embeddings_field(body.json, "embeddings", size=inference.dimensions)
     matches = index.search(service, np.asarray(embeddings, dtype=np.float32), k=count)
     result = [
         {"embedding": vector, "similarities": _subjects(found)}

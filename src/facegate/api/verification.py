@@ -15,7 +15,7 @@ from facegate.api.deps import (
     SettingsDep,
     VerificationService,
 )
-from facegate.api.params import embedding_value, embeddings_field
+from facegate.api.params import embedding_value, embeddings_field, require_size
 from facegate.engine.similarity import normalize
 from facegate.errors import TooManyFaces
 from facegate.inference import embeddings
@@ -63,6 +63,8 @@ def verify_embeddings(
 ) -> dict[str, Any]:
     payload = body.json if isinstance(body.json, dict) else {}
     source = embedding_value(payload.get("source"), "source")
-    targets = embeddings_field(payload, "targets", size=len(source))
+    # Of the model's length: its similarity scale is fitted to its own embeddings.
+    targets = embeddings_field(payload, "targets", size=inference.dimensions)
+    require_size([source], inference.dimensions)
     scores = inference.scale.similarities(normalize([source])[0], normalize(targets))
     return {"result": render.scored_embeddings(targets, scores)}

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from facegate.collection import changes
-from facegate.db.tables import Example, ExampleImage, Service, Subject, new_uuid
+from facegate.db.tables import Example, ExampleImage, Service, Subject, could_be_id, new_uuid
 from facegate.engine.similarity import normalize
 from facegate.errors import ExampleNotFound, SubjectAlreadyExists, SubjectNotFound
 
@@ -229,6 +229,8 @@ def list_examples(
 
 def get_example(s: Session, *, service: Service, example_id: str) -> Example:
     """The example with this id in this service, or ExampleNotFound (404, code 44)."""
+    if not could_be_id(example_id):
+        raise ExampleNotFound(example_id)
     example = s.scalar(
         select(Example)
         .join(Subject, Subject.id == Example.subject_id)
@@ -242,12 +244,13 @@ def get_example(s: Session, *, service: Service, example_id: str) -> Example:
 def delete_examples(s: Session, *, service: Service, ids: Collection[str]) -> list[ExampleRef]:
     """Delete the examples with these ids; unknown ids are skipped. Subjects stay."""
     version = _write(s, service)
+    candidates = [example_id for example_id in ids if could_be_id(example_id)]
     found = [
         ExampleRef(example_id, name)
         for example_id, name in s.execute(
             select(Example.id, Subject.name)
             .join(Subject, Subject.id == Example.subject_id)
-            .where(Subject.service_id == service.id, Example.id.in_(list(ids)))
+            .where(Subject.service_id == service.id, Example.id.in_(candidates))
         )
     ]
     removed = tuple(ref.image_id for ref in found)
@@ -282,6 +285,8 @@ def delete_examples_by_subject(s: Session, *, service: Service, subject: str | N
 
 def example_image(s: Session, *, service: Service, example_id: str) -> bytes:
     """The stored photo of an example; empty when unknown or not kept (CompreFace: 200, empty)."""
+    if not could_be_id(example_id):
+        return b""
     data = s.scalar(
         select(ExampleImage.data)
         .join(Example, Example.id == ExampleImage.example_id)

@@ -25,6 +25,15 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
+def could_be_id(text: str) -> bool:
+    """Whether `text` could be one of the ids `new_uuid` makes (keys, guids, example ids).
+
+    A client's text that cannot is unknown without asking the database, which could not even be
+    asked the same way on both: PostgreSQL refuses NUL in text, and neither driver encodes a lone
+    surrogate (issue 13)."""
+    return len(text) <= 36 and text.isascii() and text.isprintable()
+
+
 def utcnow() -> datetime:
     """The one clock of every stored time."""
     return datetime.now(UTC)

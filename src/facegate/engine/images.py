@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import struct
 from dataclasses import dataclass
 
 import numpy as np
@@ -23,6 +24,23 @@ FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "ICO")
 # Orientations 5-8 swap width and height (EXIF tag 274).
 _TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}
 _SIXTEEN_BIT_MODES = {"I", "I;16", "I;16B", "I;16L", "I;16N"}
+# What Pillow's plugins raise on malformed data, at open or at any later step: OSError
+# ("Truncated File Read", "broken data stream", "could not create decoder object", unsupported
+# BMP header/depth/compression), SyntaxError ("broken PNG file"), ValueError ("Truncated IHDR
+# chunk"), and from the parsers of headers and EXIF blocks EOFError, IndexError, KeyError,
+# TypeError, struct.error and arithmetic errors. Client bytes are the only input of `decode`, so
+# each of these means a broken file (issue 13; tests/engine/test_images.py fuzzes every format).
+BROKEN_IMAGE_ERRORS: tuple[type[Exception], ...] = (
+    OSError,
+    SyntaxError,
+    ValueError,
+    EOFError,
+    IndexError,
+    KeyError,
+    TypeError,
+    struct.error,
+    ArithmeticError,
+)
 
 Pixels = npt.NDArray[np.uint8]
 
@@ -64,26 +82,43 @@ def decode(data: bytes, *, max_image_pixels: int, max_side: int | None = None) -
         image = Image.open(io.BytesIO(data), formats=FORMATS)
     except UnidentifiedImageError:
         raise NotAnImage(_not_an_image_message(data)) from None
-    except Image.DecompressionBombError:
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        # The warning is an error where warnings are (the test suite); either way the image is
+        # over Pillow's own limit, which caps max_image_pixels.
         raise too_large from None
+    except BROKEN_IMAGE_ERRORS as error:
+        raise _corrupt(None, error) from None
     with image:
         if image.size[0] * image.size[1] > max_image_pixels:
             raise too_large
-        width, height = image.size
-        if image.getexif().get(0x0112) in _TRANSPOSED_ORIENTATIONS:
-            width, height = height, width
-        if max_side and image.format == "JPEG":
-            image.draft("RGB", _draft_size(image.size, max_side))
         try:
-            image.load()
-            # In place: otherwise Pillow copies the whole image even when it is already upright.
-            ImageOps.exif_transpose(image, in_place=True)
-            pixels = _to_rgb(image)
-        except (OSError, SyntaxError, ValueError) as error:
-            raise TruncatedImage(
-                f"The image file is truncated or corrupt ({image.format}: {error})"
-            ) from None
+            return _decode_open(image, max_side)
+        except Image.DecompressionBombError:
+            raise too_large from None
+        except BROKEN_IMAGE_ERRORS as error:
+            raise _corrupt(str(image.format), error) from None
+
+
+def _decode_open(image: Image.Image, max_side: int | None) -> DecodedImage:
+    """Everything after the header: EXIF, pixels, orientation, RGB; every step may meet broken
+    data (reading the EXIF block of a PNG decodes the whole file, for one)."""
+    width, height = image.size
+    if image.getexif().get(0x0112) in _TRANSPOSED_ORIENTATIONS:
+        width, height = height, width
+    if max_side and image.format == "JPEG":
+        image.draft("RGB", _draft_size(image.size, max_side))
+    image.load()
+    # In place: otherwise Pillow copies the whole image even when it is already upright.
+    ImageOps.exif_transpose(image, in_place=True)
+    pixels = _to_rgb(image)
     return DecodedImage(pixels=pixels, width=width, height=height, format=str(image.format))
+
+
+def _corrupt(fmt: str | None, error: Exception) -> TruncatedImage:
+    """The clear 400 for a broken file, naming the format when its header was readable."""
+    detail = str(error) or type(error).__name__
+    where = f"{fmt}: " if fmt else ""
+    return TruncatedImage(f"The image file is truncated or corrupt ({where}{detail})")
 
 
 def _draft_size(size: tuple[int, int], max_side: int) -> tuple[int, int]:
