@@ -39,7 +39,7 @@ class FakeEngine:
     """`facegate.engine.face_engine.FaceEngine`'s attributes and `analyze`, no models."""
 
     model = "fake"
-    licence = "none: a test double"
+    licence = "none"
     calculator_id = "fake-calculator"
     dimensions = 32
     det_prob_threshold = 0.8
