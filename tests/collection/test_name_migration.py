@@ -3,16 +3,20 @@
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 from collections.abc import Iterator
+from types import ModuleType
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 
 from facegate import names
 from facegate.collection import store
 from facegate.config import Settings
-from facegate.db.session import create_db_engine, session_factory, upgrade
+from facegate.db.session import MIGRATIONS, create_db_engine, session_factory, upgrade
 from facegate.db.tables import Service
 
 NOW = {"t": "2024-01-01"}
@@ -122,3 +126,39 @@ def test_migrated_names_are_found_renamed_and_deleted_by_name(at_0005: Engine) -
         page = store.list_examples(s, service=service, subject="Ann", page=0, size=10)
         assert page.total_elements == 1
         assert store.list_subjects(s, service=service) == ["Ann"]
+
+
+def _revision_0006() -> ModuleType:
+    path = MIGRATIONS / "versions" / "0006_reachable_names.py"
+    spec = importlib.util.spec_from_file_location("revision_0006", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+REVISION_0006 = _revision_0006()
+
+
+# Stored names: any character but unpaired surrogates (no driver stores them), with separators,
+# NUL, spaces and letters of both cases made common, so names clash and break the rule often.
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.text(
+            st.characters(exclude_categories=["Cs"]) | st.sampled_from(";/\\\0 aA"), max_size=70
+        ),
+        max_size=8,
+    )
+)
+def test_the_migration_gives_every_name_one_the_rule_accepts(stored: list[str]) -> None:
+    """Its frozen copy of the rule agrees with `facegate.names`, and the new names are distinct
+    case-insensitively from each other and from every name of the service."""
+    taken = {name.lower() for name in stored}
+    for name in stored:
+        assert REVISION_0006.follows_rule(name) == names.is_subject(name)
+        if not REVISION_0006.follows_rule(name):
+            new = REVISION_0006.unique(REVISION_0006.reachable(name), taken)
+            assert names.is_subject(new)
+            assert new.lower() not in taken
+            taken.add(new.lower())
