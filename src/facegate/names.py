@@ -1,28 +1,52 @@
-"""Names people give things (users, applications, services, subjects): CompreFace's one rule,
-1 to 50 characters and, for the names of things, none of the path separators `; / \\`.
+"""Names people give things (users, applications, services, subjects): one rule, CompreFace's,
+1 to 50 characters and, for the names of things, none of the path separators `; / \\`; and,
+for every name, text that both databases can store (no NUL, no unpaired surrogate).
 
 The messages differ by entity, as CompreFace's do (decisions.md C2.1, C2.2); the rule does not.
+Subject names follow it on every path that creates, renames, finds or deletes one (D11).
 """
 
 from __future__ import annotations
+
+import re
 
 from facegate.errors import FacegateError, InvalidName, InvalidParameter
 
 MAX_LENGTH = 50
 SEPARATORS = frozenset(";/\\")
+# PostgreSQL refuses NUL in text, and an unpaired surrogate (JSON's "\ud800") has no UTF-8 form,
+# so neither database could store it; SQLite would keep NUL, which made the two disagree.
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 
 def check(
     value: str, *, what: str, empty: FacegateError, separators: bool = True, strip: bool = True
 ) -> str:
     """`value` (stripped when `strip`), or `empty` raised for a blank one, InvalidParameter
-    ("<what> size must be between 1 and 50") for a long one, InvalidName for separators."""
+    ("<what> size must be between 1 and 50") for a long one or one no database can store,
+    InvalidName for separators."""
     if not value.strip():
         raise empty
     if strip:
         value = value.strip()
     if len(value) > MAX_LENGTH:
         raise InvalidParameter(f"{what} size must be between 1 and {MAX_LENGTH}")
+    if _UNSTORABLE.search(value):
+        raise InvalidParameter(f"{what} cannot contain NUL or unpaired surrogate characters")
     if separators and SEPARATORS & set(value):
         raise InvalidName()
     return value
+
+
+def subject(value: str, *, empty: FacegateError) -> str:
+    """A subject's name, kept as sent (CompreFace keeps surrounding spaces), checked by the rule."""
+    return check(value, what="Subject name", empty=empty, strip=False)
+
+
+def is_subject(value: str) -> bool:
+    """Whether a subject can bear this name; a lookup of any other finds nothing (D11)."""
+    try:
+        subject(value, empty=InvalidParameter())
+    except FacegateError:
+        return False
+    return True

@@ -370,6 +370,15 @@ def test_admin_created_accounts(browser: Callable[[], Browser]) -> None:
         ),
         ({"email": "a@example.com", "password": "12345678", "firstName": "A"}, 26),
         ({"email": ["a"], "password": "12345678", "firstName": "A", "lastName": "B"}, 26),
+        (
+            {
+                "email": "a@example.com",
+                "password": "12345678",
+                "firstName": "A\x00",
+                "lastName": "B",
+            },
+            26,
+        ),
     ],
 )
 def test_bad_registrations(browser: Callable[[], Browser], body: dict[str, Any], code: int) -> None:
@@ -386,6 +395,12 @@ def test_bad_json_and_names(browser: Callable[[], Browser]) -> None:
     refused(b.post("/admin/app", {"name": ""}), 400, 5)
     refused(b.post("/admin/app", {"name": "a/b"}), 400, 36)
     refused(b.post("/admin/app", {"name": "x" * 51}), 400, 26)
+    # What no database stores is refused in every name (decisions.md D11), PostgreSQL's NUL too.
+    nul = b.post("/admin/app", {"name": "a\x00b"})
+    assert (
+        refused(nul, 400, 26)
+        == "Application name cannot contain NUL or unpaired surrogate characters"
+    )
     app = ok(b.post("/admin/app", {"name": "X"}), 201)
     refused(b.post("/admin/app", {"name": "X"}), 400, 17)
     models = f"/admin/app/{app['id']}/model"

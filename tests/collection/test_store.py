@@ -15,7 +15,13 @@ from facegate.collection import store
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import Service
-from facegate.errors import ExampleNotFound, SubjectAlreadyExists, SubjectNotFound
+from facegate.errors import (
+    ExampleNotFound,
+    InvalidName,
+    InvalidParameter,
+    SubjectAlreadyExists,
+    SubjectNotFound,
+)
 from tests.support.embeddings import CALC, add, vector
 
 # --- subjects -------------------------------------------------------------------------------
@@ -117,10 +123,46 @@ def test_add_example_creates_or_reuses_the_subject(s: Session, service: Service)
     assert store.example_image(s, service=service, example_id=second.id) == b""
 
 
-def test_subject_names_longer_than_50_are_kept(s: Session, service: Service) -> None:
-    name = "n" * 255  # POST /faces has no 50-character limit (CompreFace: varchar(255))
-    add(s, service, name, 1)
-    assert store.list_subjects(s, service=service) == [name]
+@pytest.mark.parametrize(
+    ("name", "error"),
+    [("n" * 51, InvalidParameter), ("a/b", InvalidName), ("a\x00b", InvalidParameter)],
+)
+def test_subjects_are_never_stored_under_a_name_breaking_the_rule(
+    s: Session, service: Service, name: str, error: type[Exception]
+) -> None:
+    """Whoever calls the store (decisions.md D11): not only the API, which checks first."""
+    with pytest.raises(error):
+        add(s, service, name, 1)
+    with pytest.raises(error):
+        store.create_subject(s, service=service, name=name)
+    add(s, service, "Ann", 2)
+    with pytest.raises(error):
+        store.rename_subject(s, service=service, old="Ann", new=name)
+    assert store.list_subjects(s, service=service) == ["Ann"]
+
+
+@pytest.mark.parametrize("name", ["n" * 51, "a/b", "a\x00b", "\ud800", " "])
+def test_a_name_breaking_the_rule_is_found_nowhere(s: Session, service: Service, name: str) -> None:
+    """Not found, as any absent name, on both databases (NUL never reaches PostgreSQL)."""
+    add(s, service, "Ann", 1)
+    with pytest.raises(SubjectNotFound) as error:
+        store.delete_subject(s, service=service, name=name)
+    assert error.value.message == f"Subject {name} not found"
+    with pytest.raises(SubjectNotFound):
+        store.rename_subject(s, service=service, old=name, new="Bob")
+    assert store.delete_examples_by_subject(s, service=service, subject=name) == 0
+    page = store.list_examples(s, service=service, subject=name, page=0, size=10)
+    assert (page.items, page.total_elements) == ([], 0)
+    assert store.list_subjects(s, service=service) == ["Ann"]
+
+
+def test_longest_names_fit_both_databases(s: Session, service: Service) -> None:
+    """50 characters, folded to 100 for the index ("İ" lowers to two), under PostgreSQL's limit."""
+    names = ["İ" * 50, "😀" * 50]
+    for seed, name in enumerate(names):
+        add(s, service, name, seed)
+    assert store.list_subjects(s, service=service) == names
+    assert store.delete_subject(s, service=service, name="İ" * 50) == "İ" * 50
 
 
 def test_list_examples_pages_like_spring(s: Session, service: Service) -> None:

@@ -102,13 +102,12 @@ class Params:
         )
 
     def subject(self) -> str:
-        """The `subject` parameter of add-example: required, not blank."""
+        """The `subject` parameter of add-example: required, and by the rule `POST /subjects`
+        applies (CompreFace checks only there; decisions.md D11)."""
         name = self.text("subject")
         if name is None:
             raise MissingParameter("subject")
-        if not name.strip():
-            raise InvalidParameter("Subject name is empty; ")
-        return name
+        return names.subject(name, empty=InvalidParameter("Subject name is empty; "))
 
 
 def image_from_upload(upload: UploadFile | str | None, part: str) -> Image:
@@ -147,13 +146,13 @@ def json_object(body: object) -> Mapping[str, Any]:
 
 
 def subject_name(body: object) -> str:
-    """`{"subject": name}` checked as CompreFace's SubjectDto: not blank, 1..50, no `; / \\`."""
+    """`{"subject": name}` checked as CompreFace's SubjectDto: not blank, 1..50, no `; / \\`
+    (and storable: decisions.md D11)."""
     name = body.get("subject") if isinstance(body, dict) else None
     empty = InvalidParameter("Subject name cannot be empty")
     if not isinstance(name, str):
         raise empty
-    # CompreFace keeps a subject's name as sent, surrounding spaces included.
-    return names.check(name, what="Subject name", empty=empty, strip=False)
+    return names.subject(name, empty=empty)
 
 
 def embeddings_field(body: object, field: str, *, size: int | None = None) -> list[list[float]]:

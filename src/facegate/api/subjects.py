@@ -24,7 +24,9 @@ def list_subjects(service: RecognitionService, session: SessionDep) -> dict[str,
     return {"subjects": store.list_subjects(session, service=service)}
 
 
-@router.put("/{subject}")
+# `:path`, so that a name holding an encoded `/` (`a%2Fb`, which arrives decoded) reaches the
+# handler and is answered "not found" like any name no subject bears (decisions.md D11).
+@router.put("/{subject:path}")
 def rename_subject(
     subject: str, service: WritableService, body: BodyDep, session: SessionDep
 ) -> dict[str, bool]:
@@ -35,7 +37,7 @@ def rename_subject(
     return {"updated": updated}
 
 
-@router.delete("/{subject}")
+@router.delete("/{subject:path}")
 def delete_subject(subject: str, service: WritableService, session: SessionDep) -> dict[str, str]:
     return {"subject": store.delete_subject(session, service=service, name=subject)}
 

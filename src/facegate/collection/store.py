@@ -17,14 +17,20 @@ from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import CursorResult, Delete, delete, func, select, update
+from sqlalchemy import CursorResult, Delete, delete, false, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
+from facegate import names
 from facegate.collection import changes
 from facegate.db.tables import Example, ExampleImage, Service, Subject, could_be_id, new_uuid
 from facegate.engine.similarity import normalize
-from facegate.errors import ExampleNotFound, SubjectAlreadyExists, SubjectNotFound
+from facegate.errors import (
+    ExampleNotFound,
+    InvalidParameter,
+    SubjectAlreadyExists,
+    SubjectNotFound,
+)
 
 # Spring Data's Pageable defaults, which CompreFace's GET /faces uses unchanged.
 DEFAULT_PAGE_SIZE = 20
@@ -77,13 +83,24 @@ def _name_key(name: str) -> str:
     return name.lower()
 
 
+def _valid_name(name: str) -> str:
+    """The name a subject is given, by the rule of decisions.md D11. The API checks it first,
+    with CompreFace's messages, before any work; this keeps every other caller to it too."""
+    return names.subject(name, empty=InvalidParameter("Subject name cannot be empty"))
+
+
 def _find_subject(s: Session, *, service: Service, name: str) -> Subject | None:
+    """The subject called `name`, compared case-insensitively; None for a name that breaks the
+    rule, which no subject bears (and which may hold what PostgreSQL refuses, such as NUL)."""
+    if not names.is_subject(name):
+        return None
     return s.scalar(
         select(Subject).where(Subject.service_id == service.id, Subject.name_key == _name_key(name))
     )
 
 
 def _add_subject(s: Session, *, service: Service, name: str) -> Subject:
+    name = _valid_name(name)
     subject = Subject(service_id=service.id, name=name, name_key=_name_key(name))
     s.add(subject)
     s.flush()
@@ -130,7 +147,7 @@ def rename_subject(s: Session, *, service: Service, old: str, new: str) -> bool:
         raise SubjectNotFound(old)
     target = _find_subject(s, service=service, name=new)
     if target is None or target.id == subject.id:
-        subject.name, subject.name_key = new, _name_key(new)
+        subject.name, subject.name_key = _valid_name(new), _name_key(new)
         s.flush()
         changes.record(s, changes.SubjectRenamed(service.id, version, subject.id, new))
         return True
@@ -214,13 +231,14 @@ def embedding_of(example: Example) -> npt.NDArray[np.float32]:
 def list_examples(
     s: Session, *, service: Service, subject: str | None, page: int, size: int
 ) -> Page:
-    """CompreFace's GET /faces: the subject filter is exact and case-sensitive."""
+    """CompreFace's GET /faces: the subject filter is exact and case-sensitive (and matches
+    nothing when it breaks the rule for names, decisions.md D11)."""
     page = max(page, 0)
     size = DEFAULT_PAGE_SIZE if size < 1 else min(size, MAX_PAGE_SIZE)
     query = select(Example.id, Subject.name).join(Subject, Subject.id == Example.subject_id)
     query = query.where(Subject.service_id == service.id)
     if subject is not None:
-        query = query.where(Subject.name == subject)
+        query = query.where(Subject.name == subject if names.is_subject(subject) else false())
     total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = s.execute(query.order_by(Example.created_at, Example.id).offset(page * size).limit(size))
     items = [ExampleRef(example_id, name) for example_id, name in rows]
