@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 from sqlalchemy.orm import Session
@@ -18,6 +19,7 @@ from facegate.config import Settings
 from facegate.db.tables import Service
 from tests.support.servers import LiveServer, create_service, database, in_process
 
+SUBJECTS = "/api/v1/recognition/subjects"
 CSRF_COOKIE = "facegate_csrf"
 SESSION_COOKIE = "facegate_session"
 PASSWORD = "correct horse battery"
@@ -107,6 +109,11 @@ class Api:
         assert response.status_code == 200, response.text
         faces: list[dict[str, str]] = response.json()["faces"]
         return faces
+
+
+def subject_path(name: str) -> str:
+    """The URL path of one subject, its name percent-encoded whole (`/` too)."""
+    return f"{SUBJECTS}/{quote(name, safe='')}"
 
 
 @contextmanager
