@@ -66,6 +66,11 @@ class Api:
             files={"file": (photo, self.photo(photo), "image/jpeg")},
         )
 
+    def migrate(self) -> httpx.Response:
+        """POST /api/v1/migrate as a script does it: with the settings' admin key."""
+        assert self.settings.admin_key is not None
+        return self.client.post("/api/v1/migrate", headers={"x-admin-key": self.settings.admin_key})
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session on the server's database, from the test's side, in a transaction."""

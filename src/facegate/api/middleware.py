@@ -1,13 +1,16 @@
-"""ASGI middleware: the request size limit and CompreFace's CORS answer on /api/v1."""
+"""ASGI middleware: limits on headers, body size and body pace, and CompreFace's CORS answer on
+/api/v1."""
 
 from __future__ import annotations
+
+import asyncio
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facegate.api.errors import error_response
-from facegate.errors import RequestTooLarge
+from facegate.errors import HeadersTooLarge, RequestTimedOut, RequestTooLarge
 
 API_PREFIX = "/api/v1"
 # What CompreFace's nginx adds on /api/v1 (ui/nginx/templates/nginx.conf.template).
@@ -48,6 +51,76 @@ class BodyLimit:
             return message
 
         await self.app(scope, counted, send)
+
+
+class HeaderLimit:
+    """Refuse requests with more than `max_count` header fields, or fields over `max_bytes` in
+    all (counted as sent: `name: value` and CRLF), with 431. The HTTP parser bounds what it
+    buffers before this runs (`facegate.app.server_options`); this gives the JSON answer and
+    the exact limit."""
+
+    def __init__(self, app: ASGIApp, *, max_bytes: int, max_count: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.max_count = max_count
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            fields: list[tuple[bytes, bytes]] = scope["headers"]
+            size = sum(len(name) + len(value) + 4 for name, value in fields)
+            if len(fields) > self.max_count or size > self.max_bytes:
+                error = HeadersTooLarge(
+                    f"Request header fields too large: {len(fields)} fields, {size} bytes; the "
+                    f"maximum is {self.max_count} fields, {self.max_bytes} bytes"
+                )
+                await error_response(error)(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
+class BodyTimeout:
+    """Answer 408 and close the connection when the next part of a request body does not
+    arrive within `seconds`, instead of holding the connection (and a worker) for ever.
+
+    The 408 is sent from here, whatever the handler makes of the missing body: to the app the
+    body simply ends with a disconnect, and whatever it answers then is dropped."""
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        body_done = timed_out = started = False
+
+        async def paced() -> Message:
+            nonlocal body_done, timed_out
+            if body_done or timed_out:  # afterwards the app only listens for a disconnect
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), self.seconds)
+            except TimeoutError:
+                timed_out = True
+                return {"type": "http.disconnect"}
+            body_done = message["type"] != "http.request" or not message.get("more_body")
+            return message
+
+        async def unless_timed_out(message: Message) -> None:
+            nonlocal started
+            if timed_out:
+                return
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, paced, unless_timed_out)
+        except Exception:
+            if not timed_out:
+                raise
+        if timed_out and not started:
+            await error_response(RequestTimedOut())(scope, receive, send)
 
 
 class ApiCors:
