@@ -13,7 +13,14 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
 from facegate.api import errors
-from facegate.api.middleware import ApiCors, BodyLimit, BodyTimeout, HeaderLimit, TrailingSlash
+from facegate.api.middleware import (
+    ApiCors,
+    BodyLimit,
+    BodyTimeout,
+    HeaderLimit,
+    Idempotency,
+    TrailingSlash,
+)
 from facegate.config import Settings
 
 if TYPE_CHECKING:
@@ -71,6 +78,7 @@ def create_app(
     errors.install(app)
     _include_routers(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+    app.add_middleware(Idempotency, ttl_seconds=settings.idempotency_ttl_seconds)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_size)
     app.add_middleware(BodyTimeout, seconds=settings.request_body_timeout)
     app.add_middleware(
