@@ -54,7 +54,10 @@ def create_app(
             app.state.sessions, calculator=face_engine.calculator_id, scale=face_engine.scale
         )
         app.state.inference = Inference(
-            face_engine, settings.max_concurrent_inferences, max_file_size=settings.max_file_size
+            face_engine,
+            settings.max_concurrent_inferences,
+            max_queued=settings.max_queued_inferences,
+            max_file_size=settings.max_file_size,
         )
         await run_in_threadpool(_report_consistency, app.state.sessions, face_engine)
         app.state.ready = True

@@ -32,6 +32,7 @@ class Api:
     keys: dict[str, str]
     faces: Path
     engine: Any  # the FaceEngine the server runs
+    app: Any = None  # the ASGI app the server runs (its state: app.state.inference...)
     client: httpx.Client = field(init=False)
 
     def __post_init__(self) -> None:
@@ -102,10 +103,11 @@ def running_api(
 ) -> Iterator[Api]:
     """A server for `settings`: with one new service of each type, or the services of `keys`
     (a server started again on the same database)."""
-    with LiveServer(create_app(settings, engine=engine)) as server:
+    app = create_app(settings, engine=engine)
+    with LiveServer(app) as server:
         if keys is None:
             keys = {kind: create_service(settings, kind) for kind in face_services.SERVICE_TYPES}
-        api = Api(server.url, settings, keys, faces_dir, engine)
+        api = Api(server.url, settings, keys, faces_dir, engine, app)
         try:
             yield api
         finally:

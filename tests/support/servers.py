@@ -82,7 +82,7 @@ def create_service(settings: Settings, kind: str, name: str | None = None) -> st
 
 
 class FakeEngine:
-    """Stands in for the face models: the admin API never runs them."""
+    """Stands in for the face models: the admin API never runs them; the face API finds no face."""
 
     model = "fake"
     licence = "none"
@@ -90,8 +90,9 @@ class FakeEngine:
     scale = Scale(c0=1.0, c1=1.0)
     plugins_versions: ClassVar[dict[str, str]] = {}
 
-    def analyze(self, image: bytes, **_options: Any) -> Analysis:
-        return Analysis(faces=[])
+    def analyze(self, image: bytes, *_request: Any, **_options: Any) -> Analysis:
+        # No face in any photo: the face API answers 400 code 28.
+        return Analysis(faces=[], width=1, height=1, timings={}, plugins_versions={})
 
 
 @contextmanager

@@ -45,7 +45,7 @@ def migrate(request: Request, inference: InferenceDep, tasks: BackgroundTasks) -
     # Committed before answering, so every process refuses writes from now on.
     with sessions() as session, session.begin():
         reembed.start(session, calculator=inference.calculator_id)
-    tasks.add_task(reembed.migrate, sessions, inference)
+    tasks.add_task(reembed.migrate, sessions, inference.unqueued())
     return "Migration started"
 
 
