@@ -259,8 +259,11 @@ def _load(
 
 
 @contextmanager
-def _server(port: int, photo: bytes, environment: dict[str, str]) -> Iterator[tuple[str, str]]:
-    """A `facegate serve` subprocess on a fresh data dir, one face enrolled: (url, api key)."""
+def serve(
+    port: int, photo: bytes, environment: dict[str, str]
+) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
+    """A `facegate serve` subprocess on a fresh data dir, one face enrolled: (url, api key,
+    the process). Also used by benchmarks/soak.py."""
     import httpx
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -286,7 +289,7 @@ def _server(port: int, photo: bytes, environment: dict[str, str]) -> Iterator[tu
                 files={"file": ("p.jpg", photo, "image/jpeg")},
                 timeout=60,
             ).raise_for_status()
-            yield url, key
+            yield url, key, server
         finally:
             errors = [line for line in log.read_text().splitlines() if "Error" in line]
             for line in sorted(set(errors)):
@@ -303,7 +306,7 @@ def http_rows(port: int, photo: bytes, environment: dict[str, str]) -> Iterator[
     """The HTTP table, a row at a time (a stuck server still leaves the rows measured)."""
     yield "| concurrency | requests | failed | p50 ms | p95 ms | photos/s |"
     yield "|---|---|---|---|---|---|"
-    with _server(port, photo, environment) as (url, key):
+    with serve(port, photo, environment) as (url, key, _):
         _load(url, key, photo, 1, 10)  # warm-up
         for concurrency, requests in ((1, 60), (4, 80), (16, 64)):
             start = time.perf_counter()

@@ -110,7 +110,13 @@ def make_settings(db_url: str, tmp_path: Path) -> Callable[..., Any]:
     from facegate.config import Settings
 
     def make(**overrides: Any) -> Settings:
-        values: dict[str, Any] = {"data_dir": tmp_path / "data", "database_url": db_url}
+        from tests.support import ADMIN_KEY
+
+        values: dict[str, Any] = {
+            "data_dir": tmp_path / "data",
+            "database_url": db_url,
+            "admin_key": ADMIN_KEY,
+        }
         return Settings(**(values | overrides))
 
     return make

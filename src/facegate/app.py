@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -13,7 +13,15 @@ from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
 from facegate.api import errors
-from facegate.api.middleware import ApiCors, BodyLimit, ServerFaults, TrailingSlash
+from facegate.api.middleware import (
+    ApiCors,
+    BodyLimit,
+    BodyTimeout,
+    HeaderLimit,
+    Idempotency,
+    ServerFaults,
+    TrailingSlash,
+)
 from facegate.config import Settings
 
 if TYPE_CHECKING:
@@ -47,7 +55,10 @@ def create_app(
             app.state.sessions, calculator=face_engine.calculator_id, scale=face_engine.scale
         )
         app.state.inference = Inference(
-            face_engine, settings.max_concurrent_inferences, max_file_size=settings.max_file_size
+            face_engine,
+            settings.max_concurrent_inferences,
+            max_queued=settings.max_queued_inferences,
+            max_file_size=settings.max_file_size,
         )
         await run_in_threadpool(_report_consistency, app.state.sessions, face_engine)
         app.state.ready = True
@@ -72,10 +83,30 @@ def create_app(
     _include_routers(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.add_middleware(ServerFaults)  # innermost: the other layers still see (and shape) a 500
+    app.add_middleware(Idempotency, ttl_seconds=settings.idempotency_ttl_seconds)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_size)
+    app.add_middleware(BodyTimeout, seconds=settings.request_body_timeout)
+    app.add_middleware(
+        HeaderLimit, max_bytes=settings.max_header_size, max_count=settings.max_header_count
+    )
     app.add_middleware(TrailingSlash)
     app.add_middleware(ApiCors)  # outermost, so a 413 carries the CORS headers too
     return app
+
+
+# Room for the request line (method, path and query string) on top of the header fields, as much
+# as nginx's request-line buffer in front of CompreFace.
+REQUEST_LINE_ALLOWANCE = 8 * 1024
+
+
+def server_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for serving `create_app(settings)`: h11, because it stops buffering a
+    request head at a size we choose (httptools buffers any size), so a 1 MB header or 5,000
+    of them are refused (400) before they are held in memory."""
+    return {
+        "http": "h11",
+        "h11_max_incomplete_event_size": settings.max_header_size + REQUEST_LINE_ALLOWANCE,
+    }
 
 
 def _load(settings: Settings) -> FaceEngine:

@@ -73,6 +73,29 @@ class Settings(BaseSettings):
         640,
         description="Images whose longer side exceeds this are downscaled for detection only.",
     )
+    max_header_size: int = Field(
+        8 * 1024,
+        description="Largest total size of a request's header fields in bytes (also `8KB`), "
+        "as Tomcat's default behind CompreFace; bigger: 431. The HTTP parser refuses a request "
+        "line and headers over this plus 8 KiB with 400 before reading further.",
+    )
+    max_header_count: int = Field(
+        100,
+        description="Most header fields one request may carry (Tomcat's default); more: 431.",
+    )
+    request_body_timeout: float = Field(
+        60.0,
+        gt=0,
+        description="Seconds to wait for the next part of a request body (nginx's "
+        "client_body_timeout in front of CompreFace); a body that stops arriving gets 408 and "
+        "its connection is closed.",
+    )
+    idempotency_ttl_seconds: int = Field(
+        24 * 3600,
+        gt=0,
+        description="How long the answer to a write sent with an `Idempotency-Key` header is "
+        "kept and replayed to a retry with the same key (docs/api.md).",
+    )
 
     # --- engine ----------------------------------------------------------------------------
     model: str = Field(
@@ -101,6 +124,13 @@ class Settings(BaseSettings):
         default_factory=lambda: max(1, (os.cpu_count() or 1) // 2),
         description="Inference calls that may run at once in one server process.",
     )
+    max_queued_inferences: int = Field(
+        32,
+        ge=0,
+        description="Requests that may wait for an inference slot in one server process; "
+        "beyond them a request is refused at once with 503 and `Retry-After` instead of "
+        'waiting (docs/performance.md, "Many clients").',
+    )
     response_format: Literal["seed", "compreface-1.2"] = Field(
         "seed",
         description='Plugin output shape: the seed\'s (`age: [low, high]`, `gender: "male"`) '
@@ -112,6 +142,13 @@ class Settings(BaseSettings):
         True,
         description="When false, open sign-up closes after the first account; admins then "
         "create accounts.",
+    )
+    admin_key: str | None = Field(
+        None,
+        min_length=16,
+        description="A secret that, sent as the `x-admin-key` header, lets a script call "
+        "administrator-only endpoints such as POST /api/v1/migrate without logging in "
+        "(not set: only a logged-in administrator may).",
     )
     session_ttl_seconds: int = Field(
         7 * 24 * 3600, description="How long a web UI login session lasts without use."
@@ -130,7 +167,7 @@ class Settings(BaseSettings):
         "", description="The From header of emails; defaults to email_username when empty."
     )
 
-    @field_validator("max_file_size", "max_request_size", mode="before")
+    @field_validator("max_file_size", "max_request_size", "max_header_size", mode="before")
     @classmethod
     def _sizes(cls, value: object) -> object:
         return _parse_size(value)

@@ -8,13 +8,18 @@ The status comes from a few bases; each domain class adds CompreFace's code and 
     |                           ImageTooLarge; FileTooLarge answers 413), parameters and names,
     |                           faces (NoFaceFound 28, TooManyFaces 31), accounts and roles
     +-- Unauthorized 401        NotAuthenticated
-    +-- Forbidden 403           CsrfRejected, SignupClosed, RegistrationTokenExpired
+    +-- Forbidden 403           CsrfRejected, SignupClosed, RegistrationTokenExpired,
+    |                           AdministratorRequired
     +-- NotFound 404            services, applications, users, subjects, examples
     +-- MethodNotAllowed 405    WritesDuringMigration
-    +-- Conflict 409            EmbeddedByOtherModel, MigrationImpossible
+    +-- RequestTimedOut 408     a body that stopped arriving
+    +-- Conflict 409            EmbeddedByOtherModel, MigrationImpossible, IdempotencyKeyInFlight
     +-- PayloadTooLarge 413     RequestTooLarge
+    +-- 422                     IdempotencyKeyReused
     +-- TooManyRequests 429     LoginThrottled, ResetMailThrottled
+    +-- HeadersTooLarge 431     too many or too large header fields
     +-- ServerError 500         MailDisabled
+    +-- Unavailable 503         InferenceQueueFull (with Retry-After)
 """
 
 from __future__ import annotations
@@ -40,6 +45,10 @@ class FacegateError(Exception):
     def body(self) -> dict[str, object]:
         return {"message": self.message, "code": self.code}
 
+    def headers(self) -> dict[str, str]:
+        """HTTP headers the answer carries besides the body (Retry-After, for one)."""
+        return {}
+
 
 class BadRequest(FacegateError):
     status = 400
@@ -61,6 +70,14 @@ class MethodNotAllowed(FacegateError):
     status = 405
 
 
+class RequestTimedOut(FacegateError):
+    status = 408
+    default_message = "The request body stopped arriving"
+
+    def headers(self) -> dict[str, str]:
+        return {"Connection": "close"}  # the rest of the body may still come: never read it
+
+
 class Conflict(FacegateError):
     status = 409
 
@@ -73,8 +90,17 @@ class TooManyRequests(FacegateError):
     status = 429
 
 
+class HeadersTooLarge(FacegateError):
+    status = 431
+    default_message = "Request header fields too large"
+
+
 class ServerError(FacegateError):
     status = 500
+
+
+class Unavailable(FacegateError):
+    status = 503
 
 
 # --- images: what `facegate.engine.images` raises for bytes it cannot turn into a picture -------
@@ -237,6 +263,35 @@ class RequestTooLarge(PayloadTooLarge):
     default_message = "The request body is larger than the allowed maximum"
 
 
+class InferenceQueueFull(Unavailable):
+    """Every inference slot is busy and max_queued_inferences requests already wait for one."""
+
+    def __init__(self, waiting: int, retry_after: int) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"The server is busy: {waiting} requests are waiting for face inference; "
+            f"retry in {retry_after} seconds"
+        )
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class IdempotencyKeyInFlight(Conflict):
+    """A retry arrived while the first request with its Idempotency-Key is still running."""
+
+    default_message = (
+        "A request with this Idempotency-Key is still being processed; retry when it has answered"
+    )
+
+
+class IdempotencyKeyReused(FacegateError):
+    """The key was first sent with another method or path (the IETF draft's 422)."""
+
+    status = 422
+    default_message = "This Idempotency-Key was used for a different request"
+
+
 # --- admin API: accounts, applications, services (decisions.md C2.2; docs/admin-api.md) ----------
 
 
@@ -248,6 +303,13 @@ class NotAuthenticated(Unauthorized):
 class CsrfRejected(Forbidden):
     code = 1
     default_message = "Missing or invalid CSRF token"
+
+
+class AdministratorRequired(Forbidden):
+    """Logged in, but not a global OWNER or ADMINISTRATOR (POST /api/v1/migrate)."""
+
+    code = 9
+    default_message = "Only an administrator may do this"
 
 
 class AppNotFound(NotFound):

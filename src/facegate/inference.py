@@ -3,7 +3,10 @@ re-embedding job and the CLI all call (below `api/`, which only adds HTTP)."""
 
 from __future__ import annotations
 
+import copy
+import math
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -14,7 +17,7 @@ import numpy.typing as npt
 from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Analysis, Face, FaceRequest
 from facegate.engine.similarity import Scale
-from facegate.errors import FileTooLarge, NoFaceFound
+from facegate.errors import FileTooLarge, InferenceQueueFull, NoFaceFound
 
 if TYPE_CHECKING:
     from facegate.engine.face_engine import FaceEngine
@@ -39,15 +42,64 @@ class FaceQuery:
 
 
 class Inference:
-    """The face engine behind a bound on concurrent calls: requests queue instead of thrashing."""
+    """The face engine behind a bound on concurrent calls and on the requests waiting for one:
+    requests queue instead of thrashing, and past the queue are refused at once (503 with
+    Retry-After) instead of waiting without end (docs/performance.md, "Many clients")."""
 
     def __init__(
-        self, engine: FaceEngine, max_concurrent: int, *, max_file_size: int | None = None
+        self,
+        engine: FaceEngine,
+        max_concurrent: int,
+        *,
+        max_queued: int | None = None,
+        max_file_size: int | None = None,
     ) -> None:
-        """`max_file_size` (bytes; None: photos already accepted once, such as stored ones)."""
+        """`max_queued` (None: no bound, for the CLI and the re-embedding job); `max_file_size`
+        (bytes; None: photos already accepted once, such as stored ones)."""
         self.engine = engine
-        self._slots = threading.BoundedSemaphore(max(1, max_concurrent))
+        self._concurrent = max(1, max_concurrent)
+        self._slots = threading.BoundedSemaphore(self._concurrent)
+        self._max_queued = max_queued
         self._max_file_size = max_file_size
+        self._lock = threading.Lock()
+        self._admitted = 0  # running plus waiting
+        self._seconds_per_call = 0.1  # a running mean, for Retry-After
+
+    @property
+    def running(self) -> int:
+        """Requests holding an inference slot (or about to)."""
+        with self._lock:
+            return min(self._admitted, self._concurrent)
+
+    @property
+    def waiting(self) -> int:
+        """Requests admitted but not yet given a slot."""
+        with self._lock:
+            return max(0, self._admitted - self._concurrent)
+
+    def unqueued(self) -> Inference:
+        """The same engine and slots for a background job (the /migrate re-embedding), which
+        waits its turn however long the queue and is never refused."""
+        twin = copy.copy(self)
+        twin._max_queued = None
+        twin._lock = threading.Lock()
+        twin._admitted = 0
+        return twin
+
+    def _admit(self) -> None:
+        with self._lock:
+            waiting = self._admitted - self._concurrent
+            if self._max_queued is not None and waiting >= self._max_queued:
+                # The queue drains `concurrent` calls at a time: the wait of its last place.
+                drain = (waiting + 1) * self._seconds_per_call / self._concurrent
+                raise InferenceQueueFull(waiting, max(1, math.ceil(drain)))
+            self._admitted += 1
+
+    def _done(self, seconds: float | None) -> None:
+        with self._lock:
+            self._admitted -= 1
+            if seconds is not None:
+                self._seconds_per_call += (seconds - self._seconds_per_call) / 8
 
     @property
     def calculator_id(self) -> str:
@@ -92,8 +144,15 @@ class Inference:
             limit=query.limit if limit is None else limit,
             detect=detect,
         )
-        with self._slots:
-            analysis: Analysis = self.engine.analyze(image.data, request)
+        self._admit()
+        seconds = None
+        try:
+            with self._slots:
+                started = time.perf_counter()
+                analysis: Analysis = self.engine.analyze(image.data, request)
+                seconds = time.perf_counter() - started
+        finally:
+            self._done(seconds)
         if not analysis.faces:
             raise NoFaceFound()
         return analysis

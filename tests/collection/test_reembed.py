@@ -173,7 +173,7 @@ def test_migration_is_refused_without_photos(
         refused.stderr
     )
     with running_api(settings, engines("insightface-s"), faces_dir, keys) as api:
-        response = api.client.post("/api/v1/migrate")
+        response = api.migrate()
         assert response.status_code == 409
         assert "save_images_to_db=false" in response.json()["message"]
         assert _stored(api)[0] == enrolled

@@ -14,6 +14,8 @@ from facegate.engine.options import EngineOptions
 
 REPO = Path(__file__).resolve().parents[2]
 FACES_DIR = REPO.parent / "shared" / "faces"
+# The admin_key of every test's settings (`make_settings`): scripts' way to POST /api/v1/migrate.
+ADMIN_KEY = "test-admin-key-0123456789"
 
 
 def engine_options(**overrides: Any) -> EngineOptions:

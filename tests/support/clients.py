@@ -35,6 +35,7 @@ class Api:
     faces: Path
     engine: Any  # the FaceEngine (or tests.support.fake_engine.FakeEngine) the server runs
     client: httpx.Client
+    app: Any = None  # the ASGI app the server runs (its state: app.state.inference...)
 
     @property
     def url(self) -> str:
@@ -82,6 +83,11 @@ class Api:
             },
         )
 
+    def migrate(self) -> httpx.Response:
+        """POST /api/v1/migrate as a script does it: with the settings' admin key."""
+        assert self.settings.admin_key is not None
+        return self.client.post("/api/v1/migrate", headers={"x-admin-key": self.settings.admin_key})
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A session on the server's database, from the test's side, in a transaction."""
@@ -122,19 +128,18 @@ def running_api(
 ) -> Iterator[Api]:
     """A server for `settings`: with one new service of each type, or the services of `keys`
     (a server started again on the same database)."""
-    with (
-        LiveServer(create_app(settings, engine=engine)) as server,
-        httpx.Client(base_url=server.url, timeout=120) as client,
-    ):
-        yield Api(settings, keys or _new_services(settings), faces_dir, engine, client)
+    app = create_app(settings, engine=engine)
+    with LiveServer(app) as server, httpx.Client(base_url=server.url, timeout=120) as client:
+        yield Api(settings, keys or _new_services(settings), faces_dir, engine, client, app)
 
 
 @contextmanager
 def in_process_api(settings: Settings, engine: Any, faces_dir: Path) -> Iterator[Api]:
     """The app of `settings` in-process (`servers.in_process`), with one new service of each
     type: no socket, no uvicorn, for the fast tests."""
-    with in_process(create_app(settings, engine=engine)) as client:
-        yield Api(settings, _new_services(settings), faces_dir, engine, client)
+    app = create_app(settings, engine=engine)
+    with in_process(app) as client:
+        yield Api(settings, _new_services(settings), faces_dir, engine, client, app)
 
 
 def _new_services(settings: Settings) -> dict[str, str]:

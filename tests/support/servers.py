@@ -20,7 +20,7 @@ from anyio.from_thread import BlockingPortal, start_blocking_portal
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import face_services
-from facegate.app import create_app
+from facegate.app import create_app, server_options
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from tests.support.fake_engine import FakeEngine
@@ -37,9 +37,12 @@ def free_port() -> int:
 class LiveServer:
     """uvicorn serving `app` in a background thread of this process."""
 
-    def __init__(self, app: Any, port: int | None = None) -> None:
+    def __init__(self, app: Any, port: int | None = None, **options: Any) -> None:
+        """`options`: more of uvicorn's, such as `facegate.app.server_options(settings)`."""
         self.port = port or free_port()
-        config = uvicorn.Config(app, host="127.0.0.1", port=self.port, log_level="warning")
+        config = uvicorn.Config(
+            app, host="127.0.0.1", port=self.port, log_level="warning", **options
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -112,9 +115,11 @@ def create_service(settings: Settings, kind: str, name: str | None = None) -> st
 
 @contextmanager
 def serve(settings: Settings, *, port: int | None = None) -> Iterator[str]:
-    """create_app(settings) on the fake engine under uvicorn in a thread; yields the base URL.
-    `port` when the settings must name it (public_url, for e-mailed links)."""
-    with LiveServer(create_app(settings, engine=FakeEngine()), port) as server:
+    """create_app(settings) on the fake engine under uvicorn in a thread, with the options
+    `facegate serve` gives it; yields the base URL. `port` when the settings must name it
+    (public_url, for e-mailed links)."""
+    app = create_app(settings, engine=FakeEngine())
+    with LiveServer(app, port, **server_options(settings)) as server:
         yield server.url
 
 

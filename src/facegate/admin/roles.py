@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from facegate.errors import IllegalReplacer, InsufficientPrivileges, SelfRoleChange
+from facegate.errors import (
+    AdministratorRequired,
+    IllegalReplacer,
+    InsufficientPrivileges,
+    SelfRoleChange,
+)
 
 
 class Role(StrEnum):
@@ -66,6 +71,12 @@ def check_member_removal(
 
 
 # --- global roles and users ---------------------------------------------------------------------
+
+
+def check_server_administration(global_role: Role) -> None:
+    """Work on the whole server (re-embedding every collection): global admins only."""
+    if not _global_admin(global_role):
+        raise AdministratorRequired
 
 
 def assignable_global_roles(global_role: Role) -> list[Role]:

@@ -17,8 +17,11 @@ log = logging.getLogger(__name__)
 
 
 def error_response(error: FacegateError, headers: Mapping[str, str] | None = None) -> JSONResponse:
-    """The error's `{"message", "code"}` body with its status: every failure is shaped here."""
-    return JSONResponse(error.body(), status_code=error.status, headers=headers)
+    """The error's `{"message", "code"}` body with its status and headers: every failure is
+    shaped here."""
+    return JSONResponse(
+        error.body(), status_code=error.status, headers={**error.headers(), **(headers or {})}
+    )
 
 
 def server_fault(exc: Exception, request: str) -> JSONResponse:

@@ -1,4 +1,5 @@
-"""Keyless endpoints: config, consistency, migration, static images (decisions.md C1.8)."""
+"""Keyless endpoints: config, consistency, migration (an administrator's, decisions.md D12),
+static images (decisions.md C1.8)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from facegate import face_services
+from facegate.api.admin.deps import Administrator
 from facegate.api.deps import InferenceDep, SessionDep, SettingsDep
 from facegate.api.faces import IMAGE_HEADERS
 from facegate.collection import reembed, store
@@ -35,14 +37,15 @@ def consistence_status(
     }
 
 
-@router.post("/migrate", response_class=PlainTextResponse)
+@router.post("/migrate", response_class=PlainTextResponse, dependencies=[Administrator])
 def migrate(request: Request, inference: InferenceDep, tasks: BackgroundTasks) -> str:
-    """Re-embed, in the background, every stored image made by another calculator."""
+    """Re-embed, in the background, every stored image made by another calculator. Only an
+    administrator may: it blocks every write of every service (decisions.md D12)."""
     sessions = request.app.state.sessions
     # Committed before answering, so every process refuses writes from now on.
     with sessions() as session, session.begin():
         reembed.start(session, calculator=inference.calculator_id)
-    tasks.add_task(reembed.migrate, sessions, inference)
+    tasks.add_task(reembed.migrate, sessions, inference.unqueued())
     return "Migration started"
 
 

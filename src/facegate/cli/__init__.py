@@ -39,20 +39,25 @@ def serve(
     """Serve the CompreFace-compatible API and the web UI."""
     import uvicorn
 
-    from facegate.app import create_app
+    from facegate.app import create_app, server_options
     from facegate.db.session import upgrade
 
     settings = settings_from(data_dir, model)
     upgrade(settings)  # once here, so worker processes do not race to create the schema
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port)
+        uvicorn.run(create_app(settings), host=host, port=port, **server_options(settings))
         return
     # Each worker builds its own app (models, database pool, index) from the same environment;
     # the options given here are the only settings it could not read there itself.
     os.environ["FACEGATE_DATA_DIR"] = str(settings.data_dir)
     os.environ["FACEGATE_MODEL"] = settings.model
     uvicorn.run(
-        "facegate.app:from_environment", factory=True, host=host, port=port, workers=workers
+        "facegate.app:from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        **server_options(settings),
     )
 
 

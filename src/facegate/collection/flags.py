@@ -20,7 +20,7 @@ def this_process() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _holder_died(holder: str | None) -> bool:
+def holder_died(holder: str | None) -> bool:
     """Whether the holder was a process of this host that no longer runs."""
     host, _, pid = (holder or "").rpartition(":")
     if host != socket.gethostname() or not pid.isdigit():
@@ -43,7 +43,7 @@ def flag_is_set(s: Session, *, name: str) -> bool:
     if row is None:
         return False
     updated, holder = row
-    return utcnow() - updated < FLAG_STALE_AFTER and not _holder_died(holder)
+    return utcnow() - updated < FLAG_STALE_AFTER and not holder_died(holder)
 
 
 def take_flag(s: Session, *, name: str) -> bool:

@@ -245,3 +245,23 @@ class ServerFlag(Base):
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # "<host>:<pid>" of the process holding it (None in flags written before migration 0005).
     holder: Mapped[str | None] = mapped_column(String(128), default=None)
+
+
+class IdempotentRequest(Base):
+    """A write sent with an `Idempotency-Key`: held while it runs, then its answer, replayed to
+    retries with the same key until it expires (facegate.collection.idempotency)."""
+
+    __tablename__ = "idempotent_requests"
+
+    # SHA-256 of the x-api-key the write came with: keys are per service, and no copy of the
+    # service's secret is kept here.
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # SHA-256 of method, path and query string: the same key for another request is refused.
+    request: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    # "<host>:<pid>" of the process running the write; None once its answer is stored.
+    holder: Mapped[str | None] = mapped_column(String(128), default=None)
+    status: Mapped[int | None] = mapped_column(Integer, default=None)
+    content_type: Mapped[str | None] = mapped_column(String(255), default=None)
+    body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)

@@ -47,7 +47,7 @@ def test_migrate_re_embeds_stale_examples(api: Api) -> None:
     assert api.client.get("/api/v1/consistence/status").json()["dbIsInconsistent"] is True
     # The stale vector is not searched: recognition sees no example of this calculator.
     assert api.recognize("fr_obama2.jpg").json()["result"][0]["subjects"] == []
-    response = api.client.post("/api/v1/migrate")
+    response = api.migrate()
     assert (response.status_code, response.text) == (200, "Migration started")
     deadline = time.monotonic() + 120
     while api.client.get("/api/v1/consistence/status").json()["dbIsInconsistent"]:
@@ -73,7 +73,7 @@ def test_writes_are_refused_while_migrating(api: Api) -> None:
         ("POST", "/api/v1/recognition/faces/delete"),
     ]:
         assert api.request(method, path, json={"subject": "x"}).json()["code"] == 32
-    again = api.client.post("/api/v1/migrate")
+    again = api.migrate()
     assert again.status_code == 400
     assert again.json() == {"message": "Migration already executing", "code": 27}
     # Reads still work.

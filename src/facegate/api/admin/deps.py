@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.admin import logins
+from facegate.admin import logins, roles
 from facegate.api.deps import SessionDep, SettingsDep
 from facegate.config import Settings
 from facegate.db.tables import LoginSession, User
@@ -18,6 +18,7 @@ from facegate.errors import CsrfRejected, NotAuthenticated
 SESSION_COOKIE = "facegate_session"
 CSRF_COOKIE = "facegate_csrf"
 CSRF_HEADER = "X-CSRF-Token"
+ADMIN_KEY_HEADER = "x-admin-key"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -99,3 +100,26 @@ def current_user(session: SessionDep, login: CurrentLogin) -> User:
 
 CurrentUser = Annotated[User, Depends(current_user)]
 SessionMakerDep = Annotated[sessionmaker[Session], Depends(session_maker)]
+
+
+def administrator(request: Request, settings: SettingsDep, session: SessionDep) -> None:
+    """An administrator outside /admin (POST /api/v1/migrate): the `x-admin-key` header equal
+    to the admin_key setting, or the login session of a global OWNER or ADMINISTRATOR, which,
+    as a cookie, must echo its CSRF token (decisions.md D12)."""
+    given = request.headers.get(ADMIN_KEY_HEADER)
+    if given is not None:
+        expected = settings.admin_key
+        if expected is None or not secrets.compare_digest(given.encode(), expected.encode()):
+            raise NotAuthenticated(f"Wrong {ADMIN_KEY_HEADER}")
+        return
+    token = request.cookies.get(SESSION_COOKIE)
+    login = logins.active(session, token=token) if token else None
+    if login is None:
+        raise NotAuthenticated(f"Log in as an administrator, or send the {ADMIN_KEY_HEADER} header")
+    if not logins.csrf_matches(login.csrf_token, request.headers.get(CSRF_HEADER)):
+        raise CsrfRejected
+    user = current_user(session, login)
+    roles.check_server_administration(roles.Role(user.global_role))
+
+
+Administrator = Depends(administrator)
