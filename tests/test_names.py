@@ -46,7 +46,8 @@ def test_text_no_database_can_store_is_refused_in_every_name(value: str, what: s
     """NUL (PostgreSQL refuses it) and unpaired surrogates (no UTF-8 form): a 400, never a 500."""
     with pytest.raises(InvalidParameter) as caught:
         names.check(value, what=what, empty=EmptyField("x"), separators=what != "User's first name")
-    assert caught.value.message == f"{what} cannot contain NUL or unpaired surrogate characters"
+    expected = f"{what} cannot contain control characters or unpaired surrogates"
+    assert caught.value.message == expected
     assert caught.value.status == 400
 
 

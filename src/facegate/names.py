@@ -1,6 +1,7 @@
 """Names people give things (users, applications, services, subjects): one rule, CompreFace's,
 1 to 50 characters and, for the names of things, none of the path separators `; / \\`; and,
-for every name, text that both databases can store (no NUL, no unpaired surrogate).
+for every name, text that both databases store and every URL reaches (no control character,
+no unpaired surrogate).
 
 The messages differ by entity, as CompreFace's do (decisions.md C2.1, C2.2); the rule does not.
 Subject names follow it on every path that creates, renames, finds or deletes one (D11).
@@ -15,8 +16,10 @@ from facegate.errors import FacegateError, InvalidName, InvalidParameter
 MAX_LENGTH = 50
 SEPARATORS = frozenset(";/\\")
 # PostgreSQL refuses NUL in text, and an unpaired surrogate (JSON's "\ud800") has no UTF-8 form,
-# so neither database could store it; SQLite would keep NUL, which made the two disagree.
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# so neither database could store it; SQLite would keep NUL, which made the two disagree. The
+# other control characters store, but a name ending in a line break is out of reach of
+# /subjects/{subject} (a route's `$` matches before a final newline), and none of them shows.
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def check(
@@ -31,8 +34,8 @@ def check(
         value = value.strip()
     if len(value) > MAX_LENGTH:
         raise InvalidParameter(f"{what} size must be between 1 and {MAX_LENGTH}")
-    if _UNSTORABLE.search(value):
-        raise InvalidParameter(f"{what} cannot contain NUL or unpaired surrogate characters")
+    if _FORBIDDEN.search(value):
+        raise InvalidParameter(f"{what} cannot contain control characters or unpaired surrogates")
     if separators and SEPARATORS & set(value):
         raise InvalidName()
     return value

@@ -399,7 +399,7 @@ def test_bad_json_and_names(browser: Callable[[], Browser]) -> None:
     nul = b.post("/admin/app", {"name": "a\x00b"})
     assert (
         refused(nul, 400, 26)
-        == "Application name cannot contain NUL or unpaired surrogate characters"
+        == "Application name cannot contain control characters or unpaired surrogates"
     )
     app = ok(b.post("/admin/app", {"name": "X"}), 201)
     refused(b.post("/admin/app", {"name": "X"}), 400, 17)

@@ -193,7 +193,10 @@ class ApiCors:
 
 
 class TrailingSlash:
-    """`/api/v1/x/` is `/api/v1/x`, as Spring matches it (the seed's own snippets add the slash)."""
+    """`/api/v1/x/` is `/api/v1/x`, as Spring matches it (the seed's own snippets add the slash).
+
+    Only slashes the client wrote count, not an encoded one (`%2F`) that ends a subject's name:
+    `DELETE /subjects/%2F` stripped to `DELETE /subjects` would delete every subject."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -201,7 +204,10 @@ class TrailingSlash:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
         if scope["type"] == "http" and path.startswith(API_PREFIX) and path.endswith("/"):
-            scope = {**scope, "path": path.rstrip("/")}
+            raw: bytes = scope.get("raw_path") or path.encode()
+            written = len(raw) - len(raw.rstrip(b"/"))
+            if written:
+                scope = {**scope, "path": path[:-written], "raw_path": raw[:-written]}
         await self.app(scope, receive, send)
 
 

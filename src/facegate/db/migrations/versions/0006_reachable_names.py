@@ -2,8 +2,9 @@
 follow it, so that every stored subject can be found, renamed and deleted by name.
 
 Before this revision `POST /recognition/faces?subject=` stored any non-blank name: with `; / \\`
-(unreachable through `/subjects/{subject}`), over 50 characters, or holding NUL (SQLite only).
-Each such name becomes: NUL removed, each of `; / \\` replaced by `_`, cut to 50 characters,
+(unreachable through `/subjects/{subject}`), over 50 characters, or holding control characters
+(NUL on SQLite only; a final line break is out of reach of the URL too). Each such name becomes:
+control characters removed, each of `; / \\` replaced by `_`, cut to 50 characters,
 `unnamed` if nothing but blanks is left, and ` (2)`, ` (3)`... appended when the result is
 already another subject's name in the service, compared case-insensitively as subjects are.
 Examples stay with their subject; each rename is logged.
@@ -18,6 +19,7 @@ Revises: 0005
 from __future__ import annotations
 
 import logging
+import re
 from collections import defaultdict
 
 import sqlalchemy as sa
@@ -32,6 +34,7 @@ MAX_LENGTH = 50
 SEPARATORS = ";/\\"
 REPLACEMENT = "_"
 BLANK = "unnamed"
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f]")
 
 log = logging.getLogger("facegate.migrations")
 
@@ -46,19 +49,19 @@ services = sa.table("services", sa.column("id", sa.Integer), sa.column("version"
 
 
 def follows_rule(name: str) -> bool:
-    """The rule of revision 0006: 1 to 50 characters, not blank, no NUL, none of `; / \\`.
-    (Unpaired surrogates cannot have been stored: neither driver encodes them.)"""
+    """The rule of revision 0006: 1 to 50 characters, not blank, no control character, none of
+    `; / \\`. (Unpaired surrogates cannot have been stored: neither driver encodes them.)"""
     return (
         bool(name.strip())
         and len(name) <= MAX_LENGTH
-        and "\x00" not in name
+        and not CONTROL.search(name)
         and not any(c in name for c in SEPARATORS)
     )
 
 
 def reachable(name: str) -> str:
     """The name `name` becomes, before de-duplication."""
-    name = name.replace("\x00", "")
+    name = CONTROL.sub("", name)
     for separator in SEPARATORS:
         name = name.replace(separator, REPLACEMENT)
     name = name[:MAX_LENGTH]
