@@ -7,6 +7,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 from tests.support import REPO
 
 PACKAGE = REPO / "src" / "facegate"
@@ -75,15 +77,16 @@ def test_only_the_runtime_module_imports_onnxruntime() -> None:
     assert importers == ["engine/runtime.py"]
 
 
-def test_the_dlib_converter_is_reached_only_through_its_model_file() -> None:
-    """engine/dlib_onnx is build-time code: the runtime reaches it through model_file (and the
-    exported graph's input name), never the .dat reader."""
+@pytest.mark.parametrize("converter", ["dlib_onnx", "mask_onnx"])
+def test_the_converters_are_reached_only_through_their_model_file(converter: str) -> None:
+    """engine/dlib_onnx and engine/mask_onnx are build-time code: the runtime reaches each
+    through its model_file (and the exported graph's tensor names), never the file readers."""
     outside = []
     for path in PACKAGE.rglob("*.py"):
-        if "dlib_onnx" in path.parts:
+        if converter in path.parts:
             continue
         for line, target in _imports(path):
-            if target.startswith("facegate.engine.dlib_onnx") and not target.endswith(
+            if target.startswith(f"facegate.engine.{converter}") and not target.endswith(
                 (".model_file", ".export")
             ):
                 outside.append(f"{path.relative_to(REPO)}:{line} imports {target}")

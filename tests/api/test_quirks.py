@@ -106,3 +106,20 @@ def test_header_name_is_case_insensitive(api: Api) -> None:
         "/api/v1/recognition/subjects", headers={"X-API-KEY": api.keys["recognition"]}
     )
     assert response.json() == {"subjects": []}
+
+
+def test_double_take_mask_gender_age_plugins(api: Api) -> None:
+    # Double Take's README configures exactly this list; every face answers all three.
+    response = api.request(
+        "POST",
+        "/api/v1/recognition/recognize?face_plugins=mask,gender,age",
+        files=_photo(api, "knn_test_obama_and_biden.jpg"),
+    )
+    assert response.status_code == 200
+    faces = response.json()["result"]
+    assert len(faces) == 3
+    for face in faces:
+        assert {"mask", "gender", "age", "box", "subjects"} <= set(face)
+        # Accuracy is tests/engine/test_mask.py's; here the shape Double Take reads.
+        assert face["mask"]["value"] in {"with_mask", "without_mask"}
+        assert 0.5 <= face["mask"]["probability"] <= 1.0

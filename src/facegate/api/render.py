@@ -39,7 +39,8 @@ def face_json(
 
     `seed`: `"age": [low, high]`, `"gender": "male"` (the documentation's examples).
     `compreface-1.2`: `"age": {"low", "high", "probability"}`, `"gender": {"value",
-    "probability"}` (what CompreFace 1.2 actually returns). `embedding` appears only when
+    "probability"}` (what CompreFace 1.2 actually returns). `mask` is `{"value", "probability"}`
+    in both: CompreFace documents it only in that shape. `embedding` appears only when
     `calculator` was requested; `execution_time` only with `status`, without `landmarks`.
     """
     result: Json = {}
@@ -57,6 +58,8 @@ def face_json(
             if response_format == "seed"
             else {"value": gender.value, "probability": gender.probability}
         )
+    if face.mask is not None and face_plugins.MASK in plugins:
+        result["mask"] = {"value": face.mask.value, "probability": face.mask.probability}
     if face.pose is not None and face_plugins.POSE in plugins:
         result["pose"] = {"pitch": face.pose.pitch, "roll": face.pose.roll, "yaw": face.pose.yaw}
     if face.embedding is not None and face_plugins.CALCULATOR in plugins:

@@ -24,11 +24,21 @@ def models_build(
         bool, typer.Option("--force", help="Convert again even if the file is current.")
     ] = False,
 ) -> None:
-    """Convert dlib's face network to ONNX into <data_dir>/models (reused when current)."""
+    """Convert dlib's face network, and the mask classifier when its extra is installed, to
+    ONNX into <data_dir>/models (reused when current)."""
     from facegate.engine.dlib_onnx.model_file import build_model_file
+    from facegate.engine.mask_onnx.model_file import build_model_file as build_mask_file
+    from facegate.errors import ModelUnavailable
 
-    path = build_model_file(EngineOptions.from_settings(settings_from(data_dir)), force=force)
+    options = EngineOptions.from_settings(settings_from(data_dir))
+    path = build_model_file(options, force=force)
     typer.echo(f"{path} ({path.stat().st_size} bytes)")
+    try:
+        path = build_mask_file(options, force=force)
+    except ModelUnavailable as exc:
+        typer.echo(f"mask: skipped ({exc})")
+    else:
+        typer.echo(f"{path} ({path.stat().st_size} bytes)")
 
 
 @models_app.command("compare")

@@ -129,6 +129,11 @@ class FaceEngine:
                 points = models.landmarks106.points(pixels, found.boxes)
             for face, face_points in zip(faces, points, strict=True):
                 face.landmarks106 = face_points
+        if face_plugins.MASK in slugs and models.mask is not None:
+            with run.stage("mask"):
+                masks = models.mask.classify(pixels, found.boxes)
+            for face, mask in zip(faces, masks, strict=True):
+                face.mask = mask
         if face_plugins.POSE in slugs:
             with run.stage("pose"):
                 for face, marks in zip(faces, found.landmarks, strict=True):

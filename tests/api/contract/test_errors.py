@@ -247,9 +247,3 @@ def test_bulk_delete_needs_an_array_of_ids(seeded: Api) -> None:
     for body in ({"ids": []}, [1, 2], "x"):
         response = seeded.request("POST", "/api/v1/recognition/faces/delete", json=body)
         _error(response, 400, 26, "The request body must be a JSON array of image ids")
-
-
-def test_mask_plugin_is_not_available(seeded: Api) -> None:
-    response = seeded.recognize("fr_obama2.jpg", face_plugins="age,mask")
-    _error(response, 400, 0)
-    assert "mask" in response.json()["message"]

@@ -1,0 +1,71 @@
+"""A model converted to ONNX from a file of an installed package, kept in the data directory:
+written once with a sha256 checksum file beside it, reused while both the converted file and
+its source still match their recorded checksums."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+
+def sha256(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@dataclass(frozen=True)
+class ConvertedFile:
+    """The converted model at `path`; `convert` turns the source bytes into ONNX bytes."""
+
+    path: Path
+    convert: Callable[[bytes], bytes]
+
+    @property
+    def checksum_path(self) -> Path:
+        return self.path.with_name(self.path.name + ".sha256")
+
+    def recorded(self) -> dict[str, str]:
+        """File name -> sha256 from the checksum file (sha256sum format); empty if unreadable."""
+        try:
+            lines = self.checksum_path.read_text().splitlines()
+        except OSError:
+            return {}
+        entries = (line.split("  ", 1) for line in lines if "  " in line)
+        return {name: digest for digest, name in entries}
+
+    def load(self, source: Path) -> bytes:
+        """The model bytes: the stored file when its checksums still hold, else a new conversion."""
+        source_bytes = source.read_bytes()
+        recorded = self.recorded()
+        if recorded.get(str(source)) == sha256(source_bytes):
+            try:
+                model = self.path.read_bytes()
+            except OSError:
+                model = b""
+            if recorded.get(self.path.name) == sha256(model):
+                return model
+        return self.build(source_bytes, source)
+
+    def build(self, source_bytes: bytes, source: Path) -> bytes:
+        """Convert the source and write the model and its checksum file, each atomically."""
+        model = self.convert(source_bytes)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        checksums = (
+            f"{sha256(model)}  {self.path.name}\n{sha256(source_bytes)}  {source}\n"
+        ).encode()
+        # Temporary name per process: several server workers may convert at the same time.
+        for target, data in ((self.path, model), (self.checksum_path, checksums)):
+            temporary = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            temporary.write_bytes(data)
+            os.replace(temporary, target)
+        return model
+
+    def ensure(self, source: Path, *, force: bool = False) -> Path:
+        """Make sure the converted file exists and is current (convert when `force`); its path."""
+        if force:
+            self.build(source.read_bytes(), source)
+        else:
+            self.load(source)
+        return self.path
