@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
-from facegate.api import errors
+from facegate.api import errors, openapi
 from facegate.api.middleware import (
     ApiCors,
     BodyLimit,
@@ -74,12 +74,13 @@ def create_app(
         title="facegate",
         summary="CompreFace-compatible face recognition",
         lifespan=lifespan,
-        docs_url="/swagger-ui.html",
+        docs_url=None,  # api.openapi serves Swagger UI without a CDN
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.ready = False
     errors.install(app)
+    openapi.install(app)
     _include_routers(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
     app.add_middleware(ServerFaults)  # innermost: the other layers still see (and shape) a 500

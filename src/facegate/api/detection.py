@@ -7,13 +7,22 @@ from typing import Any
 from fastapi import APIRouter
 
 from facegate import face_services
-from facegate.api import render
+from facegate.api import openapi as doc
+from facegate.api import render, schemas
 from facegate.api.deps import BodyDep, DetectionService, InferenceDep, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/detection", tags=["detection"])
 
 
-@router.post("/detect")
+@router.post(
+    "/detect",
+    **doc.operation(
+        schemas.Detection,
+        params=doc.FACE_QUERY,
+        body=doc.image_body("file"),
+        refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.IMAGE),
+    ),
+)
 def detect(
     service: DetectionService,
     body: BodyDep,

@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
-from facegate.api import render
+from facegate.api import openapi as doc
+from facegate.api import render, schemas
 from facegate.api.deps import (
     BodyDep,
     InferenceDep,
@@ -38,7 +39,25 @@ router = APIRouter(prefix="/recognition", tags=["faces"])
 IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000"}
 
 
-@router.post("/faces", status_code=201)
+@router.post(
+    "/faces",
+    **doc.operation(
+        schemas.ExampleRef,
+        status=201,
+        params=(doc.SUBJECT_TO_ADD, doc.DET_PROB_THRESHOLD),
+        body=doc.image_body("file"),
+        refusals=(
+            *doc.KEYED,
+            doc.BAD_JSON,
+            doc.SUBJECT_MISSING,
+            doc.BAD_PARAMETER,
+            *doc.SUBJECT_NAME,
+            *doc.IMAGE,
+            doc.ONE_FACE,
+            *doc.WRITE,
+        ),
+    ),
+)
 def add_example(
     service: WritableService,
     body: BodyDep,
@@ -63,7 +82,14 @@ def add_example(
     return {"image_id": example.id, "subject": subject}
 
 
-@router.get("/faces")
+@router.get(
+    "/faces",
+    **doc.operation(
+        schemas.ExamplePage,
+        params=(doc.PAGE, doc.SIZE, doc.SUBJECT_FILTER),
+        refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER),
+    ),
+)
 def list_examples(
     service: RecognitionService, body: BodyDep, session: SessionDep
 ) -> dict[str, Any]:
@@ -83,7 +109,14 @@ def list_examples(
     }
 
 
-@router.delete("/faces")
+@router.delete(
+    "/faces",
+    **doc.operation(
+        schemas.Deleted,
+        params=(doc.SUBJECT_TO_DELETE,),
+        refusals=(*doc.KEYED, doc.BAD_JSON, *doc.WRITE),
+    ),
+)
 def delete_examples_of_subject(
     service: WritableService, body: BodyDep, session: SessionDep
 ) -> dict[str, int]:
@@ -93,13 +126,23 @@ def delete_examples_of_subject(
     return {"deleted": deleted}
 
 
-@router.delete("/faces/{image_id}")
+@router.delete(
+    "/faces/{image_id}",
+    **doc.operation(schemas.ExampleRef, refusals=(*doc.KEYED, doc.UNKNOWN_EXAMPLE, *doc.WRITE)),
+)
 def delete_example(image_id: str, service: WritableService, session: SessionDep) -> dict[str, str]:
     deleted = store.delete_example(session, service=service, example_id=image_id)
     return {"image_id": deleted.image_id, "subject": deleted.subject}
 
 
-@router.post("/faces/delete")
+@router.post(
+    "/faces/delete",
+    **doc.operation(
+        schemas.ExampleRefs,
+        body=doc.json_body(list[str]),
+        refusals=(*doc.KEYED, doc.BAD_JSON, doc.NOT_IDS, *doc.WRITE),
+    ),
+)
 def delete_examples(
     service: WritableService, body: BodyDep, session: SessionDep
 ) -> list[dict[str, str]]:
@@ -109,13 +152,25 @@ def delete_examples(
     return [{"image_id": ref.image_id, "subject": ref.subject} for ref in deleted]
 
 
-@router.get("/faces/{image_id}/img")
+@router.get(
+    "/faces/{image_id}/img",
+    response_class=Response,
+    responses=doc.responses(None, 200, doc.KEYED) | {200: doc.IMAGE_FILE},
+)
 def download_image(image_id: str, service: RecognitionService, session: SessionDep) -> Response:
     data = store.example_image(session, service=service, example_id=image_id)
     return Response(data, media_type="application/octet-stream", headers=IMAGE_HEADERS)
 
 
-@router.post("/faces/{image_id}/verify")
+@router.post(
+    "/faces/{image_id}/verify",
+    **doc.operation(
+        schemas.ExampleVerification,
+        params=doc.FACE_QUERY,
+        body=doc.image_body("file"),
+        refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.IMAGE, *doc.EXAMPLE),
+    ),
+)
 def verify_against_example(
     image_id: str,
     service: RecognitionService,
@@ -139,7 +194,14 @@ def verify_against_example(
     return render.with_versions({"result": result}, analysis, query)
 
 
-@router.post("/embeddings/faces/{image_id}/verify")
+@router.post(
+    "/embeddings/faces/{image_id}/verify",
+    **doc.operation(
+        schemas.EmbeddingsVerificationResult,
+        body=doc.json_body(schemas.EmbeddingsQuery),
+        refusals=(*doc.KEYED, doc.BAD_JSON, *doc.EMBEDDINGS, *doc.EXAMPLE),
+    ),
+)
 def verify_embeddings_against_example(
     image_id: str,
     service: RecognitionService,

@@ -8,7 +8,8 @@ import numpy as np
 from fastapi import APIRouter
 
 from facegate import face_services
-from facegate.api import render
+from facegate.api import openapi as doc
+from facegate.api import render, schemas
 from facegate.api.deps import (
     BodyDep,
     IndexDep,
@@ -24,7 +25,15 @@ from facegate.inference import embeddings
 router = APIRouter(prefix="/recognition", tags=["recognition"])
 
 
-@router.post("/recognize")
+@router.post(
+    "/recognize",
+    **doc.operation(
+        schemas.Recognition,
+        params=(*doc.FACE_QUERY, doc.PREDICTION_COUNT, doc.DETECT_FACES),
+        body=doc.image_body("file"),
+        refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.IMAGE),
+    ),
+)
 def recognize(
     service: RecognitionService,
     body: BodyDep,
@@ -48,7 +57,15 @@ def recognize(
     return render.with_versions({"result": result}, analysis, query)
 
 
-@router.post("/embeddings/recognize")
+@router.post(
+    "/embeddings/recognize",
+    **doc.operation(
+        schemas.EmbeddingsRecognition,
+        params=(doc.PREDICTION_COUNT,),
+        body=doc.json_body(schemas.EmbeddingsQuery),
+        refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.EMBEDDINGS),
+    ),
+)
 def recognize_embeddings(
     service: RecognitionService, body: BodyDep, index: IndexDep, inference: InferenceDep
 ) -> dict[str, Any]:

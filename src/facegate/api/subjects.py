@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from facegate.api import openapi as doc
+from facegate.api import schemas
 from facegate.api.deps import BodyDep, RecognitionService, SessionDep, WritableService
 from facegate.api.params import subject_name
 from facegate.collection import store
@@ -12,21 +14,36 @@ from facegate.errors import InvalidParameter
 router = APIRouter(prefix="/recognition/subjects", tags=["subjects"])
 
 
-@router.post("", status_code=201)
+@router.post(
+    "",
+    **doc.operation(
+        schemas.Subject,
+        status=201,
+        body=doc.json_body(schemas.SubjectName),
+        refusals=(*doc.KEYED, doc.BAD_JSON, *doc.SUBJECT_NAME, doc.SUBJECT_EXISTS, *doc.WRITE),
+    ),
+)
 def create_subject(service: WritableService, body: BodyDep, session: SessionDep) -> dict[str, str]:
     name = subject_name(body.json)
     subject = store.create_subject(session, service=service, name=name)
     return {"subject": subject.name}
 
 
-@router.get("")
+@router.get("", **doc.operation(schemas.Subjects, refusals=doc.KEYED))
 def list_subjects(service: RecognitionService, session: SessionDep) -> dict[str, list[str]]:
     return {"subjects": store.list_subjects(session, service=service)}
 
 
 # `:path`, so that a name holding an encoded `/` (`a%2Fb`, which arrives decoded) reaches the
 # handler and is answered "not found" like any name no subject bears (decisions.md D11).
-@router.put("/{subject:path}")
+@router.put(
+    "/{subject:path}",
+    **doc.operation(
+        schemas.Updated,
+        body=doc.json_body(schemas.SubjectName),
+        refusals=(*doc.KEYED, doc.BAD_JSON, *doc.SUBJECT_NAME, doc.UNKNOWN_SUBJECT, *doc.WRITE),
+    ),
+)
 def rename_subject(
     subject: str, service: WritableService, body: BodyDep, session: SessionDep
 ) -> dict[str, bool]:
@@ -37,11 +54,14 @@ def rename_subject(
     return {"updated": updated}
 
 
-@router.delete("/{subject:path}")
+@router.delete(
+    "/{subject:path}",
+    **doc.operation(schemas.Subject, refusals=(*doc.KEYED, doc.UNKNOWN_SUBJECT, *doc.WRITE)),
+)
 def delete_subject(subject: str, service: WritableService, session: SessionDep) -> dict[str, str]:
     return {"subject": store.delete_subject(session, service=service, name=subject)}
 
 
-@router.delete("")
+@router.delete("", **doc.operation(schemas.Deleted, refusals=(*doc.KEYED, *doc.WRITE)))
 def delete_all_subjects(service: WritableService, session: SessionDep) -> dict[str, int]:
     return {"deleted": store.delete_all_subjects(session, service=service)}

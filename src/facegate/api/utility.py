@@ -7,6 +7,8 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from facegate import face_services
+from facegate.api import openapi as doc
+from facegate.api import schemas
 from facegate.api.admin.deps import Administrator
 from facegate.api.deps import InferenceDep, SessionDep, SettingsDep
 from facegate.api.faces import IMAGE_HEADERS
@@ -15,7 +17,7 @@ from facegate.collection import reembed, store
 router = APIRouter(tags=["utility"])
 
 
-@router.get("/config")
+@router.get("/config", **doc.operation(schemas.ClientLimits))
 def config(settings: SettingsDep) -> dict[str, int]:
     """Size limits the web UI checks before uploading."""
     return {
@@ -24,7 +26,7 @@ def config(settings: SettingsDep) -> dict[str, int]:
     }
 
 
-@router.get("/consistence/status")
+@router.get("/consistence/status", **doc.operation(schemas.Consistency))
 def consistence_status(
     session: SessionDep, inference: InferenceDep, settings: SettingsDep
 ) -> dict[str, object]:
@@ -37,7 +39,12 @@ def consistence_status(
     }
 
 
-@router.post("/migrate", response_class=PlainTextResponse, dependencies=[Administrator])
+@router.post(
+    "/migrate",
+    response_class=PlainTextResponse,
+    dependencies=[Administrator],
+    responses=doc.responses(None, 200, doc.MIGRATION) | {200: doc.MIGRATION_STARTED},
+)
 def migrate(request: Request, inference: InferenceDep, tasks: BackgroundTasks) -> str:
     """Re-embed, in the background, every stored image made by another calculator. Only an
     administrator may: it blocks every write of every service (decisions.md D12)."""
@@ -49,7 +56,11 @@ def migrate(request: Request, inference: InferenceDep, tasks: BackgroundTasks) -
     return "Migration started"
 
 
-@router.get("/static/{api_key}/images/{image_id}")
+@router.get(
+    "/static/{api_key}/images/{image_id}",
+    response_class=Response,
+    responses=doc.responses(None, 200, ()) | {200: doc.IMAGE_FILE},
+)
 def static_image(api_key: str, image_id: str, session: SessionDep) -> Response:
     """The image of an example, for `<img src>`: the key is in the path, not a header."""
     service = face_services.service_by_key(session, api_key=api_key, type="recognition")

@@ -7,7 +7,8 @@ from typing import Any
 from fastapi import APIRouter
 
 from facegate import face_services
-from facegate.api import render
+from facegate.api import openapi as doc
+from facegate.api import render, schemas
 from facegate.api.deps import (
     BodyDep,
     InferenceDep,
@@ -23,7 +24,15 @@ from facegate.inference import embeddings
 router = APIRouter(prefix="/verification", tags=["verification"])
 
 
-@router.post("/verify")
+@router.post(
+    "/verify",
+    **doc.operation(
+        schemas.Verification,
+        params=doc.FACE_QUERY,
+        body=doc.image_body("source_image", "target_image"),
+        refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.IMAGE, doc.ONE_FACE),
+    ),
+)
 def verify(
     service: VerificationService,
     body: BodyDep,
@@ -57,7 +66,14 @@ def verify(
     return {"result": [render.with_versions(item, target, query)]}
 
 
-@router.post("/embeddings/verify")
+@router.post(
+    "/embeddings/verify",
+    **doc.operation(
+        schemas.EmbeddingsVerificationResult,
+        body=doc.json_body(schemas.EmbeddingsVerification),
+        refusals=(*doc.KEYED, doc.BAD_JSON, *doc.EMBEDDINGS),
+    ),
+)
 def verify_embeddings(
     service: VerificationService, body: BodyDep, inference: InferenceDep
 ) -> dict[str, Any]:

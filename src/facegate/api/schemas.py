@@ -1,0 +1,241 @@
+"""The face API's JSON bodies as pydantic models, for its OpenAPI description only.
+
+Handlers keep returning plain dicts built by `render` and parse bodies tolerantly (`params`,
+`deps`): these models describe what they do and never validate a request or a response, so
+documenting an endpoint cannot change what it answers (tests/api/test_openapi.py and the
+schemathesis run in tests/api/test_schemathesis.py check the two agree).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import BaseModel, Field
+from pydantic.json_schema import SkipJsonSchema
+
+from facegate import names
+
+# A key that only some answers carry: absent, never null (the models are not used to serialise).
+Absent = SkipJsonSchema[None]
+Point = Annotated[list[float], Field(min_length=2, max_length=2, description="[x, y] in pixels")]
+Embedding = Annotated[list[float], Field(min_length=1)]
+
+
+# --- errors ----------------------------------------------------------------------------------
+
+
+class ErrorBody(BaseModel):
+    """CompreFace's error body, on every refusal; `code` tells the refusals of one status apart."""
+
+    message: str
+    code: int
+
+
+class ServerFaultBody(ErrorBody):
+    """A fault of facegate's own (never a client's input): logged with the same request_id."""
+
+    request_id: str = Field(pattern="^[0-9a-f]{32}$")
+
+
+# --- request bodies: the JSON alternatives to multipart, and the JSON-only bodies ------------
+
+
+class ImageBase64(BaseModel):
+    """The image as base64 in JSON, instead of a multipart `file` part."""
+
+    file: str = Field(description="The image file's bytes in base64 (standard or URL-safe)")
+
+
+class TwoImagesBase64(BaseModel):
+    """Both images of `/verification/verify` as base64 in JSON."""
+
+    source_image: str = Field(description="The image with one face, in base64")
+    target_image: str = Field(description="The image whose faces are compared, in base64")
+
+
+class SubjectName(BaseModel):
+    """A subject's name: 1 to 50 characters, not blank, none of `; / \\`."""
+
+    subject: str = Field(min_length=1, max_length=names.MAX_LENGTH)
+
+
+class EmbeddingsQuery(BaseModel):
+    """Embeddings of faces, each of the model set's length (128 on dlib, 512 on InsightFace)."""
+
+    embeddings: list[Embedding] = Field(min_length=1)
+
+
+class EmbeddingsVerification(BaseModel):
+    """One embedding compared with others, all of the model set's length."""
+
+    source: Embedding
+    targets: list[Embedding] = Field(min_length=1)
+
+
+# --- faces: the parts of a face that each plugin adds -----------------------------------------
+
+
+class Box(BaseModel):
+    probability: float
+    x_max: int
+    y_max: int
+    x_min: int
+    y_min: int
+
+
+class AgeRange(BaseModel):
+    low: int
+    high: int
+    probability: float
+
+
+class GenderValue(BaseModel):
+    value: str
+    probability: float
+
+
+class Pose(BaseModel):
+    pitch: float
+    roll: float
+    yaw: float
+
+
+class Face(BaseModel):
+    """One face: its box, and a key for each requested plugin (`face_plugins`).
+
+    `age` and `gender` are the seed's `[low, high]` and `"male"`, or CompreFace 1.2's objects
+    with the `compreface-1.2` response format (docs/configuration.md)."""
+
+    age: list[int] | AgeRange | Absent = None
+    gender: str | GenderValue | Absent = None
+    pose: Pose | Absent = None
+    embedding: Embedding | Absent = Field(default=None, description="With `calculator`")
+    box: Box
+    landmarks: list[Point] | Absent = Field(
+        default=None, description="With `landmarks` (5 points) or `landmarks2d106` (106)"
+    )
+    landmarks68: list[Point] | Absent = None
+    execution_time: dict[str, float] | Absent = Field(
+        default=None, description="Milliseconds per plugin, with `status=true`"
+    )
+
+
+PluginsVersions = Annotated[
+    dict[str, str], Field(description="Each plugin's model, with `status=true`")
+]
+
+
+class SubjectSimilarity(BaseModel):
+    subject: str
+    similarity: float
+
+
+class RecognizedFace(Face):
+    subjects: list[SubjectSimilarity] = Field(
+        description="The `prediction_count` most similar stored examples, best first"
+    )
+
+
+class Recognition(BaseModel):
+    result: list[RecognizedFace]
+    plugins_versions: PluginsVersions | Absent = None
+
+
+class Detection(BaseModel):
+    result: list[Face]
+    plugins_versions: PluginsVersions | Absent = None
+
+
+class ExampleMatch(Face):
+    subject: str
+    similarity: float
+
+
+class ExampleVerification(BaseModel):
+    result: list[ExampleMatch]
+    plugins_versions: PluginsVersions | Absent = None
+
+
+class FaceMatch(Face):
+    similarity: float
+
+
+class VerificationItem(BaseModel):
+    source_image_face: Face
+    face_matches: list[FaceMatch]
+    plugins_versions: PluginsVersions | Absent = None
+
+
+class Verification(BaseModel):
+    result: list[VerificationItem] = Field(min_length=1, max_length=1)
+
+
+# --- embeddings --------------------------------------------------------------------------------
+
+
+class EmbeddingSimilarities(BaseModel):
+    embedding: list[float]
+    similarities: list[SubjectSimilarity]
+
+
+class EmbeddingsRecognition(BaseModel):
+    result: list[EmbeddingSimilarities]
+
+
+class EmbeddingSimilarity(BaseModel):
+    embedding: list[float]
+    similarity: float
+
+
+class EmbeddingsVerificationResult(BaseModel):
+    result: list[EmbeddingSimilarity] = Field(description="Best first")
+
+
+# --- the collection: subjects and examples -----------------------------------------------------
+
+
+class Subject(BaseModel):
+    subject: str
+
+
+class Subjects(BaseModel):
+    subjects: list[str]
+
+
+class Updated(BaseModel):
+    updated: bool
+
+
+class Deleted(BaseModel):
+    deleted: int = Field(ge=0)
+
+
+class ExampleRef(BaseModel):
+    image_id: str
+    subject: str
+
+
+ExampleRefs = list[ExampleRef]
+
+
+class ExamplePage(BaseModel):
+    faces: list[ExampleRef]
+    total_pages: int = Field(ge=0)
+    total_elements: int = Field(ge=0)
+    page_number: int = Field(ge=0)
+    page_size: int = Field(ge=1)
+
+
+# --- keyless -----------------------------------------------------------------------------------
+
+
+class ClientLimits(BaseModel):
+    clientMaxFileSize: int = Field(description="Bytes")
+    clientMaxBodySize: int = Field(description="Bytes")
+
+
+class Consistency(BaseModel):
+    demoFaceCollectionIsInconsistent: bool
+    dbIsInconsistent: bool
+    saveImagesToDB: bool
+    status: str

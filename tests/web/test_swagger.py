@@ -1,0 +1,85 @@
+"""Swagger UI in Debian's chromium with every request to another host refused: the page loads,
+takes a recognition service's key in "Authorize", and runs a recognition with "Try it out"
+(issue 10), on a live server with the real engine."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import Browser, Route, expect, sync_playwright
+
+from tests.support.clients import Api, running_api
+from tests.web.test_web import CHROMIUM, CHROMIUM_ARGS
+
+pytestmark = pytest.mark.browser
+expect.set_options(timeout=20_000)  # a busy machine: room for each step, never a speed target
+
+RECOGNIZE = "#operations-recognition-recognize_api_v1_recognition_recognize_post"
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    if not CHROMIUM.is_file():
+        pytest.fail("Debian's chromium is missing: apt-get install -y chromium (.ci/run does it)")
+    with sync_playwright() as driver:
+        launched = driver.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield launched
+        launched.close()
+
+
+# One database is enough here: what is tested is the page, not the storage.
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_recognize_from_the_swagger_page_offline(
+    settings: Any, face_engine: Any, faces_dir: Path, browser: Browser
+) -> None:
+    with running_api(settings, face_engine, faces_dir) as api:
+        assert api.add("obama", "fr_obama_small.jpg").status_code == 201
+        _recognize_in_swagger_ui(api, browser, faces_dir / "fr_obama2.jpg")
+
+
+def _recognize_in_swagger_ui(api: Api, browser: Browser, photo: Path) -> None:
+    page = browser.new_context(base_url=api.url).new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    elsewhere: list[str] = []
+    local = urlsplit(api.url).netloc
+
+    def only_this_server(route: Route) -> None:
+        if urlsplit(route.request.url).netloc == local:
+            route.continue_()
+        else:
+            elsewhere.append(route.request.url)
+            route.abort()
+
+    page.route("**/*", only_this_server)
+    page.goto("/swagger-ui.html")
+    expect(page.locator(RECOGNIZE)).to_be_visible()
+
+    # Authorize: the recognition key in its own scheme's field.
+    page.locator("button.authorize").first.click()
+    scheme = page.locator(".auth-container").filter(has_text="recognition_key")
+    scheme.locator("input").fill(api.keys["recognition"])
+    scheme.locator("button.authorize").click()
+    expect(scheme.get_by_role("heading", name="Authorized")).to_be_visible()
+    scheme.locator("button.btn-done").click()
+
+    # Try it out on POST /recognize with a photo, and execute.
+    operation = page.locator(RECOGNIZE)
+    operation.locator(".opblock-summary").click()
+    operation.locator("button.try-out__btn").click()
+    operation.locator("input[type=file]").set_input_files(str(photo))
+    operation.locator("button.execute").click()
+
+    live = operation.locator(".live-responses-table")
+    expect(live.locator("tbody .response-col_status")).to_have_text("200")
+    body = json.loads(live.locator("tbody .highlight-code pre").first.inner_text())
+    assert body["result"][0]["subjects"][0]["subject"] == "obama", body
+    assert elsewhere == [], "the page asked another host"
+    assert errors == []
