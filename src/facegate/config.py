@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, get_args
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The plugin output shapes; each face service may choose one (decisions.md D1).
+ResponseFormat = Literal["seed", "compreface-1.2"]
+RESPONSE_FORMATS: tuple[ResponseFormat, ...] = get_args(ResponseFormat)
 
 
 def _parse_size(value: object) -> object:
@@ -131,10 +135,11 @@ class Settings(BaseSettings):
         "beyond them a request is refused at once with 503 and `Retry-After` instead of "
         'waiting (docs/performance.md, "Many clients").',
     )
-    response_format: Literal["seed", "compreface-1.2"] = Field(
+    response_format: ResponseFormat = Field(
         "seed",
         description='Plugin output shape: the seed\'s (`age: [low, high]`, `gender: "male"`) '
-        "or CompreFace 1.2's objects with probabilities.",
+        "or CompreFace 1.2's objects with probabilities; the default of face services that "
+        "do not choose their own.",
     )
 
     # --- accounts and email ----------------------------------------------------------------

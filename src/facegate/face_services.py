@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from facegate.collection import changes
+from facegate.config import RESPONSE_FORMATS, ResponseFormat
 from facegate.db.tables import (
     Application,
     Example,
@@ -78,14 +79,45 @@ def check_service_name(s: Session, *, app_id: int, name: str, other_than: int | 
         raise NameNotUnique(name)
 
 
-def create_service(s: Session, *, app: Application, name: str, type: str) -> Service:
+def create_service(
+    s: Session,
+    *,
+    app: Application,
+    name: str,
+    type: str,
+    response_format: ResponseFormat | None = None,
+) -> Service:
     if type not in SERVICE_TYPES:
         raise ValueError(f"service type must be one of {SERVICE_TYPES}, not {type!r}")
     check_service_name(s, app_id=app.id, name=name, other_than=None)
-    service = Service(app_id=app.id, name=name, type=type, version=0)
+    _check_response_format(response_format)
+    service = Service(
+        app_id=app.id, name=name, type=type, version=0, response_format=response_format
+    )
     s.add(service)
     s.flush()
     return service
+
+
+def set_response_format(
+    s: Session, *, service: Service, response_format: ResponseFormat | None
+) -> None:
+    """The plugin output shape of the service's answers; None: the server's setting."""
+    _check_response_format(response_format)
+    service.response_format = response_format
+    s.flush()
+
+
+def response_format_of(service: Service, *, default: ResponseFormat) -> ResponseFormat:
+    """The shape the service answers in: its own choice, else the server's `default`."""
+    return service.response_format or default
+
+
+def _check_response_format(response_format: str | None) -> None:
+    if response_format is not None and response_format not in RESPONSE_FORMATS:
+        raise ValueError(
+            f"response format must be one of {RESPONSE_FORMATS}, not {response_format!r}"
+        )
 
 
 def service_by_key(s: Session, *, api_key: str, type: str) -> Service | None:
@@ -146,7 +178,13 @@ def delete_service(s: Session, *, service: Service) -> None:
 
 def clone_service(s: Session, *, service: Service, name: str) -> Service:
     """A new service of the same type and application with a copy of the whole collection."""
-    clone = create_service(s, app=service.application, name=name, type=service.type)
+    clone = create_service(
+        s,
+        app=service.application,
+        name=name,
+        type=service.type,
+        response_format=service.response_format,
+    )
     subjects = s.execute(
         select(Subject.id, Subject.name, Subject.name_key).where(Subject.service_id == service.id)
     ).all()

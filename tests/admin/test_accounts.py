@@ -95,9 +95,10 @@ def test_config_tells_the_pages_what_is_open(server: Callable[..., Opener]) -> N
         "faceModel": {
             "name": "fake",
             "calculator": "fake-calculator",
-            "licence": "none",
+            "licence": "none: a test double",
             "inconsistentExamples": 0,
         },
+        "responseFormat": "seed",  # of services that choose none
     }
     assert b.http.cookies["facegate_csrf"]
 

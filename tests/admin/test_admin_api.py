@@ -129,6 +129,7 @@ def test_role_matrix(
     expect(b.post("/admin/app", {"name": "Mine"}), global_admin, 201)
     created = expect(b.post(f"{app}/model", {"name": "new", "type": "detection"}), edit, 201)
     expect(b.put(service, {"name": "renamed"}), edit)
+    expect(b.put(f"{service}/settings", {"responseFormat": "compreface-1.2"}), edit)
     expect(b.post(service, {"name": "clone"}), edit, 201)
     rekeyed = expect(b.put(f"{service}/apikey"), edit)
     if edit:
@@ -171,6 +172,7 @@ def test_members_of_one_app_never_reach_another_apps_services(
         b.put(f"{mine}/model/{foreign}", {"name": "stolen"}),
         b.post(f"{mine}/model/{foreign}", {"name": "stolen"}),
         b.put(f"{mine}/model/{foreign}/apikey"),
+        b.put(f"{mine}/model/{foreign}/settings", {"responseFormat": "seed"}),
         b.delete(f"{mine}/model/{foreign}"),
     ):
         refused(response, 404, 3)
@@ -179,6 +181,7 @@ def test_members_of_one_app_never_reach_another_apps_services(
     # The other service is untouched.
     again = ok(world.admin.get(f"{other}/model/{foreign}"))
     assert (again["name"], again["apiKey"]) == ("faces", world.other_service["apiKey"])
+    assert again["responseFormat"] is None
 
 
 def test_unknown_app_is_404_code_2(browser: Callable[[], Browser]) -> None:
@@ -433,6 +436,40 @@ def test_bad_json_and_names(browser: Callable[[], Browser]) -> None:
     assert [s["name"] for s in ok(b.get(f"/admin/app/{app['id']}/models"))] == ["FACES"]
 
 
+def test_response_format_of_a_service(browser: Callable[[], Browser]) -> None:
+    """Each service may choose its response format; `null` is the server's (shown in
+    /admin/config). A clone keeps the choice; a format facegate does not know is refused."""
+    b, _ = account(browser, "owner@example.com")
+    assert ok(b.get("/admin/config"))["responseFormat"] == "seed"
+    app = ok(b.post("/admin/app", {"name": "Home"}), 201)
+    models = f"/admin/app/{app['id']}/model"
+    plain = ok(b.post(models, {"name": "plain", "type": "recognition"}), 201)
+    assert plain["responseFormat"] is None
+    body = {"name": "double take", "type": "recognition", "responseFormat": "compreface-1.2"}
+    double_take = ok(b.post(models, body), 201)
+    assert double_take["responseFormat"] == "compreface-1.2"
+
+    settings = f"{models}/{plain['id']}/settings"
+    assert ok(b.put(settings, {"responseFormat": "compreface-1.2"}))["responseFormat"] == (
+        "compreface-1.2"
+    )
+    assert ok(b.get(f"{models}/{plain['id']}"))["responseFormat"] == "compreface-1.2"
+    clone = ok(b.post(f"{models}/{plain['id']}", {"name": "plain copy"}), 201)
+    assert clone["responseFormat"] == "compreface-1.2"
+    assert ok(b.put(settings, {"responseFormat": "seed"}))["responseFormat"] == "seed"
+    refused(b.put(settings, {"responseFormat": "compreface"}), 400, 26)
+    refused(b.post(models, {"name": "x", "type": "detection", "responseFormat": "1.2"}), 400, 26)
+    assert ok(b.put(settings, {"responseFormat": None}))["responseFormat"] is None
+    listed = {
+        each["name"]: each["responseFormat"] for each in ok(b.get(f"/admin/app/{app['id']}/models"))
+    }
+    assert listed == {
+        "double take": "compreface-1.2",
+        "plain": None,
+        "plain copy": "compreface-1.2",
+    }
+
+
 # --- the real application, as `facegate serve` runs it ------------------------------------------
 
 
@@ -511,6 +548,7 @@ def test_malformed_bodies_on_every_route_with_a_body(browser: Callable[[], Brows
         ("POST", models),
         ("PUT", f"{models}/{service['id']}"),
         ("POST", f"{models}/{service['id']}"),
+        ("PUT", f"{models}/{service['id']}/settings"),
     ]
     for method, path in routes:
         for body in ({}, [1], {"name": 5, "email": None, "role": "KING", "type": 3}):

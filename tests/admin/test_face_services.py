@@ -103,6 +103,25 @@ def test_clone_service_copies_the_collection(s: Session, service: Service) -> No
     assert store.list_examples(s, service=clone, subject=None, page=0, size=20).total_elements == 2
 
 
+def test_response_format_defaults_to_the_servers(s: Session, service: Service) -> None:
+    assert service.response_format is None
+    assert face_services.response_format_of(service, default="compreface-1.2") == "compreface-1.2"
+    face_services.set_response_format(s, service=service, response_format="seed")
+    s.expire_all()  # read back from the database
+    assert face_services.response_format_of(service, default="compreface-1.2") == "seed"
+    assert face_services.clone_service(s, service=service, name="copy").response_format == "seed"
+    with pytest.raises(ValueError, match="response format"):
+        face_services.set_response_format(s, service=service, response_format="v1")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="response format"):
+        face_services.create_service(
+            s,
+            app=service.application,
+            name="x",
+            type="detection",
+            response_format="objects",  # type: ignore[arg-type]
+        )
+
+
 # --- request statistics ---------------------------------------------------------------------
 
 

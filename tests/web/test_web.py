@@ -301,6 +301,14 @@ def test_sign_up_to_recognised_faces(
     expect(page.locator(".model-licence")).to_contain_text("CC0")
     expect(page.locator("#banner")).to_be_hidden()
     _shot(page, shots / "08-dashboard.png")
+    # Its settings: the response format, the server's until the service chooses one.
+    response_format = page.get_by_label("Response format")
+    expect(response_format.locator("option").first).to_have_text("Server default (seed)")
+    expect(response_format).to_have_value("")
+    response_format.select_option("compreface-1.2")
+    expect(page.get_by_text("Response format saved")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("Response format")).to_have_value("compreface-1.2")
 
     # Log out: the session is gone, private pages send back to the login page.
     page.get_by_role("button", name="Log out").click()

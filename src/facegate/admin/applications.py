@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from facegate import face_services, names
 from facegate.admin import accounts, roles
 from facegate.admin.roles import Role
+from facegate.config import ResponseFormat
 from facegate.db.tables import Application, AppMember, Service, User, could_be_id, utcnow
 from facegate.errors import (
     AlreadyMember,
@@ -221,16 +222,32 @@ def _service_name(s: Session, *, app: Application, name: str, renaming: Service 
     return name
 
 
-def create_service(s: Session, *, standing: Access, name: str, type: str) -> Service:
+def create_service(
+    s: Session,
+    *,
+    standing: Access,
+    name: str,
+    type: str,
+    response_format: ResponseFormat | None = None,
+) -> Service:
     standing.require_edit_services()
     name = _service_name(s, app=standing.app, name=name, renaming=None)
-    return face_services.create_service(s, app=standing.app, name=name, type=type)
+    return face_services.create_service(
+        s, app=standing.app, name=name, type=type, response_format=response_format
+    )
 
 
 def rename_service(s: Session, *, standing: Access, service: Service, name: str) -> None:
     standing.require_edit_services()
     name = _service_name(s, app=standing.app, name=name, renaming=service)
     face_services.rename_service(s, service=service, name=name)
+
+
+def set_response_format(
+    s: Session, *, standing: Access, service: Service, response_format: ResponseFormat | None
+) -> None:
+    standing.require_edit_services()
+    face_services.set_response_format(s, service=service, response_format=response_format)
 
 
 def clone_service(s: Session, *, standing: Access, service: Service, name: str) -> Service:

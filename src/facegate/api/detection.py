@@ -31,8 +31,9 @@ def detect(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     query = body.params.face_query()
+    shape = face_services.response_format_of(service, default=settings.response_format)
     # The calculator runs only when asked for here (CompreFace does not force it on detect).
     analysis = inference.faces(body.image(), query, embed=False)
     # Counted last: the upsert locks the day's row until commit, so not during inference.
     face_services.count_request(session, service=service)
-    return render.detection_body(analysis, query, settings.response_format)
+    return render.detection_body(analysis, query, shape)

@@ -10,6 +10,7 @@ from typing import Any
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
+from facegate import face_services
 from facegate.api import openapi as doc
 from facegate.api import render, schemas
 from facegate.api.deps import (
@@ -180,6 +181,7 @@ def verify_against_example(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     query = body.params.face_query()
+    shape = face_services.response_format_of(service, default=settings.response_format)
     analysis = inference.faces(body.image(), query)
     # CompreFace looks the example up after detection, so "no face" (28) wins over a bad id.
     example = _example_or_incorrect(session, service, image_id, inference.calculator_id)
@@ -187,7 +189,7 @@ def verify_against_example(
         store.embedding_of(example), normalize(embeddings(analysis.faces))
     )
     result = [
-        render.face(face, query, settings.response_format, round_box=True)
+        render.face(face, query, shape, round_box=True)
         | {"subject": example.subject.name, "similarity": render.round5(score)}
         for face, score in zip(analysis.faces, scores, strict=True)
     ]

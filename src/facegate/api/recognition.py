@@ -43,13 +43,13 @@ def recognize(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     query = body.params.face_query()
+    shape = face_services.response_format_of(service, default=settings.response_format)
     count = body.params.prediction_count()
     detect = body.params.boolean("detect_faces", True)
     analysis = inference.faces(body.image(), query, detect=detect)
     matches = index.search(service, embeddings(analysis.faces), k=count)
     result = [
-        render.face(face, query, settings.response_format, round_box=True)
-        | {"subjects": _subjects(found)}
+        render.face(face, query, shape, round_box=True) | {"subjects": _subjects(found)}
         for face, found in zip(analysis.faces, matches, strict=True)
     ]
     # Counted last: the upsert locks the day's row until commit, so not during inference.

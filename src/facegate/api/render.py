@@ -6,13 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any, Literal
+from typing import Any
 
+from facegate.config import ResponseFormat
 from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Analysis, Face
 from facegate.inference import FaceQuery
 
-ResponseFormat = Literal["seed", "compreface-1.2"]
 Json = dict[str, object]
 
 

@@ -41,6 +41,7 @@ def verify(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     query = body.params.face_query()
+    shape = face_services.response_format_of(service, default=settings.response_format)
     source_image = body.image("source_image", "sourceImageBase64")
     target_image = body.image("target_image", "targetImageBase64")
     source = inference.faces(source_image, query, limit=2)
@@ -50,14 +51,11 @@ def verify(
     reference = normalize(embeddings(source.faces))[0]
     scores = inference.scale.similarities(reference, normalize(embeddings(target.faces)))
     matches = [
-        render.face(face, query, settings.response_format, round_box=True)
-        | {"similarity": render.round5(score)}
+        render.face(face, query, shape, round_box=True) | {"similarity": render.round5(score)}
         for face, score in zip(target.faces, scores, strict=True)
     ]
     item = {
-        "source_image_face": render.face(
-            source.faces[0], query, settings.response_format, round_box=True
-        ),
+        "source_image_face": render.face(source.faces[0], query, shape, round_box=True),
         "face_matches": matches,
     }
     # Counted last: the upsert locks the day's row until commit, so not during inference.

@@ -20,6 +20,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
 
+from facegate.config import ResponseFormat
+
 
 def new_uuid() -> str:
     return str(uuid.uuid4())
@@ -132,6 +134,8 @@ class Service(Base):
     # Bumped by every write to the collection, so other processes know their index is stale.
     version: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # `seed` | `compreface-1.2`; NULL: the server's `response_format` (decisions.md D1).
+    response_format: Mapped[ResponseFormat | None] = mapped_column(String(16), default=None)
 
     application: Mapped[Application] = relationship(back_populates="services")
     subjects: Mapped[list[Subject]] = relationship(

@@ -42,8 +42,9 @@ router = APIRouter(tags=["admin: account"])
 
 @router.get("/config")
 def config(session: SessionDep, settings: SettingsDep, inference: InferenceDep) -> ConfigOut:
-    """What the pages need to know: sign-up and mail, and the face model with the examples it
-    cannot search yet (the UI's banner). Also hands out the CSRF cookie."""
+    """What the pages need to know: sign-up and mail, the face model with the examples it
+    cannot search yet (the UI's banner), the response format of services that choose none.
+    Also hands out the CSRF cookie."""
     engine = inference.engine
     return ConfigOut(
         mail_service_enabled=settings.enable_email_server,
@@ -54,6 +55,7 @@ def config(session: SessionDep, settings: SettingsDep, inference: InferenceDep) 
             licence=engine.licence,
             inconsistent_examples=store.stale_count(session, calculator=engine.calculator_id),
         ),
+        response_format=settings.response_format,
     )
 
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from facegate.admin import applications
 from facegate.admin.applications import Access
 from facegate.api.admin.deps import CurrentUser
-from facegate.api.admin.schemas import DayCount, NameOnly, NewService, ServiceOut
+from facegate.api.admin.schemas import DayCount, NameOnly, NewService, ServiceOut, ServiceSettings
 from facegate.api.deps import SessionDep
 from facegate.db.tables import Service, User
 
@@ -39,7 +39,11 @@ def create_service(
 ) -> ServiceOut:
     standing = applications.access(session, user=user, app_guid=app_id)
     service = applications.create_service(
-        session, standing=standing, name=body.name, type=body.type
+        session,
+        standing=standing,
+        name=body.name,
+        type=body.type,
+        response_format=body.response_format,
     )
     return ServiceOut.of(service)
 
@@ -56,6 +60,18 @@ def rename_service(
 ) -> ServiceOut:
     standing, service = _service(session, user, app_id, service_id)
     applications.rename_service(session, standing=standing, service=service, name=body.name)
+    return _out(session, standing, service)
+
+
+@router.put("/model/{service_id}/settings")
+def change_settings(
+    app_id: str, service_id: str, body: ServiceSettings, session: SessionDep, user: CurrentUser
+) -> ServiceOut:
+    """The service's own settings; `responseFormat: null` answers in the server's format."""
+    standing, service = _service(session, user, app_id, service_id)
+    applications.set_response_format(
+        session, standing=standing, service=service, response_format=body.response_format
+    )
     return _out(session, standing, service)
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
 from facegate.admin.roles import Role
+from facegate.config import ResponseFormat
 from facegate.db.tables import Service, User
 
 
@@ -70,6 +71,13 @@ class NameOnly(Model):
 class NewService(Model):
     name: str
     type: Literal["recognition", "detection", "verification"]
+    response_format: ResponseFormat | None = None
+
+
+class ServiceSettings(Model):
+    """What a service chooses for itself; `null` takes the server's setting."""
+
+    response_format: ResponseFormat | None
 
 
 # --- responses ----------------------------------------------------------------------------------
@@ -89,6 +97,8 @@ class ConfigOut(Model):
     mail_service_enabled: bool
     signup_open: bool
     face_model: FaceModelOut
+    # The server's `response_format`: what services that choose none answer in.
+    response_format: ResponseFormat
 
 
 class UserOut(Model):
@@ -157,6 +167,7 @@ class ServiceOut(Model):
     created_date: datetime
     subject_count: int
     image_count: int
+    response_format: ResponseFormat | None
 
     @classmethod
     def of(cls, service: Service, counts: tuple[int, int] = (0, 0)) -> ServiceOut:
@@ -168,6 +179,7 @@ class ServiceOut(Model):
             created_date=service.created_at,
             subject_count=counts[0],
             image_count=counts[1],
+            response_format=service.response_format,
         )
 
 

@@ -3,6 +3,7 @@
 
 /** @typedef {"OWNER" | "ADMINISTRATOR" | "USER"} Role */
 /** @typedef {"recognition" | "detection" | "verification"} ServiceKind */
+/** @typedef {"seed" | "compreface-1.2"} ResponseFormat how age and gender are shaped */
 /**
  * @typedef {object} User The signed-in user.
  * @property {string} userId
@@ -37,6 +38,7 @@
  * @property {string} createdDate
  * @property {number} subjectCount
  * @property {number} imageCount
+ * @property {ResponseFormat | null} responseFormat null: the server's
  */
 /** @typedef {{createdDate: string, requestCount: number}} DayCount */
 /**
@@ -44,6 +46,7 @@
  * @property {boolean} mailServiceEnabled
  * @property {boolean} signupOpen
  * @property {{name: string, calculator: string, licence: string, inconsistentExamples: number}} faceModel
+ * @property {ResponseFormat} responseFormat of services that choose none
  */
 /** @typedef {{firstName: string, lastName: string, email: string, password: string}} NewUser */
 /**
@@ -200,6 +203,9 @@ export const admin = {
   /** @type {(appId: string, id: string, name: string) => Promise<Service>} */
   renameService: (appId, id, name) =>
     request("PUT", `/app/${enc(appId)}/model/${enc(id)}`, { name }),
+  /** @type {(appId: string, id: string, responseFormat: ResponseFormat | null) => Promise<Service>} */
+  setResponseFormat: (appId, id, responseFormat) =>
+    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { responseFormat }),
   /** @type {(appId: string, id: string, name: string) => Promise<Service>} */
   cloneService: (appId, id, name) =>
     request("POST", `/app/${enc(appId)}/model/${enc(id)}`, { name }),

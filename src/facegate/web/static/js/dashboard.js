@@ -2,11 +2,13 @@
 // The service dashboard: what the service holds and how much it is used, per day.
 
 import { admin } from "./api.js";
-import { h, fill } from "./dom.js";
+import { h, fill, select, toast } from "./dom.js";
 import { barChart } from "./chart.js";
 import { KIND_LABELS, loadService, serviceHeader } from "./service.js";
 
 /** @typedef {import("./api.js").DayCount} DayCount */
+/** @typedef {import("./api.js").ResponseFormat} ResponseFormat */
+/** @typedef {import("./service.js").ServiceContext} ServiceContext */
 /** @typedef {import("./session.js").PageParams} PageParams */
 
 const RANGES = [30, 90, 180];
@@ -49,6 +51,54 @@ function stat(label, value) {
     {},
     h("span.stat-value", {}, String(value)),
     h("span.stat-label", {}, label),
+  );
+}
+
+/**
+ * The service's own settings: the shape of age and gender in its answers (Double Take reads
+ * CompreFace 1.2's objects). Read-only for those who may not edit services.
+ * @param {ServiceContext} ctx
+ * @param {ResponseFormat} serverFormat
+ */
+function settingsSection({ app, service }, serverFormat) {
+  /** @param {Event} event */
+  const change = async (event) => {
+    const target = /** @type {HTMLSelectElement} */ (event.target);
+    const chosen = /** @type {ResponseFormat | null} */ (target.value || null);
+    try {
+      service.responseFormat = (
+        await admin.setResponseFormat(app.id, service.id, chosen)
+      ).responseFormat;
+      toast("Response format saved");
+    } catch (err) {
+      toast(/** @type {Error} */ (err).message, "error");
+      target.value = service.responseFormat ?? "";
+    }
+  };
+  return h(
+    "section.card",
+    {},
+    h("h2", {}, "Settings"),
+    h(
+      "label.field",
+      {},
+      h("span", {}, "Response format"),
+      select(
+        { onchange: change, disabled: !app.canEditServices },
+        [
+          ["", `Server default (${serverFormat})`],
+          ["seed", "seed"],
+          ["compreface-1.2", "compreface-1.2"],
+        ],
+        service.responseFormat ?? "",
+      ),
+    ),
+    h(
+      "p.muted",
+      {},
+      'How age and gender appear in answers: seed gives [25, 32] and "male", ' +
+        "compreface-1.2 gives objects with probabilities, as Double Take expects.",
+    ),
   );
 }
 
@@ -120,6 +170,7 @@ export async function render(main, params) {
     ),
     h("p.muted.model-licence", {}, `Model licence: ${config.faceModel.licence}.`),
     h("section.card", {}, chartBox),
+    settingsSection(ctx, config.responseFormat),
   );
   drawChart();
   // Redraw at the new width when the window (or a phone's orientation) changes.
