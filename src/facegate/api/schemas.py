@@ -8,7 +8,7 @@ schemathesis run in tests/api/test_schemathesis.py check the two agree).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 from pydantic.json_schema import SkipJsonSchema
@@ -94,6 +94,13 @@ class GenderValue(BaseModel):
     probability: float
 
 
+class MaskValue(BaseModel):
+    """CompreFace's shape in both formats; this model never answers `mask_weared_incorrect`."""
+
+    value: Literal["with_mask", "without_mask"]
+    probability: float
+
+
 class Pose(BaseModel):
     pitch: float
     roll: float
@@ -109,6 +116,7 @@ class Face(BaseModel):
     age: list[int] | AgeRange | Absent = None
     gender: str | GenderValue | Absent = None
     pose: Pose | Absent = None
+    mask: MaskValue | Absent = Field(default=None, description="With `mask` (the `mask` extra)")
     embedding: Embedding | Absent = Field(default=None, description="With `calculator`")
     box: Box
     landmarks: list[Point] | Absent = Field(
