@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 
 from facegate.api import openapi as doc
 from facegate.api import schemas
@@ -12,6 +14,19 @@ from facegate.collection import store
 from facegate.errors import InvalidParameter
 
 router = APIRouter(prefix="/recognition/subjects", tags=["subjects"])
+
+
+def _subject_in_path(subject: str, request: Request) -> str:
+    """The name as the URL holds it, whole. Starlette's route pattern ends in `$`, which also
+    matches before a final line break, so `subject` alone would lose one: `Ann%0A` would act
+    on "Ann" instead of finding no such subject."""
+    return str(request.scope["path"]).split(f"{router.prefix}/", 1)[1] or subject
+
+
+# `:path` in the routes below, so that a name holding an encoded `/` (`a%2Fb`, which arrives
+# decoded) reaches the handler and is answered "not found" like any name no subject bears
+# (decisions.md D11).
+SubjectInPath = Annotated[str, Depends(_subject_in_path)]
 
 
 @router.post(
@@ -34,8 +49,6 @@ def list_subjects(service: RecognitionService, session: SessionDep) -> dict[str,
     return {"subjects": store.list_subjects(session, service=service)}
 
 
-# `:path`, so that a name holding an encoded `/` (`a%2Fb`, which arrives decoded) reaches the
-# handler and is answered "not found" like any name no subject bears (decisions.md D11).
 @router.put(
     "/{subject:path}",
     **doc.operation(
@@ -45,7 +58,7 @@ def list_subjects(service: RecognitionService, session: SessionDep) -> dict[str,
     ),
 )
 def rename_subject(
-    subject: str, service: WritableService, body: BodyDep, session: SessionDep
+    subject: SubjectInPath, service: WritableService, body: BodyDep, session: SessionDep
 ) -> dict[str, bool]:
     if not subject.strip():
         raise InvalidParameter("Subject name is empty; ")
@@ -58,7 +71,9 @@ def rename_subject(
     "/{subject:path}",
     **doc.operation(schemas.Subject, refusals=(*doc.KEYED, doc.UNKNOWN_SUBJECT, *doc.WRITE)),
 )
-def delete_subject(subject: str, service: WritableService, session: SessionDep) -> dict[str, str]:
+def delete_subject(
+    subject: SubjectInPath, service: WritableService, session: SessionDep
+) -> dict[str, str]:
     return {"subject": store.delete_subject(session, service=service, name=subject)}
 
 
