@@ -95,7 +95,7 @@ def test_config_tells_the_pages_what_is_open(server: Callable[..., Opener]) -> N
         "faceModel": {
             "name": "fake",
             "calculator": "fake-calculator",
-            "licence": "none: a test double",
+            "licence": "none",
             "inconsistentExamples": 0,
         },
         "responseFormat": "seed",  # of services that choose none

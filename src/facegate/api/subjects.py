@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter
+from starlette.convertors import Convertor, register_url_convertor
 
 from facegate.api import openapi as doc
 from facegate.api import schemas
@@ -16,17 +15,23 @@ from facegate.errors import InvalidParameter
 router = APIRouter(prefix="/recognition/subjects", tags=["subjects"])
 
 
-def _subject_in_path(subject: str, request: Request) -> str:
-    """The name as the URL holds it, whole. Starlette's route pattern ends in `$`, which also
-    matches before a final line break, so `subject` alone would lose one: `Ann%0A` would act
-    on "Ann" instead of finding no such subject."""
-    return str(request.scope["path"]).split(f"{router.prefix}/", 1)[1] or subject
+class _AnyText(Convertor[str]):
+    """A subject's name in a URL: any text, line breaks and encoded `/` (`a%2Fb`) included, so
+    every name reaches the handler, and one that breaks the rule is answered "not found" like
+    any name no subject bears (decisions.md D11). Starlette's `path` (`.*`) stops at a line
+    break: `a%0Ab` matched no route, and `Ann%0A` matched as "Ann"."""
+
+    regex = "[\\s\\S]*"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
 
 
-# `:path` in the routes below, so that a name holding an encoded `/` (`a%2Fb`, which arrives
-# decoded) reaches the handler and is answered "not found" like any name no subject bears
-# (decisions.md D11).
-SubjectInPath = Annotated[str, Depends(_subject_in_path)]
+# Registered before the routes below compile their paths.
+register_url_convertor("name", _AnyText())
 
 
 @router.post(
@@ -50,7 +55,7 @@ def list_subjects(service: RecognitionService, session: SessionDep) -> dict[str,
 
 
 @router.put(
-    "/{subject:path}",
+    "/{subject:name}",
     **doc.operation(
         schemas.Updated,
         body=doc.json_body(schemas.SubjectName),
@@ -58,7 +63,7 @@ def list_subjects(service: RecognitionService, session: SessionDep) -> dict[str,
     ),
 )
 def rename_subject(
-    subject: SubjectInPath, service: WritableService, body: BodyDep, session: SessionDep
+    subject: str, service: WritableService, body: BodyDep, session: SessionDep
 ) -> dict[str, bool]:
     if not subject.strip():
         raise InvalidParameter("Subject name is empty; ")
@@ -68,12 +73,10 @@ def rename_subject(
 
 
 @router.delete(
-    "/{subject:path}",
+    "/{subject:name}",
     **doc.operation(schemas.Subject, refusals=(*doc.KEYED, doc.UNKNOWN_SUBJECT, *doc.WRITE)),
 )
-def delete_subject(
-    subject: SubjectInPath, service: WritableService, session: SessionDep
-) -> dict[str, str]:
+def delete_subject(subject: str, service: WritableService, session: SessionDep) -> dict[str, str]:
     return {"subject": store.delete_subject(session, service=service, name=subject)}
 
 

@@ -59,7 +59,7 @@ def test_unstorable_names_in_json_are_a_400(api: Api, escaped: str) -> None:
 
 # "/" and "//": an encoded slash at the end is no trailing slash; were it one, the URL would
 # be DELETE /subjects, which deletes every subject (found by tests/api/test_fuzz.py).
-@pytest.mark.parametrize("name", ["a/b", "a\\b", "a\0b", "x" * 51, "/", "a//", "Ann\n"])
+@pytest.mark.parametrize("name", ["a/b", "a\\b", "a\0b", "x" * 51, "/", "a//", "Ann\n", "a\nb"])
 def test_a_name_breaking_the_rule_is_found_nowhere(api: Api, name: str) -> None:
     """Not found, as any absent name; the encoded `/` reaches the handler too."""
     ok(api.request("POST", SUBJECTS, json={"subject": "Ann"}), 201)
