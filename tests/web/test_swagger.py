@@ -5,33 +5,18 @@ takes a recognition service's key in "Authorize", and runs a recognition with "T
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Route, expect
 
 from tests.support.clients import Api, running_api
-from tests.web.test_web import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
-expect.set_options(timeout=20_000)  # a busy machine: room for each step, never a speed target
 
 RECOGNIZE = "#operations-recognition-recognize_api_v1_recognition_recognize_post"
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.fail("Debian's chromium is missing: apt-get install -y chromium (.ci/run does it)")
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
 
 
 # One database is enough here: what is tested is the page, not the storage.

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect
 
 from facegate import face_services, web
 from facegate.collection import store
@@ -24,18 +24,7 @@ from tests.support.mail import Mailbox, smtp_server
 from tests.support.servers import database, free_port, serve
 
 pytestmark = pytest.mark.browser
-# The machine may be busy with other work: give each expectation room, never a speed target.
-expect.set_options(timeout=20_000)
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Models load before /healthz turns 200; this only bounds a server that never comes up.
 START_DEADLINE_S = 300
@@ -78,18 +67,6 @@ def server(data_dir: Path) -> Iterator[str]:
         process.terminate()
         process.wait(timeout=30)
         log.close()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    if not CHROMIUM.is_file():
-        pytest.fail("Debian's chromium is missing: apt-get install -y chromium (.ci/run does it)")
-    with sync_playwright() as driver:
-        launched = driver.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield launched
-        launched.close()
 
 
 @pytest.fixture(scope="module")
