@@ -126,6 +126,25 @@ def test_every_cited_decision_exists() -> None:
     assert not missing, "cited but not in docs/decisions.md:\n" + "\n".join(missing)
 
 
+# A test file named in prose: `tests/api/contract/test_openapi.py`, `tests/test_config.py`.
+TEST_FILE = re.compile(r"\btests/[\w/]+\.py\b")
+
+
+def test_every_named_test_file_exists() -> None:
+    """Tests move between area folders; a doc or comment that names one must follow it."""
+    named = 0
+    missing: list[str] = []
+    for path in FILES:
+        text = path.read_text(encoding="utf-8")
+        for match in TEST_FILE.finditer(text):
+            named += 1
+            if not (REPO / match.group(0)).is_file():
+                where = f"{path.relative_to(REPO).as_posix()}:{_line(text, match.start())}"
+                missing.append(f"{where}: {match.group(0)}")
+    assert named > 0, "no test file named anywhere: is the pattern still right?"
+    assert not missing, "named but absent:\n" + "\n".join(missing)
+
+
 @pytest.mark.parametrize(
     ("text", "ids"),
     [

@@ -2,7 +2,7 @@
 
 Handlers keep returning plain dicts built by `render` and parse bodies tolerantly (`params`,
 `deps`): these models describe what they do and never validate a request or a response, so
-documenting an endpoint cannot change what it answers (tests/api/test_openapi.py and the
+documenting an endpoint cannot change what it answers (tests/api/contract/test_openapi.py and the
 schemathesis run in tests/api/test_schemathesis.py check the two agree).
 """
 

@@ -1,5 +1,5 @@
 // The seed's browser snippets (../shared/seed, "how to use"), verbatim but for this comment
-// line and the prose line between them turned into a comment; tests/test_serve.py runs them.
+// line and the prose line between them turned into a comment; tests/cli/test_serve.py runs them.
 
 function saveNewImageToFaceCollection(elem) {
     let subject = encodeURIComponent(document.getElementById("subject").value);
