@@ -14,7 +14,7 @@ from tests.support import REPO
 PACKAGE = REPO / "src" / "facegate"
 # Lowest first; each entry a top-level module or package of facegate (docs/architecture.md).
 LAYERS = [
-    ("config", "errors"),
+    ("config", "errors", "metrics"),
     ("engine", "db", "names"),
     ("inference",),
     ("collection",),

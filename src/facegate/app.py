@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
 from starlette.concurrency import run_in_threadpool
 
-from facegate.api import errors, openapi
+from facegate.api import errors, metrics, openapi
 from facegate.api.middleware import (
     ApiCors,
     BodyLimit,
@@ -83,6 +83,7 @@ def create_app(
     openapi.install(app)
     _include_routers(app)
     app.add_api_route("/healthz", healthz, methods=["GET"], include_in_schema=False)
+    app.add_api_route("/metrics", metrics.endpoint, methods=["GET"], include_in_schema=False)
     app.add_middleware(ServerFaults)  # innermost: the other layers still see (and shape) a 500
     app.add_middleware(Idempotency, ttl_seconds=settings.idempotency_ttl_seconds)
     app.add_middleware(BodyLimit, max_bytes=settings.max_request_size)
@@ -90,6 +91,9 @@ def create_app(
     app.add_middleware(
         HeaderLimit, max_bytes=settings.max_header_size, max_count=settings.max_header_count
     )
+    # Inside TrailingSlash, which copies the scope, so it reads the route the router left there;
+    # outside the limits, so their refusals count too.
+    app.add_middleware(metrics.RequestMetrics)
     app.add_middleware(TrailingSlash)
     app.add_middleware(ApiCors)  # outermost, so a 413 carries the CORS headers too
     return app

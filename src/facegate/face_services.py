@@ -156,6 +156,21 @@ def list_services(s: Session, *, app: Application | None = None) -> list[Service
     ]
 
 
+def examples_per_service(s: Session) -> list[tuple[str, str, int]]:
+    """(application, service, stored examples) of every recognition service: one grouped
+    query, cheap enough for every Prometheus scrape."""
+    query = (
+        select(Application.name, Service.name, func.count(Example.id))
+        .join(Service, Service.app_id == Application.id)
+        .outerjoin(Subject, Subject.service_id == Service.id)
+        .outerjoin(Example, Example.subject_id == Subject.id)
+        .where(Service.type == "recognition")
+        .group_by(Application.name, Service.name)
+        .order_by(Application.name, Service.name)
+    )
+    return [(app, service, count) for app, service, count in s.execute(query)]
+
+
 def rename_service(s: Session, *, service: Service, name: str) -> None:
     if name != service.name:
         check_service_name(s, app_id=service.app_id, name=name, other_than=service.id)

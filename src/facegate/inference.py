@@ -18,6 +18,7 @@ from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Analysis, Face, FaceRequest
 from facegate.engine.similarity import Scale
 from facegate.errors import FileTooLarge, InferenceQueueFull, NoFaceFound
+from facegate.metrics import FACES, INFERENCE_RUNNING, INFERENCE_WAITING, STAGE_SECONDS
 
 if TYPE_CHECKING:
     from facegate.engine.face_engine import FaceEngine
@@ -94,9 +95,12 @@ class Inference:
                 drain = (waiting + 1) * self._seconds_per_call / self._concurrent
                 raise InferenceQueueFull(waiting, max(1, math.ceil(drain)))
             self._admitted += 1
+            # Moved by steps rather than set, so the re-embedding twin's requests add to them.
+            (INFERENCE_WAITING if self._admitted > self._concurrent else INFERENCE_RUNNING).inc()
 
     def _done(self, seconds: float | None) -> None:
         with self._lock:
+            (INFERENCE_WAITING if self._admitted > self._concurrent else INFERENCE_RUNNING).dec()
             self._admitted -= 1
             if seconds is not None:
                 self._seconds_per_call += (seconds - self._seconds_per_call) / 8
@@ -153,9 +157,17 @@ class Inference:
                 seconds = time.perf_counter() - started
         finally:
             self._done(seconds)
+        _observe(analysis)
         if not analysis.faces:
             raise NoFaceFound()
         return analysis
+
+
+def _observe(analysis: Analysis) -> None:
+    """The engine's stage timings (ms) and face count of one image, for /metrics."""
+    for stage, ms in analysis.timings.items():
+        STAGE_SECONDS.labels(stage).observe(ms / 1000)
+    FACES.observe(len(analysis.faces))
 
 
 def embeddings(faces: Sequence[Face]) -> npt.NDArray[np.float32]:

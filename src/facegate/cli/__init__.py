@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,7 @@ import typer
 from facegate.cli.models import migrate, models_app
 from facegate.cli.options import DataDirOption, ModelOption, database, settings_from
 from facegate.engine.options import EngineOptions
+from facegate.metrics import MULTIPROCESS_DIR
 
 app = typer.Typer(add_completion=False, help=__doc__)
 app.add_typer(models_app, name="models")
@@ -51,14 +53,19 @@ def serve(
     # the options given here are the only settings it could not read there itself.
     os.environ["FACEGATE_DATA_DIR"] = str(settings.data_dir)
     os.environ["FACEGATE_MODEL"] = settings.model
-    uvicorn.run(
-        "facegate.app:from_environment",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        **server_options(settings),
-    )
+    # A fresh directory for this run's metrics, which every worker's prometheus_client reads at
+    # import (workers are spawned, so they import after this): /metrics adds up every worker's,
+    # and a restart starts from zero, as a single process does (decisions.md D18).
+    with tempfile.TemporaryDirectory(prefix="facegate-metrics-") as metrics_dir:
+        os.environ[MULTIPROCESS_DIR] = metrics_dir
+        uvicorn.run(
+            "facegate.app:from_environment",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            **server_options(settings),
+        )
 
 
 # --- database and face services: what a server needs before any account exists ------------------

@@ -1,0 +1,84 @@
+"""The Prometheus metrics every process of a server records (prometheus_client), defined once.
+
+Under `facegate serve --workers N` the environment names a directory (PROMETHEUS_MULTIPROC_DIR,
+set by the command before the workers start) where each worker keeps its values in files;
+`/metrics` then adds up every worker's (decisions.md D18). Gauges say how: `livesum`, the
+sum over the live workers.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import Counter, Gauge, Histogram
+
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+# Seconds: from a cached GET (a millisecond) to a large photo on a busy CPU (tens of seconds).
+_SECONDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+
+REQUESTS = Counter(
+    "facegate_http_requests",
+    "HTTP requests answered, by method, route template and status.",
+    ["method", "route", "status"],
+)
+REQUEST_SECONDS = Histogram(
+    "facegate_http_request_duration_seconds",
+    "Time from a request's arrival to the end of its answer, by method and route template.",
+    ["method", "route"],
+    buckets=_SECONDS,
+)
+STAGE_SECONDS = Histogram(
+    "facegate_engine_stage_duration_seconds",
+    "Time the face engine spent in each stage of one image (decode, detect, align, embed, the "
+    "plugins; total: the whole image).",
+    ["stage"],
+    buckets=_SECONDS,
+)
+FACES = Histogram(
+    "facegate_faces_per_image",
+    "Faces the engine found in one image.",
+    buckets=(0, 1, 2, 3, 5, 10, 20, 50),
+)
+INFERENCE_RUNNING = Gauge(
+    "facegate_inference_running",
+    "Images being analysed now (at most max_concurrent_inferences per worker).",
+    multiprocess_mode="livesum",
+)
+INFERENCE_WAITING = Gauge(
+    "facegate_inference_waiting",
+    "Images waiting for an inference slot (past max_queued_inferences a request gets 503).",
+    multiprocess_mode="livesum",
+)
+# The process collector reports the process that answers the scrape, one worker of N: with
+# workers, each one writes its own resident memory after every request instead, under the
+# collector's name with a `pid` label (`sum()` of it is the server's).
+WORKER_MEMORY = (
+    Gauge(
+        "process_resident_memory_bytes",
+        "Resident memory of each worker process, in bytes.",
+        multiprocess_mode="liveall",
+        registry=None,
+    )
+    if MULTIPROCESS_DIR in os.environ
+    else None
+)
+
+
+def resident_memory() -> int | None:
+    """This process's resident memory in bytes, from Linux's /proc (None elsewhere)."""
+    try:
+        with open("/proc/self/statm", "rb") as statm:
+            pages = int(statm.read().split()[1])
+    except OSError:
+        return None
+    return pages * os.sysconf("SC_PAGE_SIZE")
+
+
+def record_memory() -> None:
+    """Under workers, publish this worker's resident memory (the process collector covers one
+    process)."""
+    if WORKER_MEMORY is not None:
+        memory = resident_memory()
+        if memory is not None:
+            WORKER_MEMORY.set(memory)
