@@ -436,6 +436,15 @@ class SubjectAlreadyExists(BadRequest):
     default_message = "Subject already exists"
 
 
+class SubjectWithoutExamples(Conflict):
+    """A subject verified against holds no example of the current model (decisions.md D19)."""
+
+    def __init__(self, subject: str) -> None:
+        super().__init__(
+            f"Subject {subject} has no face example of the current model to verify against"
+        )
+
+
 class ExampleNotFound(NotFound):
     """An example id unknown to this service (CompreFace's EmbeddingNotFoundException)."""
 

@@ -113,6 +113,19 @@ def response_format_of(service: Service, *, default: ResponseFormat) -> Response
     return service.response_format or default
 
 
+def set_similarity_threshold(s: Session, *, service: Service, threshold: float | None) -> None:
+    """The similarity under which recognition leaves a match out; None: every match is kept."""
+    if threshold is not None and not 0 <= threshold <= 1:
+        raise ValueError(f"similarity threshold must be from 0 to 1, not {threshold!r}")
+    service.similarity_threshold = threshold
+    s.flush()
+
+
+def min_similarity_of(service: Service, *, requested: float | None) -> float | None:
+    """The threshold a recognition uses: the request's own, else the service's, else none."""
+    return requested if requested is not None else service.similarity_threshold
+
+
 def _check_response_format(response_format: str | None) -> None:
     if response_format is not None and response_format not in RESPONSE_FORMATS:
         raise ValueError(
@@ -200,6 +213,7 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
         type=service.type,
         response_format=service.response_format,
     )
+    clone.similarity_threshold = service.similarity_threshold
     subjects = s.execute(
         select(Subject.id, Subject.name, Subject.name_key).where(Subject.service_id == service.id)
     ).all()

@@ -470,6 +470,30 @@ def test_response_format_of_a_service(browser: Callable[[], Browser]) -> None:
     }
 
 
+def test_similarity_threshold_of_a_service(browser: Callable[[], Browser]) -> None:
+    """A facegate extension: none by default; set, kept by a clone, left alone when only the
+    response format changes, cleared with null; outside 0..1 refused."""
+    b, _ = account(browser, "owner@example.com")
+    app = ok(b.post("/admin/app", {"name": "Home"}), 201)
+    models = f"/admin/app/{app['id']}/model"
+    service = ok(b.post(models, {"name": "door", "type": "recognition"}), 201)
+    assert service["similarityThreshold"] is None
+    settings = f"{models}/{service['id']}/settings"
+    assert ok(b.put(settings, {"similarityThreshold": 0.5}))["similarityThreshold"] == 0.5
+    assert ok(b.get(f"{models}/{service['id']}"))["similarityThreshold"] == 0.5
+    changed = ok(b.put(settings, {"responseFormat": "seed"}))
+    assert (changed["responseFormat"], changed["similarityThreshold"]) == ("seed", 0.5)
+    clone = ok(b.post(f"{models}/{service['id']}", {"name": "door copy"}), 201)
+    assert clone["similarityThreshold"] == 0.5
+    for bad in (-0.1, 1.5, "high"):
+        refused(b.put(settings, {"similarityThreshold": bad}), 400, 26)
+    assert ok(b.put(settings, {"similarityThreshold": None}))["similarityThreshold"] is None
+    listed = {
+        s["name"]: s["similarityThreshold"] for s in ok(b.get(f"/admin/app/{app['id']}/models"))
+    }
+    assert listed == {"door": None, "door copy": 0.5}
+
+
 # --- the real application, as `facegate serve` runs it ------------------------------------------
 
 

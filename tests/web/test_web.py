@@ -286,6 +286,14 @@ def test_sign_up_to_recognised_faces(
     expect(page.get_by_text("Response format saved")).to_be_visible()
     page.reload()
     expect(page.get_by_label("Response format")).to_have_value("compreface-1.2")
+    # The similarity threshold (a facegate extension): none until set, kept across reloads.
+    threshold = page.get_by_label("Similarity threshold")
+    expect(threshold).to_have_value("")
+    threshold.fill("0.55")
+    threshold.press("Tab")
+    expect(page.get_by_text("Similarity threshold saved")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("Similarity threshold")).to_have_value("0.55")
 
     # Log out: the session is gone, private pages send back to the login page.
     page.get_by_role("button", name="Log out").click()

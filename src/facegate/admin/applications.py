@@ -250,6 +250,13 @@ def set_response_format(
     face_services.set_response_format(s, service=service, response_format=response_format)
 
 
+def set_similarity_threshold(
+    s: Session, *, standing: Access, service: Service, threshold: float | None
+) -> None:
+    standing.require_edit_services()
+    face_services.set_similarity_threshold(s, service=service, threshold=threshold)
+
+
 def clone_service(s: Session, *, standing: Access, service: Service, name: str) -> Service:
     standing.require_edit_services()
     name = _service_name(s, app=standing.app, name=name, renaming=None)

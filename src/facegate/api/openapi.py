@@ -57,6 +57,7 @@ from facegate.errors import (
     ServiceNotFound,
     SubjectAlreadyExists,
     SubjectNotFound,
+    SubjectWithoutExamples,
     TooManyFaces,
     WritesDuringMigration,
     WrongEmbeddingSize,
@@ -125,6 +126,20 @@ DETECT_FACES = query(
     {"type": "boolean", "default": True},
     f"false: the whole image is one face, already cropped ({_TOLERANT_BOOLEAN})",
 )
+# facegate extensions to recognition (docs/api.md "Unknown faces and results per person").
+MIN_SIMILARITY = query(
+    "min_similarity",
+    {"type": "number", "minimum": 0, "maximum": 1},
+    "facegate: leave out matches less similar than this, so an empty `subjects` list means "
+    "unknown; default: the service's similarity threshold, if it has one",
+)
+AGGREGATE = query(
+    "aggregate",
+    {"type": "string", "enum": ["example", "subject"], "default": "example"},
+    "facegate: `subject` lists each subject once, with its best example's similarity, so "
+    "`prediction_count` counts people; `example`: one entry per stored example (CompreFace)",
+)
+MATCHING = (MIN_SIMILARITY, AGGREGATE)
 SUBJECT_TO_ADD = query(
     "subject", {"type": "string", "minLength": 1}, "The subject to add the example to"
 ) | {"required": True}
@@ -228,6 +243,7 @@ SUBJECT_NAME = (
     Refusal(InvalidName, "a name with `;`, `/` or `\\`"),
 )
 UNKNOWN_SUBJECT = Refusal(SubjectNotFound, "no such subject")
+SUBJECT_EMPTY = Refusal(SubjectWithoutExamples, "the subject has no example of this model")
 EMBEDDINGS = (
     Refusal(EmptyField, "no embeddings"),
     Refusal(InvalidParameter, "values that are not finite numbers within +-1e15"),

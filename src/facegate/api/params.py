@@ -88,6 +88,26 @@ class Params:
         except ValueError:
             raise InvalidParameter("det_prob_threshold should be a number; ") from None
 
+    def min_similarity(self) -> float | None:
+        """The similarity under which recognition leaves a match out (decisions.md D19)."""
+        text = (self.text("min_similarity") or "").strip()
+        if not text:
+            return None
+        try:
+            value = float(text)
+        except ValueError:
+            raise InvalidParameter("min_similarity should be a number; ") from None
+        if not 0 <= value <= 1:  # NaN fails too
+            raise InvalidParameter("min_similarity should be from 0 to 1; ")
+        return value
+
+    def per_subject(self) -> bool:
+        """`aggregate=subject`: one match per subject; `example` (the default): one per example."""
+        text = (self.text("aggregate") or "").strip().lower()
+        if text not in ("", "example", "subject"):
+            raise InvalidParameter("aggregate should be example or subject; ")
+        return text == "subject"
+
     def face_plugins(self) -> list[str]:
         """Requested plugin slugs: comma- or space-separated, repeated parameters joined."""
         return face_plugins.parse(self.text("face_plugins") or "")

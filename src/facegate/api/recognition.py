@@ -11,6 +11,7 @@ from facegate import face_services
 from facegate.api import openapi as doc
 from facegate.api import render, schemas
 from facegate.api.deps import (
+    Body,
     BodyDep,
     IndexDep,
     InferenceDep,
@@ -20,6 +21,7 @@ from facegate.api.deps import (
 )
 from facegate.api.params import embeddings_field
 from facegate.collection.index import Match
+from facegate.db.tables import Service
 from facegate.inference import embeddings
 
 router = APIRouter(prefix="/recognition", tags=["recognition"])
@@ -29,7 +31,7 @@ router = APIRouter(prefix="/recognition", tags=["recognition"])
     "/recognize",
     **doc.operation(
         schemas.Recognition,
-        params=(*doc.FACE_QUERY, doc.PREDICTION_COUNT, doc.DETECT_FACES),
+        params=(*doc.FACE_QUERY, doc.PREDICTION_COUNT, doc.DETECT_FACES, *doc.MATCHING),
         body=doc.image_body("file"),
         refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.IMAGE),
     ),
@@ -46,8 +48,15 @@ def recognize(
     shape = face_services.response_format_of(service, default=settings.response_format)
     count = body.params.prediction_count()
     detect = body.params.boolean("detect_faces", True)
+    per_subject, min_similarity = _matching(service, body)
     analysis = inference.faces(body.image(), query, detect=detect)
-    matches = index.search(service, embeddings(analysis.faces), k=count)
+    matches = index.search(
+        service,
+        embeddings(analysis.faces),
+        k=count,
+        per_subject=per_subject,
+        min_similarity=min_similarity,
+    )
     result = [
         render.face(face, query, shape, round_box=True) | {"subjects": _subjects(found)}
         for face, found in zip(analysis.faces, matches, strict=True)
@@ -61,7 +70,7 @@ def recognize(
     "/embeddings/recognize",
     **doc.operation(
         schemas.EmbeddingsRecognition,
-        params=(doc.PREDICTION_COUNT,),
+        params=(doc.PREDICTION_COUNT, *doc.MATCHING),
         body=doc.json_body(schemas.EmbeddingsQuery),
         refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.EMBEDDINGS),
     ),
@@ -70,8 +79,15 @@ def recognize_embeddings(
     service: RecognitionService, body: BodyDep, index: IndexDep, inference: InferenceDep
 ) -> dict[str, Any]:
     count = body.params.prediction_count()
+    per_subject, min_similarity = _matching(service, body)
     embeddings = embeddings_field(body.json, "embeddings", size=inference.dimensions)
-    matches = index.search(service, np.asarray(embeddings, dtype=np.float32), k=count)
+    matches = index.search(
+        service,
+        np.asarray(embeddings, dtype=np.float32),
+        k=count,
+        per_subject=per_subject,
+        min_similarity=min_similarity,
+    )
     result = [
         {"embedding": vector, "similarities": _subjects(found)}
         for vector, found in zip(embeddings, matches, strict=True)
@@ -79,6 +95,14 @@ def recognize_embeddings(
     return {"result": result}
 
 
+def _matching(service: Service, body: Body) -> tuple[bool, float | None]:
+    """`aggregate` and the threshold in force: the request's `min_similarity`, else the
+    service's (facegate extensions, decisions.md D19)."""
+    requested = body.params.min_similarity()
+    return body.params.per_subject(), face_services.min_similarity_of(service, requested=requested)
+
+
 def _subjects(matches: list[Match]) -> list[dict[str, Any]]:
-    """Matches as CompreFace shows them: one per stored example, best first, duplicates kept."""
+    """Matches as CompreFace shows them: one per stored example, best first, duplicates kept
+    (unless `aggregate=subject`)."""
     return [{"subject": m.subject, "similarity": render.round5(m.similarity)} for m in matches]

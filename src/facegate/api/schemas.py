@@ -140,7 +140,9 @@ class SubjectSimilarity(BaseModel):
 
 class RecognizedFace(Face):
     subjects: list[SubjectSimilarity] = Field(
-        description="The `prediction_count` most similar stored examples, best first"
+        description="The `prediction_count` most similar stored examples, best first (with "
+        "`aggregate=subject`: subjects, each by its best example); those under `min_similarity` "
+        "or the service's threshold are left out, so `[]` means unknown"
     )
 
 
@@ -161,6 +163,19 @@ class ExampleMatch(Face):
 
 class ExampleVerification(BaseModel):
     result: list[ExampleMatch]
+    plugins_versions: PluginsVersions | Absent = None
+
+
+class SubjectMatch(Face):
+    subject: str
+    similarity: float = Field(description="To the subject's most similar example")
+    image_id: str = Field(description="That example")
+
+
+class SubjectVerification(BaseModel):
+    """facegate: a photo's faces compared with every example of one subject."""
+
+    result: list[SubjectMatch]
     plugins_versions: PluginsVersions | Absent = None
 
 

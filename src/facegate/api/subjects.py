@@ -1,16 +1,29 @@
-"""Subjects of a recognition service: create, list, rename or merge, delete (decisions.md C1.2)."""
+"""Subjects of a recognition service: create, list, rename or merge, delete (decisions.md C1.2),
+and facegate's verification against a whole subject (D19)."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter
 from starlette.convertors import Convertor, register_url_convertor
 
+from facegate import face_services
 from facegate.api import openapi as doc
-from facegate.api import schemas
-from facegate.api.deps import BodyDep, RecognitionService, SessionDep, WritableService
+from facegate.api import render, schemas
+from facegate.api.deps import (
+    BodyDep,
+    IndexDep,
+    InferenceDep,
+    RecognitionService,
+    SessionDep,
+    SettingsDep,
+    WritableService,
+)
 from facegate.api.params import subject_name
 from facegate.collection import store
-from facegate.errors import InvalidParameter
+from facegate.errors import InvalidParameter, SubjectWithoutExamples
+from facegate.inference import embeddings
 
 router = APIRouter(prefix="/recognition/subjects", tags=["subjects"])
 
@@ -83,3 +96,49 @@ def delete_subject(subject: str, service: WritableService, session: SessionDep) 
 @router.delete("", **doc.operation(schemas.Deleted, refusals=(*doc.KEYED, *doc.WRITE)))
 def delete_all_subjects(service: WritableService, session: SessionDep) -> dict[str, int]:
     return {"deleted": store.delete_all_subjects(session, service=service)}
+
+
+@router.post(
+    "/{subject:name}/verify",
+    **doc.operation(
+        schemas.SubjectVerification,
+        params=doc.FACE_QUERY,
+        body=doc.image_body("file"),
+        refusals=(
+            *doc.KEYED,
+            doc.BAD_JSON,
+            doc.BAD_PARAMETER,
+            *doc.IMAGE,
+            doc.UNKNOWN_SUBJECT,
+            doc.SUBJECT_EMPTY,
+        ),
+    ),
+)
+def verify_against_subject(
+    subject: str,
+    service: RecognitionService,
+    body: BodyDep,
+    session: SessionDep,
+    inference: InferenceDep,
+    index: IndexDep,
+    settings: SettingsDep,
+) -> dict[str, Any]:
+    """Each face's similarity to the subject: to its most similar example."""
+    query = body.params.face_query()
+    shape = face_services.response_format_of(service, default=settings.response_format)
+    analysis = inference.faces(body.image(), query)
+    # Looked up after detection, as `/faces/{image_id}/verify` looks up its example.
+    found = store.get_subject(session, service=service, name=subject)
+    best = index.best_of_subject(service, embeddings(analysis.faces), subject_id=found.id)
+    if best is None:
+        raise SubjectWithoutExamples(found.name)
+    result = [
+        render.face(face, query, shape, round_box=True)
+        | {
+            "subject": match.subject,
+            "similarity": render.round5(match.similarity),
+            "image_id": match.example_id,
+        }
+        for face, match in zip(analysis.faces, best, strict=True)
+    ]
+    return render.with_versions({"result": result}, analysis, query)

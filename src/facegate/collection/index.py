@@ -138,41 +138,73 @@ class IndexRegistry:
         event.remove(self._sessions, "after_commit", self._after_commit)
         event.remove(self._sessions, "after_soft_rollback", self._after_rollback)
 
-    def search(self, service: Service, queries: np.ndarray, *, k: int = 1) -> list[list[Match]]:
+    def search(
+        self,
+        service: Service,
+        queries: np.ndarray,
+        *,
+        k: int = 1,
+        per_subject: bool = False,
+        min_similarity: float | None = None,
+    ) -> list[list[Match]]:
         """For each query embedding (rows of `queries`), the `k` best examples by similarity,
-        best first; `k=-1` returns every example. One matrix product for all queries."""
-        queries = normalize(np.atleast_2d(np.asarray(queries, dtype=np.float32)))
-        collection = self._current(service)
-        with self._lock:
-            vectors, ids, subjects, names = collection.snapshot()
+        best first; `k=-1` returns every example. One matrix product for all queries.
+
+        `per_subject`: only each subject's best example, so `k` counts subjects.
+        `min_similarity`: matches below it are left out, so an empty list means "unknown"."""
+        queries, vectors, ids, subjects, names = self._snapshot(service, queries)
         if len(vectors) == 0 or k == 0:
             return [[] for _ in queries]
-        if queries.shape[1] != vectors.shape[1]:
-            raise WrongEmbeddingSize(queries.shape[1], vectors.shape[1])
         # Similarity falls as distance grows, and for unit vectors distance falls as the dot
         # product grows, so rank by dot product and compute exact similarities for the top k.
         scores = vectors @ queries.T  # (N, queries): BLAS gemm with the big matrix untransposed
         count = len(vectors) if k < 0 else min(k, len(vectors))
         results = []
         for query, column in zip(queries, scores.T, strict=True):
-            results.append(self._top(query, column, count, vectors, ids, subjects, names))
+            top = _ranked(column, count, subjects if per_subject else None)
+            matches = self._matches(query, top, vectors, ids, subjects, names)
+            if min_similarity is not None:
+                # Compared as answers show it (5 places): a face shown as 1.0 passes 1.0.
+                matches = [m for m in matches if round(m.similarity, 5) >= min_similarity]
+            results.append(matches)
         return results
 
-    def _top(
+    def best_of_subject(
+        self, service: Service, queries: np.ndarray, *, subject_id: int
+    ) -> list[Match] | None:
+        """For each query embedding, the subject's example most similar to it; None when the
+        subject has no example embedded by this model."""
+        queries, vectors, ids, subjects, names = self._snapshot(service, queries)
+        rows = np.flatnonzero(subjects == subject_id)
+        if len(rows) == 0:
+            return None
+        scores = vectors[rows] @ queries.T
+        return [
+            self._matches(query, rows[[np.argmax(column)]], vectors, ids, subjects, names)[0]
+            for query, column in zip(queries, scores.T, strict=True)
+        ]
+
+    def _snapshot(
+        self, service: Service, queries: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
+        """The queries normalised, and the service's rows they can be compared with."""
+        queries = normalize(np.atleast_2d(np.asarray(queries, dtype=np.float32)))
+        collection = self._current(service)
+        with self._lock:
+            vectors, ids, subjects, names = collection.snapshot()
+        if len(vectors) and queries.shape[1] != vectors.shape[1]:
+            raise WrongEmbeddingSize(queries.shape[1], vectors.shape[1])
+        return queries, vectors, ids, subjects, names
+
+    def _matches(
         self,
         query: np.ndarray,
-        scores: np.ndarray,
-        count: int,
+        top: np.ndarray,
         vectors: np.ndarray,
         ids: np.ndarray,
         subjects: np.ndarray,
         names: dict[int, str],
     ) -> list[Match]:
-        if count == 1:  # the usual prediction_count: argmax is ten times cheaper than a partition
-            top = np.array([np.argmax(scores)])
-        else:
-            top = np.argpartition(scores, len(scores) - count)[len(scores) - count :]
-            top = top[np.argsort(-scores[top], kind="stable")]
         values = self.scale.similarities(query, vectors[top])
         return [
             Match(ids[i].decode(), names[int(subjects[i])], float(value))
@@ -256,3 +288,16 @@ class IndexRegistry:
             del self._collections[change.service_id]
             return
         collection.version = change.version
+
+
+def _ranked(scores: np.ndarray, count: int, subjects: np.ndarray | None) -> np.ndarray:
+    """Rows of the `count` best scores, best first; with `subjects`, each subject's best row
+    only (so `count` counts subjects)."""
+    if count == 1:  # the usual prediction_count: argmax is ten times cheaper than a partition
+        return np.array([np.argmax(scores)])
+    if subjects is not None:
+        order = np.argsort(-scores, kind="stable")
+        _, first = np.unique(subjects[order], return_index=True)  # each subject's best place
+        return order[np.sort(first)][:count]
+    top = np.argpartition(scores, len(scores) - count)[len(scores) - count :]
+    return top[np.argsort(-scores[top], kind="stable")]

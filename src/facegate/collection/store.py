@@ -131,6 +131,14 @@ def create_subject(s: Session, *, service: Service, name: str) -> Subject:
     return subject
 
 
+def get_subject(s: Session, *, service: Service, name: str) -> Subject:
+    """The subject called `name` (compared case-insensitively), or SubjectNotFound."""
+    subject = _find_subject(s, service=service, name=name)
+    if subject is None:
+        raise SubjectNotFound(name)
+    return subject
+
+
 def list_subjects(s: Session, *, service: Service) -> list[str]:
     return list(
         s.scalars(select(Subject.name).where(Subject.service_id == service.id).order_by(Subject.id))

@@ -9,6 +9,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -136,6 +137,8 @@ class Service(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # `seed` | `compreface-1.2`; NULL: the server's `response_format` (decisions.md D1).
     response_format: Mapped[ResponseFormat | None] = mapped_column(String(16), default=None)
+    # Recognition leaves out matches below it (decisions.md D19); NULL: none left out.
+    similarity_threshold: Mapped[float | None] = mapped_column(Float, default=None)
 
     application: Mapped[Application] = relationship(back_populates="services")
     subjects: Mapped[list[Subject]] = relationship(

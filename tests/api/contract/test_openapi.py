@@ -123,7 +123,12 @@ def test_recognize_is_described_with_defaults_ranges_and_both_bodies(
 ) -> None:
     recognize = document["paths"]["/api/v1/recognition/recognize"]["post"]
     parameters = {p["name"]: p["schema"] for p in recognize["parameters"]}
-    assert set(parameters) == FACE_QUERY | {"prediction_count", "detect_faces"}
+    assert set(parameters) == FACE_QUERY | {
+        "prediction_count",
+        "detect_faces",
+        "min_similarity",
+        "aggregate",
+    }
     assert parameters["limit"] == {
         "type": "integer",
         "minimum": 0,

@@ -67,11 +67,17 @@ def rename_service(
 def change_settings(
     app_id: str, service_id: str, body: ServiceSettings, session: SessionDep, user: CurrentUser
 ) -> ServiceOut:
-    """The service's own settings; `responseFormat: null` answers in the server's format."""
+    """The service's own settings, those the body names: `responseFormat` (null: the server's
+    format) and `similarityThreshold` (null: recognition keeps every match)."""
     standing, service = _service(session, user, app_id, service_id)
-    applications.set_response_format(
-        session, standing=standing, service=service, response_format=body.response_format
-    )
+    if "response_format" in body.model_fields_set:
+        applications.set_response_format(
+            session, standing=standing, service=service, response_format=body.response_format
+        )
+    if "similarity_threshold" in body.model_fields_set:
+        applications.set_similarity_threshold(
+            session, standing=standing, service=service, threshold=body.similarity_threshold
+        )
     return _out(session, standing, service)
 
 

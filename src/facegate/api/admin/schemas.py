@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
 from facegate.admin.roles import Role
@@ -75,9 +75,13 @@ class NewService(Model):
 
 
 class ServiceSettings(Model):
-    """What a service chooses for itself; `null` takes the server's setting."""
+    """What a service chooses for itself; a field left out keeps its value.
 
-    response_format: ResponseFormat | None
+    `responseFormat: null` takes the server's format; `similarityThreshold: null` keeps every
+    match (decisions.md D19)."""
+
+    response_format: ResponseFormat | None = None
+    similarity_threshold: float | None = Field(default=None, ge=0, le=1)
 
 
 # --- responses ----------------------------------------------------------------------------------
@@ -168,6 +172,7 @@ class ServiceOut(Model):
     subject_count: int
     image_count: int
     response_format: ResponseFormat | None
+    similarity_threshold: float | None
 
     @classmethod
     def of(cls, service: Service, counts: tuple[int, int] = (0, 0)) -> ServiceOut:
@@ -180,6 +185,7 @@ class ServiceOut(Model):
             subject_count=counts[0],
             image_count=counts[1],
             response_format=service.response_format,
+            similarity_threshold=service.similarity_threshold,
         )
 
 

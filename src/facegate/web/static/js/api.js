@@ -39,6 +39,7 @@
  * @property {number} subjectCount
  * @property {number} imageCount
  * @property {ResponseFormat | null} responseFormat null: the server's
+ * @property {number | null} similarityThreshold recognition leaves out matches under it; null: none
  */
 /** @typedef {{createdDate: string, requestCount: number}} DayCount */
 /**
@@ -206,6 +207,9 @@ export const admin = {
   /** @type {(appId: string, id: string, responseFormat: ResponseFormat | null) => Promise<Service>} */
   setResponseFormat: (appId, id, responseFormat) =>
     request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { responseFormat }),
+  /** @type {(appId: string, id: string, similarityThreshold: number | null) => Promise<Service>} */
+  setSimilarityThreshold: (appId, id, similarityThreshold) =>
+    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { similarityThreshold }),
   /** @type {(appId: string, id: string, name: string) => Promise<Service>} */
   cloneService: (appId, id, name) =>
     request("POST", `/app/${enc(appId)}/model/${enc(id)}`, { name }),

@@ -99,7 +99,57 @@ function settingsSection({ app, service }, serverFormat) {
       'How age and gender appear in answers: seed gives [25, 32] and "male", ' +
         "compreface-1.2 gives objects with probabilities, as Double Take expects.",
     ),
+    service.type === "recognition" ? thresholdField(app, service) : null,
   );
+}
+
+/**
+ * The similarity under which recognition answers "unknown" (an empty subjects list).
+ * @param {ServiceContext["app"]} app
+ * @param {ServiceContext["service"]} service
+ */
+function thresholdField(app, service) {
+  /** @param {Event} event */
+  const change = async (event) => {
+    const target = /** @type {HTMLInputElement} */ (event.target);
+    if (!target.checkValidity()) {
+      toast("The threshold is a number from 0 to 1", "error");
+      return;
+    }
+    const chosen = target.value.trim() === "" ? null : Number(target.value);
+    try {
+      service.similarityThreshold = (
+        await admin.setSimilarityThreshold(app.id, service.id, chosen)
+      ).similarityThreshold;
+      toast("Similarity threshold saved");
+    } catch (err) {
+      toast(/** @type {Error} */ (err).message, "error");
+      target.value = String(service.similarityThreshold ?? "");
+    }
+  };
+  return [
+    h(
+      "label.field",
+      {},
+      h("span", {}, "Similarity threshold"),
+      h("input", {
+        type: "number",
+        min: "0",
+        max: "1",
+        step: "0.01",
+        placeholder: "none",
+        value: String(service.similarityThreshold ?? ""),
+        disabled: !app.canEditServices,
+        onchange: change,
+      }),
+    ),
+    h(
+      "p.muted",
+      {},
+      "Recognition leaves out subjects less similar than this, so a stranger comes back " +
+        "with no subjects (unknown). Empty: every match is kept, as CompreFace answers.",
+    ),
+  ];
 }
 
 /**
