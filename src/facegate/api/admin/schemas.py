@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 from facegate.admin.roles import Role
@@ -82,6 +82,13 @@ class ServiceSettings(Model):
 
     response_format: ResponseFormat | None = None
     similarity_threshold: float | None = Field(default=None, ge=0, le=1)
+
+    @model_validator(mode="after")
+    def _names_a_field(self) -> ServiceSettings:
+        # An empty body is a client's mistake (a misspelt field), not a request to change nothing.
+        if not self.model_fields_set:
+            raise ValueError("name responseFormat, similarityThreshold or both")
+        return self
 
 
 # --- responses ----------------------------------------------------------------------------------
