@@ -23,6 +23,7 @@ from facegate.api.middleware import (
     TrailingSlash,
 )
 from facegate.config import Settings
+from facegate.metrics import record_memory
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -61,6 +62,9 @@ def create_app(
             max_file_size=settings.max_file_size,
         )
         await run_in_threadpool(_report_consistency, app.state.sessions, face_engine)
+        # Under workers each one's memory gauge exists from its start: published here, not
+        # 0 until its first request ends (a worker restarted by its supervisor, say).
+        record_memory()
         app.state.ready = True
         try:
             yield

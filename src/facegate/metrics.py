@@ -82,9 +82,3 @@ def record_memory() -> None:
         memory = resident_memory()
         if memory is not None:
             WORKER_MEMORY.set(memory)
-
-
-# A worker's gauge exists from the moment it imports this module; until its first request ends
-# it would report 0 bytes (a worker just restarted by its supervisor, say), so it starts with
-# its size at import.
-record_memory()
