@@ -510,13 +510,13 @@ def test_enrolment_quality_gate_of_a_service(browser: Callable[[], Browser]) -> 
         "minSharpness": 40.0,
         "minBrightness": 0.11,
         "maxBrightness": 0.6,
-        "maxYaw": 40.0,
-        "maxPitch": 35.0,
+        "maxYaw": None,
+        "maxPitch": None,
         "minDetection": None,
     }
-    chosen = {"minSharpness": 80, "maxYaw": None}
+    chosen = {"minSharpness": 80, "maxYaw": 45, "minEyeDistance": None}
     changed = ok(b.put(settings, {"enrolmentQuality": chosen}))["enrolmentQuality"]
-    assert changed == {**defaults, "minSharpness": 80.0, "maxYaw": None}
+    assert changed == {**defaults, "minSharpness": 80.0, "maxYaw": 45.0, "minEyeDistance": None}
     assert ok(b.put(settings, {"similarityThreshold": 0.5}))["enrolmentQuality"] == changed
     clone = ok(b.post(f"{models}/{service['id']}", {"name": "door copy"}), 201)
     assert clone["enrolmentQuality"] == changed

@@ -83,3 +83,18 @@ def test_each_measure_follows_its_degradation(model_engine: Any, faces_dir: Path
     assert darker[-1].brightness < original.brightness / 4
     # Darkening does not read as blur: the chip is measured at one contrast.
     assert all(q.sharpness > original.sharpness / 2 for q in darker)
+
+
+def test_without_detection_quality_is_skipped_as_pose_is(model_engine: Any, faces_dir: Path):
+    data = (faces_dir / PHOTO).read_bytes()
+    request = FaceRequest(plugins=frozenset({"quality", "pose"}), detect=False)
+    analysis = model_engine.analyze(data, request)
+    assert [face.quality for face in analysis.faces] == [None]
+    assert "quality" not in analysis.plugins_versions
+    # With detection, each face of a group photo has its own measures.
+    group = model_engine.analyze((faces_dir / "fr_two_people.jpg").read_bytes(), QUALITY_ONLY)
+    measured = [face.quality for face in group.faces]
+    assert len(measured) == 2 and all(q is not None for q in measured)
+    assert measured[0] != measured[1]
+    assert analysis.plugins_versions.get("detector") == group.plugins_versions["detector"]
+    assert group.plugins_versions["quality"] == "facegate.QualityEstimator@laplacian"

@@ -16,14 +16,17 @@ from facegate.errors import ExampleRefused
 
 @dataclass(frozen=True)
 class QualityLimits:
-    """Each limit None is not checked. Angles are absolute degrees; brightness 0..1."""
+    """Each limit None is not checked. Angles are absolute degrees; brightness 0..1. The
+    defaults are measured (docs/quality.md, decisions.md D25)."""
 
     min_eye_distance: float | None = 15.0
     min_sharpness: float | None = 40.0
     min_brightness: float | None = 0.11
     max_brightness: float | None = 0.6
-    max_yaw: float | None = 40.0
-    max_pitch: float | None = 35.0
+    # No default on pose or the detector's score: the recognisers held up to the largest
+    # angles of the test photos, and the two detectors score on different scales.
+    max_yaw: float | None = None
+    max_pitch: float | None = None
     min_detection: float | None = None
 
     def to_json(self) -> dict[str, float | None]:

@@ -22,7 +22,8 @@ Floats = npt.NDArray[np.float32]
 LUMA = np.array([0.299, 0.587, 0.114])
 # Sharpness is measured on the chip stretched to this standard deviation of grey levels, so that
 # a dark or low-contrast photo is reported as such (brightness) and not also as blurred: the
-# Laplacian's variance grows with the square of contrast. 50 grey levels is a well-lit portrait's.
+# Laplacian's variance grows with the square of contrast. 50 grey levels: about the median chip
+# of the shared photos (54; 35 to 74 for nine in ten).
 REFERENCE_CONTRAST = 50.0
 # Grey levels counted as clipped: crushed shadows and blown highlights.
 CLIPPED_DARK, CLIPPED_BRIGHT = 5, 250
