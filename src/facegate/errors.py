@@ -6,7 +6,8 @@ The status comes from a few bases; each domain class adds CompreFace's code and 
     FacegateError
     +-- BadRequest 400          images (ImageError: EmptyImage, NotAnImage, TruncatedImage,
     |                           ImageTooLarge; FileTooLarge answers 413), parameters and names,
-    |                           faces (NoFaceFound 28, TooManyFaces 31), accounts and roles
+    |                           faces (NoFaceFound 28, TooManyFaces 31, ExampleRefused 0),
+    |                           accounts and roles
     +-- Unauthorized 401        NotAuthenticated
     +-- Forbidden 403           CsrfRejected, SignupClosed, RegistrationTokenExpired,
     |                           AdministratorRequired
@@ -220,6 +221,17 @@ class NoFaceFound(BadRequest):
 class TooManyFaces(BadRequest):
     code = 31
     default_message = "More than one face in the source image"
+
+
+class ExampleRefused(BadRequest):
+    """A new example's face falls outside its service's enrolment quality limits
+    (decisions.md D24); code 0, as facegate's other refusals without a CompreFace code."""
+
+    code = 0
+
+    def __init__(self, reasons: list[str]) -> None:
+        self.reasons = reasons
+        super().__init__("Example refused: " + "; ".join(reasons))
 
 
 class MigrationRunning(BadRequest):

@@ -15,6 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from facegate.collection import changes
+from facegate.collection.quality_gate import QualityLimits
 from facegate.config import RESPONSE_FORMATS, ResponseFormat
 from facegate.db.tables import (
     Application,
@@ -126,6 +127,18 @@ def min_similarity_of(service: Service, *, requested: float | None) -> float | N
     return requested if requested is not None else service.similarity_threshold
 
 
+def set_enrolment_quality(s: Session, *, service: Service, limits: QualityLimits | None) -> None:
+    """The limits a new example's face must meet; None turns the quality gate off."""
+    service.enrolment_quality = None if limits is None else limits.to_json()
+    s.flush()
+
+
+def enrolment_quality_of(service: Service) -> QualityLimits | None:
+    """The service's enrolment quality limits; None when its gate is off."""
+    stored = service.enrolment_quality
+    return None if stored is None else QualityLimits.from_json(stored)
+
+
 def _check_response_format(response_format: str | None) -> None:
     if response_format is not None and response_format not in RESPONSE_FORMATS:
         raise ValueError(
@@ -214,6 +227,7 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
         response_format=service.response_format,
     )
     clone.similarity_threshold = service.similarity_threshold
+    clone.enrolment_quality = service.enrolment_quality
     subjects = s.execute(
         select(Subject.id, Subject.name, Subject.name_key).where(Subject.service_id == service.id)
     ).all()

@@ -494,6 +494,39 @@ def test_similarity_threshold_of_a_service(browser: Callable[[], Browser]) -> No
     assert listed == {"door": None, "door copy": 0.5}
 
 
+def test_enrolment_quality_gate_of_a_service(browser: Callable[[], Browser]) -> None:
+    """A facegate extension (decisions.md D24): off by default; `{}` turns it on with the
+    measured defaults, a named limit replaces its default and null leaves it unchecked; kept by
+    a clone, left alone by other settings, off again with null; bad limits refused."""
+    b, _ = account(browser, "owner@example.com")
+    app = ok(b.post("/admin/app", {"name": "Home"}), 201)
+    models = f"/admin/app/{app['id']}/model"
+    service = ok(b.post(models, {"name": "door", "type": "recognition"}), 201)
+    assert service["enrolmentQuality"] is None
+    settings = f"{models}/{service['id']}/settings"
+    defaults = ok(b.put(settings, {"enrolmentQuality": {}}))["enrolmentQuality"]
+    assert defaults == {
+        "minEyeDistance": 15.0,
+        "minSharpness": 40.0,
+        "minBrightness": 0.11,
+        "maxBrightness": 0.6,
+        "maxYaw": None,
+        "maxPitch": None,
+        "minDetection": None,
+    }
+    chosen = {"minSharpness": 80, "maxYaw": 45, "minEyeDistance": None}
+    changed = ok(b.put(settings, {"enrolmentQuality": chosen}))["enrolmentQuality"]
+    assert changed == {**defaults, "minSharpness": 80.0, "maxYaw": 45.0, "minEyeDistance": None}
+    assert ok(b.put(settings, {"similarityThreshold": 0.5}))["enrolmentQuality"] == changed
+    clone = ok(b.post(f"{models}/{service['id']}", {"name": "door copy"}), 201)
+    assert clone["enrolmentQuality"] == changed
+    for bad in ({"minBrightness": 2}, {"maxYaw": -1}, {"minSharpness": "sharp"}, 1):
+        refused(b.put(settings, {"enrolmentQuality": bad}), 400, 26)
+    assert ok(b.put(settings, {"enrolmentQuality": None}))["enrolmentQuality"] is None
+    listed = {s["name"]: s["enrolmentQuality"] for s in ok(b.get(f"/admin/app/{app['id']}/models"))}
+    assert listed == {"door": None, "door copy": changed}
+
+
 # --- the real application, as `facegate serve` runs it ------------------------------------------
 
 

@@ -16,7 +16,16 @@ from facegate.engine.faces import Analysis, Box, Face, FaceRequest
 from facegate.engine.similarity import normalize
 from facegate.errors import EmptyImage, InvalidParameter, ModelUnavailable, NoFaceFound, NotAnImage
 
-ALL_PLUGINS = ["age", "gender", "landmarks", "landmarks68", "landmarks2d106", "pose", "calculator"]
+ALL_PLUGINS = [
+    "age",
+    "gender",
+    "landmarks",
+    "landmarks68",
+    "landmarks2d106",
+    "pose",
+    "quality",
+    "calculator",
+]
 CALCULATORS = {"dlib": "dlib-resnet-v1", "insightface-s": "arcface-w600k_mbf-9cc6e4a75f0e"}
 GENDERS = {
     "fr_obama.jpg": "male",

@@ -21,7 +21,9 @@ from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import AgeRange, Analysis, Box, Face, FaceRequest, Gender, Pose
 from facegate.engine.similarity import Scale
 
-# Every slug but the ones the real dlib set lacks too (mask, landmarks2d106).
+# Every slug but the ones the real dlib set lacks too (mask, landmarks2d106), and `quality`:
+# it measures pixels at the detector's eye points, which the fake has none of (its tests run on
+# the real engine: tests/api/test_quality_gate.py).
 VERSIONS = {
     "detector": "fake.Detector@manifest",
     face_plugins.CALCULATOR: "fake.Calculator@sha256",

@@ -20,6 +20,7 @@ from playwright.sync_api import Browser, Page, Route, expect
 from facegate import face_services, web
 from facegate.collection import store
 from facegate.config import Settings
+from tests.support.degraded import GOOD_PHOTO, REASONS, variants
 from tests.support.mail import Mailbox, smtp_server
 from tests.support.servers import database, free_port, serve
 
@@ -517,6 +518,52 @@ def test_subjects_rename_merge_and_delete(
     page.get_by_role("dialog").get_by_role("button", name="Delete").click()
     expect(page.get_by_text("No subjects yet.")).to_be_visible()
     expect(page.get_by_role("heading", name="No subject selected")).to_be_visible()
+    assert errors == []
+
+
+def test_enrolment_quality_gate_refuses_a_blurred_photo_with_its_reason(
+    server: str, browser: Browser, faces_dir: Path, front_door: str, tmp_path: Path, shots: Path
+) -> None:
+    """Turned on in the dashboard's settings (decisions.md D24), the gate refuses the blurred,
+    downscaled and darkened copies of a good photo on the collection page, each row saying
+    which measure failed, and accepts the original; a limit edited in the UI is kept."""
+    page, errors = _page(browser, server)
+    _log_in(page)
+    gated = _admin(
+        page, "POST", f"/app/{front_door}/model", {"name": "Gated", "type": "recognition"}
+    )
+    page.goto(f"/#/app/{front_door}/service/{gated['id']}")
+    gate = page.get_by_label("Refuse face examples of poor quality")
+    expect(gate).not_to_be_checked()
+    expect(page.get_by_label("Least sharpness")).to_have_count(0)
+    gate.check()
+    expect(page.get_by_text("Enrolment quality gate saved")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("Refuse face examples of poor quality")).to_be_checked()
+    expect(page.get_by_label("Least sharpness")).to_have_value("40")
+    yaw = page.get_by_label("Most yaw (degrees)")
+    yaw.fill("45")
+    yaw.press("Tab")
+    expect(page.get_by_text("Enrolment quality gate saved")).to_be_visible()
+    page.reload()
+    expect(page.get_by_label("Most yaw (degrees)")).to_have_value("45")
+    _shot(page, shots / "quality-gate-settings.png", full_page=True)
+
+    page.goto(f"/#/app/{front_door}/service/{gated['id']}/collection")
+    page.get_by_role("button", name="Add subject").first.click()
+    page.get_by_label("Name", exact=True).fill("obama")
+    page.get_by_role("button", name="Add", exact=True).click()
+    photos = [faces_dir / GOOD_PHOTO]
+    for name, data in variants(faces_dir / GOOD_PHOTO).items():
+        (tmp_path / name).write_bytes(data)
+        photos.append(tmp_path / name)
+    page.get_by_label("Photos of obama").set_input_files(photos)
+    expect(page.locator(f'.upload.ok[data-file="{GOOD_PHOTO}"]')).to_have_text(re.compile("added"))
+    for name, reason in REASONS.items():
+        row = page.locator(f'.upload.failed[data-file="{name}"]')
+        expect(row).to_contain_text(f"Example refused: {reason}", timeout=60_000)
+    expect(page.locator(".thumb img")).to_have_count(1)
+    _shot(page, shots / "quality-gate-refusals.png", full_page=True)
     assert errors == []
 
 

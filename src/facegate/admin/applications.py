@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from facegate import face_services, names
 from facegate.admin import accounts, roles
 from facegate.admin.roles import Role
+from facegate.collection.quality_gate import QualityLimits
 from facegate.config import ResponseFormat
 from facegate.db.tables import Application, AppMember, Service, User, could_be_id, utcnow
 from facegate.errors import (
@@ -255,6 +256,13 @@ def set_similarity_threshold(
 ) -> None:
     standing.require_edit_services()
     face_services.set_similarity_threshold(s, service=service, threshold=threshold)
+
+
+def set_enrolment_quality(
+    s: Session, *, standing: Access, service: Service, limits: QualityLimits | None
+) -> None:
+    standing.require_edit_services()
+    face_services.set_enrolment_quality(s, service=service, limits=limits)
 
 
 def clone_service(s: Session, *, standing: Access, service: Service, name: str) -> Service:

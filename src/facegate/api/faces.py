@@ -22,8 +22,9 @@ from facegate.api.deps import (
     WritableService,
 )
 from facegate.api.params import embeddings_field, require_size
-from facegate.collection import store
+from facegate.collection import quality_gate, store
 from facegate.db.tables import Example, Service
+from facegate.engine import plugins as face_plugins
 from facegate.engine.similarity import normalize
 from facegate.errors import (
     EmbeddedByOtherModel,
@@ -55,6 +56,7 @@ IMAGE_HEADERS = {"Cache-Control": "public, max-age=31536000"}
             *doc.SUBJECT_NAME,
             *doc.IMAGE,
             doc.ONE_FACE,
+            doc.QUALITY_REFUSED,
             *doc.WRITE,
         ),
     ),
@@ -67,11 +69,17 @@ def add_example(
     settings: SettingsDep,
 ) -> dict[str, str]:
     subject = body.params.subject()
-    query = FaceQuery(det_prob_threshold=body.params.det_prob_threshold())
+    limits = face_services.enrolment_quality_of(service)
+    query = FaceQuery(
+        det_prob_threshold=body.params.det_prob_threshold(),
+        plugins=[] if limits is None else [face_plugins.QUALITY],
+    )
     image = body.image()
     faces = inference.faces(image, query, limit=2).faces
     if len(faces) > 1:
         raise TooManyFaces()
+    if limits is not None:
+        quality_gate.check(faces[0], limits)
     example = store.add_example(
         session,
         service=service,

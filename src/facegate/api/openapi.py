@@ -34,6 +34,7 @@ from facegate.errors import (
     EmbeddedByOtherModel,
     EmptyField,
     ExampleNotFound,
+    ExampleRefused,
     FacegateError,
     FileTooLarge,
     HeadersTooLarge,
@@ -235,6 +236,9 @@ IMAGE = (
     Refusal(InferenceQueueFull, "`max_queued_inferences` requests already wait (`Retry-After`)"),
 )
 ONE_FACE = Refusal(TooManyFaces, "more than one face where one is expected")
+QUALITY_REFUSED = Refusal(
+    ExampleRefused, "the service's enrolment quality gate is on and the face fails a limit"
+)
 SUBJECT_NAME = (
     Refusal(
         InvalidParameter,

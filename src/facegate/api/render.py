@@ -4,6 +4,7 @@ both print."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Collection, Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -62,6 +63,8 @@ def face_json(
         result["mask"] = {"value": face.mask.value, "probability": face.mask.probability}
     if face.pose is not None and face_plugins.POSE in plugins:
         result["pose"] = {"pitch": face.pose.pitch, "roll": face.pose.roll, "yaw": face.pose.yaw}
+    if face.quality is not None and face_plugins.QUALITY in plugins:
+        result["quality"] = dataclasses.asdict(face.quality)
     if face.embedding is not None and face_plugins.CALCULATOR in plugins:
         result["embedding"] = [float(v) for v in face.embedding]
     result["box"] = box_json(face)

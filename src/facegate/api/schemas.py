@@ -107,6 +107,19 @@ class Pose(BaseModel):
     yaw: float
 
 
+class Quality(BaseModel):
+    """facegate's `quality` plugin (docs/api.md, "Face quality")."""
+
+    eye_distance: float = Field(description="Pixels between the eyes in the original photo")
+    sharpness: float = Field(description="Laplacian variance of the aligned grey chip")
+    brightness: float = Field(description="The chip's mean grey level, 0..1")
+    clipped: float = Field(description="The chip's share of crushed or blown pixels")
+    yaw: float
+    pitch: float
+    roll: float
+    detection: float = Field(description="The detector's score")
+
+
 class Face(BaseModel):
     """One face: its box, and a key for each requested plugin (`face_plugins`).
 
@@ -116,6 +129,7 @@ class Face(BaseModel):
     age: list[int] | AgeRange | Absent = None
     gender: str | GenderValue | Absent = None
     pose: Pose | Absent = None
+    quality: Quality | Absent = Field(default=None, description="With `quality` (facegate's)")
     mask: MaskValue | Absent = Field(default=None, description="With `mask` (the `mask` extra)")
     embedding: Embedding | Absent = Field(default=None, description="With `calculator`")
     box: Box

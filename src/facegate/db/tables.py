@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 from sqlalchemy import (
+    JSON,
     Boolean,
     Date,
     DateTime,
@@ -139,6 +140,8 @@ class Service(Base):
     response_format: Mapped[ResponseFormat | None] = mapped_column(String(16), default=None)
     # Recognition leaves out matches below it (decisions.md D19); NULL: none left out.
     similarity_threshold: Mapped[float | None] = mapped_column(Float, default=None)
+    # The enrolment quality gate's limits by name (decisions.md D24); NULL: the gate is off.
+    enrolment_quality: Mapped[dict[str, float | None] | None] = mapped_column(JSON, default=None)
 
     application: Mapped[Application] = relationship(back_populates="services")
     subjects: Mapped[list[Subject]] = relationship(

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import numpy as np
 import numpy.typing as npt
 
-from facegate.engine import geometry, images, model_sets
+from facegate.engine import geometry, images, model_sets, quality
 from facegate.engine import plugins as face_plugins
 from facegate.engine.detector import Detections
 from facegate.engine.faces import Analysis, Box, Face, FaceRequest
@@ -51,7 +51,8 @@ class FaceEngine:
         With `request.detect` false (CompreFace's `detect_faces=false`) the whole image is one
         face of probability 1.0, its landmarks the points it is aligned by (dlib set: dlib's eye
         corners and nose base; ArcFace sets: the detector's points found in it), and `pose`,
-        which needs the detector's points, is skipped as CompreFace skips its pose estimators.
+        which needs the detector's points, is skipped as CompreFace skips its pose estimators
+        (and `quality`, for the same reason).
         Raises ImageError subclasses for unusable bytes and ModelUnavailable for plugins this
         server cannot run. No face gives `Analysis(faces=[])`.
         """
@@ -61,7 +62,8 @@ class FaceEngine:
         limit, detect = request.limit, request.detect
         slugs = face_plugins.check(request.plugins, self.plugins_versions.keys())
         if not detect:
-            slugs -= {face_plugins.POSE}
+            # Both read the detector's 5 points, which a whole image taken as a face lacks.
+            slugs -= {face_plugins.POSE, face_plugins.QUALITY}
         run = _Run()
         # Without chips to cut, a big JPEG can decode straight at detection scale.
         full = bool(slugs & face_plugins.NEED_FULL_RESOLUTION)
@@ -138,6 +140,11 @@ class FaceEngine:
             with run.stage("pose"):
                 for face, marks in zip(faces, found.landmarks, strict=True):
                     face.pose = geometry.pose(marks)
+        if face_plugins.QUALITY in slugs:
+            with run.stage(face_plugins.QUALITY):
+                measured = quality.measure(pixels, found.landmarks, found.scores)
+            for face, face_quality in zip(faces, measured, strict=True):
+                face.quality = face_quality
 
 
 def _largest(found: Detections, limit: int) -> Detections:

@@ -75,6 +75,26 @@ class Pose:
     yaw: float
 
 
+@dataclass(frozen=True)
+class Quality:
+    """What predicts a bad enrolment example (the `quality` plugin, engine/quality.py).
+
+    eye_distance: pixels between the eye centres in the original photo. sharpness: variance of
+    the Laplacian of the contrast-normalised grey aligned chip. brightness: the chip's mean grey
+    level, 0..1; clipped: its share of crushed or blown pixels. yaw, pitch, roll: degrees, as
+    the `pose` plugin. detection: the detector's score.
+    """
+
+    eye_distance: float
+    sharpness: float
+    brightness: float
+    clipped: float
+    yaw: float
+    pitch: float
+    roll: float
+    detection: float
+
+
 @dataclass
 class Face:
     """One detected face. Attributes stay None unless their plugin was asked for."""
@@ -87,6 +107,7 @@ class Face:
     gender: Gender | None = None
     mask: Mask | None = None
     pose: Pose | None = None
+    quality: Quality | None = None
     landmarks68: list[tuple[int, int]] | None = None
     landmarks106: list[tuple[int, int]] | None = None
     execution_time: dict[str, float] = field(default_factory=dict)  # plugin slug -> ms

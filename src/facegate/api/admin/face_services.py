@@ -68,7 +68,8 @@ def change_settings(
     app_id: str, service_id: str, body: ServiceSettings, session: SessionDep, user: CurrentUser
 ) -> ServiceOut:
     """The service's own settings, those the body names: `responseFormat` (null: the server's
-    format) and `similarityThreshold` (null: recognition keeps every match)."""
+    format), `similarityThreshold` (null: recognition keeps every match) and `enrolmentQuality`
+    (null: new examples are not checked)."""
     standing, service = _service(session, user, app_id, service_id)
     if "response_format" in body.model_fields_set:
         applications.set_response_format(
@@ -77,6 +78,14 @@ def change_settings(
     if "similarity_threshold" in body.model_fields_set:
         applications.set_similarity_threshold(
             session, standing=standing, service=service, threshold=body.similarity_threshold
+        )
+    if "enrolment_quality" in body.model_fields_set:
+        quality = body.enrolment_quality
+        applications.set_enrolment_quality(
+            session,
+            standing=standing,
+            service=service,
+            limits=None if quality is None else quality.limits(),
         )
     return _out(session, standing, service)
 

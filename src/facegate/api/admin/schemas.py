@@ -8,7 +8,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
+from facegate import face_services
 from facegate.admin.roles import Role
+from facegate.collection.quality_gate import QualityLimits
 from facegate.config import ResponseFormat
 from facegate.db.tables import Service, User
 
@@ -74,20 +76,46 @@ class NewService(Model):
     response_format: ResponseFormat | None = None
 
 
+_DEFAULT_LIMITS = QualityLimits()
+
+
+class EnrolmentQuality(Model):
+    """The enrolment quality gate's limits (decisions.md D24): a limit left out takes its
+    default (docs/quality.md), a limit set to null is not checked."""
+
+    min_eye_distance: float | None = Field(default=_DEFAULT_LIMITS.min_eye_distance, ge=0)
+    min_sharpness: float | None = Field(default=_DEFAULT_LIMITS.min_sharpness, ge=0)
+    min_brightness: float | None = Field(default=_DEFAULT_LIMITS.min_brightness, ge=0, le=1)
+    max_brightness: float | None = Field(default=_DEFAULT_LIMITS.max_brightness, ge=0, le=1)
+    max_yaw: float | None = Field(default=_DEFAULT_LIMITS.max_yaw, ge=0, le=90)
+    max_pitch: float | None = Field(default=_DEFAULT_LIMITS.max_pitch, ge=0, le=90)
+    min_detection: float | None = Field(default=_DEFAULT_LIMITS.min_detection, ge=0, le=1)
+
+    def limits(self) -> QualityLimits:
+        return QualityLimits(**self.model_dump())
+
+    @classmethod
+    def of(cls, limits: QualityLimits | None) -> EnrolmentQuality | None:
+        return None if limits is None else cls(**limits.to_json())
+
+
 class ServiceSettings(Model):
     """What a service chooses for itself; a field left out keeps its value.
 
     `responseFormat: null` takes the server's format; `similarityThreshold: null` keeps every
-    match (decisions.md D19)."""
+    match (decisions.md D19); `enrolmentQuality: null` turns the quality gate off (D24)."""
 
     response_format: ResponseFormat | None = None
     similarity_threshold: float | None = Field(default=None, ge=0, le=1)
+    enrolment_quality: EnrolmentQuality | None = None
 
     @model_validator(mode="after")
     def _names_a_field(self) -> ServiceSettings:
         # An empty body is a client's mistake (a misspelt field), not a request to change nothing.
         if not self.model_fields_set:
-            raise ValueError("name responseFormat, similarityThreshold or both")
+            raise ValueError(
+                "name one or more of responseFormat, similarityThreshold, enrolmentQuality"
+            )
         return self
 
 
@@ -180,6 +208,7 @@ class ServiceOut(Model):
     image_count: int
     response_format: ResponseFormat | None
     similarity_threshold: float | None
+    enrolment_quality: EnrolmentQuality | None
 
     @classmethod
     def of(cls, service: Service, counts: tuple[int, int] = (0, 0)) -> ServiceOut:
@@ -193,6 +222,7 @@ class ServiceOut(Model):
             image_count=counts[1],
             response_format=service.response_format,
             similarity_threshold=service.similarity_threshold,
+            enrolment_quality=EnrolmentQuality.of(face_services.enrolment_quality_of(service)),
         )
 
 

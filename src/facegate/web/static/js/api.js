@@ -40,6 +40,17 @@
  * @property {number} imageCount
  * @property {ResponseFormat | null} responseFormat null: the server's
  * @property {number | null} similarityThreshold recognition leaves out matches under it; null: none
+ * @property {EnrolmentQuality | null} enrolmentQuality new examples' limits; null: the gate is off
+ */
+/**
+ * @typedef {object} EnrolmentQuality Limits on a new example's face; a null limit is not checked.
+ * @property {number | null} [minEyeDistance]
+ * @property {number | null} [minSharpness]
+ * @property {number | null} [minBrightness]
+ * @property {number | null} [maxBrightness]
+ * @property {number | null} [maxYaw]
+ * @property {number | null} [maxPitch]
+ * @property {number | null} [minDetection]
  */
 /** @typedef {{createdDate: string, requestCount: number}} DayCount */
 /**
@@ -210,6 +221,9 @@ export const admin = {
   /** @type {(appId: string, id: string, similarityThreshold: number | null) => Promise<Service>} */
   setSimilarityThreshold: (appId, id, similarityThreshold) =>
     request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { similarityThreshold }),
+  /** @type {(appId: string, id: string, enrolmentQuality: EnrolmentQuality | null) => Promise<Service>} */
+  setEnrolmentQuality: (appId, id, enrolmentQuality) =>
+    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { enrolmentQuality }),
   /** @type {(appId: string, id: string, name: string) => Promise<Service>} */
   cloneService: (appId, id, name) =>
     request("POST", `/app/${enc(appId)}/model/${enc(id)}`, { name }),

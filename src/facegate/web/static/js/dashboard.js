@@ -4,6 +4,7 @@
 import { admin } from "./api.js";
 import { h, fill, select, toast } from "./dom.js";
 import { barChart } from "./chart.js";
+import { qualityGateField } from "./quality-gate.js";
 import { KIND_LABELS, loadService, serviceHeader } from "./service.js";
 
 /** @typedef {import("./api.js").DayCount} DayCount */
@@ -100,6 +101,7 @@ function settingsSection({ app, service }, serverFormat) {
         "compreface-1.2 gives objects with probabilities, as Double Take expects.",
     ),
     service.type === "recognition" ? thresholdField(app, service) : null,
+    service.type === "recognition" ? qualityGateField(app, service) : null,
   );
 }
 

@@ -1,0 +1,37 @@
+"""Synthetic degradations of a good photo, each strong enough to fail one enrolment quality
+limit by its default (docs/quality.md): the face downscaled, blurred, darkened."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from PIL import Image, ImageFilter
+
+# fr_obama.jpg: one sharp, well-lit, frontal face about 110 pixels between the eyes.
+GOOD_PHOTO = "fr_obama.jpg"
+# Each variant and the words its refusal must name.
+REASONS = {
+    "downscaled.jpg": "face too small",
+    "blurred.jpg": "face too blurred",
+    "darkened.jpg": "face too dark",
+}
+
+
+def jpeg(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.convert("RGB").save(buffer, "JPEG", quality=92)
+    return buffer.getvalue()
+
+
+def variants(photo: Path) -> dict[str, bytes]:
+    """The three degraded copies of `photo` by file name (the keys of REASONS), as JPEG."""
+    image = Image.open(photo).convert("RGB")
+    return {
+        # Eyes about 11 pixels apart: under the 15-pixel default.
+        "downscaled.jpg": jpeg(image.resize((image.width // 10, image.height // 10))),
+        # Sharpness about 10: under the default of 40.
+        "blurred.jpg": jpeg(image.filter(ImageFilter.GaussianBlur(10))),
+        # Brightness about 0.05: under the default of 0.11.
+        "darkened.jpg": jpeg(image.point(lambda v: round(v * 0.1))),
+    }
