@@ -17,9 +17,14 @@ MAX_URL_LENGTH = 2048
 
 
 def _valid_url(url: str) -> str:
-    parts = urlsplit(url)
+    refusal = InvalidWebhook(f"A webhook needs an http:// or https:// URL, not {url[:100]!r}")
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 (urlsplit checks the port only when it is read)
+    except ValueError:
+        raise refusal from None
     if len(url) > MAX_URL_LENGTH or parts.scheme not in ("http", "https") or not parts.hostname:
-        raise InvalidWebhook(f"A webhook needs an http:// or https:// URL, not {url[:100]!r}")
+        raise refusal
     return url
 
 

@@ -79,7 +79,8 @@ class WebhookSender:
                 return Outcome(200 <= response.status < 300, response.status)
         except HTTPError as error:
             return Outcome(False, error.code, f"HTTP {error.code} {error.reason}"[:500])
-        except (URLError, OSError, http.client.HTTPException) as error:
+        # ValueError: what http.client says of a URL it cannot send to (a control character).
+        except (URLError, OSError, http.client.HTTPException, ValueError) as error:
             reason = error.reason if isinstance(error, URLError) else error
             return Outcome(False, None, str(reason)[:500] or error.__class__.__name__)
 

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.config import Settings
 from facegate.db.tables import Delivery, OutboxEvent, Service, Webhook, utcnow
-from facegate.events.outbox import HOOK_LANE, MQTT_LANE, WRITTEN
+from facegate.events.outbox import HOOK_LANE, WRITTEN
 from facegate.events.sinks import MqttPublisher, Outcome, WebhookSender
 from facegate.metrics import EVENT_DELIVERIES
 
@@ -155,11 +155,11 @@ class DeliveryWorker:
             outcome = self._webhooks.send(
                 url=hook.url, secret=hook.secret, event_id=event.guid, type=event.type, body=body
             )
-        elif self._mqtt is not None and delivery.lane.startswith(MQTT_LANE):
+        elif self._mqtt is not None:
             sink = "mqtt"
             outcome = self._mqtt.send(service=service_name, type=event.type, body=body)
         else:
-            return
+            return  # not reached: `_claim` leaves MQTT lanes to a server with a broker
         self._record(delivery, outcome, sink)
 
     def _record(self, delivery: Delivery, outcome: Outcome, sink: str) -> None:
