@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from facegate.db.tables import Delivery, OutboxEvent
 from facegate.events import hooks
+from tests.api.test_metrics import delta, scrape
 from tests.events.receiver import Receiver
 from tests.support.clients import Api, running_api, subject_path
 from tests.support.servers import free_port
@@ -73,6 +74,7 @@ def test_every_event_arrives_signed_in_order_across_a_restart(
     port = free_port()  # nothing listens there yet: the receiver is down
     with running_api(settings, face_engine, faces_dir) as api:
         keys = api.keys
+        before = scrape(api.url)
         with api.session() as s:
             hook = hooks.add(
                 s,
@@ -101,7 +103,13 @@ def test_every_event_arrives_signed_in_order_across_a_restart(
             )
             with api.session() as s:
                 states = set(s.scalars(select(Delivery.state)))
+        after = scrape(api.url)
     assert states == {"delivered"} and receiver.refused == 2
+
+    metric = "facegate_event_deliveries_total"
+    assert delta(before, after, metric, sink="webhook", outcome="delivered") == len(outbox)
+    # At least the refused connection before the restart and the two 500s after it.
+    assert delta(before, after, metric, sink="webhook", outcome="retry") >= 3
     assert [type for _, type in outbox] == [
         "subject.added",
         "example.added",
