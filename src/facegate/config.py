@@ -204,6 +204,12 @@ class Settings(BaseSettings):
         description="Attempts of one delivery before it is marked failed and the next event of "
         "its webhook (or MQTT) goes out.",
     )
+    events_retention_days: float = Field(
+        7.0,
+        gt=0,
+        description="Days an event is kept after it was written, once none of its deliveries "
+        "waits any more (the admin API and UI list deliveries until then).",
+    )
     webhook_timeout_seconds: float = Field(
         10.0, gt=0, description="How long a webhook receiver may take to answer one delivery."
     )

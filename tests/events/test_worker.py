@@ -1,6 +1,7 @@
 """The outbox and its worker on both databases: nothing written for a service nobody listens
 to, workers sharing one outbox each send a delivery once and in order, a claim left by a dead
-worker is taken over, backoff doubles to its cap; the signature and the MQTT topics."""
+worker is taken over, old events are forgotten, backoff doubles to its cap; the signature
+and the MQTT topics."""
 
 from __future__ import annotations
 
@@ -42,6 +43,20 @@ def test_no_sink_no_event(s: Session) -> None:
     service.mqtt_events = True
     store.delete_subject(s, service=service, name="ann")
     assert list(s.scalars(select(Delivery.lane))) == [f"mqtt:{service.id}"]
+
+
+def test_old_events_are_forgotten_once_nothing_waits_for_them(s: Session) -> None:
+    service = _service(s)
+    service.mqtt_events = True
+    for name in ("ann", "bob", "cy"):
+        store.create_subject(s, service=service, name=name)
+    ann, bob, cy = s.scalars(select(Delivery).order_by(Delivery.id))
+    ann.state, bob.state = "delivered", "failed"
+    s.flush()
+    assert outbox.prune(s, before=utcnow() - timedelta(days=1)) == 0  # none old enough
+    assert outbox.prune(s, before=utcnow() + timedelta(seconds=1)) == 2
+    assert list(s.scalars(select(Delivery.id))) == [cy.id]  # still waiting: kept
+    assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 1
 
 
 def test_workers_sharing_the_outbox_send_each_delivery_once_in_order(

@@ -11,9 +11,9 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from facegate.db.tables import (
@@ -172,3 +172,15 @@ def recent_deliveries(s: Session, *, service: Service, limit: int = 50) -> list[
         )
         for delivery, event_guid, type, created_at, hook in rows
     ]
+
+
+def prune(s: Session, *, before: datetime) -> int:
+    """Forget events written before `before` that wait for no delivery any more (their
+    deliveries go with them, ON DELETE CASCADE); returns how many."""
+    waiting = select(Delivery.event_id).where(Delivery.state == "pending")
+    result = s.execute(
+        delete(OutboxEvent)
+        .where(OutboxEvent.created_at < before, OutboxEvent.id.not_in(waiting))
+        .execution_options(synchronize_session=False)
+    )
+    return cast("CursorResult[Any]", result).rowcount

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.config import Settings
 from facegate.db.tables import Delivery, OutboxEvent, Service, Webhook, utcnow
-from facegate.events.outbox import HOOK_LANE, WRITTEN
+from facegate.events.outbox import HOOK_LANE, WRITTEN, prune
 from facegate.events.sinks import MqttPublisher, Outcome, WebhookSender
 from facegate.metrics import EVENT_DELIVERIES
 
@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 PARALLEL_LANES = 4
 # Beyond the send's own timeout, how long a claim holds before another worker may take over.
 LEASE_MARGIN = timedelta(seconds=60)
+# How often a worker forgets events older than `events_retention_days` (every process does it;
+# the deletes are idempotent).
+PRUNE_EVERY = timedelta(minutes=10)
 
 
 class DeliveryWorker:
@@ -56,6 +59,7 @@ class DeliveryWorker:
         self._stopping = threading.Event()
         self._woken = threading.Event()
         self._thread = threading.Thread(target=self._run, name="facegate-events", daemon=True)
+        self._pruned_at = utcnow() - PRUNE_EVERY
 
     def start(self) -> None:
         # Events this process writes go out at once, not at the next poll.
@@ -84,6 +88,7 @@ class DeliveryWorker:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
+                self._prune()
                 sent = self.run_once()
             except Exception:  # a database hiccup must not end delivery for the process
                 log.exception("event delivery failed; trying again at the next poll")
@@ -91,6 +96,15 @@ class DeliveryWorker:
             if not sent:
                 self._woken.wait(self._settings.events_poll_seconds)
                 self._woken.clear()
+
+    def _prune(self) -> None:
+        now = utcnow()
+        if now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        before = now - timedelta(days=self._settings.events_retention_days)
+        with self._sessions() as s, s.begin():
+            prune(s, before=before)
 
     def run_once(self) -> int:
         """Claim the due head of every lane and send them; returns how many were sent."""
