@@ -27,9 +27,9 @@ from tests.events.test_webhooks import FAST, wait_for
 from tests.support.servers import free_port
 
 
-def _service(s: Session) -> Service:
+def _service(s: Session, name: str = "door") -> Service:
     app = face_services.default_application(s)
-    return face_services.create_service(s, app=app, name="door", type="recognition")
+    return face_services.create_service(s, app=app, name=name, type="recognition")
 
 
 def test_no_sink_no_event(s: Session) -> None:
@@ -59,7 +59,7 @@ def test_old_events_are_forgotten_once_nothing_waits_for_them(s: Session) -> Non
     assert s.scalar(select(func.count()).select_from(OutboxEvent)) == 1
 
 
-def test_workers_sharing_the_outbox_send_each_delivery_once_in_order(
+def test_workers_sharing_the_outbox_send_each_delivery_once_in_service_order(
     make_settings: Callable[..., Any],
 ) -> None:
     settings = make_settings(**FAST)
@@ -67,11 +67,15 @@ def test_workers_sharing_the_outbox_send_each_delivery_once_in_order(
     engine = create_db_engine(settings)
     sessions = session_factory(engine)
     port = free_port()
+    url = f"http://127.0.0.1:{port}/"
     with sessions() as s, s.begin():
-        service = _service(s)
-        hooks.add(s, service=service, url=f"http://127.0.0.1:{port}/", event_types=[], enabled=True)
-        for n in range(30):
-            store.create_subject(s, service=service, name=f"person {n}")
+        services = [_service(s, "door"), _service(s, "gate")]
+        for service in services:
+            hooks.add(s, service=service, url=url, event_types=[], enabled=True)
+    for n in range(15):  # the two services' writes interleaved, each in its own transaction
+        for service in services:
+            with sessions() as s, s.begin():
+                store.create_subject(s, service=s.merge(service), name=f"person {n}")
     with sessions() as s, s.begin():
         # A claim left by a worker that died: once its lease has run out, it is taken over.
         first = s.scalar(select(func.min(Delivery.id)))
@@ -89,8 +93,13 @@ def test_workers_sharing_the_outbox_send_each_delivery_once_in_order(
         finally:
             for worker in workers:
                 worker.stop()
-    subjects = [r.event["data"]["subject"] for r in receiver.received]
-    assert subjects == [f"person {n}" for n in range(30)]
+    for service in services:
+        subjects = [
+            r.event["data"]["subject"]
+            for r in receiver.received
+            if r.event["service"]["name"] == service.name
+        ]
+        assert subjects == [f"person {n}" for n in range(15)]
     with sessions() as s:
         assert set(s.scalars(select(Delivery.state))) == {"delivered"}
         assert set(s.scalars(select(Delivery.claimed_by))) == {None}
