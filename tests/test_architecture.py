@@ -17,6 +17,7 @@ LAYERS = [
     ("config", "errors", "metrics"),
     ("engine", "db", "names"),
     ("inference",),
+    ("events",),
     ("collection",),
     ("face_services",),
     ("admin",),

@@ -45,6 +45,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from facegate.collection.index import IndexRegistry
         from facegate.db.session import create_db_engine, session_factory, upgrade
+        from facegate.events.worker import DeliveryWorker
         from facegate.inference import Inference
 
         database = db if db is not None else create_db_engine(settings)
@@ -65,11 +66,15 @@ def create_app(
         # Under workers each one's memory gauge exists from its start: published here, not
         # 0 until its first request ends (a worker restarted by its supervisor, say).
         record_memory()
+        # One per process: with workers, each claims deliveries from the shared outbox.
+        app.state.events = DeliveryWorker(app.state.sessions, settings)
+        app.state.events.start()
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            await run_in_threadpool(app.state.events.stop)
             app.state.index.close()
             if db is None:
                 database.dispose()

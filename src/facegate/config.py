@@ -172,6 +172,48 @@ class Settings(BaseSettings):
         "", description="The From header of emails; defaults to email_username when empty."
     )
 
+    # --- events (docs/events.md) -------------------------------------------------------------
+    mqtt_url: str | None = Field(
+        None,
+        pattern=r"^mqtts?://",
+        description="MQTT broker that services with MQTT events switched on publish to, "
+        "`mqtt://user:password@host:1883` (`mqtts://` for TLS); not set: no MQTT.",
+    )
+    mqtt_topic_prefix: str = Field(
+        "facegate",
+        pattern=r"^[^+#\x00]+$",
+        description="First level of every MQTT topic: `<prefix>/<service>/<event>`.",
+    )
+    events_poll_seconds: float = Field(
+        1.0,
+        gt=0,
+        description="How often each server process looks in the outbox for events to deliver.",
+    )
+    events_retry_initial_seconds: float = Field(
+        2.0,
+        gt=0,
+        description="Wait before the first retry of a failed delivery; it doubles at each "
+        "further attempt, up to events_retry_max_seconds.",
+    )
+    events_retry_max_seconds: float = Field(
+        600.0, gt=0, description="Longest wait between two attempts of one delivery."
+    )
+    events_max_attempts: int = Field(
+        15,
+        ge=1,
+        description="Attempts of one delivery before it is marked failed and the next event of "
+        "its webhook (or MQTT) goes out.",
+    )
+    events_retention_days: float = Field(
+        7.0,
+        gt=0,
+        description="Days an event is kept after it was written, once none of its deliveries "
+        "waits any more (the admin API and UI list deliveries until then).",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long a webhook receiver may take to answer one delivery."
+    )
+
     @field_validator("max_file_size", "max_request_size", "max_header_size", mode="before")
     @classmethod
     def _sizes(cls, value: object) -> object:

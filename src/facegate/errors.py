@@ -11,7 +11,7 @@ The status comes from a few bases; each domain class adds CompreFace's code and 
     +-- Unauthorized 401        NotAuthenticated
     +-- Forbidden 403           CsrfRejected, SignupClosed, RegistrationTokenExpired,
     |                           AdministratorRequired
-    +-- NotFound 404            services, applications, users, subjects, examples
+    +-- NotFound 404            services, applications, users, subjects, examples, webhooks
     +-- MethodNotAllowed 405    WritesDuringMigration
     +-- RequestTimedOut 408     a body that stopped arriving
     +-- Conflict 409            EmbeddedByOtherModel, MigrationImpossible, IdempotencyKeyInFlight
@@ -171,6 +171,10 @@ class InvalidParameter(BadRequest):
     """A constraint on a request parameter or body field failed (CompreFace code 26)."""
 
     code = 26
+
+
+class InvalidWebhook(InvalidParameter):
+    """A webhook's URL is not http(s), or it names an event type facegate does not send."""
 
 
 class InvalidName(BadRequest):
@@ -336,6 +340,15 @@ class ServiceNotInApp(NotFound):
 
     def __init__(self, service_id: str, app_id: str) -> None:
         super().__init__(f"Service {service_id} does not belong to application {app_id}")
+
+
+class WebhookNotFound(NotFound):
+    """No webhook with this id in the service (facegate's own, docs/events.md)."""
+
+    code = 0
+
+    def __init__(self, webhook_id: str) -> None:
+        super().__init__(f"Webhook {webhook_id} not found")
 
 
 class EmailAlreadyRegistered(BadRequest):

@@ -50,6 +50,12 @@ INFERENCE_WAITING = Gauge(
     "Images waiting for an inference slot (past max_queued_inferences a request gets 503).",
     multiprocess_mode="livesum",
 )
+EVENT_DELIVERIES = Counter(
+    "facegate_event_deliveries",
+    "Attempts to deliver an event, by sink (webhook, mqtt) and outcome (delivered; retry: it "
+    "failed and will be tried again; failed: it failed its last attempt).",
+    ["sink", "outcome"],
+)
 # The process collector reports the process that answers the scrape, one worker of N: with
 # workers, each one writes its own resident memory after every request instead, under the
 # collector's name with a `pid` label (`sum()` of it is the server's).

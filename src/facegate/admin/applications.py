@@ -13,7 +13,7 @@ from facegate.admin import accounts, roles
 from facegate.admin.roles import Role
 from facegate.collection.quality_gate import QualityLimits
 from facegate.config import ResponseFormat
-from facegate.db.tables import Application, AppMember, Service, User, could_be_id, utcnow
+from facegate.db.tables import Application, AppMember, Service, User, Webhook, could_be_id, utcnow
 from facegate.errors import (
     AlreadyMember,
     AppNotFound,
@@ -23,6 +23,7 @@ from facegate.errors import (
     ServiceNotInApp,
     UserNotFound,
 )
+from facegate.events import hooks, outbox
 
 STATISTICS_MONTHS = 6
 
@@ -263,6 +264,47 @@ def set_enrolment_quality(
 ) -> None:
     standing.require_edit_services()
     face_services.set_enrolment_quality(s, service=service, limits=limits)
+def set_mqtt_events(s: Session, *, standing: Access, service: Service, enabled: bool) -> None:
+    standing.require_edit_services()
+    service.mqtt_events = enabled
+    s.flush()
+
+
+def webhooks(s: Session, *, service: Service) -> list[Webhook]:
+    """The service's webhooks, without their secrets' being shown (any reader of the app)."""
+    return hooks.of_service(s, service=service)
+
+
+def add_webhook(
+    s: Session,
+    *,
+    standing: Access,
+    service: Service,
+    url: str,
+    event_types: list[str],
+    enabled: bool,
+) -> Webhook:
+    standing.require_edit_services()
+    return hooks.add(s, service=service, url=url, event_types=event_types, enabled=enabled)
+
+
+def set_webhook_enabled(
+    s: Session, *, standing: Access, service: Service, webhook_guid: str, enabled: bool
+) -> Webhook:
+    standing.require_edit_services()
+    hook = hooks.get(s, service=service, guid=webhook_guid)
+    hooks.set_enabled(s, hook=hook, enabled=enabled)
+    return hook
+
+
+def delete_webhook(s: Session, *, standing: Access, service: Service, webhook_guid: str) -> None:
+    standing.require_edit_services()
+    hooks.delete(s, hook=hooks.get(s, service=service, guid=webhook_guid))
+
+
+def deliveries(s: Session, *, service: Service) -> list[outbox.DeliveryView]:
+    """The service's latest deliveries, to webhooks and MQTT, newest first."""
+    return outbox.recent_deliveries(s, service=service)
 
 
 def clone_service(s: Session, *, standing: Access, service: Service, name: str) -> Service:

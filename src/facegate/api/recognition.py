@@ -22,6 +22,7 @@ from facegate.api.deps import (
 from facegate.api.params import embeddings_field
 from facegate.collection.index import Match
 from facegate.db.tables import Service
+from facegate.events import outbox
 from facegate.inference import embeddings
 
 router = APIRouter(prefix="/recognition", tags=["recognition"])
@@ -61,6 +62,8 @@ def recognize(
         render.face(face, query, shape, round_box=True) | {"subjects": _subjects(found)}
         for face, found in zip(analysis.faces, matches, strict=True)
     ]
+    # Cheap inserts in the request's transaction; the worker delivers them later.
+    outbox.publish(session, service=service, events=[_event(service, face) for face in result])
     # Counted last: the upsert locks the day's row until commit, so not during inference.
     face_services.count_request(session, service=service)
     return render.with_versions({"result": result}, analysis, query)
@@ -100,6 +103,17 @@ def _matching(service: Service, body: Body) -> tuple[bool, float | None]:
     service's (facegate extensions, decisions.md D19)."""
     requested = body.params.min_similarity()
     return body.params.per_subject(), face_services.min_similarity_of(service, requested=requested)
+
+
+def _event(service: Service, face: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A rendered face as an event: recognised or not by its best match (docs/events.md)."""
+    best = face["subjects"][0] if face["subjects"] else {}
+    return outbox.face_event(
+        box=face.get("box", {}),
+        subject=best.get("subject"),
+        similarity=best.get("similarity"),
+        threshold=service.similarity_threshold,
+    )
 
 
 def _subjects(matches: list[Match]) -> list[dict[str, Any]]:

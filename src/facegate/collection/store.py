@@ -31,6 +31,7 @@ from facegate.errors import (
     SubjectAlreadyExists,
     SubjectNotFound,
 )
+from facegate.events import outbox
 
 # Spring Data's Pageable defaults, which CompreFace's GET /faces uses unchanged.
 DEFAULT_PAGE_SIZE = 20
@@ -113,7 +114,13 @@ def _drop_subject(s: Session, *, service: Service, version: int, subject: Subjec
     s.execute(delete(Subject).where(Subject.id == subject.id))
     s.expunge(subject)
     changes.record(s, changes.ExamplesRemoved(service.id, version, removed))
+    _publish(s, service, outbox.SUBJECT_DELETED, subject=subject.name, examples=len(removed))
     return len(removed)
+
+
+def _publish(s: Session, service: Service, type: str, **data: object) -> None:
+    """An event of this write, in its transaction (facegate.events.outbox)."""
+    outbox.publish(s, service=service, events=[(type, data)])
 
 
 def _deleted(s: Session, statement: Delete) -> int:
@@ -128,6 +135,7 @@ def create_subject(s: Session, *, service: Service, name: str) -> Subject:
         raise SubjectAlreadyExists()
     subject = _add_subject(s, service=service, name=name)
     changes.record(s, changes.Change(service.id, version))
+    _publish(s, service, outbox.SUBJECT_ADDED, subject=subject.name)
     return subject
 
 
@@ -158,6 +166,9 @@ def rename_subject(s: Session, *, service: Service, old: str, new: str) -> bool:
         subject.name, subject.name_key = _valid_name(new), _name_key(new)
         s.flush()
         changes.record(s, changes.SubjectRenamed(service.id, version, subject.id, new))
+        _publish(
+            s, service, outbox.SUBJECT_RENAMED, subject=subject.name, previous=old, merged=False
+        )
         return True
     s.execute(
         update(Example)
@@ -170,6 +181,7 @@ def rename_subject(s: Session, *, service: Service, old: str, new: str) -> bool:
     changes.record(
         s, changes.SubjectMerged(service.id, version, subject.id, target.id, target.name)
     )
+    _publish(s, service, outbox.SUBJECT_RENAMED, subject=target.name, previous=old, merged=True)
     return True
 
 
@@ -188,6 +200,7 @@ def delete_all_subjects(s: Session, *, service: Service) -> int:
     version = _write(s, service)
     count = _deleted(s, delete(Subject).where(Subject.service_id == service.id))
     changes.record(s, changes.CollectionReset(service.id, version))
+    _publish(s, service, outbox.SUBJECT_DELETED, subject=None, all=True, count=count)
     return count
 
 
@@ -208,6 +221,7 @@ def add_example(
     owner = _find_subject(s, service=service, name=subject)
     if owner is None:
         owner = _add_subject(s, service=service, name=subject)
+        _publish(s, service, outbox.SUBJECT_ADDED, subject=owner.name)
     vector = _normalized(embedding)
     example = Example(
         id=new_uuid(), subject_id=owner.id, embedding=vector.tobytes(), calculator=calculator
@@ -222,6 +236,7 @@ def add_example(
             service.id, version, example.id, owner.id, owner.name, vector, calculator
         ),
     )
+    _publish(s, service, outbox.EXAMPLE_ADDED, image_id=example.id, subject=owner.name)
     return example
 
 
@@ -283,6 +298,14 @@ def delete_examples(s: Session, *, service: Service, ids: Collection[str]) -> li
     if removed:
         s.execute(delete(Example).where(Example.id.in_(removed)))
     changes.record(s, changes.ExamplesRemoved(service.id, version, removed))
+    outbox.publish(
+        s,
+        service=service,
+        events=[
+            (outbox.EXAMPLE_DELETED, {"image_id": ref.image_id, "subject": ref.subject})
+            for ref in found
+        ],
+    )
     return found
 
 
@@ -301,6 +324,7 @@ def delete_examples_by_subject(s: Session, *, service: Service, subject: str | N
         in_service = select(Subject.id).where(Subject.service_id == service.id)
         count = _deleted(s, delete(Example).where(Example.subject_id.in_(in_service)))
         changes.record(s, changes.CollectionReset(service.id, version))
+        _publish(s, service, outbox.EXAMPLE_DELETED, image_id=None, all=True, count=count)
         return count
     owner = _find_subject(s, service=service, name=subject)
     if owner is None:

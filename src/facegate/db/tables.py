@@ -16,6 +16,8 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     String,
+    Text,
+    false,
     text,
 )
 from sqlalchemy.engine import Dialect
@@ -142,6 +144,8 @@ class Service(Base):
     similarity_threshold: Mapped[float | None] = mapped_column(Float, default=None)
     # The enrolment quality gate's limits by name (decisions.md D24); NULL: the gate is off.
     enrolment_quality: Mapped[dict[str, float | None] | None] = mapped_column(JSON, default=None)
+    # Whether its events are published to the MQTT broker of the settings (docs/events.md).
+    mqtt_events: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     application: Mapped[Application] = relationship(back_populates="services")
     subjects: Mapped[list[Subject]] = relationship(
@@ -275,3 +279,69 @@ class IdempotentRequest(Base):
     status: Mapped[int | None] = mapped_column(Integer, default=None)
     content_type: Mapped[str | None] = mapped_column(String(255), default=None)
     body: Mapped[bytes | None] = mapped_column(LargeBinary, default=None)
+
+
+# --- events: webhooks and the outbox of deliveries (facegate.events, docs/events.md) -----------
+
+
+class Webhook(Base):
+    """A receiver of one service's events; the secret signs every body sent to it."""
+
+    __tablename__ = "webhooks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    url: Mapped[str] = mapped_column(String(2048))
+    secret: Mapped[str] = mapped_column(String(64))
+    # Space-separated event types it receives; empty: every type.
+    event_types: Mapped[str] = mapped_column(String(255), default="")
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class OutboxEvent(Base):
+    """An event, written in the transaction of the write (or recognition) that caused it."""
+
+    __tablename__ = "outbox_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    guid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    type: Mapped[str] = mapped_column(String(32))
+    body: Mapped[str] = mapped_column(Text)  # the JSON every sink sends, byte for byte
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class Delivery(Base):
+    """One event to one sink (a webhook, or the service's MQTT topics). Deliveries of one lane
+    go out in id order, one at a time (facegate.events.worker)."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (Index("ix_deliveries_pending", "state", "lane", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("outbox_events.id", ondelete="CASCADE"), index=True
+    )
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    webhook_id: Mapped[int | None] = mapped_column(
+        ForeignKey("webhooks.id", ondelete="CASCADE"), index=True, default=None
+    )
+    # `hook:<webhook id>` or `mqtt:<service id>`: the order kept is the lane's.
+    lane: Mapped[str] = mapped_column(String(40))
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending|delivered|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # "<host>:<pid>" of the worker sending it, until `claimed_until` (then another may).
+    claimed_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    status_code: Mapped[int | None] = mapped_column(Integer, default=None)
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

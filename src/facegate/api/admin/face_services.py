@@ -8,7 +8,18 @@ from sqlalchemy.orm import Session
 from facegate.admin import applications
 from facegate.admin.applications import Access
 from facegate.api.admin.deps import CurrentUser
-from facegate.api.admin.schemas import DayCount, NameOnly, NewService, ServiceOut, ServiceSettings
+from facegate.api.admin.schemas import (
+    DayCount,
+    DeliveryOut,
+    NameOnly,
+    NewService,
+    NewWebhook,
+    NewWebhookOut,
+    ServiceOut,
+    ServiceSettings,
+    WebhookChange,
+    WebhookOut,
+)
 from facegate.api.deps import SessionDep
 from facegate.db.tables import Service, User
 
@@ -68,8 +79,9 @@ def change_settings(
     app_id: str, service_id: str, body: ServiceSettings, session: SessionDep, user: CurrentUser
 ) -> ServiceOut:
     """The service's own settings, those the body names: `responseFormat` (null: the server's
-    format), `similarityThreshold` (null: recognition keeps every match) and `enrolmentQuality`
-    (null: new examples are not checked)."""
+    format), `similarityThreshold` (null: recognition keeps every match), `enrolmentQuality`
+    (null: new examples are not checked) and `mqttEvents` (whether its events go to the MQTT
+    broker)."""
     standing, service = _service(session, user, app_id, service_id)
     if "response_format" in body.model_fields_set:
         applications.set_response_format(
@@ -86,6 +98,10 @@ def change_settings(
             standing=standing,
             service=service,
             limits=None if quality is None else quality.limits(),
+        )
+    if "mqtt_events" in body.model_fields_set:
+        applications.set_mqtt_events(
+            session, standing=standing, service=service, enabled=body.mqtt_events
         )
     return _out(session, standing, service)
 
@@ -125,3 +141,63 @@ def statistics(
         DayCount(created_date=day, request_count=count)
         for day, count in applications.statistics(session, service=service)
     ]
+
+
+@router.get("/model/{service_id}/webhooks")
+def list_webhooks(
+    app_id: str, service_id: str, session: SessionDep, user: CurrentUser
+) -> list[WebhookOut]:
+    _standing, service = _service(session, user, app_id, service_id)
+    return [WebhookOut.of(hook) for hook in applications.webhooks(session, service=service)]
+
+
+@router.post("/model/{service_id}/webhooks", status_code=201)
+def add_webhook(
+    app_id: str, service_id: str, body: NewWebhook, session: SessionDep, user: CurrentUser
+) -> NewWebhookOut:
+    """A new webhook; the answer holds its signing secret, shown this once (docs/events.md)."""
+    standing, service = _service(session, user, app_id, service_id)
+    hook = applications.add_webhook(
+        session,
+        standing=standing,
+        service=service,
+        url=body.url,
+        event_types=body.events,
+        enabled=body.enabled,
+    )
+    return NewWebhookOut.created(hook)
+
+
+@router.put("/model/{service_id}/webhooks/{webhook_id}")
+def change_webhook(
+    app_id: str,
+    service_id: str,
+    webhook_id: str,
+    body: WebhookChange,
+    session: SessionDep,
+    user: CurrentUser,
+) -> WebhookOut:
+    standing, service = _service(session, user, app_id, service_id)
+    hook = applications.set_webhook_enabled(
+        session, standing=standing, service=service, webhook_guid=webhook_id, enabled=body.enabled
+    )
+    return WebhookOut.of(hook)
+
+
+@router.delete("/model/{service_id}/webhooks/{webhook_id}", status_code=204)
+def delete_webhook(
+    app_id: str, service_id: str, webhook_id: str, session: SessionDep, user: CurrentUser
+) -> None:
+    standing, service = _service(session, user, app_id, service_id)
+    applications.delete_webhook(
+        session, standing=standing, service=service, webhook_guid=webhook_id
+    )
+
+
+@router.get("/model/{service_id}/deliveries")
+def list_deliveries(
+    app_id: str, service_id: str, session: SessionDep, user: CurrentUser
+) -> list[DeliveryOut]:
+    """The latest 50 deliveries of the service's events, newest first."""
+    _standing, service = _service(session, user, app_id, service_id)
+    return [DeliveryOut.of(view) for view in applications.deliveries(session, service=service)]

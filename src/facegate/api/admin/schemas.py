@@ -12,7 +12,8 @@ from facegate import face_services
 from facegate.admin.roles import Role
 from facegate.collection.quality_gate import QualityLimits
 from facegate.config import ResponseFormat
-from facegate.db.tables import Service, User
+from facegate.db.tables import Service, User, Webhook
+from facegate.events.outbox import DeliveryView
 
 
 class Model(BaseModel):
@@ -108,15 +109,30 @@ class ServiceSettings(Model):
     response_format: ResponseFormat | None = None
     similarity_threshold: float | None = Field(default=None, ge=0, le=1)
     enrolment_quality: EnrolmentQuality | None = None
+    # Whether the service's events go to the MQTT broker (docs/events.md).
+    mqtt_events: bool = False
 
     @model_validator(mode="after")
     def _names_a_field(self) -> ServiceSettings:
         # An empty body is a client's mistake (a misspelt field), not a request to change nothing.
         if not self.model_fields_set:
             raise ValueError(
-                "name one or more of responseFormat, similarityThreshold, enrolmentQuality"
+                "name one or more of responseFormat, similarityThreshold, enrolmentQuality,"
+                " mqttEvents"
             )
         return self
+
+
+class NewWebhook(Model):
+    """`events`: the event types it receives (docs/events.md); empty: every type."""
+
+    url: str
+    events: list[str] = Field(default_factory=list)
+    enabled: bool = True
+
+
+class WebhookChange(Model):
+    enabled: bool
 
 
 # --- responses ----------------------------------------------------------------------------------
@@ -209,6 +225,7 @@ class ServiceOut(Model):
     response_format: ResponseFormat | None
     similarity_threshold: float | None
     enrolment_quality: EnrolmentQuality | None
+    mqtt_events: bool
 
     @classmethod
     def of(cls, service: Service, counts: tuple[int, int] = (0, 0)) -> ServiceOut:
@@ -223,9 +240,66 @@ class ServiceOut(Model):
             response_format=service.response_format,
             similarity_threshold=service.similarity_threshold,
             enrolment_quality=EnrolmentQuality.of(face_services.enrolment_quality_of(service)),
+            mqtt_events=service.mqtt_events,
         )
 
 
 class DayCount(Model):
     created_date: date
     request_count: int
+
+
+class WebhookOut(Model):
+    id: str
+    url: str
+    events: list[str]
+    enabled: bool
+    created_date: datetime
+
+    @classmethod
+    def of(cls, hook: Webhook) -> WebhookOut:
+        return cls(
+            id=hook.guid,
+            url=hook.url,
+            events=hook.event_types.split(),
+            enabled=hook.enabled,
+            created_date=hook.created_at,
+        )
+
+
+class NewWebhookOut(WebhookOut):
+    """The answer to its creation, the one time the secret is shown."""
+
+    secret: str
+
+    @classmethod
+    def created(cls, hook: Webhook) -> NewWebhookOut:
+        return cls(**WebhookOut.of(hook).model_dump(), secret=hook.secret)
+
+
+class DeliveryOut(Model):
+    """One event to one sink, with its last attempt; `nextAttemptAt` while it is pending."""
+
+    id: int
+    event_id: str
+    type: str
+    sink: Literal["webhook", "mqtt"]
+    webhook_id: str | None
+    url: str | None
+    state: Literal["pending", "delivered", "failed"]
+    attempts: int
+    status_code: int | None
+    error: str | None
+    next_attempt_at: datetime | None
+    created_date: datetime
+    updated_date: datetime
+
+    @classmethod
+    def of(cls, view: DeliveryView) -> DeliveryOut:
+        return cls.model_validate(
+            {
+                **{k: v for k, v in vars(view).items() if k not in ("created_at", "updated_at")},
+                "created_date": view.created_at,
+                "updated_date": view.updated_at,
+            }
+        )

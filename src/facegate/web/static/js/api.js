@@ -41,6 +41,7 @@
  * @property {ResponseFormat | null} responseFormat null: the server's
  * @property {number | null} similarityThreshold recognition leaves out matches under it; null: none
  * @property {EnrolmentQuality | null} enrolmentQuality new examples' limits; null: the gate is off
+ * @property {boolean} mqttEvents whether its events go to the MQTT broker
  */
 /**
  * @typedef {object} EnrolmentQuality Limits on a new example's face; a null limit is not checked.
@@ -51,6 +52,31 @@
  * @property {number | null} [maxYaw]
  * @property {number | null} [maxPitch]
  * @property {number | null} [minDetection]
+ */
+/**
+ * @typedef {object} Webhook Where a service's events are POSTed (docs/events.md).
+ * @property {string} id
+ * @property {string} url
+ * @property {string[]} events the types it receives; empty: every type
+ * @property {boolean} enabled
+ * @property {string} createdDate
+ * @property {string} [secret] only in the answer to its creation
+ */
+/**
+ * @typedef {object} Delivery One event to one sink, with its last attempt.
+ * @property {number} id
+ * @property {string} eventId
+ * @property {string} type
+ * @property {"webhook" | "mqtt"} sink
+ * @property {string | null} webhookId
+ * @property {string | null} url
+ * @property {"pending" | "delivered" | "failed"} state
+ * @property {number} attempts
+ * @property {number | null} statusCode
+ * @property {string | null} error
+ * @property {string | null} nextAttemptAt while pending
+ * @property {string} createdDate
+ * @property {string} updatedDate
  */
 /** @typedef {{createdDate: string, requestCount: number}} DayCount */
 /**
@@ -224,6 +250,22 @@ export const admin = {
   /** @type {(appId: string, id: string, enrolmentQuality: EnrolmentQuality | null) => Promise<Service>} */
   setEnrolmentQuality: (appId, id, enrolmentQuality) =>
     request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { enrolmentQuality }),
+  /** @type {(appId: string, id: string, mqttEvents: boolean) => Promise<Service>} */
+  setMqttEvents: (appId, id, mqttEvents) =>
+    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { mqttEvents }),
+  /** @type {(appId: string, id: string) => Promise<Webhook[]>} */
+  webhooks: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/webhooks`),
+  /** @type {(appId: string, id: string, url: string, events: string[]) => Promise<Webhook>} */
+  addWebhook: (appId, id, url, events) =>
+    request("POST", `/app/${enc(appId)}/model/${enc(id)}/webhooks`, { url, events }),
+  /** @type {(appId: string, id: string, hookId: string, enabled: boolean) => Promise<Webhook>} */
+  setWebhookEnabled: (appId, id, hookId, enabled) =>
+    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/webhooks/${enc(hookId)}`, { enabled }),
+  /** @type {(appId: string, id: string, hookId: string) => Promise<void>} */
+  deleteWebhook: (appId, id, hookId) =>
+    request("DELETE", `/app/${enc(appId)}/model/${enc(id)}/webhooks/${enc(hookId)}`),
+  /** @type {(appId: string, id: string) => Promise<Delivery[]>} */
+  deliveries: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/deliveries`),
   /** @type {(appId: string, id: string, name: string) => Promise<Service>} */
   cloneService: (appId, id, name) =>
     request("POST", `/app/${enc(appId)}/model/${enc(id)}`, { name }),

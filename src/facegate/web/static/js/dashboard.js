@@ -5,6 +5,7 @@ import { admin } from "./api.js";
 import { h, fill, select, toast } from "./dom.js";
 import { barChart } from "./chart.js";
 import { qualityGateField } from "./quality-gate.js";
+import { eventsSection } from "./events.js";
 import { KIND_LABELS, loadService, serviceHeader } from "./service.js";
 
 /** @typedef {import("./api.js").DayCount} DayCount */
@@ -223,6 +224,7 @@ export async function render(main, params) {
     h("p.muted.model-licence", {}, `Model licence: ${config.faceModel.licence}.`),
     h("section.card", {}, chartBox),
     settingsSection(ctx, config.responseFormat),
+    kind === "recognition" ? eventsSection(ctx) : null,
   );
   drawChart();
   // Redraw at the new width when the window (or a phone's orientation) changes.

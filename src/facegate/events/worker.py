@@ -1,0 +1,220 @@
+"""The delivery worker: one thread per server process sends the outbox's deliveries.
+
+Each lane (a webhook, or one service's MQTT topics) goes out in order, one delivery at a time:
+only the oldest pending delivery of a lane is due, so the next waits while it is retried. A
+worker claims a delivery with a conditional UPDATE (it wins when the row was unclaimed or its
+lease ran out), which serialises workers of several processes on SQLite and on PostgreSQL
+alike; a worker that dies mid-delivery leaves a lease that runs out, and the delivery is sent
+again: at least once, with the event id for the receiver to drop duplicates.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+from sqlalchemy import CursorResult, event, func, or_, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from facegate.config import Settings
+from facegate.db.tables import Delivery, OutboxEvent, Service, Webhook, utcnow
+from facegate.events.outbox import HOOK_LANE, WRITTEN, prune
+from facegate.events.sinks import MqttPublisher, Outcome, WebhookSender
+from facegate.metrics import EVENT_DELIVERIES
+
+log = logging.getLogger(__name__)
+
+# Lanes sent at once by one process; a slow receiver holds only its own lane.
+PARALLEL_LANES = 4
+# Beyond the send's own timeout, how long a claim holds before another worker may take over.
+LEASE_MARGIN = timedelta(seconds=60)
+# How often a worker forgets events older than `events_retention_days` (every process does it;
+# the deletes are idempotent).
+PRUNE_EVERY = timedelta(minutes=10)
+
+
+class DeliveryWorker:
+    """Started in the app's lifespan, stopped at shutdown; `wake` cuts a poll short."""
+
+    def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
+        self._sessions = sessions
+        self._settings = settings
+        self._me = f"{socket.gethostname()}:{os.getpid()}"
+        self._lease = timedelta(seconds=settings.webhook_timeout_seconds) + LEASE_MARGIN
+        self._webhooks = WebhookSender(timeout=settings.webhook_timeout_seconds)
+        self._mqtt = (
+            MqttPublisher(
+                settings.mqtt_url,
+                prefix=settings.mqtt_topic_prefix,
+                timeout=settings.webhook_timeout_seconds,
+            )
+            if settings.mqtt_url
+            else None
+        )
+        self._pool = ThreadPoolExecutor(PARALLEL_LANES, thread_name_prefix="facegate-events")
+        self._stopping = threading.Event()
+        self._woken = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="facegate-events", daemon=True)
+        self._pruned_at = utcnow() - PRUNE_EVERY
+
+    def start(self) -> None:
+        # Events this process writes go out at once, not at the next poll.
+        event.listen(self._sessions, "after_commit", self._after_commit)
+        event.listen(self._sessions, "after_soft_rollback", self._after_rollback)
+        self._thread.start()
+
+    def _after_commit(self, session: Session) -> None:
+        if session.info.pop(WRITTEN, False):
+            self._woken.set()
+
+    def _after_rollback(self, session: Session, _previous: object) -> None:
+        session.info.pop(WRITTEN, None)
+
+    def stop(self) -> None:
+        """Finish the deliveries under way (each within the send timeout), then stop."""
+        event.remove(self._sessions, "after_commit", self._after_commit)
+        event.remove(self._sessions, "after_soft_rollback", self._after_rollback)
+        self._stopping.set()
+        self._woken.set()
+        self._thread.join()
+        self._pool.shutdown(wait=True)
+        if self._mqtt is not None:
+            self._mqtt.close()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                self._prune()
+                sent = self.run_once()
+            except Exception:  # a database hiccup must not end delivery for the process
+                log.exception("event delivery failed; trying again at the next poll")
+                sent = 0
+            if not sent:
+                self._woken.wait(self._settings.events_poll_seconds)
+                self._woken.clear()
+
+    def _prune(self) -> None:
+        now = utcnow()
+        if now - self._pruned_at < PRUNE_EVERY:
+            return
+        self._pruned_at = now
+        before = now - timedelta(days=self._settings.events_retention_days)
+        with self._sessions() as s, s.begin():
+            prune(s, before=before)
+
+    def run_once(self) -> int:
+        """Claim the due head of every lane and send them; returns how many were sent."""
+        claimed = self._claim()
+        list(self._pool.map(self._deliver, claimed))
+        return len(claimed)
+
+    def _claim(self) -> list[int]:
+        now = utcnow()
+        heads = (
+            select(func.min(Delivery.id))
+            .where(Delivery.state == "pending")
+            .group_by(Delivery.lane)
+            .scalar_subquery()
+        )
+        due = (
+            select(Delivery.id)
+            .outerjoin(Webhook, Webhook.id == Delivery.webhook_id)
+            .where(
+                Delivery.id.in_(heads),
+                Delivery.next_attempt_at <= now,
+                or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+                or_(Webhook.id.is_(None), Webhook.enabled),
+            )
+            .order_by(Delivery.id)
+            .limit(PARALLEL_LANES * 4)
+        )
+        if self._mqtt is None:  # MQTT deliveries wait for a server that has a broker
+            due = due.where(Delivery.lane.startswith(HOOK_LANE))
+        claimed = []
+        with self._sessions() as s, s.begin():
+            for delivery_id in s.scalars(due).all():
+                result = s.execute(
+                    update(Delivery)
+                    .where(
+                        Delivery.id == delivery_id,
+                        Delivery.state == "pending",
+                        or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
+                    )
+                    .values(claimed_by=self._me, claimed_until=now + self._lease)
+                    .execution_options(synchronize_session=False)
+                )
+                if _rowcount(result) == 1:
+                    claimed.append(delivery_id)
+        return claimed
+
+    def _deliver(self, delivery_id: int) -> None:
+        with self._sessions() as s:
+            row = s.execute(
+                select(Delivery, OutboxEvent, Webhook, Service.name)
+                .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
+                .join(Service, Service.id == Delivery.service_id)
+                .outerjoin(Webhook, Webhook.id == Delivery.webhook_id)
+                .where(Delivery.id == delivery_id)
+            ).one_or_none()
+        if row is None:
+            return  # its webhook or service was deleted meanwhile
+        delivery, event, hook, service_name = row
+        body = event.body.encode()
+        if hook is not None:
+            sink = "webhook"
+            outcome = self._webhooks.send(
+                url=hook.url, secret=hook.secret, event_id=event.guid, type=event.type, body=body
+            )
+        elif self._mqtt is not None:
+            sink = "mqtt"
+            outcome = self._mqtt.send(service=service_name, type=event.type, body=body)
+        else:
+            return  # not reached: `_claim` leaves MQTT lanes to a server with a broker
+        self._record(delivery, outcome, sink)
+
+    def _record(self, delivery: Delivery, outcome: Outcome, sink: str) -> None:
+        attempts = delivery.attempts + 1
+        now = utcnow()
+        if outcome.delivered:
+            state, retry_at, result = "delivered", now, "delivered"
+        elif attempts >= self._settings.events_max_attempts:
+            state, retry_at, result = "failed", now, "failed"
+            log.warning(
+                "giving up on delivery %d after %d attempts: %s",
+                delivery.id,
+                attempts,
+                outcome.error,
+            )
+        else:
+            state, retry_at, result = "pending", now + self.backoff(attempts), "retry"
+        with self._sessions() as s, s.begin():
+            s.execute(
+                update(Delivery)
+                .where(Delivery.id == delivery.id, Delivery.claimed_by == self._me)
+                .values(
+                    state=state,
+                    attempts=attempts,
+                    next_attempt_at=retry_at,
+                    claimed_by=None,
+                    claimed_until=None,
+                    status_code=outcome.status_code,
+                    error=outcome.error,
+                    updated_at=now,
+                )
+                .execution_options(synchronize_session=False)
+            )
+        EVENT_DELIVERIES.labels(sink, result).inc()
+
+    def backoff(self, attempts: int) -> timedelta:
+        """The wait after the `attempts`-th failure: doubling from the initial wait, capped."""
+        initial = self._settings.events_retry_initial_seconds
+        seconds = min(initial * 2 ** (attempts - 1), self._settings.events_retry_max_seconds)
+        return timedelta(seconds=seconds)
+
+
+def _rowcount(result: object) -> int:
+    return result.rowcount if isinstance(result, CursorResult) else 0

@@ -1,0 +1,172 @@
+// @ts-check
+// The service's events section: MQTT's switch, its webhooks, and their recent deliveries.
+
+import { admin } from "./api.js";
+import { h, fill, asyncForm, field, confirmDialog, copyable, table, toast } from "./dom.js";
+
+/** @typedef {import("./api.js").Webhook} Webhook */
+/** @typedef {import("./api.js").Delivery} Delivery */
+/** @typedef {import("./service.js").ServiceContext} ServiceContext */
+
+/** @param {string | null} iso */
+function when(iso) {
+  return iso ? new Date(iso).toLocaleString() : "";
+}
+
+/**
+ * What the last attempt of a delivery answered: the HTTP status, or the error.
+ * @param {Delivery} d
+ */
+function answer(d) {
+  if (d.statusCode !== null && d.state === "delivered") return String(d.statusCode);
+  return d.error ?? "";
+}
+
+/**
+ * Events of the service to other systems (docs/events.md). Those who may not edit services
+ * see the webhooks and deliveries, without the controls.
+ * @param {ServiceContext} ctx
+ */
+export function eventsSection({ app, service }) {
+  const canEdit = app.canEditServices;
+  const hooksBox = h("div.webhooks");
+  const deliveriesBox = h("div.deliveries");
+  const secretBox = h("div.webhook-secret");
+
+  async function drawHooks() {
+    const hooks = await admin.webhooks(app.id, service.id);
+    fill(
+      hooksBox,
+      table(
+        ["URL", "Events", "State", ""],
+        hooks.map((hook) => [
+          hook.url,
+          hook.events.length ? hook.events.join(" ") : "all",
+          hook.enabled ? "on" : "off",
+          canEdit ? hookControls(hook) : "",
+        ]),
+        "No webhook yet.",
+      ),
+    );
+  }
+
+  /** @param {Webhook} hook */
+  function hookControls(hook) {
+    const toggle = async () => {
+      try {
+        await admin.setWebhookEnabled(app.id, service.id, hook.id, !hook.enabled);
+        await drawHooks();
+      } catch (err) {
+        toast(/** @type {Error} */ (err).message, "error");
+      }
+    };
+    const remove = async () => {
+      if (!(await confirmDialog("Delete webhook", `Delete the webhook to ${hook.url}?`))) return;
+      try {
+        await admin.deleteWebhook(app.id, service.id, hook.id);
+        await Promise.all([drawHooks(), drawDeliveries()]);
+      } catch (err) {
+        toast(/** @type {Error} */ (err).message, "error");
+      }
+    };
+    return h(
+      "div.row-actions",
+      {},
+      h("button", { type: "button", onclick: toggle }, hook.enabled ? "Switch off" : "Switch on"),
+      h("button.danger", { type: "button", onclick: remove }, "Delete"),
+    );
+  }
+
+  async function drawDeliveries() {
+    const deliveries = await admin.deliveries(app.id, service.id);
+    fill(
+      deliveriesBox,
+      table(
+        ["Time", "Event", "To", "State", "Attempts", "Answer", "Next attempt"],
+        deliveries.map((d) => [
+          when(d.createdDate),
+          d.type,
+          d.sink === "mqtt" ? "MQTT" : (d.url ?? ""),
+          d.state,
+          String(d.attempts),
+          answer(d),
+          when(d.nextAttemptAt),
+        ]),
+        "No event delivered yet.",
+      ),
+    );
+  }
+
+  const addForm = asyncForm(
+    [
+      field("Webhook URL", { name: "url", type: "url", required: true, placeholder: "https://" }),
+      field("Event types (empty: all)", {
+        name: "events",
+        placeholder: "face.recognized subject.added",
+      }),
+    ],
+    "Add webhook",
+    async (values, form) => {
+      const events = values.events.split(/[\s,]+/).filter(Boolean);
+      const hook = await admin.addWebhook(app.id, service.id, values.url.trim(), events);
+      form.reset();
+      // The secret is shown this once: the receiver checks X-Facegate-Signature with it.
+      fill(
+        secretBox,
+        h("p", {}, "Signing secret of the new webhook, shown only now:"),
+        copyable(hook.secret ?? "", "Copy secret"),
+      );
+      await drawHooks();
+    },
+  );
+
+  /** @param {Event} event */
+  const switchMqtt = async (event) => {
+    const box = /** @type {HTMLInputElement} */ (event.target);
+    try {
+      service.mqttEvents = (await admin.setMqttEvents(app.id, service.id, box.checked)).mqttEvents;
+      toast(service.mqttEvents ? "Events go to MQTT" : "No more events to MQTT");
+    } catch (err) {
+      toast(/** @type {Error} */ (err).message, "error");
+      box.checked = service.mqttEvents;
+    }
+  };
+
+  const section = h(
+    "section.card.events",
+    {},
+    h("h2", {}, "Events"),
+    h(
+      "p.muted",
+      {},
+      "Recognitions and collection changes, sent to webhooks (signed POSTs, retried until " +
+        "they arrive) and to the server's MQTT broker.",
+    ),
+    h(
+      "label.check",
+      {},
+      h("input", {
+        type: "checkbox",
+        name: "mqtt",
+        checked: service.mqttEvents,
+        disabled: !canEdit,
+        onchange: switchMqtt,
+      }),
+      " Publish events to MQTT",
+    ),
+    h("h3", {}, "Webhooks"),
+    hooksBox,
+    canEdit ? [addForm, secretBox] : null,
+    h(
+      "div.title-row",
+      {},
+      h("h3", {}, "Recent deliveries"),
+      h("button", { type: "button", onclick: () => drawDeliveries() }, "Refresh"),
+    ),
+    deliveriesBox,
+  );
+  Promise.all([drawHooks(), drawDeliveries()]).catch((err) =>
+    toast(/** @type {Error} */ (err).message, "error"),
+  );
+  return section;
+}
