@@ -264,6 +264,8 @@ def set_enrolment_quality(
 ) -> None:
     standing.require_edit_services()
     face_services.set_enrolment_quality(s, service=service, limits=limits)
+
+
 def set_mqtt_events(s: Session, *, standing: Access, service: Service, enabled: bool) -> None:
     standing.require_edit_services()
     service.mqtt_events = enabled
