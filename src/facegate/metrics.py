@@ -9,8 +9,10 @@ sum over the live workers.
 from __future__ import annotations
 
 import os
+import re
+from pathlib import Path
 
-from prometheus_client import Counter, Gauge, Histogram
+from prometheus_client import Counter, Gauge, Histogram, multiprocess
 
 MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
@@ -88,3 +90,26 @@ def record_memory() -> None:
         memory = resident_memory()
         if memory is not None:
             WORKER_MEMORY.set(memory)
+
+
+def forget_dead_workers() -> None:
+    """Drop the live gauges of worker processes that are gone. uvicorn's supervisor replaces a
+    worker that stops answering its health check without telling prometheus_client, whose
+    `livesum`/`liveall` gauges would otherwise keep the dead one's queue and memory for ever."""
+    directory = os.environ.get(MULTIPROCESS_DIR)
+    if directory is None:
+        return
+    for file in Path(directory).glob("gauge_live*_*.db"):
+        found = re.fullmatch(r"gauge_live[a-z]+_(\d+)\.db", file.name)
+        if found is not None and not _alive(int(found.group(1))):
+            multiprocess.mark_process_dead(int(found.group(1)))  # type: ignore[no-untyped-call]
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, under another user
+        return True
+    return True

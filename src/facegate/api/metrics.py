@@ -107,6 +107,7 @@ def _recorded() -> bytes:
     if metrics.MULTIPROCESS_DIR not in os.environ:
         return generate_latest(REGISTRY)
     metrics.record_memory()
+    metrics.forget_dead_workers()
     registry = CollectorRegistry()
     multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
     return generate_latest(registry)
