@@ -454,6 +454,20 @@ class ExampleNotFound(NotFound):
         super().__init__(f"Image {example_id} not found")
 
 
+class ClusterNotFound(NotFound):
+    """No cluster of unknown faces with this id in the service (decisions.md D26)."""
+
+    def __init__(self, cluster_id: str) -> None:
+        super().__init__(f"Cluster {cluster_id} not found")
+
+
+class UnknownFaceNotFound(NotFound):
+    """No kept unknown face with this id in the service (decisions.md D26)."""
+
+    def __init__(self, face_id: str) -> None:
+        super().__init__(f"Unknown face {face_id} not found")
+
+
 class NameNotUnique(BadRequest):
     """Another service of the application (or another application) already has this name."""
 

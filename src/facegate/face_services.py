@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from facegate.collection import changes
+from facegate.collection import changes, unknown
 from facegate.config import RESPONSE_FORMATS, ResponseFormat
 from facegate.db.tables import (
     Application,
@@ -121,6 +121,15 @@ def set_similarity_threshold(s: Session, *, service: Service, threshold: float |
     s.flush()
 
 
+def set_keep_unknown_faces(s: Session, *, service: Service, keep: bool) -> None:
+    """Whether recognition keeps the faces it matches to no one (decisions.md D26); turned
+    off, what was kept is deleted."""
+    if not keep:
+        unknown.forget(s, service=service)
+    service.keep_unknown_faces = keep
+    s.flush()
+
+
 def min_similarity_of(service: Service, *, requested: float | None) -> float | None:
     """The threshold a recognition uses: the request's own, else the service's, else none."""
     return requested if requested is not None else service.similarity_threshold
@@ -214,6 +223,7 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
         response_format=service.response_format,
     )
     clone.similarity_threshold = service.similarity_threshold
+    clone.keep_unknown_faces = service.keep_unknown_faces
     subjects = s.execute(
         select(Subject.id, Subject.name, Subject.name_key).where(Subject.service_id == service.id)
     ).all()

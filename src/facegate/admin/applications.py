@@ -257,6 +257,11 @@ def set_similarity_threshold(
     face_services.set_similarity_threshold(s, service=service, threshold=threshold)
 
 
+def set_keep_unknown_faces(s: Session, *, standing: Access, service: Service, keep: bool) -> None:
+    standing.require_edit_services()
+    face_services.set_keep_unknown_faces(s, service=service, keep=keep)
+
+
 def clone_service(s: Session, *, standing: Access, service: Service, name: str) -> Service:
     standing.require_edit_services()
     name = _service_name(s, app=standing.app, name=name, renaming=None)

@@ -68,7 +68,8 @@ def change_settings(
     app_id: str, service_id: str, body: ServiceSettings, session: SessionDep, user: CurrentUser
 ) -> ServiceOut:
     """The service's own settings, those the body names: `responseFormat` (null: the server's
-    format) and `similarityThreshold` (null: recognition keeps every match)."""
+    format), `similarityThreshold` (null: recognition keeps every match) and
+    `keepUnknownFaces` (false also deletes what was kept)."""
     standing, service = _service(session, user, app_id, service_id)
     if "response_format" in body.model_fields_set:
         applications.set_response_format(
@@ -77,6 +78,10 @@ def change_settings(
     if "similarity_threshold" in body.model_fields_set:
         applications.set_similarity_threshold(
             session, standing=standing, service=service, threshold=body.similarity_threshold
+        )
+    if "keep_unknown_faces" in body.model_fields_set:
+        applications.set_keep_unknown_faces(
+            session, standing=standing, service=service, keep=body.keep_unknown_faces
         )
     return _out(session, standing, service)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic.alias_generators import to_camel
 
 from facegate.admin.roles import Role
@@ -78,16 +78,18 @@ class ServiceSettings(Model):
     """What a service chooses for itself; a field left out keeps its value.
 
     `responseFormat: null` takes the server's format; `similarityThreshold: null` keeps every
-    match (decisions.md D19)."""
+    match (decisions.md D19); `keepUnknownFaces` keeps the faces recognition matches to no one
+    (decisions.md D26)."""
 
     response_format: ResponseFormat | None = None
     similarity_threshold: float | None = Field(default=None, ge=0, le=1)
+    keep_unknown_faces: StrictBool = False
 
     @model_validator(mode="after")
     def _names_a_field(self) -> ServiceSettings:
         # An empty body is a client's mistake (a misspelt field), not a request to change nothing.
         if not self.model_fields_set:
-            raise ValueError("name responseFormat, similarityThreshold or both")
+            raise ValueError("name responseFormat, similarityThreshold or keepUnknownFaces")
         return self
 
 
@@ -180,6 +182,7 @@ class ServiceOut(Model):
     image_count: int
     response_format: ResponseFormat | None
     similarity_threshold: float | None
+    keep_unknown_faces: bool
 
     @classmethod
     def of(cls, service: Service, counts: tuple[int, int] = (0, 0)) -> ServiceOut:
@@ -193,6 +196,7 @@ class ServiceOut(Model):
             image_count=counts[1],
             response_format=service.response_format,
             similarity_threshold=service.similarity_threshold,
+            keep_unknown_faces=service.keep_unknown_faces,
         )
 
 

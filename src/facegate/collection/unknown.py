@@ -1,0 +1,302 @@
+"""Unknown faces of a service: kept as recognition meets them, clustered as they come, then
+named into a subject or dismissed (decisions.md D26, D27; docs/unknown-faces.md).
+
+Plain functions taking a Session first, like `facegate.collection.store`; the caller owns the
+transaction. Clusters live in the database, so every server process and worker shares them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import numpy as np
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
+
+from facegate.collection import clusters, store
+from facegate.db.tables import Service, UnknownCluster, UnknownFace, could_be_id, utcnow
+from facegate.engine.similarity import Scale, normalize
+from facegate.errors import ClusterNotFound, UnknownFaceNotFound
+
+# Where no threshold is set (on the service or the request), a face is unknown when its best
+# match scores under the model set's calibrated balance point (decisions.md D26).
+UNKNOWN_BELOW = 0.5
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many unknown faces a service keeps, and for how long."""
+
+    max_faces: int
+    max_age: timedelta
+
+
+@dataclass(frozen=True)
+class Stranger:
+    """A face matched to no one: its raw embedding and its picture (JPEG)."""
+
+    embedding: np.ndarray
+    picture: bytes
+
+
+@dataclass(frozen=True)
+class KeptFace:
+    id: str
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
+class Cluster:
+    id: int
+    created_at: datetime
+    updated_at: datetime
+    faces: list[KeptFace]
+
+
+def is_unknown(best: float | None, *, threshold: float | None) -> bool:
+    """Whether a face whose best match scored `best` (None: no match at all, or none at the
+    threshold) is unknown: under the threshold in force, else under UNKNOWN_BELOW. Compared as
+    answers show similarities (5 places), as the search filters them."""
+    return best is None or round(best, 5) < (UNKNOWN_BELOW if threshold is None else threshold)
+
+
+def keep(
+    s: Session,
+    *,
+    service: Service,
+    strangers: Sequence[Stranger],
+    calculator: str,
+    scale: Scale,
+    limits: Limits,
+    source: str | None,
+) -> list[str]:
+    """Keep `strangers` (seen now, from client address `source`), each joining the cluster it
+    is close to or starting one, after dropping what the limits no longer allow. Returns the
+    kept faces' ids."""
+    strangers = strangers[: limits.max_faces]
+    # Serialise the service's clustering across processes: a row lock on PostgreSQL; SQLite
+    # has none, and the first DELETE (in prune) takes its database lock instead.
+    s.execute(select(Service.id).where(Service.id == service.id).with_for_update())
+    now = utcnow()
+    prune(s, service_id=service.id, limits=limits, now=now, room=len(strangers))
+    found = _Clusters.load(s, service_id=service.id, calculator=calculator)
+    thresholds = clusters.thresholds_for(calculator)
+    kept: list[UnknownFace] = []
+    for stranger in strangers:
+        vector = normalize(np.asarray(stranger.embedding, dtype=np.float32).ravel())
+        target = found.add(
+            s, vector, clusters.place(found.matrix(vector), vector, scale, thresholds)
+        )
+        target.updated_at = now
+        face = UnknownFace(
+            service_id=service.id,
+            cluster_id=target.id,
+            embedding=vector.astype("<f4").tobytes(),
+            calculator=calculator,
+            chip=stranger.picture,
+            seen_at=now,
+            source=source,
+        )
+        s.add(face)
+        kept.append(face)
+    s.flush()
+    return [face.id for face in kept]
+
+
+class _Clusters:
+    """A service's clusters of one calculator, as rows and as the sums `clusters.place` reads."""
+
+    def __init__(self, service_id: int, calculator: str, rows: list[UnknownCluster]) -> None:
+        self._service_id = service_id
+        self._calculator = calculator
+        self._rows = rows
+        self._sums = [np.frombuffer(row.centroid, dtype="<f4").astype(np.float32) for row in rows]
+
+    @classmethod
+    def load(cls, s: Session, *, service_id: int, calculator: str) -> _Clusters:
+        rows = s.scalars(
+            select(UnknownCluster)
+            .where(UnknownCluster.service_id == service_id, UnknownCluster.calculator == calculator)
+            .order_by(UnknownCluster.id)
+        )
+        return cls(service_id, calculator, list(rows))
+
+    def matrix(self, like: np.ndarray) -> np.ndarray:
+        if not self._sums:
+            return np.zeros((0, len(like)), dtype=np.float32)
+        return np.stack(self._sums)
+
+    def add(self, s: Session, vector: np.ndarray, placement: clusters.Placement) -> UnknownCluster:
+        """Count `vector` in the placement's cluster (a new one if none), merge the placement's
+        others into it, and return its row (flushed: it has an id)."""
+        if placement.cluster is None:
+            row = UnknownCluster(
+                service_id=self._service_id, calculator=self._calculator, face_count=0
+            )
+            s.add(row)
+            self._rows.append(row)
+            self._sums.append(np.zeros_like(vector))
+            index = len(self._rows) - 1
+        else:
+            index = placement.cluster
+        row = self._rows[index]
+        self._sums[index] = self._sums[index] + vector
+        row.face_count += 1
+        if placement.merged:
+            others = [self._rows[i] for i in placement.merged]
+            s.flush()
+            # Faces move first: deleting a cluster cascades to the faces still in it.
+            s.execute(
+                update(UnknownFace)
+                .where(UnknownFace.cluster_id.in_([other.id for other in others]))
+                .values(cluster_id=row.id)
+                .execution_options(synchronize_session=False)
+            )
+            for i, other in zip(placement.merged, others, strict=True):
+                self._sums[index] = self._sums[index] + self._sums[i]
+                row.face_count += other.face_count
+                s.delete(other)
+            kept = [i for i in range(len(self._rows)) if i not in placement.merged]
+            self._rows = [self._rows[i] for i in kept]
+            self._sums = [self._sums[i] for i in kept]
+            index = self._rows.index(row)
+        row.centroid = self._sums[index].astype("<f4").tobytes()
+        s.flush()
+        return row
+
+
+def prune(s: Session, *, service_id: int, limits: Limits, now: datetime, room: int = 0) -> None:
+    """Drop the service's faces older than the age limit, and the oldest past the number
+    limit less `room` (faces about to be added); their clusters follow."""
+    stale = select(UnknownFace.id).where(UnknownFace.service_id == service_id)
+    old = stale.where(UnknownFace.seen_at < now - limits.max_age)
+    surplus = stale.order_by(UnknownFace.seen_at.desc(), UnknownFace.id.desc()).offset(
+        max(limits.max_faces - room, 0)
+    )
+    doomed = set(s.scalars(old)) | set(s.scalars(surplus))
+    # Always one DELETE, even of nothing: on SQLite it takes the write lock `keep` relies on.
+    affected = set(
+        s.scalars(select(UnknownFace.cluster_id).where(UnknownFace.id.in_(doomed)).distinct())
+    )
+    s.execute(
+        delete(UnknownFace)
+        .where(UnknownFace.id.in_(doomed))
+        .execution_options(synchronize_session=False)
+    )
+    for cluster in s.scalars(select(UnknownCluster).where(UnknownCluster.id.in_(affected))):
+        _recount(s, cluster)
+
+
+def _recount(s: Session, cluster: UnknownCluster) -> None:
+    """Recompute a cluster's sum and count from the faces left in it; delete it if none."""
+    blobs = list(
+        s.scalars(select(UnknownFace.embedding).where(UnknownFace.cluster_id == cluster.id))
+    )
+    if not blobs:
+        s.delete(cluster)
+        return
+    vectors = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1)
+    cluster.centroid = vectors.sum(axis=0).astype("<f4").tobytes()
+    cluster.face_count = len(blobs)
+
+
+def list_clusters(s: Session, *, service: Service, min_faces: int = 1) -> list[Cluster]:
+    """The service's clusters of at least `min_faces` faces (Immich's minFaces), the most
+    recently grown first, each with its faces, newest first."""
+    found = list(
+        s.scalars(
+            select(UnknownCluster)
+            .where(UnknownCluster.service_id == service.id, UnknownCluster.face_count >= min_faces)
+            .order_by(UnknownCluster.updated_at.desc(), UnknownCluster.id.desc())
+        )
+    )
+    faces: dict[int, list[KeptFace]] = {cluster.id: [] for cluster in found}
+    rows = s.execute(
+        select(UnknownFace.cluster_id, UnknownFace.id, UnknownFace.seen_at)
+        .where(UnknownFace.cluster_id.in_(faces))
+        .order_by(UnknownFace.seen_at.desc(), UnknownFace.id)
+    )
+    for cluster_id, face_id, seen_at in rows:
+        faces[cluster_id].append(KeptFace(face_id, seen_at))
+    return [Cluster(c.id, c.created_at, c.updated_at, faces[c.id]) for c in found]
+
+
+def picture(s: Session, *, service: Service, face_id: str) -> bytes:
+    """The JPEG of a kept face, or UnknownFaceNotFound."""
+    chip = None
+    if could_be_id(face_id):
+        chip = s.scalar(
+            select(UnknownFace.chip).where(
+                UnknownFace.service_id == service.id, UnknownFace.id == face_id
+            )
+        )
+    if chip is None:
+        raise UnknownFaceNotFound(face_id)
+    return chip
+
+
+def name_cluster(
+    s: Session, *, service: Service, cluster_id: str, subject: str, keep_pictures: bool
+) -> list[str]:
+    """Make the cluster's faces examples of `subject` (created if new), with their pictures as
+    the examples' photos if `keep_pictures`; the cluster is gone after. Returns the example
+    ids."""
+    cluster = _cluster(s, service=service, cluster_id=cluster_id)
+    faces = s.execute(
+        select(UnknownFace.embedding, UnknownFace.calculator, UnknownFace.chip)
+        .where(UnknownFace.cluster_id == cluster.id)
+        .order_by(UnknownFace.seen_at, UnknownFace.id)
+    ).all()
+    added = [
+        store.add_example(
+            s,
+            service=service,
+            subject=subject,
+            embedding=np.frombuffer(blob, dtype="<f4"),
+            calculator=calculator,
+            image=chip if keep_pictures else None,
+        ).id
+        for blob, calculator, chip in faces
+    ]
+    _drop(s, cluster)
+    return added
+
+
+def dismiss_cluster(s: Session, *, service: Service, cluster_id: str) -> int:
+    """Forget the cluster and its faces; returns how many faces."""
+    cluster = _cluster(s, service=service, cluster_id=cluster_id)
+    count = cluster.face_count
+    _drop(s, cluster)
+    return count
+
+
+def forget(s: Session, *, service: Service) -> None:
+    """Delete every kept face and cluster of the service."""
+    s.execute(delete(UnknownCluster).where(UnknownCluster.service_id == service.id))
+    s.execute(delete(UnknownFace).where(UnknownFace.service_id == service.id))
+
+
+def _cluster(s: Session, *, service: Service, cluster_id: str) -> UnknownCluster:
+    """The service's cluster of this id (as a URL gives it), or ClusterNotFound."""
+    cluster = None
+    if cluster_id.isascii() and cluster_id.isdigit() and len(cluster_id) < 19:
+        cluster = s.scalar(
+            select(UnknownCluster).where(
+                UnknownCluster.service_id == service.id, UnknownCluster.id == int(cluster_id)
+            )
+        )
+    if cluster is None:
+        raise ClusterNotFound(cluster_id)
+    return cluster
+
+
+def _drop(s: Session, cluster: UnknownCluster) -> None:
+    s.execute(
+        delete(UnknownFace)
+        .where(UnknownFace.cluster_id == cluster.id)
+        .execution_options(synchronize_session=False)
+    )
+    s.delete(cluster)
+    s.flush()
