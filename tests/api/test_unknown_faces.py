@@ -131,7 +131,10 @@ def test_dismissing_a_cluster_forgets_its_faces(api: Api) -> None:
     _keep(api)
     faces = _seen(api, PEOPLE["rose_leslie"] + PEOPLE["biden"])
     rose = _cluster_of(api, faces["knn_train_rose_leslie_img1.jpg"])
-    assert ok(api.request("DELETE", f"{CLUSTERS}/{rose['id']}")) == {"deleted": 2}
+    once = {"Idempotency-Key": "dismiss-rose"}
+    assert ok(api.request("DELETE", f"{CLUSTERS}/{rose['id']}", headers=once)) == {"deleted": 2}
+    replayed = api.request("DELETE", f"{CLUSTERS}/{rose['id']}", headers=once)
+    assert ok(replayed) == {"deleted": 2} and replayed.headers["Idempotent-Replayed"] == "true"
     assert [len(c["faces"]) for c in _clusters(api)] == [2]
     refused(api.request("DELETE", f"{CLUSTERS}/{rose['id']}"), 404, 0)
     refused(api.request("DELETE", f"{CLUSTERS}/not-a-number"), 404, 0)

@@ -40,6 +40,15 @@
  * @property {number} imageCount
  * @property {ResponseFormat | null} responseFormat null: the server's
  * @property {number | null} similarityThreshold recognition leaves out matches under it; null: none
+ * @property {boolean} keepUnknownFaces recognition keeps the faces it matches to no one
+ */
+/**
+ * @typedef {object} UnknownCluster Faces recognition matched to no one, alike enough to be one
+ *   person (docs/api.md, "Unknown faces, grouped").
+ * @property {string} id
+ * @property {string} created
+ * @property {string} updated
+ * @property {{id: string, seen: string, url: string}[]} faces newest first
  */
 /** @typedef {{createdDate: string, requestCount: number}} DayCount */
 /**
@@ -210,6 +219,9 @@ export const admin = {
   /** @type {(appId: string, id: string, similarityThreshold: number | null) => Promise<Service>} */
   setSimilarityThreshold: (appId, id, similarityThreshold) =>
     request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { similarityThreshold }),
+  /** @type {(appId: string, id: string, keepUnknownFaces: boolean) => Promise<Service>} */
+  setKeepUnknownFaces: (appId, id, keepUnknownFaces) =>
+    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { keepUnknownFaces }),
   /** @type {(appId: string, id: string, name: string) => Promise<Service>} */
   cloneService: (appId, id, name) =>
     request("POST", `/app/${enc(appId)}/model/${enc(id)}`, { name }),
@@ -284,6 +296,22 @@ export function faceApi(key) {
     deleteFaces: (ids) => call(key, "POST", "/recognition/faces/delete", ids),
     /** @type {(id: string) => string} */
     imageUrl: (id) => `/api/v1/static/${enc(key)}/images/${enc(id)}`,
+    /** @type {() => Promise<{clusters: UnknownCluster[]}>} */
+    unknownClusters: () => call(key, "GET", "/recognition/unknown-faces/clusters"),
+    /** @type {(id: string, subject: string) => Promise<{subject: string, image_ids: string[]}>} */
+    nameCluster: (id, subject) =>
+      call(key, "POST", `/recognition/unknown-faces/clusters/${enc(id)}/name`, { subject }),
+    /** @type {(id: string) => Promise<{deleted: number}>} */
+    dismissCluster: (id) => call(key, "DELETE", `/recognition/unknown-faces/clusters/${enc(id)}`),
+    /**
+     * A kept face's picture (its `url`), fetched with the key an <img> cannot send.
+     * @type {(url: string) => Promise<Blob>}
+     */
+    unknownPicture: async (url) => {
+      const response = await fetch(url, { headers: { "x-api-key": key } });
+      if (!response.ok) throw new ApiError(response.status, parse(await response.text()));
+      return response.blob();
+    },
     /**
      * Add one example; `onProgress(fraction)` follows the upload (fetch cannot report it).
      * @type {(subject: string, file: File, onProgress: (fraction: number) => void) =>
