@@ -7,10 +7,12 @@ from __future__ import annotations
 import csv
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select, text, update
 
@@ -226,3 +228,22 @@ def test_lfw_clusters_agree_with_the_labels(api: Api, lfw_dir: Path) -> None:
     found = [cluster_of[face_id] for face_id in face_of.values()]
     assert len(truth) > 120
     assert clusters.adjusted_rand_index(truth, found) > 0.6
+
+
+def test_concurrent_recognitions_keep_every_face_once(api: Api) -> None:
+    """Recognitions at once (the server's threads, as workers would) each keep their face;
+    every cluster's count and sum agree with the faces it holds."""
+    _keep(api)
+    photos = [photo for photos in PEOPLE.values() for photo in photos]
+    with ThreadPoolExecutor(4) as pool:
+        for response in pool.map(api.recognize, photos):
+            ok(response)
+    assert len(_kept(api)) == len(photos)
+    with api.session() as s:
+        for cluster in s.scalars(select(UnknownCluster)):
+            blobs = list(
+                s.scalars(select(UnknownFace.embedding).where(UnknownFace.cluster_id == cluster.id))
+            )
+            assert cluster.face_count == len(blobs)
+            total = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1).sum(0)
+            assert np.allclose(np.frombuffer(cluster.centroid, dtype="<f4"), total, atol=1e-4)

@@ -76,9 +76,7 @@ def keep(
     is close to or starting one, after dropping what the limits no longer allow. Returns the
     kept faces' ids."""
     strangers = strangers[: limits.max_faces]
-    # Serialise the service's clustering across processes: a row lock on PostgreSQL; SQLite
-    # has none, and the first DELETE (in prune) takes its database lock instead.
-    s.execute(select(Service.id).where(Service.id == service.id).with_for_update())
+    _lock(s, service)
     now = utcnow()
     prune(s, service_id=service.id, limits=limits, now=now, room=len(strangers))
     found = _Clusters.load(s, service_id=service.id, calculator=calculator)
@@ -176,7 +174,6 @@ def prune(s: Session, *, service_id: int, limits: Limits, now: datetime, room: i
         max(limits.max_faces - room, 0)
     )
     doomed = set(s.scalars(old)) | set(s.scalars(surplus))
-    # Always one DELETE, even of nothing: on SQLite it takes the write lock `keep` relies on.
     affected = set(
         s.scalars(select(UnknownFace.cluster_id).where(UnknownFace.id.in_(doomed)).distinct())
     )
@@ -243,6 +240,7 @@ def name_cluster(
     """Make the cluster's faces examples of `subject` (created if new), with their pictures as
     the examples' photos if `keep_pictures`; the cluster is gone after. Returns the example
     ids."""
+    _lock(s, service)
     cluster = _cluster(s, service=service, cluster_id=cluster_id)
     faces = s.execute(
         select(UnknownFace.embedding, UnknownFace.calculator, UnknownFace.chip)
@@ -266,6 +264,7 @@ def name_cluster(
 
 def dismiss_cluster(s: Session, *, service: Service, cluster_id: str) -> int:
     """Forget the cluster and its faces; returns how many faces."""
+    _lock(s, service)
     cluster = _cluster(s, service=service, cluster_id=cluster_id)
     count = cluster.face_count
     _drop(s, cluster)
@@ -276,6 +275,16 @@ def forget(s: Session, *, service: Service) -> None:
     """Delete every kept face and cluster of the service."""
     s.execute(delete(UnknownCluster).where(UnknownCluster.service_id == service.id))
     s.execute(delete(UnknownFace).where(UnknownFace.service_id == service.id))
+
+
+def _lock(s: Session, service: Service) -> None:
+    """Serialise the writes to the service's unknown faces across processes, so a face cannot
+    join a cluster that is being named: the service row's lock on PostgreSQL (taken before any
+    other, as collection writes take it); on SQLite, which has no row locks, the database's
+    write lock, which its first write statement takes."""
+    s.execute(select(Service.id).where(Service.id == service.id).with_for_update())
+    if s.get_bind().dialect.name == "sqlite":
+        s.execute(update(Service).where(Service.id == service.id).values(id=Service.id))
 
 
 def _cluster(s: Session, *, service: Service, cluster_id: str) -> UnknownCluster:
