@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 import numpy as np
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from facegate.collection import clusters, store
@@ -76,21 +77,21 @@ def keep(
     is close to or starting one, after dropping what the limits no longer allow. Returns the
     kept faces' ids."""
     strangers = strangers[: limits.max_faces]
+    if not strangers:
+        return []
+    vectors = [normalize(np.asarray(one.embedding, dtype=np.float32).ravel()) for one in strangers]
     _lock(s, service)
     now = utcnow()
-    prune(s, service_id=service.id, limits=limits, now=now, room=len(strangers))
-    found = _Clusters.load(s, service_id=service.id, calculator=calculator)
+    prune(s, service_id=service.id, limits=limits, now=now, room=len(vectors))
+    found = _Clusters.load(s, service_id=service.id, calculator=calculator, size=len(vectors[0]))
     thresholds = clusters.thresholds_for(calculator)
-    kept: list[UnknownFace] = []
-    for stranger in strangers:
-        vector = normalize(np.asarray(stranger.embedding, dtype=np.float32).ravel())
-        target = found.add(
-            s, vector, clusters.place(found.matrix(vector), vector, scale, thresholds)
-        )
-        target.updated_at = now
+    kept = []
+    for stranger, vector in zip(strangers, vectors, strict=True):
+        placement = clusters.place(found.sums, vector, scale, thresholds)
+        cluster_id = found.add(s, vector, placement, now)
         face = UnknownFace(
             service_id=service.id,
-            cluster_id=target.id,
+            cluster_id=cluster_id,
             embedding=vector.astype("<f4").tobytes(),
             calculator=calculator,
             chip=stranger.picture,
@@ -104,65 +105,83 @@ def keep(
 
 
 class _Clusters:
-    """A service's clusters of one calculator, as rows and as the sums `clusters.place` reads."""
+    """A service's clusters of one calculator: their ids, face counts, and the sums
+    `clusters.place` reads, written back by plain statements (no ORM objects: a service may
+    have a thousand clusters, and every recognition that keeps a face reads them all)."""
 
-    def __init__(self, service_id: int, calculator: str, rows: list[UnknownCluster]) -> None:
+    def __init__(self, service_id: int, calculator: str, rows: Sequence[Any], size: int) -> None:
         self._service_id = service_id
         self._calculator = calculator
-        self._rows = rows
-        self._sums = [np.frombuffer(row.centroid, dtype="<f4").astype(np.float32) for row in rows]
+        self._ids: list[int] = [row.id for row in rows]
+        self._counts: list[int] = [row.face_count for row in rows]
+        blob = b"".join(row.centroid for row in rows)
+        self.sums = np.frombuffer(blob, dtype="<f4").reshape(len(rows), size).astype(np.float32)
 
     @classmethod
-    def load(cls, s: Session, *, service_id: int, calculator: str) -> _Clusters:
-        rows = s.scalars(
-            select(UnknownCluster)
+    def load(cls, s: Session, *, service_id: int, calculator: str, size: int) -> _Clusters:
+        """The clusters of embeddings of `size` values."""
+        rows = s.execute(
+            select(UnknownCluster.id, UnknownCluster.face_count, UnknownCluster.centroid)
             .where(UnknownCluster.service_id == service_id, UnknownCluster.calculator == calculator)
             .order_by(UnknownCluster.id)
-        )
-        return cls(service_id, calculator, list(rows))
+        ).all()
+        return cls(service_id, calculator, rows, size)
 
-    def matrix(self, like: np.ndarray) -> np.ndarray:
-        if not self._sums:
-            return np.zeros((0, len(like)), dtype=np.float32)
-        return np.stack(self._sums)
-
-    def add(self, s: Session, vector: np.ndarray, placement: clusters.Placement) -> UnknownCluster:
+    def add(
+        self, s: Session, vector: np.ndarray, placement: clusters.Placement, now: datetime
+    ) -> int:
         """Count `vector` in the placement's cluster (a new one if none), merge the placement's
-        others into it, and return its row (flushed: it has an id)."""
+        others into it, and return its id."""
         if placement.cluster is None:
-            row = UnknownCluster(
-                service_id=self._service_id, calculator=self._calculator, face_count=0
+            new = insert(UnknownCluster).values(
+                service_id=self._service_id,
+                calculator=self._calculator,
+                centroid=b"",
+                face_count=0,
+                created_at=now,
+                updated_at=now,
             )
-            s.add(row)
-            self._rows.append(row)
-            self._sums.append(np.zeros_like(vector))
-            index = len(self._rows) - 1
+            self._ids.append(s.execute(new.returning(UnknownCluster.id)).scalar_one())
+            self._counts.append(0)
+            self.sums = np.vstack([self.sums, np.zeros_like(vector)])
+            index = len(self._ids) - 1
         else:
             index = placement.cluster
-        row = self._rows[index]
-        self._sums[index] = self._sums[index] + vector
-        row.face_count += 1
+        self.sums[index] += vector
+        self._counts[index] += 1
+        target = self._ids[index]
         if placement.merged:
-            others = [self._rows[i] for i in placement.merged]
-            s.flush()
+            others = [self._ids[i] for i in placement.merged]
             # Faces move first: deleting a cluster cascades to the faces still in it.
             s.execute(
                 update(UnknownFace)
-                .where(UnknownFace.cluster_id.in_([other.id for other in others]))
-                .values(cluster_id=row.id)
+                .where(UnknownFace.cluster_id.in_(others))
+                .values(cluster_id=target)
                 .execution_options(synchronize_session=False)
             )
-            for i, other in zip(placement.merged, others, strict=True):
-                self._sums[index] = self._sums[index] + self._sums[i]
-                row.face_count += other.face_count
-                s.delete(other)
-            kept = [i for i in range(len(self._rows)) if i not in placement.merged]
-            self._rows = [self._rows[i] for i in kept]
-            self._sums = [self._sums[i] for i in kept]
-            index = self._rows.index(row)
-        row.centroid = self._sums[index].astype("<f4").tobytes()
-        s.flush()
-        return row
+            s.execute(
+                delete(UnknownCluster)
+                .where(UnknownCluster.id.in_(others))
+                .execution_options(synchronize_session=False)
+            )
+            self.sums[index] += self.sums[list(placement.merged)].sum(axis=0)
+            self._counts[index] += sum(self._counts[i] for i in placement.merged)
+            kept = [i for i in range(len(self._ids)) if i not in placement.merged]
+            self._ids = [self._ids[i] for i in kept]
+            self._counts = [self._counts[i] for i in kept]
+            self.sums = self.sums[kept]
+            index = self._ids.index(target)
+        s.execute(
+            update(UnknownCluster)
+            .where(UnknownCluster.id == target)
+            .values(
+                centroid=self.sums[index].astype("<f4").tobytes(),
+                face_count=self._counts[index],
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return target
 
 
 def prune(s: Session, *, service_id: int, limits: Limits, now: datetime, room: int = 0) -> None:
@@ -174,6 +193,8 @@ def prune(s: Session, *, service_id: int, limits: Limits, now: datetime, room: i
         max(limits.max_faces - room, 0)
     )
     doomed = set(s.scalars(old)) | set(s.scalars(surplus))
+    if not doomed:
+        return
     affected = set(
         s.scalars(select(UnknownFace.cluster_id).where(UnknownFace.id.in_(doomed)).distinct())
     )
@@ -282,9 +303,10 @@ def _lock(s: Session, service: Service) -> None:
     join a cluster that is being named: the service row's lock on PostgreSQL (taken before any
     other, as collection writes take it); on SQLite, which has no row locks, the database's
     write lock, which its first write statement takes."""
-    s.execute(select(Service.id).where(Service.id == service.id).with_for_update())
     if s.get_bind().dialect.name == "sqlite":
         s.execute(update(Service).where(Service.id == service.id).values(id=Service.id))
+    else:
+        s.execute(select(Service.id).where(Service.id == service.id).with_for_update())
 
 
 def _cluster(s: Session, *, service: Service, cluster_id: str) -> UnknownCluster:
