@@ -183,6 +183,8 @@ def test_the_oldest_faces_go_past_the_cap_and_the_age_limit(small_api: Api) -> N
         s.execute(
             update(UnknownFace).where(UnknownFace.id == faces["fr_biden.jpg"]).values(seen_at=old)
         )
+    # Aged out at the next listing, before any new face comes.
+    assert _kept(api) == {faces["knn_train_rose_leslie_img1.jpg"]}
     new = _seen(api, ["knn_train_kit_harington_john1.jpeg"])
     assert _kept(api) == {
         faces["knn_train_rose_leslie_img1.jpg"],

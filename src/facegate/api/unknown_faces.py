@@ -84,14 +84,17 @@ def keep_strangers(
                 ],
                 calculator=inference.calculator_id,
                 scale=inference.scale,
-                limits=unknown.Limits(
-                    settings.unknown_faces_max,
-                    timedelta(days=settings.unknown_faces_max_age_days),
-                ),
+                limits=_limits(settings),
                 source=request.client.host if request.client else None,
             )
     except Exception:  # any failure: the recognition is answered all the same (docstring)
         log.exception("could not keep the unknown faces of service %s", service.guid)
+
+
+def _limits(settings: Settings) -> unknown.Limits:
+    return unknown.Limits(
+        settings.unknown_faces_max, timedelta(days=settings.unknown_faces_max_age_days)
+    )
 
 
 @router.get(
@@ -101,9 +104,10 @@ def keep_strangers(
     ),
 )
 def list_clusters(
-    service: RecognitionService, body: BodyDep, session: SessionDep
+    service: RecognitionService, body: BodyDep, session: SessionDep, settings: SettingsDep
 ) -> dict[str, Any]:
     min_faces = max(body.params.integer("min_faces", 1), 1)
+    unknown.expire(session, service=service, limits=_limits(settings))
     found = unknown.list_clusters(session, service=service, min_faces=min_faces)
     return {
         "clusters": [

@@ -220,6 +220,18 @@ def _recount(s: Session, cluster: UnknownCluster) -> None:
     cluster.face_count = len(blobs)
 
 
+def expire(s: Session, *, service: Service, limits: Limits) -> None:
+    """Drop the faces past the age limit before a listing, so that faces age out even when no
+    new one comes to prune them; nothing is written when none is due."""
+    now = utcnow()
+    due = select(UnknownFace.id).where(
+        UnknownFace.service_id == service.id, UnknownFace.seen_at < now - limits.max_age
+    )
+    if s.scalar(due.limit(1)) is not None:
+        _lock(s, service)
+        prune(s, service_id=service.id, limits=limits, now=now)
+
+
 def list_clusters(s: Session, *, service: Service, min_faces: int = 1) -> list[Cluster]:
     """The service's clusters of at least `min_faces` faces (Immich's minFaces), the most
     recently grown first, each with its faces, newest first."""
