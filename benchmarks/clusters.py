@@ -7,7 +7,8 @@ Prints, per model set, markdown tables (docs/unknown-faces.md):
    clusters, adjusted Rand index (ARI), pairwise purity and completeness, and the same on the
    photos of the 52 people with two or more;
 2. the sweep of join and merge thresholds (`collection.clusters.cluster` on the same
-   embeddings) the thresholds were chosen from.
+   embeddings) the thresholds were chosen from, and, for comparison, clustering by nearest
+   member (single linkage) instead of centroid.
 
 Usage: python benchmarks/clusters.py [--model dlib] [--model insightface-s] [--sweep]
 """
@@ -34,6 +35,7 @@ from facegate.engine import thumbnails
 from facegate.engine.face_engine import FaceEngine
 from facegate.engine.faces import Face
 from facegate.engine.options import EngineOptions
+from facegate.engine.similarity import Scale, normalize
 
 LFW = Path(__file__).resolve().parents[2] / "shared" / "lfw-dev"
 JOINS = (0.5, 0.7, 0.9, 0.95, 0.98, 0.99)
@@ -49,6 +51,19 @@ def centre_face(faces: list[Face], width: int, height: int) -> int:
             + ((faces[i].box.y_min + faces[i].box.y_max - height) / 2) ** 2
         ),
     )
+
+
+def nearest_member(vectors: np.ndarray, scale: Scale, join: float) -> list[int]:
+    """The alternative to centroids, for comparison: single linkage, as DBSCAN with one face
+    enough (Immich's maxDistance with minFaces 1). A face joins every cluster holding a face
+    at least `join` similar to it, which merges them."""
+    rows = normalize(vectors)
+    labels = list(range(len(rows)))
+    for i in range(1, len(rows)):
+        close = np.flatnonzero(scale.similarities(rows[i], rows[:i]) >= join)
+        for old in {labels[j] for j in close}:
+            labels = [labels[i] if label == old else label for label in labels]
+    return labels
 
 
 def scores(truth: list[str], found: list[int]) -> str:
@@ -139,6 +154,11 @@ def run(model: str, sweep: bool) -> None:
             for merge in MERGES:
                 labels = clusters.cluster(matrix, engine.scale, clusters.Thresholds(join, merge))
                 print(f"| {join} | {merge} | {scores(identities, labels.tolist())} |")
+        print("\n| nearest member: join | clusters | ARI | purity | completeness |")
+        print("|---|---|---|---|---|")
+        for join in JOINS:
+            labels = nearest_member(matrix, engine.scale, join)
+            print(f"| {join} | {scores(identities, labels)} |")
 
 
 def main() -> None:
