@@ -10,7 +10,8 @@ The status comes from a few bases; each domain class adds CompreFace's code and 
     +-- Unauthorized 401        NotAuthenticated
     +-- Forbidden 403           CsrfRejected, SignupClosed, RegistrationTokenExpired,
     |                           AdministratorRequired
-    +-- NotFound 404            services, applications, users, subjects, examples
+    +-- NotFound 404            services, applications, users, subjects, examples, clusters and
+    |                           faces of unknown faces (ClusterNotFound, UnknownFaceNotFound)
     +-- MethodNotAllowed 405    WritesDuringMigration
     +-- RequestTimedOut 408     a body that stopped arriving
     +-- Conflict 409            EmbeddedByOtherModel, MigrationImpossible, IdempotencyKeyInFlight
