@@ -148,9 +148,19 @@ def _report_consistency(sessions: sessionmaker[Session], engine: FaceEngine) -> 
 
 def _include_routers(app: FastAPI) -> None:
     from facegate import web
-    from facegate.api import admin, detection, faces, recognition, subjects, utility, verification
+    from facegate.api import (
+        admin,
+        detection,
+        faces,
+        recognition,
+        subjects,
+        unknown_faces,
+        utility,
+        verification,
+    )
 
-    for module in (subjects, faces, recognition, detection, verification, utility):
+    modules = (subjects, faces, recognition, unknown_faces, detection, verification, utility)
+    for module in modules:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(admin.router)
     web.mount(app)

@@ -59,6 +59,19 @@ class Settings(BaseSettings):
         "re-embedded by /api/v1/migrate.",
     )
 
+    unknown_faces_max: int = Field(
+        1000,
+        ge=1,
+        description="Unknown faces a service that keeps them (`keepUnknownFaces`) holds at "
+        "most; past it the oldest are dropped (docs/unknown-faces.md).",
+    )
+    unknown_faces_max_age_days: float = Field(
+        30,
+        gt=0,
+        description="Days an unknown face is kept before it is dropped, named or not "
+        "(docs/unknown-faces.md).",
+    )
+
     # --- limits ----------------------------------------------------------------------------
     max_file_size: int = Field(
         5 * 1024**2,

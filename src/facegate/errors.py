@@ -11,7 +11,9 @@ The status comes from a few bases; each domain class adds CompreFace's code and 
     +-- Unauthorized 401        NotAuthenticated
     +-- Forbidden 403           CsrfRejected, SignupClosed, RegistrationTokenExpired,
     |                           AdministratorRequired
-    +-- NotFound 404            services, applications, users, subjects, examples, webhooks
+    +-- NotFound 404            services, applications, users, subjects, examples, webhooks,
+    |                           clusters and faces of unknown faces (ClusterNotFound,
+    |                           UnknownFaceNotFound)
     +-- MethodNotAllowed 405    WritesDuringMigration
     +-- RequestTimedOut 408     a body that stopped arriving
     +-- Conflict 409            EmbeddedByOtherModel, MigrationImpossible, IdempotencyKeyInFlight
@@ -477,6 +479,20 @@ class ExampleNotFound(NotFound):
 
     def __init__(self, example_id: str) -> None:
         super().__init__(f"Image {example_id} not found")
+
+
+class ClusterNotFound(NotFound):
+    """No cluster of unknown faces with this id in the service (decisions.md D26)."""
+
+    def __init__(self, cluster_id: str) -> None:
+        super().__init__(f"Cluster {cluster_id} not found")
+
+
+class UnknownFaceNotFound(NotFound):
+    """No kept unknown face with this id in the service (decisions.md D26)."""
+
+    def __init__(self, face_id: str) -> None:
+        super().__init__(f"Unknown face {face_id} not found")
 
 
 class NameNotUnique(BadRequest):

@@ -14,7 +14,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from facegate.collection import changes
+from facegate.collection import changes, unknown
 from facegate.collection.quality_gate import QualityLimits
 from facegate.config import RESPONSE_FORMATS, ResponseFormat
 from facegate.db.tables import (
@@ -119,6 +119,15 @@ def set_similarity_threshold(s: Session, *, service: Service, threshold: float |
     if threshold is not None and not 0 <= threshold <= 1:
         raise ValueError(f"similarity threshold must be from 0 to 1, not {threshold!r}")
     service.similarity_threshold = threshold
+    s.flush()
+
+
+def set_keep_unknown_faces(s: Session, *, service: Service, keep: bool) -> None:
+    """Whether recognition keeps the faces it matches to no one (decisions.md D26); turned
+    off, what was kept is deleted."""
+    if not keep:
+        unknown.forget(s, service=service)
+    service.keep_unknown_faces = keep
     s.flush()
 
 
@@ -228,6 +237,7 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
     )
     clone.similarity_threshold = service.similarity_threshold
     clone.enrolment_quality = service.enrolment_quality
+    clone.keep_unknown_faces = service.keep_unknown_faces
     subjects = s.execute(
         select(Subject.id, Subject.name, Subject.name_key).where(Subject.service_id == service.id)
     ).all()

@@ -527,6 +527,25 @@ def test_enrolment_quality_gate_of_a_service(browser: Callable[[], Browser]) -> 
     assert listed == {"door": None, "door copy": changed}
 
 
+def test_keeping_unknown_faces_is_a_service_setting(browser: Callable[[], Browser]) -> None:
+    """A facegate extension (decisions.md D26): off by default; on, kept by a clone, left alone
+    when another setting changes; anything but true or false refused."""
+    b, _ = account(browser, "owner@example.com")
+    app = ok(b.post("/admin/app", {"name": "Home"}), 201)
+    models = f"/admin/app/{app['id']}/model"
+    service = ok(b.post(models, {"name": "door", "type": "recognition"}), 201)
+    assert service["keepUnknownFaces"] is False
+    settings = f"{models}/{service['id']}/settings"
+    assert ok(b.put(settings, {"keepUnknownFaces": True}))["keepUnknownFaces"] is True
+    changed = ok(b.put(settings, {"similarityThreshold": 0.5}))
+    assert (changed["keepUnknownFaces"], changed["similarityThreshold"]) == (True, 0.5)
+    assert ok(b.post(f"{models}/{service['id']}", {"name": "copy"}), 201)["keepUnknownFaces"]
+    for bad in (None, "yes", 1):
+        refused(b.put(settings, {"keepUnknownFaces": bad}), 400, 26)
+    assert ok(b.put(settings, {"keepUnknownFaces": False}))["keepUnknownFaces"] is False
+    assert ok(b.get(f"{models}/{service['id']}"))["keepUnknownFaces"] is False
+
+
 # --- the real application, as `facegate serve` runs it ------------------------------------------
 
 

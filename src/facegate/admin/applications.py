@@ -309,6 +309,11 @@ def deliveries(s: Session, *, service: Service) -> list[outbox.DeliveryView]:
     return outbox.recent_deliveries(s, service=service)
 
 
+def set_keep_unknown_faces(s: Session, *, standing: Access, service: Service, keep: bool) -> None:
+    standing.require_edit_services()
+    face_services.set_keep_unknown_faces(s, service=service, keep=keep)
+
+
 def clone_service(s: Session, *, standing: Access, service: Service, name: str) -> Service:
     standing.require_edit_services()
     name = _service_name(s, app=standing.app, name=name, renaming=None)

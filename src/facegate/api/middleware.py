@@ -211,9 +211,10 @@ class TrailingSlash:
         await self.app(scope, receive, send)
 
 
-# The collection writes (add, delete, rename): POST, PUT and DELETE under these paths, except
-# verifying a photo against an example, which writes nothing.
-_COLLECTION_WRITE = re.compile(r"^/api/v1/recognition/(faces|subjects)(/.*)?$")
+# The collection writes (add, delete, rename; name or dismiss a cluster of unknown faces): POST,
+# PUT and DELETE under these paths, except verifying a photo against an example, which writes
+# nothing.
+_COLLECTION_WRITE = re.compile(r"^/api/v1/recognition/(faces|subjects|unknown-faces)(/.*)?$")
 _WRITE_METHODS = frozenset({"POST", "PUT", "DELETE"})
 _KEY = re.compile(r"^[\x21-\x7e]{1,255}$")  # printable ASCII, no spaces
 _PURGE_EVERY_SECONDS = 3600.0

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from facegate import face_services
 from facegate.api import openapi as doc
@@ -20,6 +20,7 @@ from facegate.api.deps import (
     SettingsDep,
 )
 from facegate.api.params import embeddings_field
+from facegate.api.unknown_faces import keep_strangers
 from facegate.collection.index import Match
 from facegate.db.tables import Service
 from facegate.events import outbox
@@ -38,6 +39,7 @@ router = APIRouter(prefix="/recognition", tags=["recognition"])
     ),
 )
 def recognize(
+    request: Request,
     service: RecognitionService,
     body: BodyDep,
     session: SessionDep,
@@ -50,13 +52,25 @@ def recognize(
     count = body.params.prediction_count()
     detect = body.params.boolean("detect_faces", True)
     per_subject, min_similarity = _matching(service, body)
-    analysis = inference.faces(body.image(), query, detect=detect)
+    image = body.image()
+    analysis = inference.faces(image, query, detect=detect)
     matches = index.search(
         service,
         embeddings(analysis.faces),
         k=count,
         per_subject=per_subject,
         min_similarity=min_similarity,
+    )
+    # Before the count below, whose upsert would hold SQLite's write lock against this.
+    keep_strangers(
+        request,
+        service=service,
+        image=image.data,
+        faces=analysis.faces,
+        matches=matches,
+        threshold=min_similarity,
+        inference=inference,
+        settings=settings,
     )
     result = [
         render.face(face, query, shape, round_box=True) | {"subjects": _subjects(found)}

@@ -263,6 +263,30 @@ class ExamplePage(BaseModel):
     page_size: int = Field(ge=1)
 
 
+class UnknownFace(BaseModel):
+    id: str
+    seen: str = Field(description="When recognition saw it, ISO 8601 in UTC")
+    url: str = Field(description="Its picture (send the service's `x-api-key`)")
+
+
+class UnknownCluster(BaseModel):
+    id: str
+    created: str = Field(description="ISO 8601 in UTC")
+    updated: str = Field(description="When a face last joined it, ISO 8601 in UTC")
+    faces: list[UnknownFace] = Field(description="Newest first")
+
+
+class UnknownClusters(BaseModel):
+    """The service's clusters of unknown faces, the most recently grown first."""
+
+    clusters: list[UnknownCluster]
+
+
+class NamedCluster(BaseModel):
+    subject: str
+    image_ids: list[str] = Field(description="The examples the cluster's faces became")
+
+
 # --- keyless -----------------------------------------------------------------------------------
 
 

@@ -146,6 +146,8 @@ class Service(Base):
     enrolment_quality: Mapped[dict[str, float | None] | None] = mapped_column(JSON, default=None)
     # Whether its events are published to the MQTT broker of the settings (docs/events.md).
     mqtt_events: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Recognition keeps the faces it matches to no one, clustered (decisions.md D26).
+    keep_unknown_faces: Mapped[bool] = mapped_column(Boolean, default=False)
 
     application: Mapped[Application] = relationship(back_populates="services")
     subjects: Mapped[list[Subject]] = relationship(
@@ -196,6 +198,45 @@ class ExampleImage(Base):
         ForeignKey("examples.id", ondelete="CASCADE"), primary_key=True
     )
     data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class UnknownCluster(Base):
+    """A group of kept unknown faces that look like one person (facegate.collection.unknown)."""
+
+    __tablename__ = "unknown_clusters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    calculator: Mapped[str] = mapped_column(String(64))  # its faces' model id
+    # Sum of its faces' normalised embeddings (float32 bytes): a face joining or leaving adds
+    # or subtracts one vector, and the normalised sum is the centroid.
+    centroid: Mapped[bytes] = mapped_column(LargeBinary)
+    face_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class UnknownFace(Base):
+    """A face recognition matched to no one, kept with a small chip until named, dismissed,
+    or pruned by the caps (decisions.md D26)."""
+
+    __tablename__ = "unknown_faces"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    cluster_id: Mapped[int] = mapped_column(
+        ForeignKey("unknown_clusters.id", ondelete="CASCADE"), index=True
+    )
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised
+    calculator: Mapped[str] = mapped_column(String(64))
+    chip: Mapped[bytes] = mapped_column(LargeBinary)  # JPEG of the face's box
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    # The client address the photo came from: all that is kept of the request.
+    source: Mapped[str | None] = mapped_column(String(64), default=None)
 
 
 class RequestStat(Base):

@@ -80,8 +80,8 @@ def change_settings(
 ) -> ServiceOut:
     """The service's own settings, those the body names: `responseFormat` (null: the server's
     format), `similarityThreshold` (null: recognition keeps every match), `enrolmentQuality`
-    (null: new examples are not checked) and `mqttEvents` (whether its events go to the MQTT
-    broker)."""
+    (null: new examples are not checked), `mqttEvents` (whether its events go to the MQTT
+    broker) and `keepUnknownFaces` (false also deletes what was kept)."""
     standing, service = _service(session, user, app_id, service_id)
     if "response_format" in body.model_fields_set:
         applications.set_response_format(
@@ -102,6 +102,10 @@ def change_settings(
     if "mqtt_events" in body.model_fields_set:
         applications.set_mqtt_events(
             session, standing=standing, service=service, enabled=body.mqtt_events
+        )
+    if "keep_unknown_faces" in body.model_fields_set:
+        applications.set_keep_unknown_faces(
+            session, standing=standing, service=service, keep=body.keep_unknown_faces
         )
     return _out(session, standing, service)
 

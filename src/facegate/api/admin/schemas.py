@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic.alias_generators import to_camel
 
 from facegate import face_services
@@ -104,13 +104,15 @@ class ServiceSettings(Model):
     """What a service chooses for itself; a field left out keeps its value.
 
     `responseFormat: null` takes the server's format; `similarityThreshold: null` keeps every
-    match (decisions.md D19); `enrolmentQuality: null` turns the quality gate off (D24)."""
+    match (decisions.md D19); `enrolmentQuality: null` turns the quality gate off (D24);
+    `keepUnknownFaces` keeps the faces recognition matches to no one (D26)."""
 
     response_format: ResponseFormat | None = None
     similarity_threshold: float | None = Field(default=None, ge=0, le=1)
     enrolment_quality: EnrolmentQuality | None = None
     # Whether the service's events go to the MQTT broker (docs/events.md).
-    mqtt_events: bool = False
+    mqtt_events: StrictBool = False
+    keep_unknown_faces: StrictBool = False
 
     @model_validator(mode="after")
     def _names_a_field(self) -> ServiceSettings:
@@ -118,7 +120,7 @@ class ServiceSettings(Model):
         if not self.model_fields_set:
             raise ValueError(
                 "name one or more of responseFormat, similarityThreshold, enrolmentQuality,"
-                " mqttEvents"
+                " mqttEvents, keepUnknownFaces"
             )
         return self
 
@@ -226,6 +228,7 @@ class ServiceOut(Model):
     similarity_threshold: float | None
     enrolment_quality: EnrolmentQuality | None
     mqtt_events: bool
+    keep_unknown_faces: bool
 
     @classmethod
     def of(cls, service: Service, counts: tuple[int, int] = (0, 0)) -> ServiceOut:
@@ -241,6 +244,7 @@ class ServiceOut(Model):
             similarity_threshold=service.similarity_threshold,
             enrolment_quality=EnrolmentQuality.of(face_services.enrolment_quality_of(service)),
             mqtt_events=service.mqtt_events,
+            keep_unknown_faces=service.keep_unknown_faces,
         )
 
 

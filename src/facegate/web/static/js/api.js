@@ -42,6 +42,7 @@
  * @property {number | null} similarityThreshold recognition leaves out matches under it; null: none
  * @property {EnrolmentQuality | null} enrolmentQuality new examples' limits; null: the gate is off
  * @property {boolean} mqttEvents whether its events go to the MQTT broker
+ * @property {boolean} keepUnknownFaces recognition keeps the faces it matches to no one
  */
 /**
  * @typedef {object} EnrolmentQuality Limits on a new example's face; a null limit is not checked.
@@ -77,6 +78,14 @@
  * @property {string | null} nextAttemptAt while pending
  * @property {string} createdDate
  * @property {string} updatedDate
+ */
+/**
+ * @typedef {object} UnknownCluster Faces recognition matched to no one, alike enough to be one
+ *   person (docs/api.md, "Unknown faces, grouped").
+ * @property {string} id
+ * @property {string} created
+ * @property {string} updated
+ * @property {{id: string, seen: string, url: string}[]} faces newest first
  */
 /** @typedef {{createdDate: string, requestCount: number}} DayCount */
 /**
@@ -266,6 +275,9 @@ export const admin = {
     request("DELETE", `/app/${enc(appId)}/model/${enc(id)}/webhooks/${enc(hookId)}`),
   /** @type {(appId: string, id: string) => Promise<Delivery[]>} */
   deliveries: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/deliveries`),
+  /** @type {(appId: string, id: string, keepUnknownFaces: boolean) => Promise<Service>} */
+  setKeepUnknownFaces: (appId, id, keepUnknownFaces) =>
+    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { keepUnknownFaces }),
   /** @type {(appId: string, id: string, name: string) => Promise<Service>} */
   cloneService: (appId, id, name) =>
     request("POST", `/app/${enc(appId)}/model/${enc(id)}`, { name }),
@@ -340,6 +352,22 @@ export function faceApi(key) {
     deleteFaces: (ids) => call(key, "POST", "/recognition/faces/delete", ids),
     /** @type {(id: string) => string} */
     imageUrl: (id) => `/api/v1/static/${enc(key)}/images/${enc(id)}`,
+    /** @type {() => Promise<{clusters: UnknownCluster[]}>} */
+    unknownClusters: () => call(key, "GET", "/recognition/unknown-faces/clusters"),
+    /** @type {(id: string, subject: string) => Promise<{subject: string, image_ids: string[]}>} */
+    nameCluster: (id, subject) =>
+      call(key, "POST", `/recognition/unknown-faces/clusters/${enc(id)}/name`, { subject }),
+    /** @type {(id: string) => Promise<{deleted: number}>} */
+    dismissCluster: (id) => call(key, "DELETE", `/recognition/unknown-faces/clusters/${enc(id)}`),
+    /**
+     * A kept face's picture (its `url`), fetched with the key an <img> cannot send.
+     * @type {(url: string) => Promise<Blob>}
+     */
+    unknownPicture: async (url) => {
+      const response = await fetch(url, { headers: { "x-api-key": key } });
+      if (!response.ok) throw new ApiError(response.status, parse(await response.text()));
+      return response.blob();
+    },
     /**
      * Add one example; `onProgress(fraction)` follows the upload (fetch cannot report it).
      * @type {(subject: string, file: File, onProgress: (fraction: number) => void) =>

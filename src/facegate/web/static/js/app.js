@@ -18,6 +18,7 @@ import * as apps from "./apps.js";
 import * as dashboard from "./dashboard.js";
 import * as collection from "./collection.js";
 import * as tester from "./tester.js";
+import * as unknownFaces from "./unknown.js";
 import * as users from "./users.js";
 import * as account from "./account.js";
 
@@ -46,6 +47,7 @@ const PRIVATE = [
   ["app/:app", apps.detail],
   ["app/:app/service/:service", dashboard.render],
   ["app/:app/service/:service/collection", collection.render],
+  ["app/:app/service/:service/unknown", unknownFaces.render],
   ["app/:app/service/:service/test", tester.render],
   ["users", users.render],
   ["account", account.render],

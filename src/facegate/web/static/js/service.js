@@ -29,16 +29,18 @@ export async function loadService(appId, serviceId) {
 }
 
 /**
- * Breadcrumbs, the service name and key, and tabs: Dashboard, Collection, Test.
+ * Breadcrumbs, the service name and key, and tabs: Dashboard, Collection, Unknown faces, Test.
  * @param {ServiceContext} ctx
- * @param {"dashboard" | "collection" | "test"} active
+ * @param {"dashboard" | "collection" | "unknown" | "test"} active
  */
 export function serviceHeader({ app, service, kind }, active) {
   const base = ["app", app.id, "service", service.id];
   /** @type {[string, string, string][]} */
   const tabs = [["dashboard", "Dashboard", href(...base)]];
-  if (kind === "recognition")
+  if (kind === "recognition") {
     tabs.push(["collection", "Face collection", href(...base, "collection")]);
+    tabs.push(["unknown", "Unknown faces", href(...base, "unknown")]);
+  }
   tabs.push(["test", "Test", href(...base, "test")]);
   return h(
     "header.page-header",

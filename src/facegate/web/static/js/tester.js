@@ -62,18 +62,24 @@ function common(face) {
 function describeRecognized(face) {
   const [top, ...others] = face.subjects || [];
   const known = top && top.similarity >= SAME;
-  // Below the boundary the closest subject is probably someone else: say so on the box.
-  const label = known ? `${top.subject} ${similarityText(top.similarity)}` : "unknown";
+  // An empty list is the server saying "nobody" (under the service's threshold, or an empty
+  // collection); below the boundary the closest subject is probably someone else. Both read
+  // "Unknown" on the box, in their own colour, never as a name.
+  const label = known ? `${top.subject} ${similarityText(top.similarity)}` : "Unknown";
   /** @type {[string, string][]} */
   const details = top
     ? [
         [known ? "Subject" : "Closest subject", top.subject],
         ["Similarity", similarityText(top.similarity)],
       ]
-    : [["Subject", "no example in the collection"]];
+    : [["Subject", "Unknown: no one in the collection matches"]];
   for (const other of others)
     details.push(["Also", `${other.subject} ${similarityText(other.similarity)}`]);
-  return { label, tone: known ? "match" : "weak", details: [...details, ...common(face)] };
+  return {
+    label,
+    tone: known ? "match" : top ? "weak" : "unknown",
+    details: [...details, ...common(face)],
+  };
 }
 
 /**
@@ -161,7 +167,7 @@ function faceRows(kind, body) {
     return kind === "recognition"
       ? [
           ...cells.slice(0, 1),
-          top?.subject ?? "unknown",
+          top && top.similarity >= SAME ? top.subject : "Unknown",
           top ? similarityText(top.similarity) : "",
           ...cells.slice(1),
         ]

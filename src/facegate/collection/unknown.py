@@ -1,0 +1,345 @@
+"""Unknown faces of a service: kept as recognition meets them, clustered as they come, then
+named into a subject or dismissed (decisions.md D26, D27; docs/unknown-faces.md).
+
+Plain functions taking a Session first, like `facegate.collection.store`; the caller owns the
+transaction. Clusters live in the database, so every server process and worker shares them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import numpy as np
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from facegate.collection import clusters, store
+from facegate.db.tables import Service, UnknownCluster, UnknownFace, could_be_id, utcnow
+from facegate.engine.similarity import Scale, normalize
+from facegate.errors import ClusterNotFound, UnknownFaceNotFound
+
+# Where no threshold is set (on the service or the request), a face is unknown when its best
+# match scores under the model set's calibrated balance point (decisions.md D26).
+UNKNOWN_BELOW = 0.5
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many unknown faces a service keeps, and for how long."""
+
+    max_faces: int
+    max_age: timedelta
+
+
+@dataclass(frozen=True)
+class Stranger:
+    """A face matched to no one: its raw embedding and its picture (JPEG)."""
+
+    embedding: np.ndarray
+    picture: bytes
+
+
+@dataclass(frozen=True)
+class KeptFace:
+    id: str
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
+class Cluster:
+    id: int
+    created_at: datetime
+    updated_at: datetime
+    faces: list[KeptFace]
+
+
+def is_unknown(best: float | None, *, threshold: float | None) -> bool:
+    """Whether a face whose best match scored `best` (None: no match at all, or none at the
+    threshold) is unknown: under the threshold in force, else under UNKNOWN_BELOW. Compared as
+    answers show similarities (5 places), as the search filters them."""
+    return best is None or round(best, 5) < (UNKNOWN_BELOW if threshold is None else threshold)
+
+
+def keep(
+    s: Session,
+    *,
+    service: Service,
+    strangers: Sequence[Stranger],
+    calculator: str,
+    scale: Scale,
+    limits: Limits,
+    source: str | None,
+) -> list[str]:
+    """Keep `strangers` (seen now, from client address `source`), each joining the cluster it
+    is close to or starting one, after dropping what the limits no longer allow. Returns the
+    kept faces' ids."""
+    strangers = strangers[: limits.max_faces]
+    if not strangers:
+        return []
+    vectors = [normalize(np.asarray(one.embedding, dtype=np.float32).ravel()) for one in strangers]
+    _lock(s, service)
+    now = utcnow()
+    prune(s, service_id=service.id, limits=limits, now=now, room=len(vectors))
+    found = _Clusters.load(s, service_id=service.id, calculator=calculator, size=len(vectors[0]))
+    thresholds = clusters.thresholds_for(calculator)
+    kept = []
+    for stranger, vector in zip(strangers, vectors, strict=True):
+        placement = clusters.place(found.sums, vector, scale, thresholds)
+        cluster_id = found.add(s, vector, placement, now)
+        face = UnknownFace(
+            service_id=service.id,
+            cluster_id=cluster_id,
+            embedding=vector.astype("<f4").tobytes(),
+            calculator=calculator,
+            chip=stranger.picture,
+            seen_at=now,
+            source=source,
+        )
+        s.add(face)
+        kept.append(face)
+    s.flush()
+    return [face.id for face in kept]
+
+
+class _Clusters:
+    """A service's clusters of one calculator: their ids, face counts, and the sums
+    `clusters.place` reads, written back by plain statements (no ORM objects: a service may
+    have a thousand clusters, and every recognition that keeps a face reads them all)."""
+
+    def __init__(self, service_id: int, calculator: str, rows: Sequence[Any], size: int) -> None:
+        self._service_id = service_id
+        self._calculator = calculator
+        self._ids: list[int] = [row.id for row in rows]
+        self._counts: list[int] = [row.face_count for row in rows]
+        blob = b"".join(row.centroid for row in rows)
+        self.sums = np.frombuffer(blob, dtype="<f4").reshape(len(rows), size).astype(np.float32)
+
+    @classmethod
+    def load(cls, s: Session, *, service_id: int, calculator: str, size: int) -> _Clusters:
+        """The clusters of embeddings of `size` values."""
+        rows = s.execute(
+            select(UnknownCluster.id, UnknownCluster.face_count, UnknownCluster.centroid)
+            .where(UnknownCluster.service_id == service_id, UnknownCluster.calculator == calculator)
+            .order_by(UnknownCluster.id)
+        ).all()
+        return cls(service_id, calculator, rows, size)
+
+    def add(
+        self, s: Session, vector: np.ndarray, placement: clusters.Placement, now: datetime
+    ) -> int:
+        """Count `vector` in the placement's cluster (a new one if none), merge the placement's
+        others into it, and return its id."""
+        if placement.cluster is None:
+            new = insert(UnknownCluster).values(
+                service_id=self._service_id,
+                calculator=self._calculator,
+                centroid=b"",
+                face_count=0,
+                created_at=now,
+                updated_at=now,
+            )
+            self._ids.append(s.execute(new.returning(UnknownCluster.id)).scalar_one())
+            self._counts.append(0)
+            self.sums = np.vstack([self.sums, np.zeros_like(vector)])
+            index = len(self._ids) - 1
+        else:
+            index = placement.cluster
+        self.sums[index] += vector
+        self._counts[index] += 1
+        target = self._ids[index]
+        if placement.merged:
+            others = [self._ids[i] for i in placement.merged]
+            # Faces move first: deleting a cluster cascades to the faces still in it.
+            s.execute(
+                update(UnknownFace)
+                .where(UnknownFace.cluster_id.in_(others))
+                .values(cluster_id=target)
+                .execution_options(synchronize_session=False)
+            )
+            s.execute(
+                delete(UnknownCluster)
+                .where(UnknownCluster.id.in_(others))
+                .execution_options(synchronize_session=False)
+            )
+            self.sums[index] += self.sums[list(placement.merged)].sum(axis=0)
+            self._counts[index] += sum(self._counts[i] for i in placement.merged)
+            kept = [i for i in range(len(self._ids)) if i not in placement.merged]
+            self._ids = [self._ids[i] for i in kept]
+            self._counts = [self._counts[i] for i in kept]
+            self.sums = self.sums[kept]
+            index = self._ids.index(target)
+        s.execute(
+            update(UnknownCluster)
+            .where(UnknownCluster.id == target)
+            .values(
+                centroid=self.sums[index].astype("<f4").tobytes(),
+                face_count=self._counts[index],
+                updated_at=now,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return target
+
+
+def prune(s: Session, *, service_id: int, limits: Limits, now: datetime, room: int = 0) -> None:
+    """Drop the service's faces older than the age limit, and the oldest past the number
+    limit less `room` (faces about to be added); their clusters follow."""
+    stale = select(UnknownFace.id).where(UnknownFace.service_id == service_id)
+    old = stale.where(UnknownFace.seen_at < now - limits.max_age)
+    surplus = stale.order_by(UnknownFace.seen_at.desc(), UnknownFace.id.desc()).offset(
+        max(limits.max_faces - room, 0)
+    )
+    doomed = set(s.scalars(old)) | set(s.scalars(surplus))
+    if not doomed:
+        return
+    affected = set(
+        s.scalars(select(UnknownFace.cluster_id).where(UnknownFace.id.in_(doomed)).distinct())
+    )
+    s.execute(
+        delete(UnknownFace)
+        .where(UnknownFace.id.in_(doomed))
+        .execution_options(synchronize_session=False)
+    )
+    for cluster in s.scalars(select(UnknownCluster).where(UnknownCluster.id.in_(affected))):
+        _recount(s, cluster)
+
+
+def _recount(s: Session, cluster: UnknownCluster) -> None:
+    """Recompute a cluster's sum and count from the faces left in it; delete it if none."""
+    blobs = list(
+        s.scalars(select(UnknownFace.embedding).where(UnknownFace.cluster_id == cluster.id))
+    )
+    if not blobs:
+        s.delete(cluster)
+        return
+    vectors = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1)
+    cluster.centroid = vectors.sum(axis=0).astype("<f4").tobytes()
+    cluster.face_count = len(blobs)
+
+
+def expire(s: Session, *, service: Service, limits: Limits) -> None:
+    """Drop the faces past the age limit before a listing, so that faces age out even when no
+    new one comes to prune them; nothing is written when none is due."""
+    now = utcnow()
+    due = select(UnknownFace.id).where(
+        UnknownFace.service_id == service.id, UnknownFace.seen_at < now - limits.max_age
+    )
+    if s.scalar(due.limit(1)) is not None:
+        _lock(s, service)
+        prune(s, service_id=service.id, limits=limits, now=now)
+
+
+def list_clusters(s: Session, *, service: Service, min_faces: int = 1) -> list[Cluster]:
+    """The service's clusters of at least `min_faces` faces (Immich's minFaces), the most
+    recently grown first, each with its faces, newest first."""
+    found = list(
+        s.scalars(
+            select(UnknownCluster)
+            .where(UnknownCluster.service_id == service.id, UnknownCluster.face_count >= min_faces)
+            .order_by(UnknownCluster.updated_at.desc(), UnknownCluster.id.desc())
+        )
+    )
+    faces: dict[int, list[KeptFace]] = {cluster.id: [] for cluster in found}
+    rows = s.execute(
+        select(UnknownFace.cluster_id, UnknownFace.id, UnknownFace.seen_at)
+        .where(UnknownFace.cluster_id.in_(faces))
+        .order_by(UnknownFace.seen_at.desc(), UnknownFace.id)
+    )
+    for cluster_id, face_id, seen_at in rows:
+        faces[cluster_id].append(KeptFace(face_id, seen_at))
+    return [Cluster(c.id, c.created_at, c.updated_at, faces[c.id]) for c in found]
+
+
+def picture(s: Session, *, service: Service, face_id: str) -> bytes:
+    """The JPEG of a kept face, or UnknownFaceNotFound."""
+    chip = None
+    if could_be_id(face_id):
+        chip = s.scalar(
+            select(UnknownFace.chip).where(
+                UnknownFace.service_id == service.id, UnknownFace.id == face_id
+            )
+        )
+    if chip is None:
+        raise UnknownFaceNotFound(face_id)
+    return chip
+
+
+def name_cluster(
+    s: Session, *, service: Service, cluster_id: str, subject: str, keep_pictures: bool
+) -> list[str]:
+    """Make the cluster's faces examples of `subject` (created if new), with their pictures as
+    the examples' photos if `keep_pictures`; the cluster is gone after. Returns the example
+    ids."""
+    _lock(s, service)
+    cluster = _cluster(s, service=service, cluster_id=cluster_id)
+    faces = s.execute(
+        select(UnknownFace.embedding, UnknownFace.calculator, UnknownFace.chip)
+        .where(UnknownFace.cluster_id == cluster.id)
+        .order_by(UnknownFace.seen_at, UnknownFace.id)
+    ).all()
+    added = [
+        store.add_example(
+            s,
+            service=service,
+            subject=subject,
+            embedding=np.frombuffer(blob, dtype="<f4"),
+            calculator=calculator,
+            image=chip if keep_pictures else None,
+        ).id
+        for blob, calculator, chip in faces
+    ]
+    _drop(s, cluster)
+    return added
+
+
+def dismiss_cluster(s: Session, *, service: Service, cluster_id: str) -> int:
+    """Forget the cluster and its faces; returns how many faces."""
+    _lock(s, service)
+    cluster = _cluster(s, service=service, cluster_id=cluster_id)
+    count = cluster.face_count
+    _drop(s, cluster)
+    return count
+
+
+def forget(s: Session, *, service: Service) -> None:
+    """Delete every kept face and cluster of the service."""
+    s.execute(delete(UnknownCluster).where(UnknownCluster.service_id == service.id))
+    s.execute(delete(UnknownFace).where(UnknownFace.service_id == service.id))
+
+
+def _lock(s: Session, service: Service) -> None:
+    """Serialise the writes to the service's unknown faces across processes, so a face cannot
+    join a cluster that is being named: the service row's lock on PostgreSQL (taken before any
+    other, as collection writes take it); on SQLite, which has no row locks, the database's
+    write lock, which its first write statement takes."""
+    if s.get_bind().dialect.name == "sqlite":
+        s.execute(update(Service).where(Service.id == service.id).values(id=Service.id))
+    else:
+        s.execute(select(Service.id).where(Service.id == service.id).with_for_update())
+
+
+def _cluster(s: Session, *, service: Service, cluster_id: str) -> UnknownCluster:
+    """The service's cluster of this id (as a URL gives it), or ClusterNotFound."""
+    cluster = None
+    if cluster_id.isascii() and cluster_id.isdigit() and len(cluster_id) < 19:
+        cluster = s.scalar(
+            select(UnknownCluster).where(
+                UnknownCluster.service_id == service.id, UnknownCluster.id == int(cluster_id)
+            )
+        )
+    if cluster is None:
+        raise ClusterNotFound(cluster_id)
+    return cluster
+
+
+def _drop(s: Session, cluster: UnknownCluster) -> None:
+    s.execute(
+        delete(UnknownFace)
+        .where(UnknownFace.cluster_id == cluster.id)
+        .execution_options(synchronize_session=False)
+    )
+    s.delete(cluster)
+    s.flush()
