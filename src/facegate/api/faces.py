@@ -22,7 +22,7 @@ from facegate.api.deps import (
     WritableService,
 )
 from facegate.api.params import embeddings_field, require_size
-from facegate.collection import store
+from facegate.collection import enrol, store
 from facegate.db.tables import Example, Service
 from facegate.engine.similarity import normalize
 from facegate.errors import (
@@ -30,9 +30,8 @@ from facegate.errors import (
     ExampleNotFound,
     ImageIdIncorrect,
     InvalidParameter,
-    TooManyFaces,
 )
-from facegate.inference import FaceQuery, embeddings
+from facegate.inference import embeddings
 
 router = APIRouter(prefix="/recognition", tags=["faces"])
 
@@ -67,18 +66,17 @@ def add_example(
     settings: SettingsDep,
 ) -> dict[str, str]:
     subject = body.params.subject()
-    query = FaceQuery(det_prob_threshold=body.params.det_prob_threshold())
+    threshold = body.params.det_prob_threshold()
     image = body.image()
-    faces = inference.faces(image, query, limit=2).faces
-    if len(faces) > 1:
-        raise TooManyFaces()
+    # The one-face rule and the content hash, as `facegate import` enrols (collection.enrol).
     example = store.add_example(
         session,
         service=service,
         subject=subject,
-        embedding=embeddings(faces)[0],
+        embedding=enrol.face_embedding(inference, image, det_prob_threshold=threshold),
         calculator=inference.calculator_id,
         image=image.data if settings.save_images_to_db else None,
+        content_hash=enrol.content_hash(image.data),
     )
     return {"image_id": example.id, "subject": subject}
 
