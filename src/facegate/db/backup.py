@@ -1,6 +1,6 @@
 """Backups of the embedded SQLite database, taken while servers use it (SQLite's online backup).
 
-PostgreSQL is backed up with its own tools (`pg_dump`), as docs/deploying.md shows.
+PostgreSQL is backed up with its own tools (`pg_dump`), as README.md, "Import, export and backups" shows.
 """
 
 from __future__ import annotations
