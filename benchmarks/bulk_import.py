@@ -7,8 +7,9 @@ Then, on fresh SQLite data directories:
 
 - `facegate import DIR --service bench` (local, --workers = the CPU cores; wall time of the
   command, model loading included, and the enrolment time it reports);
-- `facegate import DIR --url --key` against a `facegate serve` (remote mode, same workers);
-- one client POSTing each photo to `/api/v1/recognition/faces` of that server, one at a time.
+- one client POSTing each photo to `/api/v1/recognition/faces` of a fresh `facegate serve`, one
+  at a time (its first requests pay the engine's warm-up, as the local import's do);
+- `facegate import DIR --url --key` against that server, emptied (remote mode, same workers).
 
 Prints a markdown table (photos/s). Usage: python benchmarks/bulk_import.py [--count 1000]
 """
@@ -96,13 +97,6 @@ def main() -> None:
                             break
                     except httpx.TransportError:
                         time.sleep(0.5)
-                wall, enrolling, summary = timed_import(
-                    str(root / "photos"), "--url", url, "--key", key, "--workers", workers,
-                    "--journal", str(root / "journal.jsonl"), data_dir=root / "unused",
-                )  # fmt: skip
-                rows.append(("`facegate import --url` (remote, same server)", wall, enrolling,
-                             summary))  # fmt: skip
-                client.delete("/api/v1/recognition/faces", headers={"x-api-key": key})
                 started = time.perf_counter()
                 for path, subject in made:
                     answer = client.post(
@@ -115,6 +109,13 @@ def main() -> None:
                 loop = time.perf_counter() - started
                 rows.append(("single API calls, one client, one at a time", loop, loop,
                              f"{len(made)} enrolled"))  # fmt: skip
+                client.delete("/api/v1/recognition/faces", headers={"x-api-key": key})
+                wall, enrolling, summary = timed_import(
+                    str(root / "photos"), "--url", url, "--key", key, "--workers", workers,
+                    "--journal", str(root / "journal.jsonl"), data_dir=root / "unused",
+                )  # fmt: skip
+                rows.append(("`facegate import --url` (remote, same server)", wall, enrolling,
+                             summary))  # fmt: skip
         finally:
             server.terminate()
             server.wait(timeout=60)

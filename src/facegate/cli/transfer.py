@@ -284,14 +284,15 @@ def _import_gallery(
         typer.echo(error.message, err=True)
         raise typer.Exit(1) from None
     inference = _inference(settings, os.cpu_count() or 1)
+    embedded = gallery.embed(archive, inference)
     name = names[0]
     # One transaction: an id clash (or any failure) leaves the service as it was.
     with database(data_dir) as s:
         service = _service(s, *names, create=True)
-        done = gallery.restore(s, service=service, gallery=archive, inference=inference)
+        done = gallery.restore(s, service=service, gallery=archive, embedded=embedded)
     typer.echo(
         f"Imported {done.added} examples into {name!r} ({done.reembedded} re-embedded by "
-        f"{inference.calculator_id}), {done.identical} already here, {len(done.skipped)} skipped"
+        f"{embedded.calculator}), {done.identical} already here, {len(done.skipped)} skipped"
     )
     for line in done.skipped:
         typer.echo(f"skipped {line}")

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from facegate.collection import enrol, reembed, store
 from facegate.db.tables import Example, ExampleImage, Service, Subject
+from facegate.engine.faces import Embedding
 from facegate.errors import FacegateError, GalleryIdClash, InvalidGallery
 from facegate.inference import Inference
 
@@ -151,39 +152,57 @@ def _member(archive: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
     return stream.read() if stream is not None else b""
 
 
-def restore(s: Session, *, service: Service, gallery: Gallery, inference: Inference) -> Imported:
+@dataclass(frozen=True)
+class Embedded:
+    """The gallery's embeddings under this server's model, computed before any transaction (so
+    re-embedding never holds the database's write lock): by example id, with those left out."""
+
+    calculator: str
+    embeddings: dict[str, Embedding]
+    reembedded: set[str]  # ids whose embedding came from the photo
+    skipped: list[str]
+
+
+def embed(gallery: Gallery, inference: Inference) -> Embedded:
+    """Each example's stored embedding when its calculator is `inference`'s, else one computed
+    from its photo as /migrate does; an example without a photo (or face) is skipped."""
+    vectors: dict[str, Embedding] = {}
+    skipped, reembedded = [], set()
+    for record in gallery.examples:
+        photo = gallery.photos.get(record["photo"]) if record["photo"] else None
+        if record["calculator"] == inference.calculator_id:
+            vectors[record["id"]] = np.asarray(record["embedding"], dtype=np.float32)
+        elif photo is None:
+            skipped.append(f"{record['id']}: no photo to re-embed it with this model")
+        else:
+            try:
+                vectors[record["id"]] = reembed.photo_embedding(inference, photo)
+            except FacegateError as error:
+                skipped.append(f"{record['id']}: {error.message}")
+                continue
+            reembedded.add(record["id"])
+    return Embedded(inference.calculator_id, vectors, reembedded, skipped)
+
+
+def restore(s: Session, *, service: Service, gallery: Gallery, embedded: Embedded) -> Imported:
     """Add the gallery's subjects and examples to `service`, keeping their ids, in the caller's
     transaction. An id that already names another example (another subject, photo or service)
     is GalleryIdClash before anything is written; the same example again is counted identical."""
-    outcome = Imported()
-    fresh = _check_ids(s, service, gallery, outcome)
-    additions = []
-    for record in fresh:
-        photo = gallery.photos.get(record["photo"]) if record["photo"] else None
-        if record["calculator"] == inference.calculator_id:
-            embedding = np.asarray(record["embedding"], dtype=np.float32)
-        elif photo is None:
-            outcome.skipped.append(f"{record['id']}: no photo to re-embed it with this model")
-            continue
-        else:
-            try:
-                embedding = reembed.photo_embedding(inference, photo)
-            except FacegateError as error:
-                outcome.skipped.append(f"{record['id']}: {error.message}")
-                continue
-            outcome.reembedded += 1
-        additions.append((record, photo, embedding))
+    outcome = Imported(skipped=list(embedded.skipped))
+    fresh = [r for r in _check_ids(s, service, gallery, outcome) if r["id"] in embedded.embeddings]
+    outcome.reembedded = len({r["id"] for r in fresh} & embedded.reembedded)
     existing = {name.lower() for name in store.list_subjects(s, service=service)}
     for name in gallery.subjects:
         if name.lower() not in existing:
             store.create_subject(s, service=service, name=name)
-    for record, photo, embedding in additions:
+    for record in fresh:
+        photo = gallery.photos.get(record["photo"]) if record["photo"] else None
         store.add_example(
             s,
             service=service,
             subject=record["subject"],
-            embedding=embedding,
-            calculator=inference.calculator_id,
+            embedding=embedded.embeddings[record["id"]],
+            calculator=embedded.calculator,
             image=photo,
             content_hash=record["sha256"] or (enrol.content_hash(photo) if photo else None),
             example_id=record["id"],

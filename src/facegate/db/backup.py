@@ -1,6 +1,7 @@
 """Backups of the embedded SQLite database, taken while servers use it (SQLite's online backup).
 
-PostgreSQL is backed up with its own tools (`pg_dump`), as README.md, "Import, export and backups" shows.
+PostgreSQL is backed up with its own tools (`pg_dump`), as README.md shows ("Import, export and
+backups").
 """
 
 from __future__ import annotations
