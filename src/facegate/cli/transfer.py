@@ -243,7 +243,9 @@ def _summarise(results: list[enrol.Result], seconds: float) -> None:
     console = Console()
     refused = [result for result in results if result.status is enrol.Status.refused]
     if refused:
-        table = Table("file", "subject", "reason", "detail", title="Refused photos")
+        table = Table(title="Refused photos")
+        for column in ("file", "subject", "reason", "detail"):
+            table.add_column(column, overflow="fold")  # whole file names, on narrow terminals too
         for result in refused:
             table.add_row(
                 str(result.photo.path), result.photo.subject, result.reason, result.detail
@@ -255,6 +257,7 @@ def _summarise(results: list[enrol.Result], seconds: float) -> None:
         f"{counts[enrol.Status.skipped]} already enrolled, {len(refused)} refused "
         f"({seconds:.1f} s, {rate:.1f} photos/s)",
         highlight=False,
+        soft_wrap=True,  # one line whatever the width: scripts read it
     )
 
 
