@@ -146,3 +146,59 @@ def test_a_file_that_is_no_gallery_is_refused(
     done = facegate("import", archive, "--service", "faces", data_dir=tmp_path, db_url=db_url)
     assert done.returncode == 1
     assert "is not a readable gallery archive" in done.stderr
+
+
+def test_archive_keeps_empty_subjects_and_skips_what_cannot_be_re_embedded(
+    s: Any, service: Any, tmp_path: Path
+) -> None:
+    """In-process on both databases, with the fake engine: what the archive holds and how an
+    import treats examples of another model without a photo."""
+    import io
+
+    import numpy as np
+
+    from facegate import face_services
+    from facegate.collection import gallery, store
+    from facegate.errors import GalleryIdClash
+    from facegate.inference import Inference
+    from tests.support.fake_engine import FakeEngine
+
+    inference = Inference(FakeEngine(), 1)
+    current = inference.calculator_id
+    store.create_subject(s, service=service, name="Nobody yet")
+    added = [
+        store.add_example(s, service=service, subject=name, embedding=np.eye(32)[i],
+                          calculator=calculator, image=None)
+        for i, (name, calculator) in enumerate([("Ann", current), ("Bob", "old-model"),
+                                                ("Ann", current)])
+    ]  # fmt: skip
+    buffer = io.BytesIO()
+    done = gallery.export(s, service=service, out=buffer, model="fake")
+    assert (done.subjects, done.examples, done.photos) == (3, 3, 0)
+    archive = tmp_path / "gallery.tar"
+    archive.write_bytes(buffer.getvalue())
+    read = gallery.read(archive)
+    assert read.manifest["calculators"] == sorted([current, "old-model"])
+    assert read.subjects == ["Nobody yet", "Ann", "Bob"]
+
+    embedded = gallery.embed(read, inference)
+    assert embedded.skipped == [f"{added[1].id}: no photo to re-embed it with this model"]
+    app = face_services.default_application(s)
+    other = face_services.create_service(s, app=app, name="other", type="recognition")
+    with pytest.raises(GalleryIdClash), s.begin_nested():  # the same ids, another service
+        gallery.restore(s, service=other, gallery=read, embedded=embedded)
+    again = gallery.restore(s, service=service, gallery=read, embedded=embedded)
+    assert (again.added, again.identical) == (0, 3)
+    order = store.list_examples(s, service=service, subject="Ann", page=0, size=10).items
+
+    face_services.delete_service(s, service=service)
+    s.expunge_all()  # the deleted examples' objects: another server would not hold them
+    app = face_services.default_application(s)
+    moved = face_services.create_service(s, app=app, name="moved", type="recognition")
+    result = gallery.restore(s, service=moved, gallery=read, embedded=embedded)
+    assert (result.added, result.reembedded, len(result.skipped)) == (2, 0, 1)
+    assert store.list_subjects(s, service=moved) == ["Nobody yet", "Ann", "Bob"]
+    page = store.list_examples(s, service=moved, subject=None, page=0, size=10)
+    assert page.items == order  # the same ids, in the same order (creation times kept)
+    kept = store.get_example(s, service=moved, example_id=added[2].id)
+    assert np.allclose(store.embedding_of(kept), np.eye(32)[2])

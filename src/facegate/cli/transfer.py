@@ -12,7 +12,7 @@ import os
 import tarfile
 import time
 from collections import Counter
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -94,21 +94,22 @@ def import_command(
         _import_gallery(source, (service, app_name), data_dir, settings_from(data_dir, model))
         return
     photos = _photos(source)
-    console = Console(stderr=True)
-    started = time.perf_counter()
-    with _progress(console, len(photos)) as advance:
+    with ExitStack() as stack:
         if url is not None and key is not None:
-            results = _enrol_remotely(
-                photos, url, key, journal or _default_journal(source, url, key), workers,
-                det_prob_threshold, advance,
-            )  # fmt: skip
+            journal = journal or _default_journal(source, url, key)
+            target: enrol.Target = stack.enter_context(
+                _remote_target(url, key, journal, workers, det_prob_threshold)
+            )
         else:
             assert service is not None  # checked above; mypy cannot follow the pairing
             settings = settings_from(data_dir, model)
-            with _local_target(
-                settings, data_dir, (service, app_name), workers, det_prob_threshold
-            ) as target:
-                results = enrol.enrol_photos(photos, target, workers=workers, on_result=advance)
+            target = stack.enter_context(
+                _local_target(settings, data_dir, (service, app_name), workers, det_prob_threshold)
+            )
+        # Timed from here: the models are loaded (or the server answered), the photos start.
+        started = time.perf_counter()
+        with _progress(Console(stderr=True), len(photos)) as advance:
+            results = enrol.enrol_photos(photos, target, workers=workers, on_result=advance)
     _summarise(results, time.perf_counter() - started)
     if report is not None:
         _write_report(report, results)
@@ -139,15 +140,12 @@ def _default_journal(source: Path, url: str, key: str) -> Path:
     return default_journal(source, url, key)
 
 
-def _enrol_remotely(
-    photos: list[enrol.Photo],
-    url: str,
-    key: str,
-    journal: Path,
-    workers: int,
-    det_prob_threshold: float | None,
-    advance: Callable[[enrol.Result], None],
-) -> list[enrol.Result]:
+@contextmanager
+def _remote_target(
+    url: str, key: str, journal: Path, workers: int, det_prob_threshold: float | None
+) -> Iterator[enrol.Target]:
+    """The server at `url`, once it accepted the key; a server that stops answering ends the
+    import with status 1 (what it acknowledged is in the journal: a re-run continues)."""
     import httpx
 
     from facegate.cli.remote import FACES, RemoteTarget
@@ -156,17 +154,13 @@ def _enrol_remotely(
     with httpx.Client(base_url=url, timeout=120, limits=limits) as client:
         try:
             probe = client.get(FACES, params={"size": 1}, headers={"x-api-key": key})
-        except httpx.HTTPError as error:
-            typer.echo(f"{url}: {error}", err=True)
-            raise typer.Exit(1) from None
-        if probe.status_code != 200:
-            typer.echo(f"{url} refused the key: HTTP {probe.status_code} {probe.text}", err=True)
-            raise typer.Exit(1)
-        target = RemoteTarget(
-            client, key=key, journal=journal, det_prob_threshold=det_prob_threshold
-        )
-        try:
-            return enrol.enrol_photos(photos, target, workers=workers, on_result=advance)
+            if probe.status_code != 200:
+                refusal = f"HTTP {probe.status_code} {probe.text}"
+                typer.echo(f"{url} refused the key: {refusal}", err=True)
+                raise typer.Exit(1)
+            yield RemoteTarget(
+                client, key=key, journal=journal, det_prob_threshold=det_prob_threshold
+            )
         except httpx.HTTPError as error:
             typer.echo(f"{url}: {error}; run the import again to continue", err=True)
             raise typer.Exit(1) from None
@@ -312,10 +306,17 @@ def export_command(
     from facegate.collection import gallery
 
     settings = settings_from(data_dir)
+    # Written beside `out` and renamed when complete: an interrupted export leaves no archive
+    # that looks whole.
     partial = out.with_name(f".{out.name}.partial")
-    with database(data_dir) as s, partial.open("wb") as stream:
+    with database(data_dir) as s:
         found = _service(s, service, app_name, create=False)
-        done = gallery.export(s, service=found, out=stream, model=settings.model)
+        try:
+            with partial.open("wb") as stream:
+                done = gallery.export(s, service=found, out=stream, model=settings.model)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
     partial.replace(out)
     typer.echo(
         f"Exported {done.subjects} subjects, {done.examples} examples ({done.photos} photos) "

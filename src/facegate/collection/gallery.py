@@ -19,7 +19,6 @@ from __future__ import annotations
 import io
 import json
 import tarfile
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -69,7 +68,7 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
-def _rows(s: Session, service: Service) -> Iterable[tuple[Example, str, bytes | None]]:
+def _rows(s: Session, service: Service) -> list[tuple[Example, str, bytes | None]]:
     """Every example of the service with its subject's name and kept photo, oldest first."""
     query = (
         select(Example, Subject.name, ExampleImage.data)
@@ -78,7 +77,7 @@ def _rows(s: Session, service: Service) -> Iterable[tuple[Example, str, bytes | 
         .where(Subject.service_id == service.id)
         .order_by(Example.created_at, Example.id)
     )
-    return s.execute(query).tuples()
+    return [(example, subject, photo) for example, subject, photo in s.execute(query)]
 
 
 def export(s: Session, *, service: Service, out: IO[bytes], model: str) -> Exported:
