@@ -11,6 +11,7 @@ from typing import Any
 
 from PIL import Image
 from sqlalchemy import func, select
+from sqlalchemy.exc import DBAPIError
 
 from facegate.config import Settings
 from facegate.db.tables import Example
@@ -143,3 +144,53 @@ def test_import_through_a_server_with_a_journal(
         wrong = facegate(*command[:4], "--key", "0" * 36, data_dir=tmp_path, db_url=None)
         assert wrong.returncode == 1
         assert "refused the key" in wrong.stderr
+
+
+def test_an_import_killed_midway_continues_where_it_stopped(
+    settings: Settings, db_url: str, faces_dir: Path, manifest: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    import os
+    import signal
+    import subprocess
+    import time
+
+    singles = [image["file"] for image in manifest if image["faces"] == 1]
+    photos = tmp_path / "photos" / "someone"
+    photos.mkdir(parents=True)
+    for copy in range(3):  # distinct bytes, the same pixels: enough photos to stop midway
+        for name in singles:
+            (photos / f"{copy}-{name}").write_bytes((faces_dir / name).read_bytes() + bytes(copy))
+    total = 3 * len(singles)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FACEGATE_")}
+    env["FACEGATE_DATABASE_URL"] = db_url
+    command = ["facegate", "import", str(photos.parent), "--service", "faces", "--workers", "1",
+               "--data-dir", str(settings.data_dir)]  # fmt: skip
+    running = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+    def stored() -> int:
+        with database(settings) as sessions, sessions() as s:
+            try:
+                return s.scalar(select(func.count()).select_from(Example)) or 0
+            except DBAPIError:  # the command has not created the schema yet
+                return 0
+
+    deadline = time.monotonic() + 300
+    while stored() < 3:
+        assert running.poll() is None, f"the import ended first: {running.returncode}"
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    running.send_signal(signal.SIGKILL)
+    running.wait()
+    assert running.returncode == -signal.SIGKILL
+    kept = stored()
+    assert 3 <= kept < total
+
+    again = facegate("import", photos.parent, "--service", "faces",
+                     data_dir=settings.data_dir, db_url=db_url, timeout=600)  # fmt: skip
+    assert again.returncode == 0, again.stderr
+    assert f"{total} photos: {total - kept} enrolled, {kept} already enrolled" in again.stdout
+    with database(settings) as sessions, sessions() as s:
+        hashes = s.scalars(select(Example.content_hash)).all()
+    assert len(hashes) == len(set(hashes)) == total
