@@ -16,7 +16,8 @@ The status comes from a few bases; each domain class adds CompreFace's code and 
     |                           UnknownFaceNotFound)
     +-- MethodNotAllowed 405    WritesDuringMigration
     +-- RequestTimedOut 408     a body that stopped arriving
-    +-- Conflict 409            EmbeddedByOtherModel, MigrationImpossible, IdempotencyKeyInFlight
+    +-- Conflict 409            EmbeddedByOtherModel, MigrationImpossible, IdempotencyKeyInFlight,
+    |                           GalleryIdClash
     +-- PayloadTooLarge 413     RequestTooLarge
     +-- 422                     IdempotencyKeyReused
     +-- TooManyRequests 429     LoginThrottled, ResetMailThrottled
@@ -509,6 +510,22 @@ class WrongEmbeddingSize(BadRequest):
 
     def __init__(self, given: int, stored: int) -> None:
         super().__init__(f"The embedding has {given} values; the stored ones have {stored}")
+
+
+class InvalidGallery(BadRequest):
+    """A file given to `facegate import` as a gallery that is not one (collection.gallery)."""
+
+    default_message = "The file is not a facegate gallery archive"
+
+
+class GalleryIdClash(Conflict):
+    """A gallery's example id already names a different example on this server."""
+
+    def __init__(self, example_id: str) -> None:
+        super().__init__(
+            f"Example {example_id} of the gallery already exists on this server with another "
+            "subject, photo or service; nothing was imported"
+        )
 
 
 class ResetMailThrottled(TooManyRequests):

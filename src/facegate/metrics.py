@@ -33,7 +33,8 @@ REQUEST_SECONDS = Histogram(
 STAGE_SECONDS = Histogram(
     "facegate_engine_stage_duration_seconds",
     "Time the face engine spent in each stage of one image (decode, detect, align, embed, the "
-    "plugins; total: the whole image).",
+    "plugins; total: the whole image), and search: one search of a service's embeddings (its "
+    "version check included) for all the faces of one request.",
     ["stage"],
     buckets=_SECONDS,
 )

@@ -82,6 +82,8 @@ def test_metrics_reflect_the_requests(settings: Any, face_engine: Any, faces_dir
     stage = "facegate_engine_stage_duration_seconds_count"
     for name in ("decode", "detect", "align", "embed", "total"):
         assert delta(before, after, stage, stage=name) == 3, name
+    # One recognition searched the index once (for both faces); adding examples never searches.
+    assert delta(before, after, stage, stage="search") == 1
     assert delta(before, after, "facegate_faces_per_image_count") == 3
     assert delta(before, after, "facegate_faces_per_image_sum") == 1 + 2 + 1
     assert value(after, "facegate_inference_running") == 0

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import tempfile
 import uuid
 from pathlib import Path
 
@@ -19,21 +17,7 @@ from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import User
 from facegate.errors import NameNotUnique
-
-
-def facegate(*args: str, data_dir: Path, db_url: str | None) -> subprocess.CompletedProcess[str]:
-    env = {key: value for key, value in os.environ.items() if not key.startswith("FACEGATE_")}
-    if db_url is not None:
-        env["FACEGATE_DATABASE_URL"] = db_url
-    return subprocess.run(
-        ["facegate", *args, "--data-dir", str(data_dir)],
-        env=env,
-        cwd=tempfile.gettempdir(),  # away from the repository's .env, if any
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+from tests.support.commands import facegate
 
 
 def test_create_prints_the_key_alone_and_list_shows_it(

@@ -22,18 +22,16 @@ from facegate.api.deps import (
     WritableService,
 )
 from facegate.api.params import embeddings_field, require_size
-from facegate.collection import quality_gate, store
+from facegate.collection import enrol, store
 from facegate.db.tables import Example, Service
-from facegate.engine import plugins as face_plugins
 from facegate.engine.similarity import normalize
 from facegate.errors import (
     EmbeddedByOtherModel,
     ExampleNotFound,
     ImageIdIncorrect,
     InvalidParameter,
-    TooManyFaces,
 )
-from facegate.inference import FaceQuery, embeddings
+from facegate.inference import embeddings
 
 router = APIRouter(prefix="/recognition", tags=["faces"])
 
@@ -69,24 +67,21 @@ def add_example(
     settings: SettingsDep,
 ) -> dict[str, str]:
     subject = body.params.subject()
-    limits = face_services.enrolment_quality_of(service)
-    query = FaceQuery(
-        det_prob_threshold=body.params.det_prob_threshold(),
-        plugins=[] if limits is None else [face_plugins.QUALITY],
-    )
+    threshold = body.params.det_prob_threshold()
     image = body.image()
-    faces = inference.faces(image, query, limit=2).faces
-    if len(faces) > 1:
-        raise TooManyFaces()
-    if limits is not None:
-        quality_gate.check(faces[0], limits)
+    # The one-face rule, the quality gate and the content hash, as `facegate import` enrols
+    # (collection.enrol).
+    quality = face_services.enrolment_quality_of(service)
     example = store.add_example(
         session,
         service=service,
         subject=subject,
-        embedding=embeddings(faces)[0],
+        embedding=enrol.face_embedding(
+            inference, image, det_prob_threshold=threshold, quality=quality
+        ),
         calculator=inference.calculator_id,
         image=image.data if settings.save_images_to_db else None,
+        content_hash=enrol.content_hash(image.data),
     )
     return {"image_id": example.id, "subject": subject}
 

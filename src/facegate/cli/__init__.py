@@ -11,14 +11,18 @@ from typing import Annotated
 
 import typer
 
+from facegate.cli.backup import backup, restore
 from facegate.cli.models import migrate, models_app
 from facegate.cli.options import DataDirOption, ModelOption, database, settings_from
+from facegate.cli.transfer import export_command, import_command
 from facegate.engine.options import EngineOptions
 from facegate.metrics import MULTIPROCESS_DIR
 
 app = typer.Typer(add_completion=False, help=__doc__)
 app.add_typer(models_app, name="models")
 app.command()(migrate)
+app.command("import")(import_command)
+app.command("export")(export_command)
 
 
 @app.callback(invoke_without_command=True)
@@ -70,8 +74,10 @@ def serve(
 
 # --- database and face services: what a server needs before any account exists ------------------
 
-db_app = typer.Typer(no_args_is_help=True, help="Manage the database schema.")
+db_app = typer.Typer(no_args_is_help=True, help="Manage the database: schema, backups.")
 app.add_typer(db_app, name="db")
+db_app.command("backup")(backup)
+db_app.command("restore")(restore)
 services_app = typer.Typer(no_args_is_help=True, help="Create and list face services.")
 app.add_typer(services_app, name="services")
 

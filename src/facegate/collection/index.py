@@ -22,6 +22,7 @@ from facegate.collection import changes, store
 from facegate.db.tables import Service
 from facegate.engine.similarity import Scale, normalize
 from facegate.errors import WrongEmbeddingSize
+from facegate.metrics import STAGE_SECONDS
 
 ID_DTYPE = "S36"  # example ids are UUID strings; fixed-width bytes keep a million of them in 36 MB
 
@@ -152,6 +153,17 @@ class IndexRegistry:
 
         `per_subject`: only each subject's best example, so `k` counts subjects.
         `min_similarity`: matches below it are left out, so an empty list means "unknown"."""
+        with STAGE_SECONDS.labels("search").time():
+            return self._search(service, queries, k, per_subject, min_similarity)
+
+    def _search(
+        self,
+        service: Service,
+        queries: np.ndarray,
+        k: int,
+        per_subject: bool,
+        min_similarity: float | None,
+    ) -> list[list[Match]]:
         queries, vectors, ids, subjects, names = self._snapshot(service, queries)
         if len(vectors) == 0 or k == 0:
             return [[] for _ in queries]
@@ -174,15 +186,16 @@ class IndexRegistry:
     ) -> list[Match] | None:
         """For each query embedding, the subject's example most similar to it; None when the
         subject has no example embedded by this model."""
-        queries, vectors, ids, subjects, names = self._snapshot(service, queries)
-        rows = np.flatnonzero(subjects == subject_id)
-        if len(rows) == 0:
-            return None
-        scores = vectors[rows] @ queries.T
-        return [
-            self._matches(query, rows[[np.argmax(column)]], vectors, ids, subjects, names)[0]
-            for query, column in zip(queries, scores.T, strict=True)
-        ]
+        with STAGE_SECONDS.labels("search").time():
+            queries, vectors, ids, subjects, names = self._snapshot(service, queries)
+            rows = np.flatnonzero(subjects == subject_id)
+            if len(rows) == 0:
+                return None
+            scores = vectors[rows] @ queries.T
+            return [
+                self._matches(query, rows[[np.argmax(column)]], vectors, ids, subjects, names)[0]
+                for query, column in zip(queries, scores.T, strict=True)
+            ]
 
     def _snapshot(
         self, service: Service, queries: np.ndarray

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, cast
 
 import numpy as np
@@ -23,7 +24,15 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from facegate import names
 from facegate.collection import changes
-from facegate.db.tables import Example, ExampleImage, Service, Subject, could_be_id, new_uuid
+from facegate.db.tables import (
+    Example,
+    ExampleImage,
+    Service,
+    Subject,
+    could_be_id,
+    new_uuid,
+    utcnow,
+)
 from facegate.engine.similarity import normalize
 from facegate.errors import (
     ExampleNotFound,
@@ -215,8 +224,13 @@ def add_example(
     embedding: np.ndarray,
     calculator: str,
     image: bytes | None,
+    content_hash: str | None = None,
+    example_id: str | None = None,
+    created_at: datetime | None = None,
 ) -> Example:
-    """Store a face of `subject` (created if new); the embedding is stored L2-normalised."""
+    """Store a face of `subject` (created if new); the embedding is stored L2-normalised.
+    `content_hash`: the photo's SHA-256 (collection.enrol); `example_id` and `created_at` keep
+    an imported gallery's (collection.gallery), new ones otherwise."""
     version = _write(s, service)
     owner = _find_subject(s, service=service, name=subject)
     if owner is None:
@@ -224,7 +238,12 @@ def add_example(
         _publish(s, service, outbox.SUBJECT_ADDED, subject=owner.name)
     vector = _normalized(embedding)
     example = Example(
-        id=new_uuid(), subject_id=owner.id, embedding=vector.tobytes(), calculator=calculator
+        id=example_id or new_uuid(),
+        subject_id=owner.id,
+        embedding=vector.tobytes(),
+        calculator=calculator,
+        content_hash=content_hash,
+        created_at=created_at or utcnow(),
     )
     s.add(example)
     if image is not None:

@@ -185,6 +185,8 @@ class Example(Base):
     embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian, raw
     calculator: Mapped[str] = mapped_column(String(64))  # model id that produced the embedding
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # SHA-256 (hex) of the photo's bytes, so a bulk import run again skips it (decisions.md D22).
+    content_hash: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
 
     subject: Mapped[Subject] = relationship(back_populates="examples")
 
