@@ -9,9 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.events.receiver import Receiver
-from tests.events.test_webhooks import FAST, wait_for
 from tests.support.clients import Browser, ok, refused
+from tests.support.receiver import FAST, Receiver, wait_for
 from tests.support.servers import free_port, serve
 
 

@@ -15,8 +15,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from facegate import face_services
-from tests.events.test_webhooks import FAST, wait_for
 from tests.support.clients import running_api
+from tests.support.receiver import FAST, wait_for
 
 BROKER = ("127.0.0.1", 1883)
 

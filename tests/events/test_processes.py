@@ -11,8 +11,7 @@ import pytest
 
 from facegate import face_services
 from facegate.events import hooks
-from tests.events.receiver import Receiver
-from tests.events.test_webhooks import FAST, wait_for
+from tests.support.receiver import FAST, Receiver, wait_for
 from tests.support.servers import database, free_port, serving
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,27 +15,12 @@ from sqlalchemy import func, select
 from facegate.db.tables import Delivery, OutboxEvent
 from facegate.events import hooks
 from tests.api.test_metrics import delta, scrape
-from tests.events.receiver import Receiver
 from tests.support.clients import Api, running_api, subject_path
+from tests.support.receiver import FAST, Receiver, wait_for
 from tests.support.servers import free_port
 
+
 # Retries a few tenths of a second apart, so the test waits on events, not on backoff.
-FAST = {
-    "events_poll_seconds": 0.1,
-    "events_retry_initial_seconds": 0.1,
-    "events_retry_max_seconds": 0.5,
-    "events_max_attempts": 1000,
-}
-
-
-def wait_for(condition: Callable[[], bool], what: str) -> None:
-    """Poll until `condition` holds; the bound is only against a hang, never a speed target."""
-    deadline = time.monotonic() + 120
-    while not condition():
-        assert time.monotonic() < deadline, f"still waiting for {what}"
-        time.sleep(0.1)
-
-
 def _stranger(manifest: list[dict[str, Any]], enrolled: set[str]) -> str:
     return next(
         image["file"]

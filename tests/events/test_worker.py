@@ -22,8 +22,7 @@ from facegate.db.tables import Delivery, OutboxEvent, Service, utcnow
 from facegate.events import hooks, outbox
 from facegate.events.sinks import signature, topic
 from facegate.events.worker import DeliveryWorker
-from tests.events.receiver import Receiver
-from tests.events.test_webhooks import FAST, wait_for
+from tests.support.receiver import FAST, Receiver, wait_for
 from tests.support.servers import free_port
 
 

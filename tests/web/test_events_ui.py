@@ -14,11 +14,10 @@ from sqlalchemy import select
 
 from facegate import face_services
 from facegate.db.tables import Delivery
-from tests.events.receiver import Receiver
-from tests.events.test_webhooks import FAST, wait_for
 from tests.support.clients import Api, running_api
+from tests.support.pages import USER, admin_call, open_page
+from tests.support.receiver import FAST, Receiver, wait_for
 from tests.support.servers import free_port
-from tests.web.test_web import USER, _admin, _page
 
 pytestmark = pytest.mark.browser
 
@@ -39,11 +38,11 @@ def test_webhooks_on_the_service_dashboard(
         with api.session() as s:
             app_id = face_services.default_application(s).guid
             service_id = api.service(s).guid
-        page, errors = _page(browser, api.url)
+        page, errors = open_page(browser, api.url)
         credentials = {"email": USER["email"], "password": USER["password"]}
         names = {"firstName": USER["first"], "lastName": USER["last"]}
-        _admin(page, "POST", "/user/register", credentials | names)
-        _admin(page, "POST", "/login", credentials)
+        admin_call(page, "POST", "/user/register", credentials | names)
+        admin_call(page, "POST", "/login", credentials)
         page.goto(f"/#/app/{app_id}/service/{service_id}")
         section = page.locator("section.events")
         expect(section.get_by_role("heading", name="Events")).to_be_visible()

@@ -13,7 +13,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from tests.support.clients import PASSWORD, Api, ok, running_api
 from tests.support.clients import Browser as AdminClient
-from tests.web.test_web import _page
+from tests.support.pages import open_page
 
 pytestmark = pytest.mark.browser
 
@@ -54,7 +54,7 @@ def _recognize(api: Api, key: str, photo: str) -> None:
 
 def test_unknown_faces_are_named_in_the_tab(served: Api, browser: Browser) -> None:
     admin, app_id, service = _service(served)
-    page, errors = _page(browser, served.url)
+    page, errors = open_page(browser, served.url)
     _log_in(page)
     page.goto(f"/#/app/{app_id}/service/{service['id']}/unknown")
     expect(page.get_by_text("Nothing is kept")).to_be_visible()

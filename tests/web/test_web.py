@@ -11,7 +11,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -22,6 +21,7 @@ from facegate.collection import store
 from facegate.config import Settings
 from tests.support.degraded import GOOD_PHOTO, REASONS, variants
 from tests.support.mail import Mailbox, smtp_server
+from tests.support.pages import USER, admin_call, csrf, open_page
 from tests.support.servers import database, free_port, serve
 
 pytestmark = pytest.mark.browser
@@ -29,7 +29,6 @@ pytestmark = pytest.mark.browser
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # Models load before /healthz turns 200; this only bounds a server that never comes up.
 START_DEADLINE_S = 300
-USER = {"first": "Ada", "last": "Lovelace", "email": "ada@example.org", "password": "analytical-9"}
 
 
 def _healthy(url: str) -> bool:
@@ -76,24 +75,6 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("screenshots")
 
 
-def _page(browser: Browser, url: str, **context: object) -> tuple[Page, list[str]]:
-    """A page in a fresh context, and the script errors it reports."""
-    page = browser.new_context(base_url=url, **context).new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # Refused requests (401 before login, a refused upload) are logged as "Failed to load
-    # resource"; they are part of the flow. Any other console error is a bug in the page.
-    page.on(
-        "console",
-        lambda msg: (
-            errors.append(msg.text)
-            if msg.type == "error" and not msg.text.startswith("Failed to load resource")
-            else None
-        ),
-    )
-    return page, errors
-
-
 def _shot(page: Page, path: Path, *, full_page: bool = False) -> None:
     """Save a screenshot; passing notifications are left out so the page itself shows."""
     page.evaluate("document.getElementById('toasts')?.replaceChildren()")
@@ -109,22 +90,6 @@ def _log_in(page: Page, user: dict[str, str] = USER) -> None:
     expect(page.get_by_role("heading", name="Applications")).to_be_visible()
 
 
-def _csrf(page: Page) -> str:
-    """The page's CSRF cookie (asked for first when it has none), to echo as the UI does."""
-    if not any(c["name"] == "facegate_csrf" for c in page.context.cookies()):
-        page.request.get("/admin/config")
-    return next(c["value"] for c in page.context.cookies() if c["name"] == "facegate_csrf")
-
-
-def _admin(page: Page, method: str, path: str, body: object = None) -> Any:
-    """Call the admin API with the page's cookies and CSRF token."""
-    answer = page.request.fetch(
-        f"/admin{path}", method=method, data=body, headers={"X-CSRF-Token": _csrf(page)}
-    )
-    assert answer.ok, f"{method} {path}: {answer.status} {answer.text()}"
-    return answer.json() if answer.text() else None
-
-
 @pytest.fixture(scope="module")
 def front_door(server: str, browser: Browser) -> str:
     """The owner's account and the "Front door" application (made by the first test when it
@@ -132,15 +97,17 @@ def front_door(server: str, browser: Browser) -> str:
     context = browser.new_context(base_url=server)
     page = context.new_page()
     credentials = {"email": USER["email"], "password": USER["password"]}
-    token = _csrf(page)
+    token = csrf(page)
     if not page.request.post("/admin/login", data=credentials, headers={"X-CSRF-Token": token}).ok:
         names = {"firstName": USER["first"], "lastName": USER["last"]}
-        _admin(page, "POST", "/user/register", {**credentials, **names})
-        _admin(page, "POST", "/login", credentials)
-    apps = [a for a in _admin(page, "GET", "/apps") if a["name"] == "Front door"]
-    app = apps[0] if apps else _admin(page, "POST", "/app", {"name": "Front door"})
-    if not _admin(page, "GET", f"/app/{app['id']}/models"):
-        _admin(page, "POST", f"/app/{app['id']}/model", {"name": "Visitors", "type": "recognition"})
+        admin_call(page, "POST", "/user/register", {**credentials, **names})
+        admin_call(page, "POST", "/login", credentials)
+    apps = [a for a in admin_call(page, "GET", "/apps") if a["name"] == "Front door"]
+    app = apps[0] if apps else admin_call(page, "POST", "/app", {"name": "Front door"})
+    if not admin_call(page, "GET", f"/app/{app['id']}/models"):
+        admin_call(
+            page, "POST", f"/app/{app['id']}/model", {"name": "Visitors", "type": "recognition"}
+        )
     context.close()
     return str(app["id"])
 
@@ -148,7 +115,7 @@ def front_door(server: str, browser: Browser) -> str:
 def test_sign_up_to_recognised_faces(
     server: str, browser: Browser, faces_dir: Path, shots: Path, tmp_path: Path
 ) -> None:
-    page, errors = _page(browser, server)
+    page, errors = open_page(browser, server)
 
     # A visitor lands on the login page.
     page.goto("/")
@@ -307,7 +274,7 @@ def test_sign_up_to_recognised_faces(
 
 def test_phone_layout(server: str, browser: Browser, shots: Path, front_door: str) -> None:
     """On a phone-sized screen nothing overflows sideways and tables become stacked rows."""
-    page, errors = _page(
+    page, errors = open_page(
         browser, server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
     )
     _log_in(page)
@@ -322,7 +289,7 @@ def test_phone_layout(server: str, browser: Browser, shots: Path, front_door: st
 
 
 def test_bad_login_is_explained(server: str, browser: Browser) -> None:
-    page, _ = _page(browser, server)
+    page, _ = open_page(browser, server)
     page.goto("/#/login")
     page.get_by_label("Email").fill("nobody@example.org")
     page.get_by_label("Password").fill("wrong-password")
@@ -349,7 +316,7 @@ def test_pages_are_served_with_a_strict_policy(server: str) -> None:
 def test_verification_and_detection_test_pages(
     server: str, browser: Browser, faces_dir: Path, shots: Path, front_door: str
 ) -> None:
-    page, errors = _page(browser, server)
+    page, errors = open_page(browser, server)
     _log_in(page)
     page.goto(f"/#/app/{front_door}")
     page.get_by_role("button", name="Create service").click()
@@ -395,7 +362,7 @@ def test_verification_and_detection_test_pages(
 def test_user_management_and_account(
     server: str, browser: Browser, shots: Path, front_door: str
 ) -> None:
-    page, errors = _page(browser, server)
+    page, errors = open_page(browser, server)
     _log_in(page)
     page.get_by_role("link", name="Users").click()
     page.get_by_role("button", name="Add user").click()
@@ -409,7 +376,7 @@ def test_user_management_and_account(
     _shot(page, shots / "13-users.png")
 
     # Grace, a plain user, sees no application and cannot create one or manage users.
-    grace, grace_errors = _page(browser, server)
+    grace, grace_errors = open_page(browser, server)
     _log_in(grace, {"email": "grace@example.org", "password": "compiler-52"})
     expect(grace.get_by_text("No applications yet")).to_be_visible()
     expect(grace.get_by_role("button", name="Create application")).to_have_count(0)
@@ -446,9 +413,9 @@ def test_user_management_and_account(
 def test_subjects_rename_merge_and_delete(
     server: str, browser: Browser, faces_dir: Path, front_door: str, tmp_path: Path
 ) -> None:
-    page, errors = _page(browser, server)
+    page, errors = open_page(browser, server)
     _log_in(page)
-    staff = _admin(
+    staff = admin_call(
         page, "POST", f"/app/{front_door}/model", {"name": "Staff", "type": "recognition"}
     )
     page.goto(f"/#/app/{front_door}/service/{staff['id']}/collection")
@@ -527,9 +494,9 @@ def test_enrolment_quality_gate_refuses_a_blurred_photo_with_its_reason(
     """Turned on in the dashboard's settings (decisions.md D24), the gate refuses the blurred,
     downscaled and darkened copies of a good photo on the collection page, each row saying
     which measure failed, and accepts the original; a limit edited in the UI is kept."""
-    page, errors = _page(browser, server)
+    page, errors = open_page(browser, server)
     _log_in(page)
-    gated = _admin(
+    gated = admin_call(
         page, "POST", f"/app/{front_door}/model", {"name": "Gated", "type": "recognition"}
     )
     page.goto(f"/#/app/{front_door}/service/{gated['id']}")
@@ -570,11 +537,11 @@ def test_enrolment_quality_gate_refuses_a_blurred_photo_with_its_reason(
 def test_application_services_and_members(
     server: str, browser: Browser, shots: Path, front_door: str
 ) -> None:
-    page, errors = _page(browser, server)
+    page, errors = open_page(browser, server)
     _log_in(page)
-    _admin(page, "POST", "/app", {"name": "Back door"})
+    admin_call(page, "POST", "/app", {"name": "Back door"})
     member = {"email": "linus@example.org", "password": "kernel-1991"}
-    _admin(page, "POST", "/user", {**member, "firstName": "Linus", "lastName": "T"})
+    admin_call(page, "POST", "/user", {**member, "firstName": "Linus", "lastName": "T"})
     page.reload()
 
     # Search the applications list.
@@ -639,7 +606,7 @@ def test_application_services_and_members(
 
 def test_reset_link_from_an_email_opens_the_reset_page(server: str, browser: Browser) -> None:
     """Emails link to /reset-password?token=…; the page takes over and reports a bad token."""
-    page, errors = _page(browser, server)
+    page, errors = open_page(browser, server)
     page.goto("/reset-password?token=00000000-0000-0000-0000-000000000000")
     expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
     assert page.url.endswith("/#/reset-password?token=00000000-0000-0000-0000-000000000000")
@@ -674,7 +641,7 @@ def test_email_confirmation_and_password_reset(
     mail_server: tuple[str, Mailbox], browser: Browser, shots: Path
 ) -> None:
     url, mailbox = mail_server
-    page, errors = _page(browser, url)
+    page, errors = open_page(browser, url)
     page.goto("/#/sign-up")
     page.get_by_label("First name").fill("Mary")
     page.get_by_label("Last name").fill("Somerville")
@@ -732,7 +699,7 @@ def test_banner_reports_examples_another_model_embedded(
             calculator="arcface-old",
             image=None,
         )
-    page, errors = _page(browser, server)
+    page, errors = open_page(browser, server)
     try:
         _log_in(page)
         banner = page.locator("#banner")

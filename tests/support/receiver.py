@@ -1,13 +1,32 @@
 """A webhook receiver for the tests: a small HTTP server in a thread that records every POST,
-and answers 500 to the first `failures` of them (a receiver that is up but broken)."""
+and answers 500 to the first `failures` of them (a receiver that is up but broken); the event
+settings that keep tests short, and a bounded wait for what the delivery worker does."""
 
 from __future__ import annotations
 
 import json
 import threading
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+# Settings of a server under test: deliveries polled and retried within a second.
+FAST = {
+    "events_poll_seconds": 0.1,
+    "events_retry_initial_seconds": 0.1,
+    "events_retry_max_seconds": 0.5,
+    "events_max_attempts": 1000,
+}
+
+
+def wait_for(condition: Callable[[], bool], what: str) -> None:
+    """Poll until `condition` holds; the bound is only against a hang, never a speed target."""
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert time.monotonic() < deadline, f"still waiting for {what}"
+        time.sleep(0.1)
 
 
 @dataclass(frozen=True)
