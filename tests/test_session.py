@@ -115,3 +115,57 @@ def test_stored_times_come_back_in_utc_on_every_database(db_engine: Engine) -> N
         assert stored is not None
         assert stored.updated_at == moment
         assert stored.updated_at.tzinfo is not None
+
+
+def test_every_migration_keeps_the_collections_before_it(settings: Settings) -> None:
+    """A database holding a collection at 0005, upgraded one revision at a time: no revision
+    loses a row (on SQLite a batch migration copies a table and drops the original, which with
+    foreign keys on would cascade to its children), and the copies keep their foreign keys."""
+    engine = create_db_engine(settings)
+    upgrade(engine, "0005")
+    now = {"t": "2024-01-01"}
+    with session_factory(engine).begin() as s:
+        s.execute(
+            text("INSERT INTO applications (guid, name, created_at) VALUES ('g', 'a', :t)"), now
+        )
+        s.execute(
+            text(
+                "INSERT INTO services (guid, app_id, name, type, api_key, version, created_at) "
+                "SELECT 's', id, 'n', 'recognition', 'k', 0, :t FROM applications"
+            ),
+            now,
+        )
+        for name in ("Ann", "Bob"):
+            s.execute(
+                text(
+                    "INSERT INTO subjects (service_id, name, name_key) "
+                    "SELECT id, :n, :k FROM services"
+                ),
+                {"n": name, "k": name.lower()},
+            )
+        s.execute(
+            text(
+                "INSERT INTO examples (id, subject_id, embedding, calculator, created_at) "
+                "SELECT 'e-' || name, id, :e, 'c', :t FROM subjects"
+            ),
+            {"e": b"\0" * 8} | now,
+        )
+    counted = ("services", "subjects", "examples")
+
+    def counts() -> list[int]:
+        with engine.connect() as connection:
+            return [
+                connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
+                for table in counted
+            ]
+
+    assert counts() == [1, 2, 2]
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    later = [r.revision for r in script.walk_revisions("0006", "head")][::-1]
+    for revision in later:
+        upgrade(engine, revision)
+        assert counts() == [1, 2, 2], f"rows lost by migration {revision}"
+    with session_factory(engine).begin() as s:
+        s.execute(text("DELETE FROM applications"))
+    assert counts() == [0, 0, 0]
+    engine.dispose()
