@@ -127,3 +127,13 @@ def test_each_model_set_is_calibrated_on_the_shared_pairs(
         assert false_reject <= limit
         assert false_accept <= limit
     assert len(lfw.missed) <= 2  # LFW photos where the detector finds no face at its default
+
+
+def test_recognised_at_the_threshold_in_force_else_at_the_balance() -> None:
+    """Events and unknown faces tell a known face the same way (decisions.md D21, D26)."""
+    assert sim.recognised(0.5, threshold=None)
+    assert not sim.recognised(0.49999, threshold=None)
+    assert sim.recognised(0.499996, threshold=None)  # shown as 0.5: compared as shown
+    assert not sim.recognised(0.7, threshold=0.8)
+    assert sim.recognised(0.3, threshold=0.2)
+    assert not sim.recognised(None, threshold=0.0)

@@ -77,7 +77,9 @@ def recognize(
         for face, found in zip(analysis.faces, matches, strict=True)
     ]
     # Cheap inserts in the request's transaction; the worker delivers them later.
-    outbox.publish(session, service=service, events=[_event(service, face) for face in result])
+    outbox.publish(
+        session, service=service, events=[_event(face, threshold=min_similarity) for face in result]
+    )
     # Counted last: the upsert locks the day's row until commit, so not during inference.
     face_services.count_request(session, service=service)
     return render.with_versions({"result": result}, analysis, query)
@@ -119,14 +121,15 @@ def _matching(service: Service, body: Body) -> tuple[bool, float | None]:
     return body.params.per_subject(), face_services.min_similarity_of(service, requested=requested)
 
 
-def _event(service: Service, face: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A rendered face as an event: recognised or not by its best match (docs/events.md)."""
+def _event(face: dict[str, Any], *, threshold: float | None) -> tuple[str, dict[str, Any]]:
+    """A rendered face as an event: recognised or not by its best match against the threshold
+    in force, as unknown faces are told apart (docs/events.md)."""
     best = face["subjects"][0] if face["subjects"] else {}
     return outbox.face_event(
         box=face.get("box", {}),
         subject=best.get("subject"),
         similarity=best.get("similarity"),
-        threshold=service.similarity_threshold,
+        threshold=threshold,
     )
 
 

@@ -21,6 +21,7 @@ from facegate.config import Settings
 from facegate.db.tables import Service
 from facegate.engine import thumbnails
 from facegate.engine.faces import Face
+from facegate.engine.similarity import recognised
 from facegate.errors import ClusterNotFound, UnknownFaceNotFound
 from facegate.inference import Inference
 
@@ -61,7 +62,7 @@ def keep_strangers(
     strangers = [
         face
         for face, found in zip(faces, matches, strict=True)
-        if unknown.is_unknown(found[0].similarity if found else None, threshold=threshold)
+        if not recognised(found[0].similarity if found else None, threshold=threshold)
     ]
     if not strangers:
         return

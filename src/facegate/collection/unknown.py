@@ -21,10 +21,6 @@ from facegate.db.tables import Service, UnknownCluster, UnknownFace, could_be_id
 from facegate.engine.similarity import Scale, normalize
 from facegate.errors import ClusterNotFound, UnknownFaceNotFound
 
-# Where no threshold is set (on the service or the request), a face is unknown when its best
-# match scores under the model set's calibrated balance point (decisions.md D26).
-UNKNOWN_BELOW = 0.5
-
 
 @dataclass(frozen=True)
 class Limits:
@@ -54,13 +50,6 @@ class Cluster:
     created_at: datetime
     updated_at: datetime
     faces: list[KeptFace]
-
-
-def is_unknown(best: float | None, *, threshold: float | None) -> bool:
-    """Whether a face whose best match scored `best` (None: no match at all, or none at the
-    threshold) is unknown: under the threshold in force, else under UNKNOWN_BELOW. Compared as
-    answers show similarities (5 places), as the search filters them."""
-    return best is None or round(best, 5) < (UNKNOWN_BELOW if threshold is None else threshold)
 
 
 def keep(

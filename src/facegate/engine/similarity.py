@@ -17,6 +17,15 @@ Floats = npt.NDArray[np.float32]
 
 # `fit` makes the median same-person pair score this much.
 SAME_MEDIAN_SIMILARITY = 0.99
+# Where `fit` balances a model's errors: a face whose best match scores under it is not
+# recognised, unless a threshold says otherwise (events, unknown faces: decisions.md D21, D26).
+BALANCE = 0.5
+
+
+def recognised(best: float | None, *, threshold: float | None) -> bool:
+    """Whether a face whose best match scored `best` (None: no match) is recognised: at or over
+    `threshold`, else over BALANCE. Compared as answers show similarities (5 places)."""
+    return best is not None and round(best, 5) >= (BALANCE if threshold is None else threshold)
 
 
 def normalize(x: npt.ArrayLike) -> Floats:

@@ -25,6 +25,7 @@ from facegate.db.tables import (
     new_uuid,
     utcnow,
 )
+from facegate.engine.similarity import recognised
 
 FACE_RECOGNIZED = "face.recognized"
 FACE_UNRECOGNIZED = "face.unrecognized"
@@ -50,17 +51,11 @@ HOOK_LANE = "hook:"
 WRITTEN = "facegate.events_written"
 
 
-# A face is "recognised" when its best match reaches the service's similarity threshold, or this
-# when the service has none (docs/events.md).
-RECOGNIZED_AT = 0.5
-
-
 def face_event(
     *, box: dict[str, Any], subject: str | None, similarity: float | None, threshold: float | None
 ) -> tuple[str, dict[str, Any]]:
     """The event of one face of a recognition: its best match (if any) and its box."""
-    bar = RECOGNIZED_AT if threshold is None else threshold
-    known = subject is not None and similarity is not None and similarity >= bar
+    known = subject is not None and recognised(similarity, threshold=threshold)
     data = {"subject": subject, "similarity": similarity, "box": box}
     return (FACE_RECOGNIZED if known else FACE_UNRECOGNIZED), data
 
