@@ -8,6 +8,7 @@ sum over the live workers.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 from pathlib import Path
@@ -60,18 +61,18 @@ EVENT_DELIVERIES = Counter(
     ["sink", "outcome"],
 )
 # The process collector reports the process that answers the scrape, one worker of N: with
-# workers, each one writes its own resident memory after every request instead, under the
-# collector's name with a `pid` label (`sum()` of it is the server's).
-WORKER_MEMORY = (
-    Gauge(
+# workers, each one writes its own resident memory instead, under the collector's name with a
+# `pid` label (`sum()` of it is the server's). Made on the first value: prometheus_client writes
+# an unlabelled gauge's 0 to the worker's file when it is made, which a scrape would read as a
+# worker of no memory while it loads its models.
+@functools.cache
+def _worker_memory() -> Gauge:
+    return Gauge(
         "process_resident_memory_bytes",
         "Resident memory of each worker process, in bytes.",
         multiprocess_mode="liveall",
         registry=None,
     )
-    if MULTIPROCESS_DIR in os.environ
-    else None
-)
 
 
 def resident_memory() -> int | None:
@@ -87,10 +88,10 @@ def resident_memory() -> int | None:
 def record_memory() -> None:
     """Under workers, publish this worker's resident memory (the process collector covers one
     process)."""
-    if WORKER_MEMORY is not None:
+    if MULTIPROCESS_DIR in os.environ:
         memory = resident_memory()
         if memory is not None:
-            WORKER_MEMORY.set(memory)
+            _worker_memory().set(memory)
 
 
 def forget_dead_workers() -> None:
