@@ -60,6 +60,8 @@ EVENT_DELIVERIES = Counter(
     "failed and will be tried again; failed: it failed its last attempt).",
     ["sink", "outcome"],
 )
+
+
 # The process collector reports the process that answers the scrape, one worker of N: with
 # workers, each one writes its own resident memory instead, under the collector's name with a
 # `pid` label (`sum()` of it is the server's). Made on the first value: prometheus_client writes
