@@ -132,10 +132,10 @@ def _load(settings: Settings) -> FaceEngine:
 
 def _report_consistency(sessions: sessionmaker[Session], engine: FaceEngine) -> None:
     """Log, at start, examples another model embedded: they are not searched until migrated."""
-    from facegate.collection import store
+    from facegate.collection import stored
 
     with sessions() as s:
-        stale = store.stale_count(s, calculator=engine.calculator_id)
+        stale = stored.stale_count(s, calculator=engine.calculator_id)
     if stale:
         log.warning(
             "%d face examples were embedded by another model than %s (%s): they are not "

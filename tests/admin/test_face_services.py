@@ -9,7 +9,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from facegate import face_services
-from facegate.collection import store
+from facegate.collection import store, stored
 from facegate.db.session import session_factory
 from facegate.db.tables import Example, Service, Subject
 from facegate.errors import NameNotUnique
@@ -82,7 +82,7 @@ def test_rename_regenerate_and_delete_service(s: Session, service: Service) -> N
     # ON DELETE CASCADE (foreign keys are on in SQLite too) removes the whole collection.
     assert s.scalar(select(func.count()).select_from(Subject)) == 0
     assert s.scalar(select(func.count()).select_from(Example)) == 0
-    assert store.service_version(s, service_id=service_id) is None
+    assert stored.service_version(s, service_id=service_id) is None
 
 
 def test_clone_service_copies_the_collection(s: Session, service: Service) -> None:

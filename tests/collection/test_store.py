@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from facegate import face_services
-from facegate.collection import store
+from facegate.collection import store, stored
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import Service
@@ -267,9 +267,9 @@ def test_every_collection_write_bumps_the_version(s: Session, service: Service) 
         lambda: store.delete_all_subjects(s, service=service),
     ]
     for write in writes:
-        before = store.service_version(s, service_id=service.id) or 0
+        before = stored.service_version(s, service_id=service.id) or 0
         write()
-        after = store.service_version(s, service_id=service.id) or 0
+        after = stored.service_version(s, service_id=service.id) or 0
         assert after > before and service.version == after
 
 
@@ -281,13 +281,13 @@ def test_stale_embeddings_and_replacement(s: Session, service: Service) -> None:
         s, service=service, subject="Ann", embedding=vector(2), calculator="old", image=None
     )
     add(s, service, "Bob", 3)
-    assert store.has_stale_embeddings(s, calculator=CALC)
-    assert store.stale_examples(s, calculator=CALC) == [old.id]  # only those with a photo
+    assert stored.has_stale_embeddings(s, calculator=CALC)
+    assert stored.stale_examples(s, calculator=CALC) == [old.id]  # only those with a photo
     store.replace_embedding(s, example_id=old.id, embedding=vector(9) * 3, calculator=CALC)
     replaced = store.get_example(s, service=service, example_id=old.id)
     assert replaced.calculator == CALC
     np.testing.assert_allclose(np.linalg.norm(store.embedding_of(replaced)), 1.0, rtol=1e-6)
-    assert store.stale_examples(s, calculator=CALC) == []
+    assert stored.stale_examples(s, calculator=CALC) == []
     store.replace_embedding(s, example_id="gone", embedding=vector(1), calculator=CALC)
 
 
@@ -296,10 +296,10 @@ def test_collection_rows_stream_in_chunks(s: Session, service: Service) -> None:
     store.add_example(
         s, service=service, subject="Old", embedding=vector(9), calculator="old", image=None
     )
-    chunks = list(store.collection_rows(s, service_id=service.id, calculator=CALC, chunk=2))
+    chunks = list(stored.collection_rows(s, service_id=service.id, calculator=CALC, chunk=2))
     assert [len(chunk) for chunk in chunks] == [2, 2, 1]
     assert {row[0] for chunk in chunks for row in chunk} == ids
-    names = store.subject_names(s, service_id=service.id)
+    names = stored.subject_names(s, service_id=service.id)
     assert sorted(names.values()) == ["Old", "S0", "S1"]
     assert {names[row[2]] for chunk in chunks for row in chunk} == {"S0", "S1"}
 

@@ -18,7 +18,7 @@ import numpy as np
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.collection import changes, store
+from facegate.collection import changes, stored
 from facegate.db.tables import Service
 from facegate.engine.similarity import Scale, normalize
 from facegate.errors import WrongEmbeddingSize
@@ -226,7 +226,7 @@ class IndexRegistry:
 
     def _current(self, service: Service) -> _Collection:
         with self._sessions() as s:
-            version = store.service_version(s, service_id=service.id)
+            version = stored.service_version(s, service_id=service.id)
         if version is None:  # deleted, by this process or another
             with self._lock:
                 self._collections.pop(service.id, None)
@@ -258,11 +258,13 @@ class IndexRegistry:
         # between, so the rows are exactly that version's (any write bumps it).
         with self._sessions() as s:
             while True:
-                before = store.service_version(s, service_id=service.id) or 0
-                names = store.subject_names(s, service_id=service.id)
-                chunks = store.collection_rows(s, service_id=service.id, calculator=self.calculator)
+                before = stored.service_version(s, service_id=service.id) or 0
+                names = stored.subject_names(s, service_id=service.id)
+                chunks = stored.collection_rows(
+                    s, service_id=service.id, calculator=self.calculator
+                )
                 loaded = _Collection.load(service.guid, before, chunks, names)
-                after = store.service_version(s, service_id=service.id) or 0
+                after = stored.service_version(s, service_id=service.id) or 0
                 s.rollback()  # end any read snapshot so the next round sees new commits
                 if before == after:
                     return loaded

@@ -28,7 +28,7 @@ from facegate.api.admin.schemas import (
     UserOut,
 )
 from facegate.api.deps import InferenceDep, SessionDep, SettingsDep
-from facegate.collection import store
+from facegate.collection import stored
 from facegate.errors import (
     AccountDisabled,
     BadCredentials,
@@ -53,7 +53,7 @@ def config(session: SessionDep, settings: SettingsDep, inference: InferenceDep) 
             name=engine.model,
             calculator=engine.calculator_id,
             licence=engine.licence,
-            inconsistent_examples=store.stale_count(session, calculator=engine.calculator_id),
+            inconsistent_examples=stored.stale_count(session, calculator=engine.calculator_id),
         ),
         response_format=settings.response_format,
     )
