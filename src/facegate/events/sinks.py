@@ -14,7 +14,7 @@ import os
 import socket
 import urllib.request
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 from urllib.error import HTTPError, URLError
 from urllib.parse import unquote, urlsplit
 
@@ -115,6 +115,10 @@ class MqttPublisher:
         )
         if parts.username:
             self._client.username_pw_set(unquote(parts.username), unquote(parts.password or ""))
+        # Why the broker last refused the connection ("Not authorized"...), for the deliveries'
+        # error: paho keeps retrying on its own, and "not connected" alone tells a user nothing.
+        self._refusal = ""
+        self._client.on_connect = self._connected
         tls = parts.scheme == "mqtts"
         if tls:
             self._client.tls_set()
@@ -123,9 +127,14 @@ class MqttPublisher:
         )
         self._client.loop_start()
 
+    def _connected(
+        self, _client: Any, _userdata: Any, _flags: Any, reason: Any, _props: Any
+    ) -> None:
+        self._refusal = f": {reason}" if reason.is_failure else ""
+
     def send(self, *, service: str, type: str, body: bytes) -> Outcome:
         if not self._client.is_connected():
-            return Outcome(False, None, "not connected to the MQTT broker")
+            return Outcome(False, None, f"not connected to the MQTT broker{self._refusal}")
         try:
             info = self._client.publish(topic(self.prefix, service, type), body, qos=1)
             info.wait_for_publish(self._timeout)
