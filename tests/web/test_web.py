@@ -410,6 +410,41 @@ def test_user_management_and_account(
     assert errors == [] and grace_errors == []
 
 
+def test_names_are_counted_in_characters_as_the_server_counts_them(
+    server: str, browser: Browser, front_door: str
+) -> None:
+    """The browser's own maxlength counts UTF-16 units, an emoji as 2: the UI counts code
+    points, so 50 emoji fit in a name and 51 are refused before any request."""
+    page, errors = open_page(browser, server)
+    _log_in(page)
+    service = admin_call(
+        page, "POST", f"/app/{front_door}/model", {"name": "Emoji", "type": "recognition"}
+    )
+    page.goto(f"/#/app/{front_door}/service/{service['id']}/collection")
+    page.get_by_role("button", name="Add subject").first.click()
+    name = page.get_by_label("Name", exact=True)
+    name.fill("👍" * 51)
+    page.get_by_role("button", name="Add", exact=True).click()
+    # The dialog stays, its field refused with the browser's own message bubble.
+    expect(name).to_have_js_property("validationMessage", "At most 50 characters (51 now)")
+    expect(page.get_by_role("dialog")).to_be_visible()
+    name.fill("👍" * 50)
+    page.get_by_role("button", name="Add", exact=True).click()
+    subjects = page.get_by_role("list", name="Subjects")
+    expect(subjects.get_by_role("button")).to_have_text(["👍" * 50])
+
+    # A form that leaves its checks to the server says so in its own error line.
+    page.get_by_role("link", name=f"{USER['first']} {USER['last']}").click()
+    profile = page.locator("form", has=page.get_by_label("First name"))
+    profile.get_by_label("First name").fill("👍" * 51)
+    profile.get_by_role("button", name="Save").click()
+    expect(profile.get_by_role("alert")).to_have_text("At most 50 characters (51 now)")
+    profile.get_by_label("First name").fill(USER["first"])
+    profile.get_by_role("button", name="Save").click()
+    expect(page.get_by_text("Profile saved")).to_be_visible()
+    assert errors == []
+
+
 def test_subjects_rename_merge_and_delete(
     server: str, browser: Browser, faces_dir: Path, front_door: str, tmp_path: Path
 ) -> None:

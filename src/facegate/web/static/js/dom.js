@@ -26,6 +26,7 @@
 /**
  * Build an element: h("button.primary", {onclick}, "Save").
  * Attributes starting with "on" become listeners; `dataset` and `style` objects are merged;
+ * `maxlength` counts characters as the server does (see `limitCharacters`);
  * children may be strings, nodes, arrays, or null (skipped).
  * @template {string} S
  * @param {S} spec
@@ -40,6 +41,7 @@ export function h(spec, attrs = {}, ...children) {
   for (const [key, value] of Object.entries(attrs || {})) {
     if (value === null || value === undefined || value === false) continue;
     if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+    else if (key === "maxlength") limitCharacters(/** @type {HTMLInputElement} */ (el), value);
     else if (key === "dataset" || key === "style") Object.assign(el[key], value);
     else if (key === "class") el.className += (el.className ? " " : "") + value;
     else if (key in el && typeof value !== "string") /** @type {any} */ (el)[key] = value;
@@ -47,6 +49,20 @@ export function h(spec, attrs = {}, ...children) {
   }
   append(el, children);
   return /** @type {ElementOf<S>} */ (el);
+}
+
+/**
+ * At most `max` characters in the field, counted as code points, as the server counts names:
+ * the browser's own `maxlength` counts UTF-16 units, so "👍" would take 2 of 50 and a valid
+ * name could not be typed. Longer input stays visible and the form refuses it with a message.
+ * @param {HTMLInputElement} input
+ * @param {number} max
+ */
+function limitCharacters(input, max) {
+  input.addEventListener("input", () => {
+    const length = [...input.value].length;
+    input.setCustomValidity(length > max ? `At most ${max} characters (${length} now)` : "");
+  });
 }
 
 /**
@@ -195,6 +211,15 @@ export function asyncForm(fields, submit, onSubmit, { wide = false } = {}) {
 function guardSubmit(form, button, error, action) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
+    // The forms leave checks to the server (novalidate), but for the fields' own length limit
+    // (`limitCharacters`), which would otherwise only show as the server's refusal.
+    const invalid = [...form.elements].find(
+      (el) => el instanceof HTMLInputElement && el.validity.customError,
+    );
+    if (invalid instanceof HTMLInputElement) {
+      error.textContent = invalid.validationMessage;
+      return;
+    }
     error.textContent = "";
     button.disabled = true;
     try {
