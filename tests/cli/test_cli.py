@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from facegate.cli import ResponseFormatChoice
+from facegate.config import RESPONSE_FORMATS
 from tests.support.clients import running_api
 
 
@@ -183,3 +185,18 @@ def test_models_calibrate_fits_and_writes_a_packs_scale(lfw_dir: Path, tmp_path:
     written = json.loads((pack / "facegate.json").read_text())
     assert set(written) == {"c0", "c1", "det_prob_threshold"}
     assert 1.0 < written["c0"] < 1.3  # ArcFace distances: same ~0.9, different ~1.4
+
+
+def test_detect_in_compreface_1_2_shape(faces_dir: Path, tmp_path: Path):
+    """`--response-format` chooses the shape of age and gender, as a service's setting does."""
+    assert [choice.value for choice in ResponseFormatChoice] == list(RESPONSE_FORMATS)
+    photo = faces_dir / "fr_obama.jpg"
+    options = ("--plugins", "age,gender", "--response-format", "compreface-1.2")
+    done = _facegate("detect", photo, *options, tmp_path=tmp_path)
+    assert done.returncode == 0, done.stderr
+    (face,) = json.loads(done.stdout)["result"]
+    assert set(face["age"]) == {"probability", "high", "low"}
+    assert face["gender"]["value"] == "male"
+    refused = _facegate("detect", photo, "--response-format", "json", tmp_path=tmp_path)
+    assert refused.returncode == 2
+    assert "json" in refused.stderr

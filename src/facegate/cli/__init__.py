@@ -82,6 +82,13 @@ services_app = typer.Typer(no_args_is_help=True, help="Create and list face serv
 app.add_typer(services_app, name="services")
 
 
+class ResponseFormatChoice(StrEnum):
+    """The settings' ResponseFormat as a choice typer can offer."""
+
+    seed = "seed"
+    compreface = "compreface-1.2"
+
+
 class ServiceType(StrEnum):
     recognition = "recognition"
     detection = "detection"
@@ -168,6 +175,10 @@ def detect(
     status: Annotated[
         bool, typer.Option(help="Include execution_time and plugins_versions.")
     ] = False,
+    response_format: Annotated[
+        ResponseFormatChoice | None,
+        typer.Option(help="Shape of age and gender (default: the response_format setting)."),
+    ] = None,
     data_dir: DataDirOption = None,
     model: ModelOption = None,
 ) -> None:
@@ -201,7 +212,8 @@ def detect(
             bodies[str(path)] = error.body()
             failed = True
             continue
-        bodies[str(path)] = detection_body(analysis, query, settings.response_format)
+        shape = settings.response_format if response_format is None else response_format.value
+        bodies[str(path)] = detection_body(analysis, query, shape)
     output = bodies if len(images) > 1 else next(iter(bodies.values()))
     typer.echo(json.dumps(output, indent=2))
     if failed:
