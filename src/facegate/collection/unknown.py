@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import CursorResult, delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from facegate.collection import clusters, store
@@ -94,25 +94,29 @@ def keep(
 
 
 class _Clusters:
-    """A service's clusters of one calculator: their ids, face counts, and the sums
-    `clusters.place` reads, written back by plain statements (no ORM objects: a service may
-    have a thousand clusters, and every recognition that keeps a face reads them all)."""
+    """A service's clusters of one calculator: their ids, and the sums of their faces'
+    normalised embeddings that `clusters.place` reads (the normalised sum is the centroid).
+    Summed from the faces at each load rather than stored: a cluster's faces are few, and a
+    stored sum would have to follow every face that joins, leaves, is pruned or merged."""
 
     def __init__(self, service_id: int, calculator: str, rows: Sequence[Any], size: int) -> None:
         self._service_id = service_id
         self._calculator = calculator
-        self._ids: list[int] = [row.id for row in rows]
-        self._counts: list[int] = [row.face_count for row in rows]
-        blob = b"".join(row.centroid for row in rows)
-        self.sums = np.frombuffer(blob, dtype="<f4").reshape(len(rows), size).astype(np.float32)
+        cluster_of = [row.cluster_id for row in rows]
+        self._ids: list[int] = sorted(set(cluster_of))
+        blob = b"".join(row.embedding for row in rows)
+        vectors = np.frombuffer(blob, dtype="<f4").reshape(len(rows), size)
+        self.sums = np.zeros((len(self._ids), size), dtype=np.float32)
+        position = {cluster_id: i for i, cluster_id in enumerate(self._ids)}
+        np.add.at(self.sums, [position[cluster_id] for cluster_id in cluster_of], vectors)
 
     @classmethod
     def load(cls, s: Session, *, service_id: int, calculator: str, size: int) -> _Clusters:
         """The clusters of embeddings of `size` values."""
         rows = s.execute(
-            select(UnknownCluster.id, UnknownCluster.face_count, UnknownCluster.centroid)
-            .where(UnknownCluster.service_id == service_id, UnknownCluster.calculator == calculator)
-            .order_by(UnknownCluster.id)
+            select(UnknownFace.cluster_id, UnknownFace.embedding).where(
+                UnknownFace.service_id == service_id, UnknownFace.calculator == calculator
+            )
         ).all()
         return cls(service_id, calculator, rows, size)
 
@@ -125,19 +129,15 @@ class _Clusters:
             new = insert(UnknownCluster).values(
                 service_id=self._service_id,
                 calculator=self._calculator,
-                centroid=b"",
-                face_count=0,
                 created_at=now,
                 updated_at=now,
             )
             self._ids.append(s.execute(new.returning(UnknownCluster.id)).scalar_one())
-            self._counts.append(0)
             self.sums = np.vstack([self.sums, np.zeros_like(vector)])
             index = len(self._ids) - 1
         else:
             index = placement.cluster
         self.sums[index] += vector
-        self._counts[index] += 1
         target = self._ids[index]
         if placement.merged:
             others = [self._ids[i] for i in placement.merged]
@@ -154,20 +154,13 @@ class _Clusters:
                 .execution_options(synchronize_session=False)
             )
             self.sums[index] += self.sums[list(placement.merged)].sum(axis=0)
-            self._counts[index] += sum(self._counts[i] for i in placement.merged)
             kept = [i for i in range(len(self._ids)) if i not in placement.merged]
             self._ids = [self._ids[i] for i in kept]
-            self._counts = [self._counts[i] for i in kept]
             self.sums = self.sums[kept]
-            index = self._ids.index(target)
         s.execute(
             update(UnknownCluster)
             .where(UnknownCluster.id == target)
-            .values(
-                centroid=self.sums[index].astype("<f4").tobytes(),
-                face_count=self._counts[index],
-                updated_at=now,
-            )
+            .values(updated_at=now)
             .execution_options(synchronize_session=False)
         )
         return target
@@ -184,29 +177,17 @@ def prune(s: Session, *, service_id: int, limits: Limits, now: datetime, room: i
     doomed = set(s.scalars(old)) | set(s.scalars(surplus))
     if not doomed:
         return
-    affected = set(
-        s.scalars(select(UnknownFace.cluster_id).where(UnknownFace.id.in_(doomed)).distinct())
-    )
     s.execute(
         delete(UnknownFace)
         .where(UnknownFace.id.in_(doomed))
         .execution_options(synchronize_session=False)
     )
-    for cluster in s.scalars(select(UnknownCluster).where(UnknownCluster.id.in_(affected))):
-        _recount(s, cluster)
-
-
-def _recount(s: Session, cluster: UnknownCluster) -> None:
-    """Recompute a cluster's sum and count from the faces left in it; delete it if none."""
-    blobs = list(
-        s.scalars(select(UnknownFace.embedding).where(UnknownFace.cluster_id == cluster.id))
+    emptied = ~select(UnknownFace.id).where(UnknownFace.cluster_id == UnknownCluster.id).exists()
+    s.execute(
+        delete(UnknownCluster)
+        .where(UnknownCluster.service_id == service_id, emptied)
+        .execution_options(synchronize_session=False)
     )
-    if not blobs:
-        s.delete(cluster)
-        return
-    vectors = np.frombuffer(b"".join(blobs), dtype="<f4").reshape(len(blobs), -1)
-    cluster.centroid = vectors.sum(axis=0).astype("<f4").tobytes()
-    cluster.face_count = len(blobs)
 
 
 def expire(s: Session, *, service: Service, limits: Limits) -> None:
@@ -224,10 +205,16 @@ def expire(s: Session, *, service: Service, limits: Limits) -> None:
 def list_clusters(s: Session, *, service: Service, min_faces: int = 1) -> list[Cluster]:
     """The service's clusters of at least `min_faces` faces (Immich's minFaces), the most
     recently grown first, each with its faces, newest first."""
+    big_enough = (
+        select(UnknownFace.cluster_id)
+        .where(UnknownFace.service_id == service.id)
+        .group_by(UnknownFace.cluster_id)
+        .having(func.count() >= min_faces)
+    )
     found = list(
         s.scalars(
             select(UnknownCluster)
-            .where(UnknownCluster.service_id == service.id, UnknownCluster.face_count >= min_faces)
+            .where(UnknownCluster.id.in_(big_enough))
             .order_by(UnknownCluster.updated_at.desc(), UnknownCluster.id.desc())
         )
     )
@@ -287,10 +274,7 @@ def name_cluster(
 def dismiss_cluster(s: Session, *, service: Service, cluster_id: str) -> int:
     """Forget the cluster and its faces; returns how many faces."""
     _lock(s, service)
-    cluster = _cluster(s, service=service, cluster_id=cluster_id)
-    count = cluster.face_count
-    _drop(s, cluster)
-    return count
+    return _drop(s, _cluster(s, service=service, cluster_id=cluster_id))
 
 
 def forget(s: Session, *, service: Service) -> None:
@@ -324,11 +308,13 @@ def _cluster(s: Session, *, service: Service, cluster_id: str) -> UnknownCluster
     return cluster
 
 
-def _drop(s: Session, cluster: UnknownCluster) -> None:
-    s.execute(
+def _drop(s: Session, cluster: UnknownCluster) -> int:
+    """Delete the cluster with its faces; returns how many faces."""
+    result = s.execute(
         delete(UnknownFace)
         .where(UnknownFace.cluster_id == cluster.id)
         .execution_options(synchronize_session=False)
     )
     s.delete(cluster)
     s.flush()
+    return cast("CursorResult[Any]", result).rowcount

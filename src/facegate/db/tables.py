@@ -212,10 +212,6 @@ class UnknownCluster(Base):
         ForeignKey("services.id", ondelete="CASCADE"), index=True
     )
     calculator: Mapped[str] = mapped_column(String(64))  # its faces' model id
-    # Sum of its faces' normalised embeddings (float32 bytes): a face joining or leaving adds
-    # or subtracts one vector, and the normalised sum is the centroid.
-    centroid: Mapped[bytes] = mapped_column(LargeBinary)
-    face_count: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 

@@ -30,8 +30,6 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("calculator", sa.String(64), nullable=False),
-        sa.Column("centroid", sa.LargeBinary(), nullable=False),
-        sa.Column("face_count", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     )
