@@ -17,7 +17,6 @@ from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
 
 from facegate.db.tables import (
-    Application,
     Delivery,
     OutboxEvent,
     Service,
@@ -79,9 +78,7 @@ def publish(s: Session, *, service: Service, events: Sequence[tuple[str, dict[st
     )
     if not hooks and not service.mqtt_events:
         return
-    app_guid, app_name = s.execute(
-        select(Application.guid, Application.name).where(Application.id == service.app_id)
-    ).one()
+    application = service.application  # from the session's identity map once loaded
     for type, data in events:
         sinks = [hook for hook in hooks if receives(hook, type)]
         if not sinks and not service.mqtt_events:
@@ -92,7 +89,7 @@ def publish(s: Session, *, service: Service, events: Sequence[tuple[str, dict[st
             "type": type,
             "time": now.isoformat(),
             "service": {"id": service.guid, "name": service.name},
-            "application": {"id": app_guid, "name": app_name},
+            "application": {"id": application.guid, "name": application.name},
             "data": data,
         }
         event = OutboxEvent(
