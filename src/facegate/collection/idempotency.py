@@ -11,6 +11,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
 from facegate.collection.flags import holder_died, this_process
+from facegate.db.session import bulk_write
 from facegate.db.tables import IdempotentRequest, utcnow
 from facegate.errors import IdempotencyKeyInFlight, IdempotencyKeyReused
 
@@ -78,7 +79,6 @@ def release(s: Session, *, scope: str, key: str) -> None:
 
 def purge(s: Session, *, ttl: timedelta) -> int:
     """Delete the keys older than `ttl`; returns how many."""
-    result = s.execute(
-        delete(IdempotentRequest).where(IdempotentRequest.created_at < utcnow() - ttl)
+    return bulk_write(
+        s, delete(IdempotentRequest).where(IdempotentRequest.created_at < utcnow() - ttl)
     )
-    return int(getattr(result, "rowcount", 0) or 0)

@@ -14,16 +14,16 @@ import math
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import CursorResult, Delete, delete, false, func, select, update
+from sqlalchemy import delete, false, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from facegate import names
 from facegate.collection import changes
+from facegate.db.session import bulk_write
 from facegate.db.tables import (
     Example,
     ExampleImage,
@@ -132,12 +132,6 @@ def _publish(s: Session, service: Service, type: str, **data: object) -> None:
     outbox.publish(s, service=service, events=[(type, data)])
 
 
-def _deleted(s: Session, statement: Delete) -> int:
-    """Run a bulk DELETE and return how many rows it removed."""
-    result = s.execute(statement.execution_options(synchronize_session=False))
-    return cast("CursorResult[Any]", result).rowcount
-
-
 def create_subject(s: Session, *, service: Service, name: str) -> Subject:
     version = _write(s, service)
     if _find_subject(s, service=service, name=name) is not None:
@@ -179,11 +173,9 @@ def rename_subject(s: Session, *, service: Service, old: str, new: str) -> bool:
             s, service, outbox.SUBJECT_RENAMED, subject=subject.name, previous=old, merged=False
         )
         return True
-    s.execute(
-        update(Example)
-        .where(Example.subject_id == subject.id)
-        .values(subject_id=target.id)
-        .execution_options(synchronize_session=False)
+    bulk_write(
+        s,
+        update(Example).where(Example.subject_id == subject.id).values(subject_id=target.id),
     )
     s.execute(delete(Subject).where(Subject.id == subject.id))
     s.expunge(subject)
@@ -207,7 +199,7 @@ def delete_subject(s: Session, *, service: Service, name: str) -> str:
 def delete_all_subjects(s: Session, *, service: Service) -> int:
     """Delete every subject and example of the service; returns the number of subjects."""
     version = _write(s, service)
-    count = _deleted(s, delete(Subject).where(Subject.service_id == service.id))
+    count = bulk_write(s, delete(Subject).where(Subject.service_id == service.id))
     changes.record(s, changes.CollectionReset(service.id, version))
     _publish(s, service, outbox.SUBJECT_DELETED, subject=None, all=True, count=count)
     return count
@@ -341,7 +333,7 @@ def delete_examples_by_subject(s: Session, *, service: Service, subject: str | N
     version = _write(s, service)
     if subject is None:
         in_service = select(Subject.id).where(Subject.service_id == service.id)
-        count = _deleted(s, delete(Example).where(Example.subject_id.in_(in_service)))
+        count = bulk_write(s, delete(Example).where(Example.subject_id.in_(in_service)))
         changes.record(s, changes.CollectionReset(service.id, version))
         _publish(s, service, outbox.EXAMPLE_DELETED, image_id=None, all=True, count=count)
         return count

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 import numpy as np
-from sqlalchemy import CursorResult, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from facegate.collection import clusters, store
+from facegate.db.session import bulk_write
 from facegate.db.tables import Service, UnknownCluster, UnknownFace, could_be_id, utcnow
 from facegate.engine.similarity import Scale, normalize
 from facegate.errors import ClusterNotFound, UnknownFaceNotFound
@@ -142,26 +143,20 @@ class _Clusters:
         if placement.merged:
             others = [self._ids[i] for i in placement.merged]
             # Faces move first: deleting a cluster cascades to the faces still in it.
-            s.execute(
+            bulk_write(
+                s,
                 update(UnknownFace)
                 .where(UnknownFace.cluster_id.in_(others))
-                .values(cluster_id=target)
-                .execution_options(synchronize_session=False)
+                .values(cluster_id=target),
             )
-            s.execute(
-                delete(UnknownCluster)
-                .where(UnknownCluster.id.in_(others))
-                .execution_options(synchronize_session=False)
-            )
+            bulk_write(s, delete(UnknownCluster).where(UnknownCluster.id.in_(others)))
             self.sums[index] += self.sums[list(placement.merged)].sum(axis=0)
             kept = [i for i in range(len(self._ids)) if i not in placement.merged]
             self._ids = [self._ids[i] for i in kept]
             self.sums = self.sums[kept]
-        s.execute(
-            update(UnknownCluster)
-            .where(UnknownCluster.id == target)
-            .values(updated_at=now)
-            .execution_options(synchronize_session=False)
+        bulk_write(
+            s,
+            update(UnknownCluster).where(UnknownCluster.id == target).values(updated_at=now),
         )
         return target
 
@@ -177,16 +172,11 @@ def prune(s: Session, *, service_id: int, limits: Limits, now: datetime, room: i
     doomed = set(s.scalars(old)) | set(s.scalars(surplus))
     if not doomed:
         return
-    s.execute(
-        delete(UnknownFace)
-        .where(UnknownFace.id.in_(doomed))
-        .execution_options(synchronize_session=False)
-    )
+    bulk_write(s, delete(UnknownFace).where(UnknownFace.id.in_(doomed)))
     emptied = ~select(UnknownFace.id).where(UnknownFace.cluster_id == UnknownCluster.id).exists()
-    s.execute(
-        delete(UnknownCluster)
-        .where(UnknownCluster.service_id == service_id, emptied)
-        .execution_options(synchronize_session=False)
+    bulk_write(
+        s,
+        delete(UnknownCluster).where(UnknownCluster.service_id == service_id, emptied),
     )
 
 
@@ -310,11 +300,7 @@ def _cluster(s: Session, *, service: Service, cluster_id: str) -> UnknownCluster
 
 def _drop(s: Session, cluster: UnknownCluster) -> int:
     """Delete the cluster with its faces; returns how many faces."""
-    result = s.execute(
-        delete(UnknownFace)
-        .where(UnknownFace.cluster_id == cluster.id)
-        .execution_options(synchronize_session=False)
-    )
+    count = bulk_write(s, delete(UnknownFace).where(UnknownFace.cluster_id == cluster.id))
     s.delete(cluster)
     s.flush()
-    return cast("CursorResult[Any]", result).rowcount
+    return count

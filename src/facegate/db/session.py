@@ -10,7 +10,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import CursorResult, Delete, Engine, Update, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,6 +44,14 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def bulk_write(s: Session, statement: Update | Delete) -> int:
+    """Run a bulk UPDATE or DELETE without synchronising the session's objects (the caller
+    does not hold the rows it changes) and return how many rows it changed."""
+    result = s.execute(statement.execution_options(synchronize_session=False))
+    assert isinstance(result, CursorResult)  # an UPDATE or DELETE always answers with one
+    return result.rowcount
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

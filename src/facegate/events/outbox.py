@@ -11,11 +11,12 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, delete, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from facegate.db.session import bulk_write
 from facegate.db.tables import (
     Delivery,
     OutboxEvent,
@@ -170,9 +171,7 @@ def prune(s: Session, *, before: datetime) -> int:
     """Forget events written before `before` that wait for no delivery any more (their
     deliveries go with them, ON DELETE CASCADE); returns how many."""
     waiting = select(Delivery.event_id).where(Delivery.state == "pending")
-    result = s.execute(
-        delete(OutboxEvent)
-        .where(OutboxEvent.created_at < before, OutboxEvent.id.not_in(waiting))
-        .execution_options(synchronize_session=False)
+    return bulk_write(
+        s,
+        delete(OutboxEvent).where(OutboxEvent.created_at < before, OutboxEvent.id.not_in(waiting)),
     )
-    return cast("CursorResult[Any]", result).rowcount

@@ -17,10 +17,11 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import CursorResult, event, func, or_, select, update
+from sqlalchemy import event, func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.config import Settings
+from facegate.db.session import bulk_write
 from facegate.db.tables import Delivery, OutboxEvent, Service, Webhook, utcnow
 from facegate.events.outbox import HOOK_LANE, WRITTEN, prune
 from facegate.events.sinks import MqttPublisher, Outcome, WebhookSender
@@ -137,17 +138,17 @@ class DeliveryWorker:
         claimed = []
         with self._sessions() as s, s.begin():
             for delivery_id in s.scalars(due).all():
-                result = s.execute(
+                won = bulk_write(
+                    s,
                     update(Delivery)
                     .where(
                         Delivery.id == delivery_id,
                         Delivery.state == "pending",
                         or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
                     )
-                    .values(claimed_by=self._me, claimed_until=now + self._lease)
-                    .execution_options(synchronize_session=False)
+                    .values(claimed_by=self._me, claimed_until=now + self._lease),
                 )
-                if _rowcount(result) == 1:
+                if won == 1:
                     claimed.append(delivery_id)
         return claimed
 
@@ -192,7 +193,8 @@ class DeliveryWorker:
         else:
             state, retry_at, result = "pending", now + self.backoff(attempts), "retry"
         with self._sessions() as s, s.begin():
-            s.execute(
+            bulk_write(
+                s,
                 update(Delivery)
                 .where(Delivery.id == delivery.id, Delivery.claimed_by == self._me)
                 .values(
@@ -204,8 +206,7 @@ class DeliveryWorker:
                     status_code=outcome.status_code,
                     error=outcome.error,
                     updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
+                ),
             )
         EVENT_DELIVERIES.labels(sink, result).inc()
 
@@ -214,7 +215,3 @@ class DeliveryWorker:
         initial = self._settings.events_retry_initial_seconds
         seconds = min(initial * 2 ** (attempts - 1), self._settings.events_retry_max_seconds)
         return timedelta(seconds=seconds)
-
-
-def _rowcount(result: object) -> int:
-    return result.rowcount if isinstance(result, CursorResult) else 0
