@@ -155,6 +155,17 @@ def _check_response_format(response_format: str | None) -> None:
         )
 
 
+def services_named(
+    s: Session, *, name: str, type: str, app_name: str | None = None
+) -> list[Service]:
+    """The services of this type called `name`, in the application `app_name` if given (names
+    are unique only within an application)."""
+    query = select(Service).where(Service.name == name, Service.type == type)
+    if app_name is not None:
+        query = query.join(Application).where(Application.name == app_name)
+    return list(s.scalars(query.order_by(Service.id)))
+
+
 def service_by_key(s: Session, *, api_key: str, type: str) -> Service | None:
     if not could_be_id(api_key):
         return None

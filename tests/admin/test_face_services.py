@@ -26,6 +26,23 @@ def test_default_application_is_created_once(s: Session) -> None:
         face_services.create_application(s, name=face_services.DEFAULT_APPLICATION)
 
 
+def test_services_named_across_applications(s: Session) -> None:
+    """Names are unique within an application only: `facegate import --service` finds each."""
+    home = face_services.create_application(s, name="Home")
+    shop = face_services.create_application(s, name="Shop")
+    door = face_services.create_service(s, app=home, name="door", type="recognition")
+    other = face_services.create_service(s, app=shop, name="door", type="recognition")
+    face_services.create_service(s, app=shop, name="door cam", type="recognition")
+    lab = face_services.create_application(s, name="Lab")
+    face_services.create_service(s, app=lab, name="door", type="detection")
+    found = face_services.services_named(s, name="door", type="recognition")
+    assert found == [door, other]
+    assert face_services.services_named(s, name="door", type="recognition", app_name="Shop") == [
+        other
+    ]
+    assert face_services.services_named(s, name="Door", type="recognition") == []
+
+
 def test_service_by_key_checks_the_type(s: Session, service: Service) -> None:
     assert len(service.api_key) == 36
     assert face_services.service_by_key(s, api_key=service.api_key, type="recognition") is service

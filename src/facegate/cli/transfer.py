@@ -209,13 +209,7 @@ def _service(s: Session, name: str, app_name: str | None, *, create: bool) -> Se
     default) application when none is and `create`. Several of that name: a usage error."""
     from facegate import face_services
 
-    found = [
-        summary.service
-        for summary in face_services.list_services(s)
-        if summary.service.name == name
-        and summary.service.type == "recognition"
-        and (app_name is None or summary.service.application.name == app_name)
-    ]
+    found = face_services.services_named(s, name=name, type="recognition", app_name=app_name)
     if len(found) == 1:
         return found[0]
     if found:
