@@ -129,13 +129,14 @@ class Inference:
         embed: bool = True,
         limit: int | None = None,
         detect: bool = True,
+        pictures: bool = False,
     ) -> Analysis:
         """Faces in `image`, largest first; no face at all is CompreFace's error 28.
 
         `embed` computes embeddings whether or not the client asked to see them (recognize and
         verify need them); `limit` overrides the query's (add-example and verify take two faces
         to tell one from many); `detect=False` (recognize's `detect_faces=false`) takes the
-        whole image as one face."""
+        whole image as one face; `pictures` cuts each face's small JPEG (`Face.picture`)."""
         # The one check of an image file's size, for every caller (CompreFace: 413, code 21).
         if self._max_file_size is not None and len(image.data) > self._max_file_size:
             raise FileTooLarge(
@@ -147,6 +148,7 @@ class Inference:
             det_prob_threshold=query.det_prob_threshold,
             limit=query.limit if limit is None else limit,
             detect=detect,
+            pictures=pictures,
         )
         self._admit()
         seconds = None

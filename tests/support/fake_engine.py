@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
-from facegate.engine import images
+from facegate.engine import images, thumbnails
 from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import AgeRange, Analysis, Box, Face, FaceRequest, Gender, Pose
 from facegate.engine.similarity import Scale
@@ -84,6 +84,8 @@ class FakeEngine:
         ]
         for face, person in zip(faces, people, strict=True):
             self._describe(face, person, slugs)
+        if request.pictures:  # cut as the real engine cuts them
+            thumbnails.add_pictures(faces, decoded.pixels, decoded.scale)
         versions = {"detector": VERSIONS["detector"]}
         versions |= {slug: VERSIONS[slug] for slug in sorted(slugs)}
         return Analysis(

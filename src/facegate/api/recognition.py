@@ -53,7 +53,8 @@ def recognize(
     detect = body.params.boolean("detect_faces", True)
     per_subject, min_similarity = _matching(service, body)
     image = body.image()
-    analysis = inference.faces(image, query, detect=detect)
+    # A service that keeps unknown faces keeps their pictures, cut from the decoded photo.
+    analysis = inference.faces(image, query, detect=detect, pictures=service.keep_unknown_faces)
     matches = index.search(
         service,
         embeddings(analysis.faces),
@@ -65,7 +66,6 @@ def recognize(
     keep_strangers(
         request,
         service=service,
-        image=image.data,
         faces=analysis.faces,
         matches=matches,
         threshold=min_similarity,

@@ -19,7 +19,6 @@ from facegate.collection import unknown
 from facegate.collection.index import Match
 from facegate.config import Settings
 from facegate.db.tables import Service
-from facegate.engine import thumbnails
 from facegate.engine.faces import Face
 from facegate.engine.similarity import recognised
 from facegate.errors import ClusterNotFound, UnknownFaceNotFound
@@ -45,14 +44,14 @@ def keep_strangers(
     request: Request,
     *,
     service: Service,
-    image: bytes,
     faces: Sequence[Face],
     matches: Sequence[list[Match]],
     threshold: float | None,
     inference: Inference,
     settings: Settings,
 ) -> None:
-    """Keep the faces of a recognition that matched no one, if the service keeps them.
+    """Keep the faces of a recognition that matched no one, if the service keeps them (their
+    pictures were cut by the engine, asked for by the handler).
 
     In a transaction of its own, committed before the recognition's answer; a failure here is
     logged and the recognition still answered (decisions.md D26): the kept faces are a
@@ -60,29 +59,21 @@ def keep_strangers(
     if not service.keep_unknown_faces:
         return
     strangers = [
-        face
+        unknown.Stranger(face.embedding, face.picture)
         for face, found in zip(faces, matches, strict=True)
         if not recognised(found[0].similarity if found else None, threshold=threshold)
+        and face.embedding is not None
+        and face.picture is not None
     ]
     if not strangers:
         return
     sessions: sessionmaker[Session] = request.app.state.sessions
     try:
-        pictures = thumbnails.face_thumbnails(
-            image,
-            [face.box for face in strangers],
-            max_image_pixels=settings.max_image_pixels,
-            max_side=settings.max_detect_size,
-        )
         with sessions.begin() as s:
             unknown.keep(
                 s,
                 service=service,
-                strangers=[
-                    unknown.Stranger(face.embedding, picture)
-                    for face, picture in zip(strangers, pictures, strict=True)
-                    if face.embedding is not None
-                ],
+                strangers=strangers,
                 calculator=inference.calculator_id,
                 scale=inference.scale,
                 limits=_limits(settings),

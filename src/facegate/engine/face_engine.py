@@ -9,7 +9,7 @@ from contextlib import contextmanager
 import numpy as np
 import numpy.typing as npt
 
-from facegate.engine import geometry, images, model_sets, quality
+from facegate.engine import geometry, images, model_sets, quality, thumbnails
 from facegate.engine import plugins as face_plugins
 from facegate.engine.detector import Detections
 from facegate.engine.faces import Analysis, Box, Face, FaceRequest
@@ -81,6 +81,8 @@ class FaceEngine:
         faces = [_face(found, i, decoded.width, decoded.height) for i in range(len(found))]
         if faces:
             self._describe(faces, found, decoded.pixels, slugs, run)
+        if request.pictures:
+            thumbnails.add_pictures(faces, decoded.pixels, decoded.scale)
         for face in faces:
             face.execution_time = run.per_face(len(faces), slugs)
         versions = {"detector": self.plugins_versions["detector"]}

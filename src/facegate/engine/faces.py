@@ -20,14 +20,17 @@ class FaceRequest:
     `plugins`: the slugs to run; `calculator` among them computes embeddings (the default, so a
     plain request finds faces and embeds them). `det_prob_threshold` None: the model set's
     default. `limit` keeps the N largest faces (0: all). `detect=False` takes the whole image as
-    one face (recognize's `detect_faces=false`). The limits on these values are checked here,
-    once, whoever builds the request (HTTP, the CLI, the re-embedding job).
+    one face (recognize's `detect_faces=false`). `pictures` cuts a small JPEG of each face
+    (`Face.picture`) from the photo as decoded, for people to look at (kept unknown faces). The
+    limits on these values are checked here, once, whoever builds the request (HTTP, the CLI,
+    the re-embedding job).
     """
 
     plugins: frozenset[str] = frozenset({CALCULATOR})
     det_prob_threshold: float | None = None
     limit: int = 0
     detect: bool = True
+    pictures: bool = False
 
     def __post_init__(self) -> None:
         threshold = self.det_prob_threshold
@@ -110,6 +113,7 @@ class Face:
     quality: Quality | None = None
     landmarks68: list[tuple[int, int]] | None = None
     landmarks106: list[tuple[int, int]] | None = None
+    picture: bytes | None = None  # a small JPEG of the face, when the request asked for pictures
     execution_time: dict[str, float] = field(default_factory=dict)  # plugin slug -> ms
 
 

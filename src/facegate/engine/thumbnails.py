@@ -5,26 +5,24 @@ from __future__ import annotations
 import io
 from collections.abc import Sequence
 
+import numpy as np
+import numpy.typing as npt
 from PIL import Image
 
-from facegate.engine import crops, images
-from facegate.engine.faces import Box
+from facegate.engine import crops
+from facegate.engine.faces import Face
 
 SIZE = 128  # pixels a side: a face strip of a dozen fits a screen, and each is ~5 KB
 MARGIN = 1.2  # the square's side, in lengths of the box's longer side: hair and chin show
 
 
-def face_thumbnails(
-    image: bytes, boxes: Sequence[Box], *, max_image_pixels: int, max_side: int
-) -> list[bytes]:
-    """A SIZE x SIZE JPEG of each box (original-image pixels) of `image`, which the engine has
-    already decoded once: decoded again at no less than `max_side`, the detector's own scale."""
-    decoded = images.decode(image, max_image_pixels=max_image_pixels, max_side=max_side)
-    pictures = []
-    for box in boxes:
-        corners = [v / decoded.scale for v in (box.x_min, box.y_min, box.x_max, box.y_max)]
-        square = crops.warp(decoded.pixels, crops.box_crop(corners, SIZE, margin=MARGIN), SIZE)
+def add_pictures(faces: Sequence[Face], pixels: npt.NDArray[np.uint8], scale: float) -> None:
+    """Give each face (its box in original pixels) a SIZE x SIZE JPEG picture, cut from the
+    photo the engine decoded, `pixels` being the original divided by `scale`."""
+    for face in faces:
+        box = face.box
+        corners = [v / scale for v in (box.x_min, box.y_min, box.x_max, box.y_max)]
+        square = crops.warp(pixels, crops.box_crop(corners, SIZE, margin=MARGIN), SIZE)
         buffer = io.BytesIO()
         Image.fromarray(square).save(buffer, "JPEG", quality=85)
-        pictures.append(buffer.getvalue())
-    return pictures
+        face.picture = buffer.getvalue()
