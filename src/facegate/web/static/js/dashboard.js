@@ -2,7 +2,7 @@
 // The service dashboard: what the service holds and how much it is used, per day.
 
 import { admin } from "./api.js";
-import { h, fill, select, toast } from "./dom.js";
+import { h, fill, optionalNumberField, select, toast } from "./dom.js";
 import { barChart } from "./chart.js";
 import { qualityGateField } from "./quality-gate.js";
 import { eventsSection } from "./events.js";
@@ -112,39 +112,29 @@ function settingsSection({ app, service }, serverFormat) {
  * @param {ServiceContext["service"]} service
  */
 function thresholdField(app, service) {
-  /** @param {Event} event */
-  const change = async (event) => {
-    const target = /** @type {HTMLInputElement} */ (event.target);
-    if (!target.checkValidity()) {
-      toast("The threshold is a number from 0 to 1", "error");
-      return;
-    }
-    const chosen = target.value.trim() === "" ? null : Number(target.value);
-    try {
-      service.similarityThreshold = (
-        await admin.setSimilarityThreshold(app.id, service.id, chosen)
-      ).similarityThreshold;
-      toast("Similarity threshold saved");
-    } catch (err) {
-      toast(/** @type {Error} */ (err).message, "error");
-      target.value = String(service.similarityThreshold ?? "");
-    }
-  };
   return [
-    h(
-      "label.field",
-      {},
-      h("span", {}, "Similarity threshold"),
-      h("input", {
-        type: "number",
-        min: "0",
-        max: "1",
-        step: "0.01",
+    optionalNumberField(
+      "Similarity threshold",
+      {
+        min: 0,
+        max: 1,
+        step: 0.01,
         placeholder: "none",
-        value: String(service.similarityThreshold ?? ""),
+        value: service.similarityThreshold,
         disabled: !app.canEditServices,
-        onchange: change,
-      }),
+        invalid: "The threshold is a number from 0 to 1",
+      },
+      async (chosen, input) => {
+        try {
+          service.similarityThreshold = (
+            await admin.setSimilarityThreshold(app.id, service.id, chosen)
+          ).similarityThreshold;
+          toast("Similarity threshold saved");
+        } catch (err) {
+          toast(/** @type {Error} */ (err).message, "error");
+          input.value = String(service.similarityThreshold ?? "");
+        }
+      },
     ),
     h(
       "p.muted",

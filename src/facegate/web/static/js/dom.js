@@ -260,6 +260,42 @@ export function field(label, attrs) {
 }
 
 /**
+ * A labelled number that may be left empty (null), handed to `onValue` when it changes; a value
+ * the browser finds out of range is not, and `invalid` is shown instead.
+ * @param {string} label
+ * @param {{name?: string, min: number, max: number, step: number, placeholder: string,
+ *   value: number | null | undefined, disabled: boolean, invalid: string}} options
+ * @param {(value: number | null, input: HTMLInputElement) => void} onValue
+ */
+export function optionalNumberField(label, options, onValue) {
+  const { name, min, max, step, placeholder, value, disabled, invalid } = options;
+  return h(
+    "label.field",
+    {},
+    h("span", {}, label),
+    h("input", {
+      type: "number",
+      name,
+      min: String(min),
+      max: String(max),
+      step: String(step),
+      placeholder,
+      value: String(value ?? ""),
+      disabled,
+      /** @param {Event} event */
+      onchange: (event) => {
+        const input = /** @type {HTMLInputElement} */ (event.target);
+        if (!input.checkValidity()) {
+          toast(invalid, "error");
+          return;
+        }
+        onValue(input.value.trim() === "" ? null : Number(input.value), input);
+      },
+    }),
+  );
+}
+
+/**
  * A <select> with [value, text] options, the one equal to `selected` chosen.
  * @param {Attrs} attrs
  * @param {[string, string][]} options

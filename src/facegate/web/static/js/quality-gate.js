@@ -3,7 +3,7 @@
 // its limits; new face examples outside a limit are refused with the failing measure named.
 
 import { admin } from "./api.js";
-import { h, fill, toast } from "./dom.js";
+import { h, fill, optionalNumberField, toast } from "./dom.js";
 
 /** @typedef {import("./api.js").EnrolmentQuality} EnrolmentQuality */
 /** @typedef {import("./service.js").ServiceContext} ServiceContext */
@@ -42,30 +42,19 @@ export function qualityGateField(app, service) {
 
   /** @param {(typeof LIMITS)[number]} limit */
   const input = ([name, label, min, max, step]) =>
-    h(
-      "label.field",
-      {},
-      h("span", {}, label),
-      h("input", {
-        type: "number",
+    optionalNumberField(
+      label,
+      {
         name,
-        min: String(min),
-        max: String(max),
-        step: String(step),
+        min,
+        max,
+        step,
         placeholder: "not checked",
-        value: String(service.enrolmentQuality?.[name] ?? ""),
+        value: service.enrolmentQuality?.[name],
         disabled: !app.canEditServices,
-        /** @param {Event} event */
-        onchange: (event) => {
-          const target = /** @type {HTMLInputElement} */ (event.target);
-          if (!target.checkValidity()) {
-            toast(`${label}: a number from ${min} to ${max}`, "error");
-            return;
-          }
-          const value = target.value.trim() === "" ? null : Number(target.value);
-          save({ ...service.enrolmentQuality, [name]: value });
-        },
-      }),
+        invalid: `${label}: a number from ${min} to ${max}`,
+      },
+      (value) => save({ ...service.enrolmentQuality, [name]: value }),
     );
 
   function draw() {
