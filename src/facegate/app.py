@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import Engine, text
@@ -28,6 +29,7 @@ from facegate.metrics import record_memory
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
+    from facegate.collection.stored import Coverage
     from facegate.engine.face_engine import FaceEngine
 
 log = logging.getLogger(__name__)
@@ -44,10 +46,12 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from facegate.collection.index import IndexRegistry
+        from facegate.collection.servers import Presence
         from facegate.db.session import create_db_engine, session_factory, upgrade
         from facegate.events.worker import DeliveryWorker
         from facegate.inference import Inference
 
+        _reserve_threads(settings)
         database = db if db is not None else create_db_engine(settings)
         await run_in_threadpool(upgrade, database)
         face_engine = engine if engine is not None else await run_in_threadpool(_load, settings)
@@ -62,7 +66,12 @@ def create_app(
             max_queued=settings.max_queued_inferences,
             max_file_size=settings.max_file_size,
         )
-        await run_in_threadpool(_report_consistency, app.state.sessions, face_engine)
+        await run_in_threadpool(_report_coverage, app.state.sessions, face_engine)
+        presence = Presence(
+            app.state.sessions, calculator=face_engine.calculator_id, model=face_engine.model
+        )
+        await run_in_threadpool(presence.start)
+        app.state.presence = presence
         # Under workers each one's memory gauge exists from its start: published here, not
         # 0 until its first request ends (a worker restarted by its supervisor, say).
         record_memory()
@@ -75,7 +84,7 @@ def create_app(
         finally:
             app.state.ready = False
             await run_in_threadpool(app.state.events.stop)
-            app.state.index.close()
+            await run_in_threadpool(presence.stop)
             if db is None:
                 database.dispose()
 
@@ -123,6 +132,19 @@ def server_options(settings: Settings) -> dict[str, Any]:
     }
 
 
+# Threads of the pool that sync handlers run in kept for everything but inference (/healthz,
+# /metrics, lists, deletes, refusals): anyio's default pool size.
+SPARE_THREADS = 40
+
+
+def _reserve_threads(settings: Settings) -> None:
+    """Size the thread pool of sync handlers so that requests holding or waiting for an
+    inference slot (at most concurrent + queued; past them, refused at once) leave
+    SPARE_THREADS for every other request (decisions.md D31)."""
+    inference = settings.max_concurrent_inferences + settings.max_queued_inferences
+    to_thread.current_default_thread_limiter().total_tokens = inference + SPARE_THREADS
+
+
 def _load(settings: Settings) -> FaceEngine:
     from facegate.engine.face_engine import FaceEngine
     from facegate.engine.options import EngineOptions
@@ -130,16 +152,17 @@ def _load(settings: Settings) -> FaceEngine:
     return FaceEngine.create(EngineOptions.from_settings(settings))
 
 
-def _report_consistency(sessions: sessionmaker[Session], engine: FaceEngine) -> None:
-    """Log, at start, examples another model embedded: they are not searched until migrated."""
+def _report_coverage(sessions: sessionmaker[Session], engine: FaceEngine) -> None:
+    """Log, at start, examples this model has not embedded: they are not searched until
+    `facegate migrate` embeds them."""
     from facegate.collection import stored
 
     with sessions() as s:
         stale = stored.stale_count(s, calculator=engine.calculator_id)
     if stale:
         log.warning(
-            "%d face examples were embedded by another model than %s (%s): they are not "
-            "searched until re-embedded; run `facegate migrate` (docs/models.md, switching)",
+            "%d face examples have no embedding by %s (%s), only by another model: they are "
+            "not searched until embedded; run `facegate migrate` (docs/models.md, switching)",
             stale,
             engine.model,
             engine.calculator_id,
@@ -172,15 +195,35 @@ async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "starting"}, status_code=503)
     database: Engine = request.app.state.db
 
-    def ping() -> None:
+    def ping() -> Coverage:
         with database.connect() as connection:
             connection.execute(text("SELECT 1"))
+        coverage: Coverage = request.app.state.presence.coverage()
+        return coverage
 
     try:
-        await run_in_threadpool(ping)
+        coverage = await run_in_threadpool(ping)
     except Exception as exc:  # any driver error means "not healthy", reported, not raised
         return JSONResponse({"status": "database unavailable", "error": str(exc)}, 503)
-    return JSONResponse({"status": "OK"})
+    calculator = request.app.state.inference.calculator_id
+    return JSONResponse({"status": "OK", "embeddings": _embeddings(coverage, calculator)})
+
+
+def _embeddings(coverage: Coverage, calculator: str) -> dict[str, Any]:
+    """How many examples there are and each model has embedded, and a warning when this
+    server's model has not embedded them all: it cannot find those."""
+    detail: dict[str, Any] = {
+        "examples": coverage.examples,
+        "byModel": coverage.by_model,
+        "model": calculator,
+    }
+    missing = coverage.examples - coverage.by_model.get(calculator, 0)
+    if missing > 0:
+        detail["warning"] = (
+            f"{missing} examples have no embedding by this server's model ({calculator}) and "
+            "cannot be found until `facegate migrate` embeds them"
+        )
+    return detail
 
 
 def from_environment() -> FastAPI:

@@ -14,11 +14,12 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from facegate.collection import changes, unknown
+from facegate.collection import stored, unknown
 from facegate.collection.quality_gate import QualityLimits
 from facegate.config import RESPONSE_FORMATS, ResponseFormat
 from facegate.db.tables import (
     Application,
+    Embedding,
     Example,
     ExampleImage,
     RequestStat,
@@ -233,8 +234,7 @@ def regenerate_key(s: Session, *, service: Service) -> str:
 def delete_service(s: Session, *, service: Service) -> None:
     """Delete the service with its collection and statistics (ON DELETE CASCADE)."""
     s.execute(delete(Service).where(Service.id == service.id))
-    s.expunge(service)
-    changes.record(s, changes.ServiceDeleted(service.id, service.version))
+    s.expunge(service)  # every process's index notices the missing version at its next search
 
 
 def clone_service(s: Session, *, service: Service, name: str) -> Service:
@@ -252,22 +252,23 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
     subjects = s.execute(
         select(Subject.id, Subject.name, Subject.name_key).where(Subject.service_id == service.id)
     ).all()
+    embeddings = stored.service_embeddings(s, service_id=service.id)
     for subject_id, subject_name, name_key in subjects:
         copy = Subject(service_id=clone.id, name=subject_name, name_key=name_key)
         s.add(copy)
         s.flush()
         rows = s.execute(
-            select(Example.id, Example.embedding, Example.calculator, ExampleImage.data)
+            select(Example.id, ExampleImage.data)
             .outerjoin(ExampleImage, ExampleImage.example_id == Example.id)
             .where(Example.subject_id == subject_id)
         ).all()
-        for _, embedding, calculator, image in rows:
+        for original, image in rows:
             example_id = new_uuid()
-            s.add(
-                Example(
-                    id=example_id, subject_id=copy.id, embedding=embedding, calculator=calculator
-                )
-            )
+            copied = [
+                Embedding(calculator=calculator, vector=vector)
+                for calculator, vector in embeddings.get(original, {}).items()
+            ]
+            s.add(Example(id=example_id, subject_id=copy.id, embeddings=copied))
             if image is not None:
                 s.add(ExampleImage(example_id=example_id, data=image))
         s.flush()

@@ -39,6 +39,13 @@ STAGE_SECONDS = Histogram(
     ["stage"],
     buckets=_SECONDS,
 )
+INDEX_UPDATES = Counter(
+    "facegate_index_updates",
+    "How the in-memory search caught up with a service's writes: changes (the writes since "
+    "the version it held, applied row by row) or load (the service read whole: its first "
+    "search, or a record of writes that no longer reaches back).",
+    ["kind"],
+)
 FACES = Histogram(
     "facegate_faces_per_image",
     "Faces the engine found in one image.",

@@ -16,7 +16,7 @@ from facegate.admin import accounts, applications
 from facegate.admin.roles import Role
 from facegate.collection import store
 from facegate.db.session import session_factory
-from facegate.db.tables import Example, ExampleImage, User
+from facegate.db.tables import Embedding, Example, ExampleImage, User
 from facegate.errors import AlreadyMember, InsufficientPrivileges, NameNotUnique, UserNotFound
 
 
@@ -60,7 +60,11 @@ def test_clone_copies_the_whole_collection(session: Session) -> None:
     assert images == 6
 
     def embeddings(service_id: int) -> set[bytes]:
-        query = select(Example.embedding).where(Example.subject.has(service_id=service_id))
+        query = (
+            select(Embedding.vector)
+            .join(Example, Example.id == Embedding.example_id)
+            .where(Example.subject.has(service_id=service_id))
+        )
         return set(session.scalars(query))
 
     originals, copies = embeddings(service.id), embeddings(clone.id)

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from facegate.collection import store
-from facegate.db.tables import Example, Subject
+from facegate.db.tables import Embedding, Example, Subject
 from facegate.inference import embeddings
 from tests.support.clients import running_api
 
@@ -71,7 +71,9 @@ def _stored(api: Any) -> tuple[dict[str, str], dict[str, int]]:
         rows = s.execute(select(Example.id, Subject.name).join(Subject))
         by_id = {example_id: subject for example_id, subject in rows}
         counts = dict(
-            s.execute(select(Example.calculator, func.count()).group_by(Example.calculator)).all()
+            s.execute(
+                select(Embedding.calculator, func.count()).group_by(Embedding.calculator)
+            ).all()
         )  # type: ignore[arg-type]
     return by_id, counts
 
@@ -130,7 +132,7 @@ def test_dlib_to_insightface_survives_a_kill_and_keeps_every_example(
         assert model["name"] == "insightface-s"
         assert model["inconsistentExamples"] == len(enrolled) - counts[arcface.calculator_id]
         assert "non-commercial" in model["licence"]
-    assert "embedded by another model than insightface-s" in caplog.text
+    assert "have no embedding by insightface-s" in caplog.text
 
     resumed = _migrate(settings)
     assert resumed.returncode == 0, resumed.stderr
@@ -138,7 +140,11 @@ def test_dlib_to_insightface_survives_a_kill_and_keeps_every_example(
     with running_api(settings, arcface, faces_dir, keys) as api:
         by_id, counts = _stored(api)
         assert by_id == enrolled  # every id and subject kept, nothing duplicated
-        assert counts == {arcface.calculator_id: len(enrolled)}
+        # Embedded beside the old model's, which stay until `facegate models retire`.
+        assert counts == {
+            arcface.calculator_id: len(enrolled),
+            face_engine.calculator_id: len(enrolled),
+        }
         assert api.client.get("/api/v1/consistence/status").json()["dbIsInconsistent"] is False
         for photo, people in GROUPS.items():
             faces = api.recognize(photo).json()["result"]
@@ -224,3 +230,80 @@ def test_models_compare_reports_both_models_per_service(
     assert right["dlib"] >= len(enrolled) - 2
     disagreements = lines[3:]
     assert len(disagreements) == len(enrolled) - right["dlib"]
+
+
+def _everyone(api: Any) -> dict[str, set[str]]:
+    """The people recognised (at 0.5) in each group photo."""
+    return {
+        photo: {
+            face["subjects"][0]["subject"]
+            for face in api.recognize(photo).json()["result"]
+            if face["subjects"] and face["subjects"][0]["similarity"] >= 0.5
+        }
+        for photo in GROUPS
+    }
+
+
+def _retire(settings: Any) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*FACEGATE, "models", "retire", "--model", "insightface-s"],
+        env=_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_servers_on_either_model_answer_throughout_a_switch(
+    make_settings: Callable[..., Any],
+    face_engine: Any,
+    engines: Callable[[str], Any],
+    faces_dir: Path,
+    manifest: list[dict[str, Any]],
+) -> None:
+    """A dlib server recognises everyone during and after `migrate` to insightface-s; an
+    insightface-s server on the same database does too; retiring dlib's embeddings waits for
+    the dlib server to stop and leaves the new server's answers as they were."""
+    settings = make_settings()
+    arcface = engines("insightface-s")
+    with running_api(settings, face_engine, faces_dir) as old:
+        enrolled = _enroll(old, face_engine, manifest, copies=1)
+        keys = old.keys
+        assert _everyone(old) == GROUPS
+        migration = subprocess.Popen(
+            [*FACEGATE, "migrate", "--model", "insightface-s"],
+            env=_env(settings),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        during = 0
+        while migration.poll() is None:
+            assert _everyone(old) == GROUPS
+            during += 1
+        assert migration.returncode == 0 and during > 0
+        assert _everyone(old) == GROUPS
+        with running_api(settings, arcface, faces_dir, keys) as new:
+            assert _everyone(new) == GROUPS
+            answers = [new.recognize(photo).json() for photo in GROUPS]
+            health = new.client.get("/healthz").json()["embeddings"]
+            assert health["byModel"] == {
+                arcface.calculator_id: len(enrolled),
+                face_engine.calculator_id: len(enrolled),
+            }
+            assert "warning" not in health
+            refused = _retire(settings)
+            assert refused.returncode == 1
+            assert "still search with these embeddings" in refused.stderr
+            assert f"({face_engine.model})" in refused.stderr
+            old_health = old.client.get("/healthz").json()["embeddings"]
+            assert old_health["byModel"][face_engine.calculator_id] == len(enrolled)
+    # The dlib server has stopped: only the new one runs now.
+    with running_api(settings, arcface, faces_dir, keys) as new:
+        retired = _retire(settings)
+        assert retired.returncode == 0, retired.stderr
+        assert f"deleted {len(enrolled)} embeddings of {face_engine.calculator_id}" in (
+            retired.stdout
+        )
+        assert [new.recognize(photo).json() for photo in GROUPS] == answers
+        health = new.client.get("/healthz").json()["embeddings"]
+        assert health["byModel"] == {arcface.calculator_id: len(enrolled)}

@@ -114,11 +114,11 @@ def test_add_example_creates_or_reuses_the_subject(s: Session, service: Service)
     second = add(s, service, "ANN", 2)
     assert store.list_subjects(s, service=service) == ["Ann"]
     assert first.subject_id == second.subject_id
-    assert first.calculator == CALC
-    stored = store.embedding_of(first)
-    assert stored.dtype == np.float32 and stored.shape == (128,)
-    np.testing.assert_allclose(np.linalg.norm(stored), 1.0, rtol=1e-6)
-    np.testing.assert_allclose(stored, vector(1) / np.linalg.norm(vector(1)), rtol=1e-5)
+    assert stored.models_of(s, example_id=first.id) == [CALC]
+    kept = stored.vector(s, example_id=first.id, calculator=CALC)
+    assert kept is not None and kept.dtype == np.float32 and kept.shape == (128,)
+    np.testing.assert_allclose(np.linalg.norm(kept), 1.0, rtol=1e-6)
+    np.testing.assert_allclose(kept, vector(1) / np.linalg.norm(vector(1)), rtol=1e-5)
     assert store.example_image(s, service=service, example_id=first.id) == b"bytes"
     assert store.example_image(s, service=service, example_id=second.id) == b""
 
@@ -273,7 +273,7 @@ def test_every_collection_write_bumps_the_version(s: Session, service: Service) 
         assert after > before and service.version == after
 
 
-def test_stale_embeddings_and_replacement(s: Session, service: Service) -> None:
+def test_stale_embeddings_and_another_models_beside(s: Session, service: Service) -> None:
     old = store.add_example(
         s, service=service, subject="Ann", embedding=vector(1), calculator="old", image=b"x"
     )
@@ -283,12 +283,17 @@ def test_stale_embeddings_and_replacement(s: Session, service: Service) -> None:
     add(s, service, "Bob", 3)
     assert stored.has_stale_embeddings(s, calculator=CALC)
     assert stored.stale_examples(s, calculator=CALC) == [old.id]  # only those with a photo
-    store.replace_embedding(s, example_id=old.id, embedding=vector(9) * 3, calculator=CALC)
-    replaced = store.get_example(s, service=service, example_id=old.id)
-    assert replaced.calculator == CALC
-    np.testing.assert_allclose(np.linalg.norm(store.embedding_of(replaced)), 1.0, rtol=1e-6)
+    store.add_embedding(s, example_id=old.id, embedding=vector(9) * 3, calculator=CALC)
+    assert stored.models_of(s, example_id=old.id) == [CALC, "old"]  # the old one stays
+    added = stored.vector(s, example_id=old.id, calculator=CALC)
+    assert added is not None
+    np.testing.assert_allclose(np.linalg.norm(added), 1.0, rtol=1e-6)
     assert stored.stale_examples(s, calculator=CALC) == []
-    store.replace_embedding(s, example_id="gone", embedding=vector(1), calculator=CALC)
+    store.add_embedding(s, example_id="gone", embedding=vector(1), calculator=CALC)
+    assert stored.coverage(s) == stored.Coverage(examples=3, by_model={CALC: 2, "old": 2})
+    assert store.drop_embeddings(s, calculator="old") == 2
+    assert stored.coverage(s) == stored.Coverage(examples=3, by_model={CALC: 2})
+    assert stored.models_of(s, example_id=old.id) == [CALC]
 
 
 def test_collection_rows_stream_in_chunks(s: Session, service: Service) -> None:

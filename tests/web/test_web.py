@@ -738,7 +738,7 @@ def test_banner_reports_examples_another_model_embedded(
     try:
         _log_in(page)
         banner = page.locator("#banner")
-        expect(banner).to_contain_text("1 face example(s) were embedded by another model than dlib")
+        expect(banner).to_contain_text("1 of 1 face example(s) have no embedding by dlib")
         expect(banner).to_contain_text("facegate migrate")
         assert errors == []
     finally:

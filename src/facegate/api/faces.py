@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
@@ -22,7 +24,7 @@ from facegate.api.deps import (
     WritableService,
 )
 from facegate.api.params import embeddings_field, require_size
-from facegate.collection import enrol, store
+from facegate.collection import enrol, store, stored
 from facegate.db.tables import Example, Service
 from facegate.engine.similarity import normalize
 from facegate.errors import (
@@ -187,10 +189,10 @@ def verify_against_example(
     shape = face_services.response_format_of(service, default=settings.response_format)
     analysis = inference.faces(body.image(), query)
     # CompreFace looks the example up after detection, so "no face" (28) wins over a bad id.
-    example = _example_or_incorrect(session, service, image_id, inference.calculator_id)
-    scores = inference.scale.similarities(
-        store.embedding_of(example), normalize(embeddings(analysis.faces))
+    example, stored_vector = _example_or_incorrect(
+        session, service, image_id, inference.calculator_id
     )
+    scores = inference.scale.similarities(stored_vector, normalize(embeddings(analysis.faces)))
     result = [
         render.face(face, query, shape, round_box=True)
         | {"subject": example.subject.name, "similarity": render.round5(score)}
@@ -215,22 +217,24 @@ def verify_embeddings_against_example(
     inference: InferenceDep,
 ) -> dict[str, Any]:
     vectors = embeddings_field(body.json, "embeddings")
-    example = _example_or_incorrect(session, service, image_id, inference.calculator_id)
-    stored = store.embedding_of(example)
-    require_size(vectors, len(stored))
-    scores = inference.scale.similarities(stored, normalize(vectors))
+    _, stored_vector = _example_or_incorrect(session, service, image_id, inference.calculator_id)
+    require_size(vectors, len(stored_vector))
+    scores = inference.scale.similarities(stored_vector, normalize(vectors))
     return {"result": render.scored_embeddings(vectors, scores)}
 
 
 def _example_or_incorrect(
     session: Session, service: Service, image_id: str, calculator: str
-) -> Example:
-    """The example to verify against; an unknown id is "Image Id is incorrect" here, and an
-    embedding of another model (not migrated yet) cannot be compared."""
+) -> tuple[Example, npt.NDArray[np.float32]]:
+    """The example to verify against and its embedding by `calculator`; an unknown id is "Image
+    Id is incorrect" here, and an example that only another model embedded (not migrated yet)
+    cannot be compared."""
     try:
         example = store.get_example(session, service=service, example_id=image_id)
     except ExampleNotFound:
         raise ImageIdIncorrect() from None
-    if example.calculator != calculator:
-        raise EmbeddedByOtherModel(example.calculator, calculator)
-    return example
+    vector = stored.vector(session, example_id=example.id, calculator=calculator)
+    if vector is None:
+        others = stored.models_of(session, example_id=example.id)
+        raise EmbeddedByOtherModel(", ".join(others), calculator)
+    return example, vector

@@ -130,11 +130,56 @@ def models_calibrate(
     typer.echo(f"written {target}")
 
 
+@models_app.command("retire")
+def models_retire(
+    data_dir: DataDirOption = None,
+    model: ModelOption = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Even when a running server still uses them.")
+    ] = False,
+) -> None:
+    """Delete the embeddings of every model but the current one, once `facegate migrate` has
+    embedded every example with it and no running server searches with the others."""
+    from facegate.collection import servers, store, stored
+    from facegate.engine.face_engine import FaceEngine
+
+    settings = settings_from(data_dir, model)
+    engine = FaceEngine.create(EngineOptions.from_settings(settings))
+    calculator = engine.calculator_id
+    with database(data_dir) as s:
+        coverage = stored.coverage(s)
+        missing = coverage.examples - coverage.by_model.get(calculator, 0)
+        if missing:
+            typer.echo(
+                f"{missing} examples have no embedding by {engine.model} yet: run "
+                "`facegate migrate` first; nothing was deleted",
+                err=True,
+            )
+            raise typer.Exit(1)
+        retired = sorted(set(coverage.by_model) - {calculator})
+        users = [server for server in servers.running(s) if server.calculator in retired]
+        if users and not force:
+            names = ", ".join(f"{server.process} ({server.model})" for server in users)
+            typer.echo(
+                f"running servers still search with these embeddings: {names}; restart them "
+                "on the new model first (or use --force); nothing was deleted",
+                err=True,
+            )
+            raise typer.Exit(1)
+        for old in retired:
+            count = store.drop_embeddings(s, calculator=old)
+            typer.echo(f"deleted {count} embeddings of {old}")
+    if not retired:
+        typer.echo(f"only {engine.model}'s embeddings are stored: nothing to retire")
+
+
 def migrate(data_dir: DataDirOption = None, model: ModelOption = None) -> None:
-    """Re-embed every stored example with the current model set (after changing FACEGATE_MODEL).
+    """Embed every stored example with the current model set (after changing FACEGATE_MODEL),
+    beside its other models' embeddings: servers on either model keep answering throughout;
+    `facegate models retire` deletes the old ones afterwards.
 
     One example per transaction: interrupt it (Ctrl-C, a kill) at any point and run it again
-    to resume; no example is lost or duplicated. Refused when examples to re-embed have no
+    to resume; no example is lost or duplicated. Refused when examples to embed have no
     stored photo (save_images_to_db=false).
     """
     import time

@@ -5,13 +5,15 @@ The archive (decisions.md D23):
 
     manifest.json       format, version, service, calculators, model, counts, created
     subjects.json       every subject's name, those without examples too
-    examples.jsonl      one example a line: id, subject, calculator, embedding (floats), sha256,
-                        created, photo (its path in the archive, or null when none was kept)
+    examples.jsonl      one example a line: id, subject, embeddings (calculator -> floats: one
+                        per model that embedded it), calculator and embedding (one of those, as
+                        archives before embeddings by model had it), sha256, created, photo (its
+                        path in the archive, or null when none was kept)
     photos/<id>.<ext>   the kept photos
 
-An import keeps the ids. Stored embeddings are used when the archive's calculator is the
-server's; otherwise every example is re-embedded from its photo, and one without a photo is
-skipped and reported. The whole import is one transaction: all of it or nothing.
+An import keeps the ids. An example's stored embedding is used when the archive has the server's
+model's; otherwise the example is re-embedded from its photo, and one without a photo is skipped
+and reported. The whole import is one transaction: all of it or nothing.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from facegate.collection import enrol, reembed, store
+from facegate.collection import enrol, reembed, store, stored
 from facegate.db.tables import Example, ExampleImage, Service, Subject
 from facegate.engine.faces import Embedding
 from facegate.errors import FacegateError, GalleryIdClash, InvalidGallery
@@ -84,7 +86,8 @@ def export(s: Session, *, service: Service, out: IO[bytes], model: str) -> Expor
     """Write the service's gallery to `out` as a tar archive; the manifest records `model`, the
     server's model set, and the calculators of the examples' embeddings."""
     subjects = store.list_subjects(s, service=service)
-    lines, photos, calculators = [], 0, set()
+    embeddings = stored.service_embeddings(s, service_id=service.id)
+    lines, photos, calculators = [], 0, set[str]()
     with tarfile.open(fileobj=out, mode="w") as archive:
         for example, subject, photo in _rows(s, service):
             path = None
@@ -92,17 +95,23 @@ def export(s: Session, *, service: Service, out: IO[bytes], model: str) -> Expor
                 path = f"photos/{example.id}.{_extension(photo)}"
                 _add(archive, path, photo)
                 photos += 1
+            vectors = {
+                calculator: stored.as_vector(blob).tolist()
+                for calculator, blob in sorted(embeddings.get(example.id, {}).items())
+            }
+            first = next(iter(vectors))  # an example always has an embedding
             record = {
                 "id": example.id,
                 "subject": subject,
-                "calculator": example.calculator,
-                "embedding": store.embedding_of(example).tolist(),
+                "embeddings": vectors,
+                "calculator": first,
+                "embedding": vectors[first],
                 "sha256": example.content_hash,
                 "created": example.created_at.isoformat(),
                 "photo": path,
             }
             lines.append(json.dumps(record))
-            calculators.add(example.calculator)
+            calculators.update(vectors)
         _add(archive, "examples.jsonl", "".join(f"{line}\n" for line in lines).encode())
         _add(archive, "subjects.json", json.dumps(subjects).encode())
         manifest = {
@@ -169,8 +178,9 @@ def embed(gallery: Gallery, inference: Inference) -> Embedded:
     skipped, reembedded = [], set()
     for record in gallery.examples:
         photo = gallery.photos.get(record["photo"]) if record["photo"] else None
-        if record["calculator"] == inference.calculator_id:
-            vectors[record["id"]] = np.asarray(record["embedding"], dtype=np.float32)
+        stored_ones = record.get("embeddings") or {record["calculator"]: record["embedding"]}
+        if inference.calculator_id in stored_ones:
+            vectors[record["id"]] = np.asarray(stored_ones[inference.calculator_id], np.float32)
         elif photo is None:
             skipped.append(f"{record['id']}: no photo to re-embed it with this model")
         else:

@@ -1,30 +1,46 @@
-"""The per-service in-memory matrix of normalised embeddings, and top-k search over it.
+"""The per-service in-memory search: rounded embeddings in memory, exact similarities out.
 
-Each process keeps, per service, the embeddings of the current calculator as one float32 matrix,
-loaded lazily. Writes committed by this process are applied in place (the store records them in
-the session, the registry listens to the session factory's commits). Writes by other processes
-(uvicorn workers, other servers on one PostgreSQL) are noticed by comparing `Service.version` at
-every search: one indexed single-row query, so the next request after a write sees it.
+Each process keeps, per service, its model's embeddings as one matrix of bfloat16 values (the
+upper half of each float32: half the memory), loaded at the service's first search. Every
+search reads the service's version (one indexed single-row query). When a write of any process
+moved it, the search reads the record of the writes since the version it holds
+(`collection.changes`) and applies them; it loads the service whole only the first time, or
+when that record no longer reaches back (decisions.md D28). The rounded scores pick the
+candidates; those that could be among the best are re-scored on their exact float32
+embeddings, read from the database, so every similarity returned is the float32 one
+(decisions.md D30).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import event
+import numpy.typing as npt
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.collection import changes, stored
+from facegate.db.session import snapshot
 from facegate.db.tables import Service
 from facegate.engine.similarity import Scale, normalize
 from facegate.errors import WrongEmbeddingSize
-from facegate.metrics import STAGE_SECONDS
+from facegate.metrics import INDEX_UPDATES, STAGE_SECONDS
+
+log = logging.getLogger(__name__)
 
 ID_DTYPE = "S36"  # example ids are UUID strings; fixed-width bytes keep a million of them in 36 MB
+# A rounded value is within 2^-9 of its float32 (relative), so a rounded dot product of unit
+# vectors is within 2^-9 of the exact one, plus float32 summation error (under 2^-12 at 512
+# dimensions). Two rows whose rounded scores differ by less than twice that may swap places.
+MARGIN = 2 * (2**-9 + 2**-12)
+# Rows widened to float32 at a time while scoring: 4,096 x 512 x 4 bytes stays in cache.
+CHUNK = 4096
+
+Rows = npt.NDArray[np.intp]
 
 
 class Match(NamedTuple):
@@ -33,18 +49,51 @@ class Match(NamedTuple):
     similarity: float
 
 
+def rounded(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.uint16]:
+    """Float32 rows as bfloat16 bits (the upper 16 bits, rounded to nearest, ties to even)."""
+    bits = np.ascontiguousarray(vectors, dtype="<f4").view(np.uint32)
+    halves: npt.NDArray[np.uint16] = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    return halves
+
+
+def rounded_scores(
+    matrix: npt.NDArray[np.uint16], queries: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """(rows, queries) dot products of bfloat16 rows with float32 queries, widened a chunk at a
+    time so BLAS does the work (numpy has no fast float16 or bfloat16 product)."""
+    scores = np.empty((len(matrix), len(queries)), dtype=np.float32)
+    wide = np.empty((min(CHUNK, len(matrix)), matrix.shape[1]), dtype=np.uint32)
+    for start in range(0, len(matrix), CHUNK):
+        part = matrix[start : start + CHUNK]
+        np.copyto(wide[: len(part)], part)
+        wide[: len(part)] <<= 16
+        np.matmul(wide[: len(part)].view(np.float32), queries.T, out=scores[start : start + CHUNK])
+    return scores
+
+
+class _View(NamedTuple):
+    """A collection's rows at one moment: later writes never change these arrays' rows."""
+
+    vectors: npt.NDArray[np.uint16]
+    ids: npt.NDArray[np.bytes_]
+    subjects: npt.NDArray[np.int64]
+    names: dict[int, str]
+
+
 @dataclass
 class _Collection:
     """One service's rows. Rows below `size` are never rewritten in place, so a search can read
-    views of them without a lock while appends fill the spare capacity above `size`."""
+    views of them while appends fill the spare capacity above `size`; the lock guards the
+    fields, and is held for microseconds (never while reading the database)."""
 
     guid: str
     version: int
-    vectors: np.ndarray  # (capacity, dim) float32
-    ids: np.ndarray  # (capacity,) S36
-    subjects: np.ndarray  # (capacity,) int64 subject ids
+    vectors: npt.NDArray[np.uint16]  # (capacity, dim) bfloat16 bits
+    ids: npt.NDArray[np.bytes_]  # (capacity,) S36
+    subjects: npt.NDArray[np.int64]  # (capacity,) subject ids
     size: int
     names: dict[int, str] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
 
     @classmethod
     def load(
@@ -54,65 +103,109 @@ class _Collection:
         chunks: Iterable[Sequence[tuple[str, bytes, int]]],
         names: dict[int, str],
     ) -> _Collection:
-        vectors, ids, subjects = [np.zeros((0, 0), dtype=np.float32)], [], []
-        for chunk in chunks:
+        vectors, ids, subjects = [], [], []
+        for chunk in chunks:  # rounded chunk by chunk: the float32 matrix is never whole
             blob = b"".join(row[1] for row in chunk)
-            vectors.append(np.frombuffer(blob, dtype="<f4").reshape(len(chunk), -1))
+            vectors.append(rounded(np.frombuffer(blob, dtype="<f4").reshape(len(chunk), -1)))
             ids.append(np.array([row[0] for row in chunk], dtype=ID_DTYPE))
             subjects.append(np.fromiter((row[2] for row in chunk), np.int64, len(chunk)))
-        matrix = np.concatenate(vectors[1:]).astype(np.float32, copy=False) if ids else vectors[0]
+        if not ids:
+            return cls.empty(guid, version, names)
+        matrix = np.concatenate(vectors)
         return cls(
-            guid=guid,
-            version=version,
-            vectors=matrix,
-            ids=np.concatenate(ids) if ids else np.zeros(0, dtype=ID_DTYPE),
-            subjects=np.concatenate(subjects) if ids else np.zeros(0, dtype=np.int64),
-            size=len(matrix),
-            names=names,
+            guid, version, matrix, np.concatenate(ids), np.concatenate(subjects), len(matrix), names
         )
 
-    def snapshot(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
-        n = self.size
-        return self.vectors[:n], self.ids[:n], self.subjects[:n], self.names
+    @classmethod
+    def empty(cls, guid: str, version: int, names: dict[int, str]) -> _Collection:
+        return cls(
+            guid,
+            version,
+            np.zeros((0, 0), dtype=np.uint16),
+            np.zeros(0, dtype=ID_DTYPE),
+            np.zeros(0, dtype=np.int64),
+            0,
+            names,
+        )
 
-    def append(self, change: changes.ExampleAdded) -> None:
-        dim = change.embedding.shape[0]
-        if self.vectors.shape[1] != dim:
-            if self.size:  # a vector of another size cannot join this matrix
-                raise _Reload
-            self.vectors = np.zeros((0, dim), dtype=np.float32)
-            self.ids = np.zeros(0, dtype=ID_DTYPE)
-            self.subjects = np.zeros(0, dtype=np.int64)
+    def view(self) -> _View:
+        with self.lock:
+            n = self.size
+            return _View(self.vectors[:n], self.ids[:n], self.subjects[:n], self.names)
+
+    def follow(
+        self,
+        log: list[changes.Change],
+        embedded: dict[str, tuple[bytes, int, str]],
+        *,
+        calculator: str,
+    ) -> None:
+        """Apply the writes after this collection's version; `embedded` holds, as of the last
+        of them, the rows of the examples they embedded with `calculator`."""
+        with self.lock:
+            for change in log:
+                self._apply(change, embedded, calculator)
+            self.version = log[-1].version
+
+    def _apply(
+        self, change: changes.Change, embedded: dict[str, tuple[bytes, int, str]], calculator: str
+    ) -> None:
+        detail = change.detail
+        match change.kind:
+            case changes.Kind.EMBEDDED if detail["calculator"] == calculator:
+                # Absent from `embedded`: deleted by a later write of the same log.
+                if (row := embedded.get(detail["example"])) is not None:
+                    self._remove((detail["example"],))  # the same model embedded it anew
+                    self._append(detail["example"], *row)
+            case changes.Kind.REMOVED:
+                self._remove(tuple(detail["examples"]))
+            case changes.Kind.RENAMED:
+                self.names[detail["subject"]] = detail["name"]
+            case changes.Kind.MERGED:
+                subjects = self.subjects.copy()
+                subjects[subjects == detail["source"]] = detail["target"]
+                self.subjects = subjects
+                self.names[detail["target"]] = detail["name"]
+            case changes.Kind.CLEARED:
+                self._clear()
+            case changes.Kind.UNEMBEDDED if detail["calculator"] == calculator:
+                self._clear()
+
+    def _append(self, example_id: str, blob: bytes, subject_id: int, subject: str) -> None:
+        vector = rounded(np.frombuffer(blob, dtype="<f4"))
+        if self.vectors.shape[1] != len(vector):
+            if self.size:
+                raise WrongEmbeddingSize(len(vector), self.vectors.shape[1])
+            self.vectors = np.zeros((0, len(vector)), dtype=np.uint16)
         if self.size == len(self.vectors):
             capacity = max(16, 2 * self.size)
             self.vectors = _grow(self.vectors, capacity)
             self.ids = _grow(self.ids, capacity)
             self.subjects = _grow(self.subjects, capacity)
         n = self.size
-        self.vectors[n] = change.embedding
-        self.ids[n] = change.example_id.encode()
-        self.subjects[n] = change.subject_id
+        self.vectors[n] = vector
+        self.ids[n] = example_id.encode()
+        self.subjects[n] = subject_id
         # Readers only look names up, so adding a key in place is safe under the GIL.
-        self.names[change.subject_id] = change.subject
+        self.names[subject_id] = subject
         self.size = n + 1
 
-    def remove(self, example_ids: tuple[str, ...]) -> None:
-        if not example_ids:
+    def _remove(self, example_ids: tuple[str, ...]) -> None:
+        if not example_ids or not self.size:
             return
-        vectors, ids, subjects, _ = self.snapshot()
-        keep = ~np.isin(ids, np.array(example_ids, dtype=ID_DTYPE))
-        self.vectors, self.ids, self.subjects = vectors[keep], ids[keep], subjects[keep]
+        n = self.size
+        keep = ~np.isin(self.ids[:n], np.array(example_ids, dtype=ID_DTYPE))
+        if keep.all():
+            return
+        self.vectors, self.ids = self.vectors[:n][keep], self.ids[:n][keep]
+        self.subjects = self.subjects[:n][keep]
         self.size = len(self.ids)
 
-    def merge(self, change: changes.SubjectMerged) -> None:
-        subjects = self.subjects.copy()
-        subjects[subjects == change.source_id] = change.target_id
-        self.subjects = subjects
-        self.names[change.target_id] = change.target
-
-
-class _Reload(Exception):
-    """The cached collection cannot follow a change: drop it and load again on next search."""
+    def _clear(self) -> None:
+        self.vectors = np.zeros((0, self.vectors.shape[1]), dtype=np.uint16)
+        self.ids = np.zeros(0, dtype=ID_DTYPE)
+        self.subjects = np.zeros(0, dtype=np.int64)
+        self.size = 0
 
 
 def _grow(array: np.ndarray, capacity: int) -> np.ndarray:
@@ -128,16 +221,11 @@ class IndexRegistry:
         self._sessions = sessions
         self.calculator = calculator
         self.scale = scale
-        self._lock = threading.Lock()  # guards _collections and every _Collection's fields
-        self._load_lock = threading.Lock()  # one load at a time, so a burst loads once
+        self._lock = threading.Lock()  # guards the two dicts, never held while reading
         self._collections: dict[int, _Collection] = {}
-        event.listen(sessions, "after_commit", self._after_commit)
-        event.listen(sessions, "after_soft_rollback", self._after_rollback)
-
-    def close(self) -> None:
-        """Stop following the session factory's commits."""
-        event.remove(self._sessions, "after_commit", self._after_commit)
-        event.remove(self._sessions, "after_soft_rollback", self._after_rollback)
+        # One update of a service at a time, so a burst after a write reads the record once;
+        # other services' searches never wait on it.
+        self._updating: dict[int, threading.Lock] = {}
 
     def search(
         self,
@@ -154,32 +242,22 @@ class IndexRegistry:
         `per_subject`: only each subject's best example, so `k` counts subjects.
         `min_similarity`: matches below it are left out, so an empty list means "unknown"."""
         with STAGE_SECONDS.labels("search").time():
-            return self._search(service, queries, k, per_subject, min_similarity)
-
-    def _search(
-        self,
-        service: Service,
-        queries: np.ndarray,
-        k: int,
-        per_subject: bool,
-        min_similarity: float | None,
-    ) -> list[list[Match]]:
-        queries, vectors, ids, subjects, names = self._snapshot(service, queries)
-        if len(vectors) == 0 or k == 0:
-            return [[] for _ in queries]
-        # Similarity falls as distance grows, and for unit vectors distance falls as the dot
-        # product grows, so rank by dot product and compute exact similarities for the top k.
-        scores = vectors @ queries.T  # (N, queries): BLAS gemm with the big matrix untransposed
-        count = len(vectors) if k < 0 else min(k, len(vectors))
-        results = []
-        for query, column in zip(queries, scores.T, strict=True):
-            top = _ranked(column, count, subjects if per_subject else None)
-            matches = self._matches(query, top, vectors, ids, subjects, names)
-            if min_similarity is not None:
-                # Compared as answers show it (5 places): a face shown as 1.0 passes 1.0.
-                matches = [m for m in matches if round(m.similarity, 5) >= min_similarity]
-            results.append(matches)
-        return results
+            queries, view = self._snapshot(service, queries)
+            if len(view.ids) == 0 or k == 0:
+                return [[] for _ in queries]
+            count = len(view.ids) if k < 0 else min(k, len(view.ids))
+            subjects = view.subjects if per_subject else None
+            scores = rounded_scores(view.vectors, queries)
+            candidates = [_candidates(column, count, subjects) for column in scores.T]
+            exact = self._exact(view, np.unique(np.concatenate(candidates)))
+            results = []
+            for query, rows in zip(queries, candidates, strict=True):
+                matches = self._ranked(query, rows, view, exact, count, subjects)
+                if min_similarity is not None:
+                    # Compared as answers show it (5 places): a face shown as 1.0 passes 1.0.
+                    matches = [m for m in matches if round(m.similarity, 5) >= min_similarity]
+                results.append(matches)
+            return results
 
     def best_of_subject(
         self, service: Service, queries: np.ndarray, *, subject_id: int
@@ -187,132 +265,155 @@ class IndexRegistry:
         """For each query embedding, the subject's example most similar to it; None when the
         subject has no example embedded by this model."""
         with STAGE_SECONDS.labels("search").time():
-            queries, vectors, ids, subjects, names = self._snapshot(service, queries)
-            rows = np.flatnonzero(subjects == subject_id)
-            if len(rows) == 0:
+            queries, view = self._snapshot(service, queries)
+            mine = np.flatnonzero(view.subjects == subject_id)
+            if len(mine) == 0:
                 return None
-            scores = vectors[rows] @ queries.T
-            return [
-                self._matches(query, rows[[np.argmax(column)]], vectors, ids, subjects, names)[0]
-                for query, column in zip(queries, scores.T, strict=True)
+            scores = rounded_scores(view.vectors[mine], queries)
+            candidates = [mine[_candidates(column, 1, None)] for column in scores.T]
+            exact = self._exact(view, np.unique(np.concatenate(candidates)))
+            best = [
+                self._ranked(query, rows, view, exact, 1, None)
+                for query, rows in zip(queries, candidates, strict=True)
             ]
+            # A candidate deleted since the view was taken is gone from `exact`.
+            return [matches[0] for matches in best] if all(best) else None
 
-    def _snapshot(
-        self, service: Service, queries: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[int, str]]:
+    def _snapshot(self, service: Service, queries: np.ndarray) -> tuple[np.ndarray, _View]:
         """The queries normalised, and the service's rows they can be compared with."""
         queries = normalize(np.atleast_2d(np.asarray(queries, dtype=np.float32)))
-        collection = self._current(service)
-        with self._lock:
-            vectors, ids, subjects, names = collection.snapshot()
-        if len(vectors) and queries.shape[1] != vectors.shape[1]:
-            raise WrongEmbeddingSize(queries.shape[1], vectors.shape[1])
-        return queries, vectors, ids, subjects, names
+        view = self._current(service).view()
+        if len(view.ids) and queries.shape[1] != view.vectors.shape[1]:
+            raise WrongEmbeddingSize(queries.shape[1], view.vectors.shape[1])
+        return queries, view
 
-    def _matches(
+    def _exact(self, view: _View, rows: Rows) -> dict[int, npt.NDArray[np.float32]]:
+        """Row -> exact stored embedding, for the rows whose example still exists."""
+        ids = [view.ids[row].decode() for row in rows]
+        with self._sessions() as s:
+            found = stored.vectors(s, calculator=self.calculator, example_ids=ids)
+        return {int(row): found[i] for row, i in zip(rows, ids, strict=True) if i in found}
+
+    def _ranked(
         self,
         query: np.ndarray,
-        top: np.ndarray,
-        vectors: np.ndarray,
-        ids: np.ndarray,
-        subjects: np.ndarray,
-        names: dict[int, str],
+        rows: Rows,
+        view: _View,
+        exact: dict[int, npt.NDArray[np.float32]],
+        count: int,
+        subjects: npt.NDArray[np.int64] | None,
     ) -> list[Match]:
-        values = self.scale.similarities(query, vectors[top])
+        """The `count` best of the candidate `rows` by exact similarity (each subject's best
+        only, with `subjects`)."""
+        rows = np.array([row for row in rows if row in exact], dtype=np.intp)
+        if len(rows) == 0:
+            return []
+        values = self.scale.similarities(query, np.stack([exact[int(row)] for row in rows]))
+        order = np.argsort(-values, kind="stable")
+        if subjects is not None:
+            _, first = np.unique(subjects[rows[order]], return_index=True)
+            order = order[np.sort(first)]
         return [
-            Match(ids[i].decode(), names[int(subjects[i])], float(value))
-            for i, value in zip(top, values, strict=True)
+            Match(
+                view.ids[rows[i]].decode(),
+                view.names[int(view.subjects[rows[i]])],
+                float(values[i]),
+            )
+            for i in order[:count]
         ]
 
     def _current(self, service: Service) -> _Collection:
+        """The service's collection, brought up to its version in the database."""
         with self._sessions() as s:
             version = stored.service_version(s, service_id=service.id)
-        if version is None:  # deleted, by this process or another
-            with self._lock:
-                self._collections.pop(service.id, None)
-            return _Collection.load(service.guid, 0, [], {})
-        if (cached := self._cached(service, version)) is not None:
+        cached = self._cached(service)
+        if version is not None and cached is not None and cached.version >= version:
             return cached
-        with self._load_lock:
-            if (cached := self._cached(service, version)) is not None:
-                return cached  # loaded by another thread meanwhile
-            loaded = self._load(service)
-            with self._lock:
-                cached = self._collections.get(service.id)
-                # A commit of this process may have moved the cache past what we read.
-                if cached is None or cached.guid != service.guid or cached.version < loaded.version:
-                    self._collections[service.id] = loaded
-                    return loaded
-                return cached
+        with self._lock:
+            updating = self._updating.setdefault(service.id, threading.Lock())
+        with updating:
+            return self._update(service)
 
-    def _cached(self, service: Service, version: int) -> _Collection | None:
-        """The loaded collection of this very service (not a recreated id) at this version."""
+    def _cached(self, service: Service) -> _Collection | None:
+        """The loaded collection of this very service (not a recreated id)."""
         with self._lock:
             cached = self._collections.get(service.id)
-        if cached is not None and cached.guid == service.guid and cached.version == version:
-            return cached
-        return None
+        return cached if cached is not None and cached.guid == service.guid else None
 
-    def _load(self, service: Service) -> _Collection:
-        # Read the version before and after the rows: equal values mean no write committed in
-        # between, so the rows are exactly that version's (any write bumps it).
-        with self._sessions() as s:
-            while True:
-                before = stored.service_version(s, service_id=service.id) or 0
-                names = stored.subject_names(s, service_id=service.id)
-                chunks = stored.collection_rows(
-                    s, service_id=service.id, calculator=self.calculator
+    def _update(self, service: Service) -> _Collection:
+        """Follow the record of writes, or load the service whole, in one snapshot: the version
+        and the rows read together, in one pass (decisions.md D28)."""
+        with snapshot(self._sessions) as s:
+            version = stored.service_version(s, service_id=service.id)
+            cached = self._cached(service)
+            if version is None:  # deleted, by this process or another
+                with self._lock:
+                    self._collections.pop(service.id, None)
+                return _Collection.empty(service.guid, 0, {})
+            if cached is not None and cached.version >= version:
+                return cached  # brought up to date by another thread meanwhile
+            if cached is not None:
+                writes = changes.since(
+                    s, service_id=service.id, held=cached.version, current=version
                 )
-                loaded = _Collection.load(service.guid, before, chunks, names)
-                after = stored.service_version(s, service_id=service.id) or 0
-                s.rollback()  # end any read snapshot so the next round sees new commits
-                if before == after:
-                    return loaded
-
-    def _after_commit(self, session: Session) -> None:
-        committed = changes.pop_changes(session)
+                if writes is not None:
+                    cached.follow(writes, self._embedded(s, writes), calculator=self.calculator)
+                    INDEX_UPDATES.labels("changes").inc()
+                    self._warn_if_retired(service, writes)
+                    return cached
+            names = stored.subject_names(s, service_id=service.id)
+            rows = stored.collection_rows(s, service_id=service.id, calculator=self.calculator)
+            loaded = _Collection.load(service.guid, version, rows, names)
+        INDEX_UPDATES.labels("load").inc()
         with self._lock:
-            for change in committed:
-                self._apply(change)
+            self._collections[service.id] = loaded
+        return loaded
 
-    def _after_rollback(self, session: Session, _previous: object) -> None:
-        changes.pop_changes(session)
+    def _warn_if_retired(self, service: Service, writes: list[changes.Change]) -> None:
+        """A retired model's server finds no one from now on: never silently."""
+        for change in writes:
+            if change.kind == changes.Kind.UNEMBEDDED and change.detail["calculator"] == (
+                self.calculator
+            ):
+                log.warning(
+                    "the embeddings of this server's model (%s) were deleted from service %s "
+                    "(`facegate models retire`): it finds no one there until it is restarted "
+                    "on the current model",
+                    self.calculator,
+                    service.name,
+                )
 
-    def _apply(self, change: changes.Change) -> None:
-        collection = self._collections.get(change.service_id)
-        if collection is None:
-            return  # not loaded here: the next search loads it
-        if isinstance(change, changes.ServiceDeleted) or change.version != collection.version + 1:
-            del self._collections[change.service_id]  # gone, or missed another process's write
-            return
-        try:
-            match change:
-                case changes.ExampleReembedded() if change.previous == self.calculator:
-                    raise _Reload  # a vector of the matrix itself changed
-                case changes.ExampleAdded() if change.calculator == self.calculator:
-                    collection.append(change)
-                case changes.ExamplesRemoved():
-                    collection.remove(change.example_ids)
-                case changes.SubjectRenamed():
-                    collection.names[change.subject_id] = change.name
-                case changes.SubjectMerged():
-                    collection.merge(change)
-                case changes.CollectionReset():
-                    raise _Reload
-        except _Reload:
-            del self._collections[change.service_id]
-            return
-        collection.version = change.version
+    def _embedded(
+        self, s: Session, writes: list[changes.Change]
+    ) -> dict[str, tuple[bytes, int, str]]:
+        """The rows of the examples these writes embedded with this process's model."""
+        added = [
+            change.detail["example"]
+            for change in writes
+            if change.kind == changes.Kind.EMBEDDED
+            and change.detail["calculator"] == self.calculator
+        ]
+        if not added:
+            return {}
+        return stored.embedded_rows(s, calculator=self.calculator, example_ids=added)
 
 
-def _ranked(scores: np.ndarray, count: int, subjects: np.ndarray | None) -> np.ndarray:
-    """Rows of the `count` best scores, best first; with `subjects`, each subject's best row
-    only (so `count` counts subjects)."""
-    if count == 1:  # the usual prediction_count: argmax is ten times cheaper than a partition
-        return np.array([np.argmax(scores)])
+def _candidates(
+    scores: npt.NDArray[np.float32], count: int, subjects: npt.NDArray[np.int64] | None
+) -> Rows:
+    """Rows that may be among the `count` best by exact score, given rounded `scores`: every
+    row within MARGIN of the count-th best rounded score (of the subjects' best, with
+    `subjects`), since no row further below can overtake it."""
     if subjects is not None:
-        order = np.argsort(-scores, kind="stable")
-        _, first = np.unique(subjects[order], return_index=True)  # each subject's best place
-        return order[np.sort(first)][:count]
-    top = np.argpartition(scores, len(scores) - count)[len(scores) - count :]
-    return top[np.argsort(-scores[top], kind="stable")]
+        _, inverse = np.unique(subjects, return_inverse=True)
+        best = np.full(inverse.max() + 1, -np.inf, dtype=np.float32)
+        np.maximum.at(best, inverse, scores)
+        scores_to_beat = best
+    else:
+        scores_to_beat = scores
+    if count >= len(scores_to_beat):
+        bar = scores_to_beat.min()
+    else:
+        bar = np.partition(scores_to_beat, len(scores_to_beat) - count)[-count]
+    rows: Rows = np.flatnonzero(scores >= bar - MARGIN)
+    return rows

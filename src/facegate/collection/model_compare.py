@@ -12,6 +12,7 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from facegate.collection import stored
 from facegate.collection.reembed import photo_embedding
 from facegate.db.tables import Example, ExampleImage, Service, Subject
 from facegate.engine.face_engine import FaceEngine
@@ -33,8 +34,7 @@ class Prediction:
 class StoredExample:
     id: str
     subject: str
-    calculator: str
-    embedding: bytes
+    embeddings: dict[str, bytes]  # calculator -> float32 bytes
     photo: bytes | None
 
 
@@ -81,15 +81,16 @@ def leave_one_out(vectors: Floats, subjects: Sequence[str], scale: Scale) -> lis
 
 
 def stored_examples(s: Session, service: Service) -> Iterator[StoredExample]:
+    embeddings = stored.service_embeddings(s, service_id=service.id)
     rows = s.execute(
-        select(Example.id, Subject.name, Example.calculator, Example.embedding, ExampleImage.data)
+        select(Example.id, Subject.name, ExampleImage.data)
         .join(Subject, Subject.id == Example.subject_id)
         .outerjoin(ExampleImage, ExampleImage.example_id == Example.id)
         .where(Subject.service_id == service.id)
         .order_by(Subject.name, Example.id)
     )
-    for example_id, subject, calculator, embedding, photo in rows:
-        yield StoredExample(example_id, subject, calculator, embedding, photo)
+    for example_id, subject, photo in rows:
+        yield StoredExample(example_id, subject, embeddings.get(example_id, {}), photo)
 
 
 def _vectors(examples: Sequence[StoredExample], engine: FaceEngine) -> list[Floats | None]:
@@ -98,8 +99,8 @@ def _vectors(examples: Sequence[StoredExample], engine: FaceEngine) -> list[Floa
     inference = Inference(engine, 1)
     vectors: list[Floats | None] = []
     for example in examples:
-        if example.calculator == engine.calculator_id:
-            vectors.append(np.frombuffer(example.embedding, dtype=np.float32))
+        if (blob := example.embeddings.get(engine.calculator_id)) is not None:
+            vectors.append(stored.as_vector(blob))
         elif example.photo is None:
             vectors.append(None)
         else:

@@ -73,7 +73,7 @@ def migrate(
                         log.warning("migration skipped example %s: %s", example_id, exc.message)
                         skipped.append(example_id)
                     else:
-                        store.replace_embedding(
+                        store.add_embedding(
                             s,
                             example_id=example_id,
                             embedding=embedding,

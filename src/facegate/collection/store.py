@@ -3,9 +3,9 @@
 Plain functions taking a Session first and keyword-only arguments. The caller owns the
 transaction. Every write to a collection starts by bumping `Service.version` (which also takes
 the service's write lock: a row lock on PostgreSQL, the database lock on SQLite, so writes to one
-collection are serialised) and records what it changed in `session.info`, which
-`facegate.collection.index.IndexRegistry` applies to its in-memory matrix once the transaction
-commits (`facegate.collection.changes`).
+collection are serialised) and records what it changed under that version
+(`facegate.collection.changes`), which every process's
+`facegate.collection.index.IndexRegistry` applies to its in-memory matrix at its next search.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from facegate import names
 from facegate.collection import changes
 from facegate.db.session import bulk_write
 from facegate.db.tables import (
+    Embedding,
     Example,
     ExampleImage,
     Service,
@@ -122,7 +123,9 @@ def _drop_subject(s: Session, *, service: Service, version: int, subject: Subjec
     removed = tuple(s.scalars(select(Example.id).where(Example.subject_id == subject.id)))
     s.execute(delete(Subject).where(Subject.id == subject.id))
     s.expunge(subject)
-    changes.record(s, changes.ExamplesRemoved(service.id, version, removed))
+    changes.record(
+        s, service_id=service.id, version=version, kind=changes.Kind.REMOVED, examples=removed
+    )
     _publish(s, service, outbox.SUBJECT_DELETED, subject=subject.name, examples=len(removed))
     return len(removed)
 
@@ -137,7 +140,7 @@ def create_subject(s: Session, *, service: Service, name: str) -> Subject:
     if _find_subject(s, service=service, name=name) is not None:
         raise SubjectAlreadyExists()
     subject = _add_subject(s, service=service, name=name)
-    changes.record(s, changes.Change(service.id, version))
+    changes.record(s, service_id=service.id, version=version, kind=changes.Kind.NONE)
     _publish(s, service, outbox.SUBJECT_ADDED, subject=subject.name)
     return subject
 
@@ -168,7 +171,14 @@ def rename_subject(s: Session, *, service: Service, old: str, new: str) -> bool:
     if target is None or target.id == subject.id:
         subject.name, subject.name_key = _valid_name(new), _name_key(new)
         s.flush()
-        changes.record(s, changes.SubjectRenamed(service.id, version, subject.id, new))
+        changes.record(
+            s,
+            service_id=service.id,
+            version=version,
+            kind=changes.Kind.RENAMED,
+            subject=subject.id,
+            name=subject.name,
+        )
         _publish(
             s, service, outbox.SUBJECT_RENAMED, subject=subject.name, previous=old, merged=False
         )
@@ -180,7 +190,13 @@ def rename_subject(s: Session, *, service: Service, old: str, new: str) -> bool:
     s.execute(delete(Subject).where(Subject.id == subject.id))
     s.expunge(subject)
     changes.record(
-        s, changes.SubjectMerged(service.id, version, subject.id, target.id, target.name)
+        s,
+        service_id=service.id,
+        version=version,
+        kind=changes.Kind.MERGED,
+        source=subject.id,
+        target=target.id,
+        name=target.name,
     )
     _publish(s, service, outbox.SUBJECT_RENAMED, subject=target.name, previous=old, merged=True)
     return True
@@ -200,7 +216,7 @@ def delete_all_subjects(s: Session, *, service: Service) -> int:
     """Delete every subject and example of the service; returns the number of subjects."""
     version = _write(s, service)
     count = bulk_write(s, delete(Subject).where(Subject.service_id == service.id))
-    changes.record(s, changes.CollectionReset(service.id, version))
+    changes.record(s, service_id=service.id, version=version, kind=changes.Kind.CLEARED)
     _publish(s, service, outbox.SUBJECT_DELETED, subject=None, all=True, count=count)
     return count
 
@@ -228,14 +244,12 @@ def add_example(
     if owner is None:
         owner = _add_subject(s, service=service, name=subject)
         _publish(s, service, outbox.SUBJECT_ADDED, subject=owner.name)
-    vector = _normalized(embedding)
     example = Example(
         id=example_id or new_uuid(),
         subject_id=owner.id,
-        embedding=vector.tobytes(),
-        calculator=calculator,
         content_hash=content_hash,
         created_at=created_at or utcnow(),
+        embeddings=[Embedding(calculator=calculator, vector=_normalized(embedding).tobytes())],
     )
     s.add(example)
     if image is not None:
@@ -243,9 +257,11 @@ def add_example(
     s.flush()
     changes.record(
         s,
-        changes.ExampleAdded(
-            service.id, version, example.id, owner.id, owner.name, vector, calculator
-        ),
+        service_id=service.id,
+        version=version,
+        kind=changes.Kind.EMBEDDED,
+        example=example.id,
+        calculator=calculator,
     )
     _publish(s, service, outbox.EXAMPLE_ADDED, image_id=example.id, subject=owner.name)
     return example
@@ -255,11 +271,6 @@ def _normalized(embedding: npt.ArrayLike) -> npt.NDArray[np.float32]:
     """The L2-normalised float32 vector that is stored (little-endian bytes) and indexed."""
     vector: npt.NDArray[np.float32] = normalize(np.asarray(embedding, dtype=np.float32).ravel())
     return vector
-
-
-def embedding_of(example: Example) -> npt.NDArray[np.float32]:
-    """The stored (L2-normalised) embedding of an example as a float32 vector."""
-    return np.frombuffer(example.embedding, dtype="<f4").astype(np.float32)
 
 
 def list_examples(
@@ -308,7 +319,9 @@ def delete_examples(s: Session, *, service: Service, ids: Collection[str]) -> li
     removed = tuple(ref.image_id for ref in found)
     if removed:
         s.execute(delete(Example).where(Example.id.in_(removed)))
-    changes.record(s, changes.ExamplesRemoved(service.id, version, removed))
+    changes.record(
+        s, service_id=service.id, version=version, kind=changes.Kind.REMOVED, examples=removed
+    )
     outbox.publish(
         s,
         service=service,
@@ -334,12 +347,12 @@ def delete_examples_by_subject(s: Session, *, service: Service, subject: str | N
     if subject is None:
         in_service = select(Subject.id).where(Subject.service_id == service.id)
         count = bulk_write(s, delete(Example).where(Example.subject_id.in_(in_service)))
-        changes.record(s, changes.CollectionReset(service.id, version))
+        changes.record(s, service_id=service.id, version=version, kind=changes.Kind.CLEARED)
         _publish(s, service, outbox.EXAMPLE_DELETED, image_id=None, all=True, count=count)
         return count
     owner = _find_subject(s, service=service, name=subject)
     if owner is None:
-        changes.record(s, changes.Change(service.id, version))
+        changes.record(s, service_id=service.id, version=version, kind=changes.Kind.NONE)
         return 0
     return _drop_subject(s, service=service, version=version, subject=owner)
 
@@ -357,31 +370,64 @@ def example_image(s: Session, *, service: Service, example_id: str) -> bytes:
     return data or b""
 
 
-# --- a re-embedded example (/migrate) ---------------------------------------------------------
+# --- embeddings by model (/migrate and the removal of a retired model's) ---------------------
 
 
-def replace_embedding(
-    s: Session, *, example_id: str, embedding: np.ndarray, calculator: str
-) -> None:
-    """Store a re-computed embedding (normalised, unlike CompreFace's /migrate quirk)."""
-    example = s.get(Example, example_id)
-    if example is None:
-        return  # deleted while the migration ran
-    owner, service = s.execute(
-        select(Subject, Service)
+def add_embedding(s: Session, *, example_id: str, embedding: np.ndarray, calculator: str) -> None:
+    """Store another model's embedding of an example beside the ones it has (normalised, unlike
+    CompreFace's /migrate quirk); one of the same model is replaced."""
+    row = s.execute(
+        select(Service, Embedding)
+        .select_from(Example)
+        .join(Subject, Subject.id == Example.subject_id)
         .join(Service, Service.id == Subject.service_id)
-        .where(Subject.id == example.subject_id)
-    ).one()  # an example always belongs to a subject of a service
+        .outerjoin(
+            Embedding, (Embedding.example_id == Example.id) & (Embedding.calculator == calculator)
+        )
+        .where(Example.id == example_id)
+    ).one_or_none()
+    if row is None:
+        return  # deleted while the migration ran
+    service, stored = row
     version = _write(s, service)
-    previous, vector = example.calculator, _normalized(embedding)
-    example.embedding = vector.tobytes()
-    example.calculator = calculator
+    vector = _normalized(embedding).tobytes()
+    if stored is None:
+        s.add(Embedding(example_id=example_id, calculator=calculator, vector=vector))
+    else:
+        stored.vector = vector
     s.flush()
-    # Recorded as one example joining (not a reset): /migrate commits once per example, and a
-    # reset would make every search during the migration reload the whole collection.
+    # One example's change, not a reload: /migrate commits once per example, and every server
+    # on either model follows it row by row.
     changes.record(
         s,
-        changes.ExampleReembedded(
-            service.id, version, example.id, owner.id, owner.name, vector, calculator, previous
-        ),
+        service_id=service.id,
+        version=version,
+        kind=changes.Kind.EMBEDDED,
+        example=example_id,
+        calculator=calculator,
     )
+
+
+def drop_embeddings(s: Session, *, calculator: str) -> int:
+    """Delete every embedding `calculator` made, in every service; returns how many."""
+    holders = s.scalars(
+        select(Service)
+        .where(
+            select(Embedding.example_id)
+            .join(Example, Example.id == Embedding.example_id)
+            .join(Subject, Subject.id == Example.subject_id)
+            .where(Subject.service_id == Service.id, Embedding.calculator == calculator)
+            .exists()
+        )
+        .order_by(Service.id)
+    ).all()
+    for service in holders:
+        version = _write(s, service)
+        changes.record(
+            s,
+            service_id=service.id,
+            version=version,
+            kind=changes.Kind.UNEMBEDDED,
+            calculator=calculator,
+        )
+    return bulk_write(s, delete(Embedding).where(Embedding.calculator == calculator))

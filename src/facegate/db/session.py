@@ -54,6 +54,22 @@ def bulk_write(s: Session, statement: Update | Delete) -> int:
     return result.rowcount
 
 
+@contextmanager
+def snapshot(sessions: sessionmaker[Session]) -> Iterator[Session]:
+    """A session whose reads all see one moment of the database, however long they take and
+    whoever writes meanwhile: REPEATABLE READ on PostgreSQL, one read transaction on SQLite (the
+    driver would otherwise end the transaction after each statement). Read-only: rolled back."""
+    with sessions() as s:
+        if s.get_bind().dialect.name == "postgresql":
+            s.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+        else:
+            s.execute(text("BEGIN"))  # WAL: the snapshot is taken at the first read after it
+        try:
+            yield s
+        finally:
+            s.rollback()
+
+
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions whose objects stay readable after commit (handlers return them afterwards)."""
     return sessionmaker(engine, expire_on_commit=False)

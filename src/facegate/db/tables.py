@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, date, datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -182,13 +183,55 @@ class Example(Base):
     subject_id: Mapped[int] = mapped_column(
         ForeignKey("subjects.id", ondelete="CASCADE"), index=True
     )
-    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian, raw
-    calculator: Mapped[str] = mapped_column(String(64))  # model id that produced the embedding
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # SHA-256 (hex) of the photo's bytes, so a bulk import run again skips it (decisions.md D22).
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
 
     subject: Mapped[Subject] = relationship(back_populates="examples")
+    # Written with the example; deleted by the database's ON DELETE CASCADE, never loaded here.
+    embeddings: Mapped[list[Embedding]] = relationship(passive_deletes=True, lazy="raise")
+
+
+class Embedding(Base):
+    """One model's embedding of an example. An example holds one per model that embedded it, so
+    servers on the old and the new model both answer while `facegate migrate` runs
+    (decisions.md D29)."""
+
+    __tablename__ = "embeddings"
+
+    example_id: Mapped[str] = mapped_column(
+        ForeignKey("examples.id", ondelete="CASCADE"), primary_key=True
+    )
+    calculator: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
+    vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian, L2-normalised
+
+
+class RunningServer(Base):
+    """A server process and the model it searches with, refreshed while it runs, so that
+    `facegate models retire` keeps the embeddings a running server still uses."""
+
+    __tablename__ = "running_servers"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    process: Mapped[str] = mapped_column(String(128))  # host:pid (one may run several apps)
+    calculator: Mapped[str] = mapped_column(String(64))
+    model: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class CollectionChange(Base):
+    """One write to a collection, under the service version it made: the durable, ordered
+    record that other processes apply to their in-memory index instead of reloading it
+    (decisions.md D28). Pruned to the last KEPT_CHANGES of each service (collection.changes)."""
+
+    __tablename__ = "collection_changes"
+
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    kind: Mapped[str] = mapped_column(String(16))  # collection.changes.Kind
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 class ExampleImage(Base):

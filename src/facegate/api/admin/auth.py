@@ -46,6 +46,7 @@ def config(session: SessionDep, settings: SettingsDep, inference: InferenceDep) 
     cannot search yet (the UI's banner), the response format of services that choose none.
     Also hands out the CSRF cookie."""
     engine = inference.engine
+    coverage = stored.coverage(session)
     return ConfigOut(
         mail_service_enabled=settings.enable_email_server,
         signup_open=accounts.signup_open(session, allow_signup=settings.allow_signup),
@@ -53,7 +54,10 @@ def config(session: SessionDep, settings: SettingsDep, inference: InferenceDep) 
             name=engine.model,
             calculator=engine.calculator_id,
             licence=engine.licence,
-            inconsistent_examples=stored.stale_count(session, calculator=engine.calculator_id),
+            inconsistent_examples=coverage.examples
+            - coverage.by_model.get(engine.calculator_id, 0),
+            examples=coverage.examples,
+            embedded_by_model=coverage.by_model,
         ),
         response_format=settings.response_format,
     )

@@ -141,13 +141,16 @@ class WebhookChange(Model):
 
 
 class FaceModelOut(Model):
-    """The server's model set; `inconsistent_examples` were embedded by another one and are
-    not searched until `facegate migrate` re-embeds them."""
+    """The server's model set; `inconsistent_examples` have no embedding by it (only by
+    another model) and are not searched until `facegate migrate` embeds them. `examples` is
+    how many there are in all, `embedded_by_model` how many each model has embedded."""
 
     name: str
     calculator: str
     licence: str
     inconsistent_examples: int
+    examples: int
+    embedded_by_model: dict[str, int]
 
 
 class ConfigOut(Model):

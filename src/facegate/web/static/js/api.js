@@ -89,10 +89,19 @@
  */
 /** @typedef {{createdDate: string, requestCount: number}} DayCount */
 /**
+ * @typedef {object} FaceModel The server's model set, and how far it covers the examples.
+ * @property {string} name
+ * @property {string} calculator
+ * @property {string} licence
+ * @property {number} inconsistentExamples examples it has not embedded (only another model has)
+ * @property {number} examples in every service
+ * @property {Record<string, number>} embeddedByModel calculator -> examples it embedded
+ */
+/**
  * @typedef {object} Config The server's settings the admin UI needs.
  * @property {boolean} mailServiceEnabled
  * @property {boolean} signupOpen
- * @property {{name: string, calculator: string, licence: string, inconsistentExamples: number}} faceModel
+ * @property {FaceModel} faceModel
  * @property {ResponseFormat} responseFormat of services that choose none
  */
 /** @typedef {{firstName: string, lastName: string, email: string, password: string}} NewUser */

@@ -147,8 +147,8 @@ async function renderBanner() {
     count === 0
       ? null
       : [
-          `${count} face example(s) were embedded by another model than ${model.name} and are `,
-          "not searched until they are re-embedded: run ",
+          `${count} of ${model.examples} face example(s) have no embedding by ${model.name} `,
+          "(only by another model) and are not searched until they are embedded: run ",
           h("code", {}, "facegate migrate"),
           " on the server.",
         ],
