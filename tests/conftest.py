@@ -59,6 +59,8 @@ import os  # noqa: E402
 import uuid  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 
+from tests.support.databases import DATABASES, fresh_database  # noqa: E402
+
 POSTGRES_SERVER_URL = os.environ.get(
     "FACEGATE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -89,25 +91,36 @@ def postgres_database() -> Iterator[str]:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """URL of a fresh, empty database: a SQLite file in the data dir, or a PostgreSQL schema."""
-    if request.param == "sqlite":
-        return f"sqlite:///{tmp_path / 'data' / 'facegate.db'}"
+@pytest.fixture(scope="session")
+def pgvector_database() -> Iterator[str]:
+    """A PostgreSQL with pgvector for this test session (tests/support/pgvector.py), the
+    extension created in `public`, which every test's schema has on its search path."""
     import psycopg
 
-    base: str = request.getfixturevalue("postgres_database")
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(base, autocommit=True) as connection:
-        connection.execute(f'CREATE SCHEMA "{schema}"')
-    # Every connection made from this URL (servers in subprocesses too) works in that schema.
-    return f"{base}?options=-csearch_path%3D{schema}"
+    from tests.support.pgvector import pgvector_server
+
+    with pgvector_server() as url:
+        with psycopg.connect(url, autocommit=True) as connection:
+            connection.execute("CREATE EXTENSION vector SCHEMA public")
+        yield url
+
+
+@pytest.fixture(params=DATABASES)
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """URL of a fresh, empty database: a SQLite file in the data dir, or a PostgreSQL schema."""
+    return fresh_database(request, tmp_path)
 
 
 @pytest.fixture
-def make_settings(db_url: str, tmp_path: Path) -> Callable[..., Any]:
-    """Build Settings on the test's database and a temp data_dir; keyword overrides allowed."""
+def make_settings(
+    db_url: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> Callable[..., Any]:
+    """Build Settings on the test's database and a temp data_dir; keyword overrides allowed.
+    On the `pgvector` database the search backend is pgvector."""
     from facegate.config import Settings
+
+    params = getattr(request.node, "callspec", None)
+    pgvector = params is not None and params.params.get("db_url") == "pgvector"
 
     def make(**overrides: Any) -> Settings:
         from tests.support import ADMIN_KEY
@@ -116,6 +129,7 @@ def make_settings(db_url: str, tmp_path: Path) -> Callable[..., Any]:
             "data_dir": tmp_path / "data",
             "database_url": db_url,
             "admin_key": ADMIN_KEY,
+            "search_backend": "pgvector" if pgvector else "memory",
         }
         return Settings(**(values | overrides))
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -45,7 +46,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        from facegate.collection.index import IndexRegistry
+        from facegate.collection.search import open_search
         from facegate.collection.servers import Presence
         from facegate.db.session import create_db_engine, session_factory, upgrade
         from facegate.events.worker import DeliveryWorker
@@ -57,8 +58,15 @@ def create_app(
         face_engine = engine if engine is not None else await run_in_threadpool(_load, settings)
         app.state.db = database
         app.state.sessions = session_factory(database)
-        app.state.index = IndexRegistry(
-            app.state.sessions, calculator=face_engine.calculator_id, scale=face_engine.scale
+        app.state.index = await run_in_threadpool(
+            functools.partial(
+                open_search,
+                settings.search_backend,
+                app.state.sessions,
+                calculator=face_engine.calculator_id,
+                dimensions=face_engine.dimensions,
+                scale=face_engine.scale,
+            )
         )
         app.state.inference = Inference(
             face_engine,

@@ -72,6 +72,13 @@ class Settings(BaseSettings):
         "(docs/unknown-faces.md).",
     )
 
+    search_backend: Literal["memory", "pgvector"] = Field(
+        "memory",
+        description="Where face searches run: `memory` (each process keeps its model's "
+        "embeddings, rounded to 16 bits) or `pgvector` (PostgreSQL with the `vector` extension "
+        "searches, no process holds embeddings; docs/scaling.md).",
+    )
+
     # --- limits ----------------------------------------------------------------------------
     max_file_size: int = Field(
         5 * 1024**2,

@@ -22,7 +22,7 @@ The status comes from a few bases; each domain class adds CompreFace's code and 
     +-- 422                     IdempotencyKeyReused
     +-- TooManyRequests 429     LoginThrottled, ResetMailThrottled
     +-- HeadersTooLarge 431     too many or too large header fields
-    +-- ServerError 500         MailDisabled
+    +-- ServerError 500         MailDisabled, SearchBackendUnavailable (at start)
     +-- Unavailable 503         InferenceQueueFull (with Retry-After)
 """
 
@@ -413,6 +413,10 @@ class RegistrationTokenExpired(Forbidden):
 class MailDisabled(ServerError):
     code = 29
     default_message = "We cannot send an email. No email server enabled!"
+
+
+class SearchBackendUnavailable(ServerError):
+    """The configured search backend cannot run on this database (a server refuses to start)."""
 
 
 class UnreachableEmail(BadRequest):

@@ -265,7 +265,7 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
         for original, image in rows:
             example_id = new_uuid()
             copied = [
-                Embedding(calculator=calculator, vector=vector)
+                Embedding(calculator=calculator, vector=vector, service_id=clone.id)
                 for calculator, vector in embeddings.get(original, {}).items()
             ]
             s.add(Example(id=example_id, subject_id=copy.id, embeddings=copied))

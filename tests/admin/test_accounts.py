@@ -97,6 +97,8 @@ def test_config_tells_the_pages_what_is_open(server: Callable[..., Opener]) -> N
             "calculator": "fake-calculator",
             "licence": "none",
             "inconsistentExamples": 0,
+            "examples": 0,
+            "embeddedByModel": {},
         },
         "responseFormat": "seed",  # of services that choose none
     }

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
@@ -13,7 +14,7 @@ from facegate.collection import store, stored
 from facegate.db.session import session_factory
 from facegate.db.tables import Example, Service, Subject
 from facegate.errors import NameNotUnique
-from tests.support.embeddings import add
+from tests.support.embeddings import CALC, add
 
 # --- applications and services -------------------------------------------------------------
 
@@ -113,8 +114,13 @@ def test_clone_service_copies_the_collection(s: Session, service: Service) -> No
     [copy] = page.items
     assert copy.image_id != original.id
     assert store.example_image(s, service=clone, example_id=copy.image_id) == b"photo"
-    copied = store.get_example(s, service=clone, example_id=copy.image_id)
-    assert copied.embedding == original.embedding
+    assert stored.models_of(s, example_id=copy.image_id) == stored.models_of(
+        s, example_id=original.id
+    )
+    assert np.array_equal(
+        stored.vector(s, example_id=copy.image_id, calculator=CALC),
+        stored.vector(s, example_id=original.id, calculator=CALC),
+    )
     # The clone is independent of its source.
     store.delete_all_subjects(s, service=service)
     assert store.list_examples(s, service=clone, subject=None, page=0, size=20).total_elements == 2

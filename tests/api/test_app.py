@@ -27,7 +27,14 @@ def test_healthz_is_503_before_the_lifespan_ran(settings: Any) -> None:
 
 
 def test_healthz_is_ok_when_serving(api: Api) -> None:
-    assert api.client.get("/healthz").json() == {"status": "OK"}
+    health = api.client.get("/healthz").json()
+    assert health["status"] == "OK"
+    # How many examples each model covers (decisions.md D29): none yet.
+    assert health["embeddings"] == {
+        "examples": 0,
+        "byModel": {},
+        "model": api.engine.calculator_id,
+    }
 
 
 def test_cors_preflight(api: Api) -> None:

@@ -34,7 +34,7 @@ from facegate.errors import (
 from facegate.inference import Image, Inference
 
 if TYPE_CHECKING:
-    from facegate.collection.index import IndexRegistry
+    from facegate.collection.search import Search
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
@@ -49,8 +49,8 @@ def get_inference(request: Request) -> Inference:
     return inference
 
 
-def get_index(request: Request) -> IndexRegistry:
-    index: IndexRegistry = request.app.state.index
+def get_index(request: Request) -> Search:
+    index: Search = request.app.state.index
     return index
 
 
@@ -68,7 +68,7 @@ def get_session(request: Request) -> Iterator[Session]:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 InferenceDep = Annotated[Inference, Depends(get_inference)]
-IndexDep = Annotated["IndexRegistry", Depends(get_index)]
+IndexDep = Annotated["Search", Depends(get_index)]
 # scope="function": commit BEFORE the response is sent, so a client that got 201 can rely on it.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 

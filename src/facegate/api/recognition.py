@@ -21,7 +21,7 @@ from facegate.api.deps import (
 )
 from facegate.api.params import embeddings_field
 from facegate.api.unknown_faces import keep_strangers
-from facegate.collection.index import Match
+from facegate.collection.search import Match
 from facegate.db.tables import Service
 from facegate.events import outbox
 from facegate.inference import embeddings

@@ -16,7 +16,7 @@ from facegate.api import schemas
 from facegate.api.deps import BodyDep, RecognitionService, SessionDep, SettingsDep, WritableService
 from facegate.api.params import subject_name
 from facegate.collection import unknown
-from facegate.collection.index import Match
+from facegate.collection.search import Match
 from facegate.config import Settings
 from facegate.db.tables import Service
 from facegate.engine.faces import Face

@@ -15,6 +15,7 @@ from facegate.cli.backup import backup, restore
 from facegate.cli.models import migrate, models_app
 from facegate.cli.options import DataDirOption, ModelOption, database, settings_from
 from facegate.cli.transfer import export_command, import_command
+from facegate.config import Settings
 from facegate.engine.options import EngineOptions
 from facegate.metrics import MULTIPROCESS_DIR
 
@@ -50,6 +51,8 @@ def serve(
 
     settings = settings_from(data_dir, model)
     upgrade(settings)  # once here, so worker processes do not race to create the schema
+    if settings.search_backend == "pgvector":
+        _require_pgvector(settings)
     if workers == 1:
         uvicorn.run(create_app(settings), host=host, port=port, **server_options(settings))
         return
@@ -70,6 +73,23 @@ def serve(
             workers=workers,
             **server_options(settings),
         )
+
+
+def _require_pgvector(settings: Settings) -> None:
+    """One line and exit code 2, not a traceback per worker, when pgvector cannot run."""
+    from facegate.collection import pgvector
+    from facegate.db.session import create_db_engine
+    from facegate.errors import SearchBackendUnavailable
+
+    database = create_db_engine(settings)
+    try:
+        with database.connect() as connection:
+            pgvector.check(connection)
+    except SearchBackendUnavailable as error:
+        typer.echo(f"facegate: {error.message}", err=True)
+        raise typer.Exit(2) from None
+    finally:
+        database.dispose()
 
 
 # --- database and face services: what a server needs before any account exists ------------------

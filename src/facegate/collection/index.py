@@ -24,6 +24,7 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.collection import changes, stored
+from facegate.collection.search import Candidate, Match, rank
 from facegate.db.session import snapshot
 from facegate.db.tables import Service
 from facegate.engine.similarity import Scale, normalize
@@ -41,12 +42,6 @@ MARGIN = 2 * (2**-9 + 2**-12)
 CHUNK = 4096
 
 Rows = npt.NDArray[np.intp]
-
-
-class Match(NamedTuple):
-    example_id: str
-    subject: str
-    similarity: float
 
 
 def rounded(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.uint16]:
@@ -215,7 +210,8 @@ def _grow(array: np.ndarray, capacity: int) -> np.ndarray:
 
 
 class IndexRegistry:
-    """Every service's embedding matrix in this process; thread-safe."""
+    """The `memory` search backend: every service's embedding matrix in this process;
+    thread-safe."""
 
     def __init__(self, sessions: sessionmaker[Session], *, calculator: str, scale: Scale) -> None:
         self._sessions = sessions
@@ -236,11 +232,7 @@ class IndexRegistry:
         per_subject: bool = False,
         min_similarity: float | None = None,
     ) -> list[list[Match]]:
-        """For each query embedding (rows of `queries`), the `k` best examples by similarity,
-        best first; `k=-1` returns every example. One matrix product for all queries.
-
-        `per_subject`: only each subject's best example, so `k` counts subjects.
-        `min_similarity`: matches below it are left out, so an empty list means "unknown"."""
+        """See `Search.search`: one product of the rounded matrix with all the queries."""
         with STAGE_SECONDS.labels("search").time():
             queries, view = self._snapshot(service, queries)
             if len(view.ids) == 0 or k == 0:
@@ -248,33 +240,35 @@ class IndexRegistry:
             count = len(view.ids) if k < 0 else min(k, len(view.ids))
             subjects = view.subjects if per_subject else None
             scores = rounded_scores(view.vectors, queries)
-            candidates = [_candidates(column, count, subjects) for column in scores.T]
-            exact = self._exact(view, np.unique(np.concatenate(candidates)))
-            results = []
-            for query, rows in zip(queries, candidates, strict=True):
-                matches = self._ranked(query, rows, view, exact, count, subjects)
-                if min_similarity is not None:
-                    # Compared as answers show it (5 places): a face shown as 1.0 passes 1.0.
-                    matches = [m for m in matches if round(m.similarity, 5) >= min_similarity]
-                results.append(matches)
-            return results
+            rows = [_candidates(column, count, subjects) for column in scores.T]
+            exact = self._exact(view, np.unique(np.concatenate(rows)))
+            return [
+                rank(
+                    self.scale,
+                    query,
+                    [exact[row] for row in candidates if row in exact],
+                    count,
+                    per_subject=per_subject,
+                    min_similarity=min_similarity,
+                )
+                for query, candidates in zip(queries, rows, strict=True)
+            ]
 
     def best_of_subject(
         self, service: Service, queries: np.ndarray, *, subject_id: int
     ) -> list[Match] | None:
-        """For each query embedding, the subject's example most similar to it; None when the
-        subject has no example embedded by this model."""
+        """See `Search.best_of_subject`."""
         with STAGE_SECONDS.labels("search").time():
             queries, view = self._snapshot(service, queries)
             mine = np.flatnonzero(view.subjects == subject_id)
             if len(mine) == 0:
                 return None
             scores = rounded_scores(view.vectors[mine], queries)
-            candidates = [mine[_candidates(column, 1, None)] for column in scores.T]
-            exact = self._exact(view, np.unique(np.concatenate(candidates)))
+            rows = [mine[_candidates(column, 1, None)] for column in scores.T]
+            exact = self._exact(view, np.unique(np.concatenate(rows)))
             best = [
-                self._ranked(query, rows, view, exact, 1, None)
-                for query, rows in zip(queries, candidates, strict=True)
+                rank(self.scale, query, [exact[row] for row in candidates if row in exact], 1)
+                for query, candidates in zip(queries, rows, strict=True)
             ]
             # A candidate deleted since the view was taken is gone from `exact`.
             return [matches[0] for matches in best] if all(best) else None
@@ -287,40 +281,22 @@ class IndexRegistry:
             raise WrongEmbeddingSize(queries.shape[1], view.vectors.shape[1])
         return queries, view
 
-    def _exact(self, view: _View, rows: Rows) -> dict[int, npt.NDArray[np.float32]]:
-        """Row -> exact stored embedding, for the rows whose example still exists."""
+    def _exact(self, view: _View, rows: Rows) -> dict[int, Candidate]:
+        """Row -> the candidate with its exact stored embedding, for the rows whose example
+        still exists."""
         ids = [view.ids[row].decode() for row in rows]
         with self._sessions() as s:
             found = stored.vectors(s, calculator=self.calculator, example_ids=ids)
-        return {int(row): found[i] for row, i in zip(rows, ids, strict=True) if i in found}
-
-    def _ranked(
-        self,
-        query: np.ndarray,
-        rows: Rows,
-        view: _View,
-        exact: dict[int, npt.NDArray[np.float32]],
-        count: int,
-        subjects: npt.NDArray[np.int64] | None,
-    ) -> list[Match]:
-        """The `count` best of the candidate `rows` by exact similarity (each subject's best
-        only, with `subjects`)."""
-        rows = np.array([row for row in rows if row in exact], dtype=np.intp)
-        if len(rows) == 0:
-            return []
-        values = self.scale.similarities(query, np.stack([exact[int(row)] for row in rows]))
-        order = np.argsort(-values, kind="stable")
-        if subjects is not None:
-            _, first = np.unique(subjects[rows[order]], return_index=True)
-            order = order[np.sort(first)]
-        return [
-            Match(
-                view.ids[rows[i]].decode(),
-                view.names[int(view.subjects[rows[i]])],
-                float(values[i]),
+        return {
+            int(row): Candidate(
+                example_id,
+                int(view.subjects[row]),
+                view.names[int(view.subjects[row])],
+                found[example_id],
             )
-            for i in order[:count]
-        ]
+            for row, example_id in zip(rows, ids, strict=True)
+            if example_id in found
+        }
 
     def _current(self, service: Service) -> _Collection:
         """The service's collection, brought up to its version in the database."""

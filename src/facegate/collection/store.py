@@ -249,7 +249,13 @@ def add_example(
         subject_id=owner.id,
         content_hash=content_hash,
         created_at=created_at or utcnow(),
-        embeddings=[Embedding(calculator=calculator, vector=_normalized(embedding).tobytes())],
+        embeddings=[
+            Embedding(
+                calculator=calculator,
+                vector=_normalized(embedding).tobytes(),
+                service_id=service.id,
+            )
+        ],
     )
     s.add(example)
     if image is not None:
@@ -392,7 +398,11 @@ def add_embedding(s: Session, *, example_id: str, embedding: np.ndarray, calcula
     version = _write(s, service)
     vector = _normalized(embedding).tobytes()
     if stored is None:
-        s.add(Embedding(example_id=example_id, calculator=calculator, vector=vector))
+        s.add(
+            Embedding(
+                example_id=example_id, calculator=calculator, vector=vector, service_id=service.id
+            )
+        )
     else:
         stored.vector = vector
     s.flush()

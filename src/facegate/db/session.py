@@ -88,7 +88,7 @@ def upgrade(target: Settings | Engine, revision: str = "head") -> None:
     at once (not from several threads of one process: Alembic's context is process-global)."""
     engine = create_db_engine(target) if isinstance(target, Settings) else target
     try:
-        with _exclusive(engine):
+        with exclusive(engine):
             command.upgrade(alembic_config(engine), revision)
     finally:
         if isinstance(target, Settings):
@@ -96,8 +96,8 @@ def upgrade(target: Settings | Engine, revision: str = "head") -> None:
 
 
 @contextmanager
-def _exclusive(engine: Engine) -> Iterator[None]:
-    """Hold a lock that every facegate process migrating this database takes."""
+def exclusive(engine: Engine) -> Iterator[None]:
+    """Hold a lock that every facegate process changing this database's schema takes."""
     if engine.dialect.name == "postgresql":
         with engine.connect() as connection:
             connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})

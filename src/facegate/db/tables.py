@@ -198,12 +198,16 @@ class Embedding(Base):
     (decisions.md D29)."""
 
     __tablename__ = "embeddings"
+    __table_args__ = (Index("ix_embeddings_service_calculator", "service_id", "calculator"),)
 
     example_id: Mapped[str] = mapped_column(
         ForeignKey("examples.id", ondelete="CASCADE"), primary_key=True
     )
     calculator: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     vector: Mapped[bytes] = mapped_column(LargeBinary)  # float32 little-endian, L2-normalised
+    # The example's service (its subject's, which never changes: a merge stays in the service),
+    # so a search filters one table (the pgvector backend, decisions.md D32).
+    service_id: Mapped[int] = mapped_column(Integer)
 
 
 class RunningServer(Base):

@@ -1,5 +1,6 @@
 """The API contract tests: shapes, parameters, error codes and storage of the face API, on the
-app in-process with a fake engine (tests/support/fake_engine.py) on both databases.
+app in-process with a fake engine (tests/support/fake_engine.py) on both databases, and on
+PostgreSQL with the pgvector search backend.
 
 Here `api` is `in_process_api`, no uvicorn and no models, so these tests take milliseconds.
 What the models answer is tested end to end by the tests one folder up, on the real engine
@@ -15,7 +16,14 @@ import pytest
 
 from facegate.config import Settings
 from tests.support.clients import Api, in_process_api
+from tests.support.databases import DATABASES, PGVECTOR, fresh_database
 from tests.support.fake_engine import FakeEngine
+
+
+@pytest.fixture(params=[*DATABASES, PGVECTOR])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The contract holds on every database and on the pgvector search backend too."""
+    return fresh_database(request, tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -32,11 +32,14 @@ def upgrade() -> None:
         ),
         sa.Column("calculator", sa.String(64), primary_key=True),
         sa.Column("vector", sa.LargeBinary(), nullable=False),
+        sa.Column("service_id", sa.Integer(), nullable=False),
     )
     op.create_index("ix_embeddings_calculator", "embeddings", ["calculator"])
+    op.create_index("ix_embeddings_service_calculator", "embeddings", ["service_id", "calculator"])
     op.execute(
-        "INSERT INTO embeddings (example_id, calculator, vector) "
-        "SELECT id, calculator, embedding FROM examples"
+        "INSERT INTO embeddings (example_id, calculator, vector, service_id) "
+        "SELECT e.id, e.calculator, e.embedding, s.service_id "
+        "FROM examples e JOIN subjects s ON s.id = e.subject_id"
     )
     with op.batch_alter_table("examples") as batch:
         batch.drop_column("embedding")
