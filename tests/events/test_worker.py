@@ -74,7 +74,10 @@ def test_workers_sharing_the_outbox_send_each_delivery_once_in_service_order(
     for n in range(15):  # the two services' writes interleaved, each in its own transaction
         for service in services:
             with sessions() as s, s.begin():
-                store.create_subject(s, service=s.merge(service), name=f"person {n}")
+                # The service as stored now: merging the stale copy would write its old version.
+                current = s.get(Service, service.id)
+                assert current is not None
+                store.create_subject(s, service=current, name=f"person {n}")
     with sessions() as s, s.begin():
         # A claim left by a worker that died: once its lease has run out, it is taken over.
         first = s.scalar(select(func.min(Delivery.id)))

@@ -27,7 +27,7 @@ PRUNE_EVERY = 1_000
 
 class Kind(StrEnum):
     NONE = "none"  # the version moved and nothing an index holds changed (a subject created)
-    EMBEDDED = "embedded"  # {example, calculator}: an example gained that model's embedding
+    EMBEDDED = "embedded"  # {examples, calculator}: examples gained that model's embedding
     REMOVED = "removed"  # {examples}: these examples are gone
     RENAMED = "renamed"  # {subject, name}
     MERGED = "merged"  # {source, target, name}: source's examples now belong to target

@@ -39,8 +39,6 @@ from facegate.inference import Inference
 FORMAT = "facegate-gallery"
 VERSION = 1
 # The first bytes of the formats the engine decodes, for a photo's file extension.
-# Ids looked up per query: SQLite allows only so many bound parameters in one statement.
-_IDS_PER_QUERY = 500
 _MAGIC = {b"\xff\xd8": "jpg", b"\x89PNG": "png", b"GIF8": "gif", b"BM": "bmp", b"RIFF": "webp"}
 
 
@@ -204,20 +202,21 @@ def restore(s: Session, *, service: Service, gallery: Gallery, embedded: Embedde
     for name in gallery.subjects:
         if name.lower() not in existing:
             store.create_subject(s, service=service, name=name)
+    added = []
     for record in fresh:
         photo = gallery.photos.get(record["photo"]) if record["photo"] else None
-        store.add_example(
-            s,
-            service=service,
-            subject=record["subject"],
-            embedding=embedded.embeddings[record["id"]],
-            calculator=embedded.calculator,
-            image=photo,
-            content_hash=record["sha256"] or (enrol.content_hash(photo) if photo else None),
-            example_id=record["id"],
-            created_at=datetime.fromisoformat(record["created"]),
+        added.append(
+            store.NewExample(
+                subject=record["subject"],
+                embedding=embedded.embeddings[record["id"]],
+                calculator=embedded.calculator,
+                image=photo,
+                content_hash=record["sha256"] or (enrol.content_hash(photo) if photo else None),
+                example_id=record["id"],
+                created_at=datetime.fromisoformat(record["created"]),
+            )
         )
-        outcome.added += 1
+    outcome.added = len(store.add_examples(s, service=service, examples=added))
     return outcome
 
 
@@ -227,11 +226,11 @@ def _check_ids(
     """The gallery's examples not yet on this server; raises GalleryIdClash for an id that is."""
     ids = [record["id"] for record in gallery.examples]
     found = {}
-    for start in range(0, len(ids), _IDS_PER_QUERY):
+    for start in range(0, len(ids), stored.IDS_PER_QUERY):
         rows = s.execute(
             select(Example, Subject.service_id, Subject.name)
             .join(Subject, Subject.id == Example.subject_id)
-            .where(Example.id.in_(ids[start : start + _IDS_PER_QUERY]))
+            .where(Example.id.in_(ids[start : start + stored.IDS_PER_QUERY]))
         )
         found.update({example.id: (example, owner, name) for example, owner, name in rows})
     fresh = []

@@ -149,9 +149,10 @@ class _Collection:
         match change.kind:
             case changes.Kind.EMBEDDED if detail["calculator"] == calculator:
                 # Absent from `embedded`: deleted by a later write of the same log.
-                if (row := embedded.get(detail["example"])) is not None:
-                    self._remove((detail["example"],))  # the same model embedded it anew
-                    self._append(detail["example"], *row)
+                added = [example for example in detail["examples"] if example in embedded]
+                self._remove(tuple(added))  # those the same model embedded anew
+                for example in added:
+                    self._append(example, *embedded[example])
             case changes.Kind.REMOVED:
                 self._remove(tuple(detail["examples"]))
             case changes.Kind.RENAMED:
@@ -364,10 +365,11 @@ class IndexRegistry:
     ) -> dict[str, tuple[bytes, int, str]]:
         """The rows of the examples these writes embedded with this process's model."""
         added = [
-            change.detail["example"]
+            example
             for change in writes
             if change.kind == changes.Kind.EMBEDDED
             and change.detail["calculator"] == self.calculator
+            for example in change.detail["examples"]
         ]
         if not added:
             return {}

@@ -11,13 +11,13 @@ collection are serialised) and records what it changed under that version
 from __future__ import annotations
 
 import math
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, false, func, select, update
+from sqlalchemy import delete, false, func, insert, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -224,6 +224,26 @@ def delete_all_subjects(s: Session, *, service: Service) -> int:
 # --- examples ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class NewExample:
+    """An example to store: a face of `subject` (created if new), its embedding by
+    `calculator` (stored L2-normalised) and photo. `content_hash` is the photo's SHA-256
+    (collection.enrol); `example_id` and `created_at` keep an imported gallery's."""
+
+    subject: str
+    embedding: npt.ArrayLike
+    calculator: str
+    image: bytes | None = None
+    content_hash: str | None = None
+    example_id: str | None = None
+    created_at: datetime | None = None
+
+
+# Examples written under one version (one record of changes, one event batch) by add_examples:
+# what another process reads at once when it follows the write.
+BULK_CHUNK = 1_000
+
+
 def add_example(
     s: Session,
     *,
@@ -236,41 +256,115 @@ def add_example(
     example_id: str | None = None,
     created_at: datetime | None = None,
 ) -> Example:
-    """Store a face of `subject` (created if new); the embedding is stored L2-normalised.
-    `content_hash`: the photo's SHA-256 (collection.enrol); `example_id` and `created_at` keep
-    an imported gallery's (collection.gallery), new ones otherwise."""
+    """Store one face of `subject` (created if new); see NewExample."""
+    new = NewExample(subject, embedding, calculator, image, content_hash, example_id, created_at)
+    [added] = add_examples(s, service=service, examples=[new])
+    example = s.get(Example, added)
+    assert example is not None  # written just now, in this transaction
+    return example
+
+
+def add_examples(s: Session, *, service: Service, examples: Sequence[NewExample]) -> list[str]:
+    """Store many examples at bulk-insert speed (a gallery import): up to BULK_CHUNK of one
+    model under each version; returns their ids in order."""
+    ids: list[str] = []
+    chunk: list[NewExample] = []
+    for example in examples:
+        if chunk and (len(chunk) == BULK_CHUNK or example.calculator != chunk[0].calculator):
+            ids += _add_chunk(s, service, chunk)
+            chunk = []
+        chunk.append(example)
+    if chunk:
+        ids += _add_chunk(s, service, chunk)
+    return ids
+
+
+def _add_chunk(s: Session, service: Service, examples: Sequence[NewExample]) -> list[str]:
+    """Examples of one model, under one version."""
     version = _write(s, service)
-    owner = _find_subject(s, service=service, name=subject)
-    if owner is None:
-        owner = _add_subject(s, service=service, name=subject)
-        _publish(s, service, outbox.SUBJECT_ADDED, subject=owner.name)
-    example = Example(
-        id=example_id or new_uuid(),
-        subject_id=owner.id,
-        content_hash=content_hash,
-        created_at=created_at or utcnow(),
-        embeddings=[
-            Embedding(
-                calculator=calculator,
-                vector=_normalized(embedding).tobytes(),
-                service_id=service.id,
-            )
+    owners = _owners(s, service, [example.subject for example in examples])
+    now = utcnow()
+    rows = [
+        (example.example_id or new_uuid(), owners[example.subject], example) for example in examples
+    ]
+    s.execute(
+        insert(Example),
+        [
+            {
+                "id": example_id,
+                "subject_id": owner.id,
+                "content_hash": example.content_hash,
+                "created_at": example.created_at or now,
+            }
+            for example_id, owner, example in rows
         ],
     )
-    s.add(example)
-    if image is not None:
-        s.add(ExampleImage(example_id=example.id, data=image))
-    s.flush()
+    s.execute(
+        insert(Embedding),
+        [
+            {
+                "example_id": example_id,
+                "calculator": example.calculator,
+                "vector": _normalized(example.embedding).tobytes(),
+                "service_id": service.id,
+            }
+            for example_id, _, example in rows
+        ],
+    )
+    images = [
+        {"example_id": example_id, "data": example.image}
+        for example_id, _, example in rows
+        if example.image is not None
+    ]
+    if images:
+        s.execute(insert(ExampleImage), images)
     changes.record(
         s,
         service_id=service.id,
         version=version,
         kind=changes.Kind.EMBEDDED,
-        example=example.id,
-        calculator=calculator,
+        examples=[example_id for example_id, _, _ in rows],
+        calculator=examples[0].calculator,
     )
-    _publish(s, service, outbox.EXAMPLE_ADDED, image_id=example.id, subject=owner.name)
-    return example
+    outbox.publish(
+        s,
+        service=service,
+        events=[
+            (outbox.EXAMPLE_ADDED, {"image_id": example_id, "subject": owner.name})
+            for example_id, owner, _ in rows
+        ],
+    )
+    return [example_id for example_id, _, _ in rows]
+
+
+def _owners(s: Session, service: Service, subjects: Sequence[str]) -> dict[str, Subject]:
+    """The subject each of these names (as given) belongs to, compared case-insensitively;
+    the missing ones created (with an event each), in one query and one flush."""
+    valid = {name: _valid_name(name) for name in subjects}  # before any query: _valid_name
+    keys = {_name_key(name): name for name in valid.values()}
+    found = {
+        subject.name_key: subject
+        for subject in s.scalars(
+            select(Subject).where(
+                Subject.service_id == service.id, Subject.name_key.in_(list(keys))
+            )
+        )
+    }
+    created = [
+        Subject(service_id=service.id, name=name, name_key=key)
+        for key, name in keys.items()
+        if key not in found
+    ]
+    if created:
+        s.add_all(created)
+        s.flush()
+        outbox.publish(
+            s,
+            service=service,
+            events=[(outbox.SUBJECT_ADDED, {"subject": subject.name}) for subject in created],
+        )
+    found |= {subject.name_key: subject for subject in created}
+    return {given: found[_name_key(name)] for given, name in valid.items()}
 
 
 def _normalized(embedding: npt.ArrayLike) -> npt.NDArray[np.float32]:
@@ -413,7 +507,7 @@ def add_embedding(s: Session, *, example_id: str, embedding: np.ndarray, calcula
         service_id=service.id,
         version=version,
         kind=changes.Kind.EMBEDDED,
-        example=example_id,
+        examples=[example_id],
         calculator=calculator,
     )
 

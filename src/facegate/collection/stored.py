@@ -43,13 +43,16 @@ def embedded_rows(
 ) -> dict[str, tuple[bytes, int, str]]:
     """Example id -> (embedding bytes, subject id, subject name) of those of `example_ids` that
     still exist and that `calculator` embedded (what a process applies of others' writes)."""
-    rows = s.execute(
-        select(Example.id, Embedding.vector, Subject.id, Subject.name)
-        .join(Subject, Subject.id == Example.subject_id)
-        .join(Embedding, Embedding.example_id == Example.id)
-        .where(Embedding.calculator == calculator, Example.id.in_(list(example_ids)))
-    )
-    return {example_id: (blob, subject, name) for example_id, blob, subject, name in rows}
+    found: dict[str, tuple[bytes, int, str]] = {}
+    for batch in _batches(example_ids):
+        rows = s.execute(
+            select(Example.id, Embedding.vector, Subject.id, Subject.name)
+            .join(Subject, Subject.id == Example.subject_id)
+            .join(Embedding, Embedding.example_id == Example.id)
+            .where(Embedding.calculator == calculator, Example.id.in_(batch))
+        )
+        found |= {example_id: (blob, subject, name) for example_id, blob, subject, name in rows}
+    return found
 
 
 def vectors(
@@ -57,12 +60,25 @@ def vectors(
 ) -> dict[str, npt.NDArray[np.float32]]:
     """The exact stored embeddings that `calculator` made of these examples (the index keeps
     rounded copies and re-scores its best candidates with these)."""
-    rows = s.execute(
-        select(Embedding.example_id, Embedding.vector).where(
-            Embedding.calculator == calculator, Embedding.example_id.in_(list(example_ids))
+    found: dict[str, npt.NDArray[np.float32]] = {}
+    for batch in _batches(example_ids):
+        rows = s.execute(
+            select(Embedding.example_id, Embedding.vector).where(
+                Embedding.calculator == calculator, Embedding.example_id.in_(batch)
+            )
         )
-    )
-    return {example_id: as_vector(blob) for example_id, blob in rows}
+        found |= {example_id: as_vector(blob) for example_id, blob in rows}
+    return found
+
+
+# Ids looked up per query: SQLite allows only so many bound parameters in one statement.
+IDS_PER_QUERY = 500
+
+
+def _batches(ids: Collection[str]) -> Iterator[list[str]]:
+    listed = list(ids)
+    for start in range(0, len(listed), IDS_PER_QUERY):
+        yield listed[start : start + IDS_PER_QUERY]
 
 
 def service_embeddings(s: Session, *, service_id: int) -> dict[str, dict[str, bytes]]:
