@@ -1,40 +1,51 @@
-"""Recognition search over N stored embeddings in one service, printed as a markdown table.
+"""Recognition search on both backends, printed as a markdown table (docs/performance.md).
 
-For each N (synthetic 128-d L2-normalised embeddings, 5 examples per subject, written straight
-into a fresh SQLite database or a PostgreSQL URL): the time of the first search (which loads the
-service into memory), the latency of a top-1 search through `IndexRegistry.search` (version check
-query + one matrix product + exact similarities of the best row), the matrix product alone, and
-the memory the loaded service takes.
+For each backend (memory, pgvector), embedding length and gallery size: a gallery of random
+L2-normalised embeddings (5 examples per subject) written through `store.add_examples` (the
+gallery import's bulk path: its speed is a column), in one service or spread over 100; then two
+"nodes" (two search objects on their own database engines, as two servers would hold):
 
-Usage: python benchmarks/search.py [--sizes 1000,10000,100000,1000000] [--queries 200]
-                                   [--database-url postgresql://...]
+- load: node B's first search (the memory backend reads the service whole; pgvector none);
+- top-1 p50 / p99: 200 queries, each a stored embedding plus noise, through `Search.search`;
+- recall@1: how often the best match is exact search's (the memory backend's, exact by
+  construction, decisions.md D30);
+- memory: the growth of this process's RSS while node B loaded (per server process);
+- write -> visible: a write through node A, then node B's next search: how long until B finds
+  the new example (it always does at once: the time is that search's), and how much more that
+  first search costs than a normal one.
+
+Usage: python benchmarks/search.py [--sizes 100000] [--dims 128,512] [--services 1,100]
+           [--backends memory,pgvector] [--database-url postgresql://...] [--pgvector-url ...]
+Without --database-url the memory backend runs on SQLite in a temporary folder; pgvector needs
+--pgvector-url (a PostgreSQL with the extension; the tests' carrier: tests/support/pgvector.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import platform
 import statistics
+import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from sqlalchemy import insert, update
+from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import face_services
-from facegate.collection.index import IndexRegistry
+from facegate.collection import store
+from facegate.collection.search import Search, open_search
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory, upgrade
-from facegate.db.tables import Example, Service, Subject, new_uuid, utcnow
-from facegate.engine.model_sets import DLIB_SCALE
-from facegate.engine.similarity import normalize
+from facegate.db.tables import Service
+from facegate.engine.similarity import Scale, normalize
 
-DIM = 128
 EXAMPLES_PER_SUBJECT = 5
-CHUNK = 20_000
-CALCULATOR = "dlib-resnet-v1"
+QUERIES = 200
+SCALE = Scale(c0=1.1, c1=5.0)
 
 
 def rss_bytes() -> int:
@@ -43,112 +54,159 @@ def rss_bytes() -> int:
 
 
 def fill(
-    settings: Settings, n: int, rng: np.random.Generator
-) -> tuple[Service, np.ndarray, list[str]]:
-    """A service holding n random embeddings; returns it, the first 1,000 vectors and ids."""
-    engine = create_db_engine(settings)
-    upgrade(engine)
-    sessions = session_factory(engine)
+    sessions: sessionmaker[Session], n: int, dim: int, services: int, rng: np.random.Generator
+) -> tuple[list[Service], np.ndarray, float]:
+    """n random embeddings spread over `services` services; returns the services, the vectors
+    of the first service, and examples written per second."""
+    calculator = f"synthetic-{dim}"
     with sessions.begin() as s:
         app = face_services.default_application(s)
-        service = face_services.create_service(s, app=app, name=f"bench-{n}", type="recognition")
-        subjects = [
-            {"service_id": service.id, "name": f"person {i}", "name_key": f"person {i}"}
-            for i in range((n + EXAMPLES_PER_SUBJECT - 1) // EXAMPLES_PER_SUBJECT)
+        made = [
+            face_services.create_service(s, app=app, name=f"bench-{i}", type="recognition")
+            for i in range(services)
         ]
-        subject_ids = list(s.scalars(insert(Subject).returning(Subject.id), subjects))
-    sample = np.zeros((0, DIM), dtype=np.float32)
-    sample_ids: list[str] = []
-    for start in range(0, n, CHUNK):
-        count = min(CHUNK, n - start)
-        vectors = normalize(rng.normal(size=(count, DIM)).astype(np.float32))
-        created = utcnow()
-        rows = [
-            {
-                "id": new_uuid(),
-                "subject_id": subject_ids[(start + i) // EXAMPLES_PER_SUBJECT],
-                "embedding": vectors[i].tobytes(),
-                "calculator": CALCULATOR,
-                "created_at": created,
-            }
-            for i in range(count)
-        ]
-        if start == 0:
-            sample, sample_ids = vectors[:1000].copy(), [row["id"] for row in rows[:1000]]
+    first = np.zeros((0, dim), dtype=np.float32)
+    started = time.perf_counter()
+    per_service = n // services
+    for service in made:
+        vectors = normalize(rng.normal(size=(per_service, dim)))
+        if service is made[0]:
+            first = vectors
         with sessions.begin() as s:
-            s.execute(insert(Example), rows)
-    with sessions.begin() as s:
-        s.execute(update(Service).where(Service.id == service.id).values(version=1))
-        service = s.get_one(Service, service.id)
-    engine.dispose()
-    return service, sample, sample_ids
+            store.add_examples(
+                s,
+                service=service,
+                examples=[
+                    store.NewExample(f"person {i // EXAMPLES_PER_SUBJECT}", vector, calculator)
+                    for i, vector in enumerate(vectors)
+                ],
+            )
+    return made, first, n / (time.perf_counter() - started)
 
 
-def measure(settings: Settings, n: int, queries: int) -> dict[str, float]:
-    rng = np.random.default_rng(n)
-    service, sample, sample_ids = fill(settings, n, rng)
-    engine = create_db_engine(settings)
-    registry = IndexRegistry(session_factory(engine), calculator=CALCULATOR, scale=DLIB_SCALE)
-    # Queries: a stored face seen again (small noise), so the right answer is known.
-    picks = rng.integers(0, len(sample), size=queries)
-    probes = normalize(sample[picks] + 0.02 * rng.normal(size=(queries, DIM)).astype(np.float32))
+def timed(call: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    call()
+    return time.perf_counter() - started
 
+
+def node(settings: Settings, backend: str, dim: int) -> Search:
+    sessions = session_factory(create_db_engine(settings))
+    return open_search(
+        backend,  # type: ignore[arg-type]
+        sessions,
+        calculator=f"synthetic-{dim}",
+        dimensions=dim,
+        scale=SCALE,
+    )
+
+
+def measure(settings: Settings, backend: str, n: int, dim: int, services: int) -> list[str]:
+    rng = np.random.default_rng(n + dim + services)
+    upgrade(settings)
+    sessions = session_factory(create_db_engine(settings))
+    a = node(settings, backend, dim)  # pgvector: the import below keeps the index up to date
+    made, vectors, write_rate = fill(sessions, n, dim, services, rng)
+    service = made[0]
+    b = node(settings, backend, dim)
+    exact = node(settings.model_copy(update={"search_backend": "memory"}), "memory", dim)
+    picks = rng.choice(len(vectors), size=QUERIES, replace=False)
+    queries = vectors[picks] + 0.02 * rng.normal(size=(QUERIES, dim)).astype(np.float32)
     before = rss_bytes()
-    start = time.perf_counter()
-    registry.search(service, probes[0])
-    first = time.perf_counter() - start
-    loaded = rss_bytes() - before
+    load = timed(lambda: b.search(service, queries[0]))
+    memory = rss_bytes() - before
+    latencies, found = [], []
+    for query in queries:
+        started = time.perf_counter()
+        [matches] = b.search(service, query)
+        latencies.append(time.perf_counter() - started)
+        found.append(matches[0].example_id)
+    truth = [matches[0].example_id for matches in exact.search(service, queries)]
+    recall = sum(f == t for f, t in zip(found, truth, strict=True)) / QUERIES
+    normal = statistics.median(latencies)
+    firsts = []
+    for i in range(5):  # a write through A, then B's first search
+        a.search(service, queries[i])
+        new = normalize(rng.normal(size=dim))
+        with sessions.begin() as s:
+            store.add_example(
+                s,
+                service=s.get(Service, service.id),
+                subject=f"new {i}",
+                embedding=new,
+                calculator=f"synthetic-{dim}",
+                image=None,
+            )
+        started = time.perf_counter()
+        [matches] = b.search(service, new)
+        firsts.append(time.perf_counter() - started)
+        assert matches[0].subject == f"new {i}", "node B did not see node A's write"
+    latencies.sort()
+    return [
+        backend,
+        str(dim),
+        f"{n:,}",
+        str(services),
+        f"{write_rate:,.0f}",
+        f"{load:.2f} s",
+        f"{normal * 1000:.2f} ms",
+        f"{latencies[int(0.99 * len(latencies))] * 1000:.2f} ms",
+        f"{recall * 100:.1f} %",
+        f"{memory / 2**20:.0f} MB",
+        f"{statistics.median(firsts) * 1000:.2f} ms",
+        f"{(statistics.median(firsts) - normal) * 1000:+.2f} ms",
+    ]
 
-    latencies, products, correct = [], [], 0
-    vectors, ids, subjects, _ = registry._collections[service.id].snapshot()
-    for probe, pick in zip(probes, picks, strict=True):
-        start = time.perf_counter()
-        [[best]] = registry.search(service, probe, k=1)
-        latencies.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        int(np.argmax(vectors @ probe))
-        products.append(time.perf_counter() - start)
-        correct += best.example_id == sample_ids[pick]
-    assert correct == queries, f"top-1 found the probed example {correct}/{queries} times"
-    array_bytes = vectors.nbytes + ids.nbytes + subjects.nbytes
-    registry.close()
-    engine.dispose()
-    ordered = sorted(latencies)
-    return {
-        "n": n,
-        "first_s": first,
-        "p50_ms": statistics.median(latencies) * 1000,
-        "p95_ms": ordered[int(0.95 * (len(ordered) - 1))] * 1000,
-        "product_ms": statistics.median(products) * 1000,
-        "arrays_mb": array_bytes / 2**20,
-        "rss_mb": loaded / 2**20,
-    }
+
+def fresh_schema(url: str, backend: str) -> str:
+    """A new, empty schema on that PostgreSQL, as a URL working in it (pgvector's types are in
+    `public`)."""
+    import psycopg
+
+    schema = f"bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(f'CREATE SCHEMA "{schema}"')
+        if backend == "pgvector":
+            connection.execute("CREATE EXTENSION IF NOT EXISTS vector SCHEMA public")
+    path = f"{schema}%2Cpublic" if backend == "pgvector" else schema
+    return f"{url}?options=-csearch_path%3D{path}"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="1000,10000,100000,1000000")
-    parser.add_argument("--queries", type=int, default=200)
-    parser.add_argument("--database-url", default=None, help="Default: a temporary SQLite file.")
+    parser.add_argument("--sizes", default="100000")
+    parser.add_argument("--dims", default="128,512")
+    parser.add_argument("--services", default="1,100")
+    parser.add_argument("--backends", default="memory,pgvector")
+    parser.add_argument("--database-url", help="memory backend's database (default SQLite)")
+    parser.add_argument("--pgvector-url", help="a PostgreSQL with pgvector")
     args = parser.parse_args()
-    machine = platform.processor() or platform.machine()
-    print(f"{machine}, {os.cpu_count()} CPUs, numpy {np.__version__}")
-    print()
-    print(
-        "| stored embeddings | first search (load) | top-1 p50 | top-1 p95 | matrix product p50 "
-        "| arrays | RSS after load |"
+    header = (
+        "| backend | dim | examples | services | import examples/s | load (node B) | top-1 p50 "
+        "| top-1 p99 | recall@1 | RSS of the load | write -> visible on B | extra on B's "
+        "first search |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
-    for n in (int(size) for size in args.sizes.split(",")):
-        with tempfile.TemporaryDirectory() as tmp:
-            settings = Settings(data_dir=Path(tmp), database_url=args.database_url)
-            row = measure(settings, n, args.queries)
-        print(
-            f"| {row['n']:,} | {row['first_s']:.2f} s | {row['p50_ms']:.2f} ms "
-            f"| {row['p95_ms']:.2f} ms | {row['product_ms']:.2f} ms | {row['arrays_mb']:.1f} MB "
-            f"| {row['rss_mb']:.0f} MB |",
-            flush=True,
-        )
+    print(header)
+    print("|" + "---|" * header.count(" | ") + "---|")
+    for backend in args.backends.split(","):
+        for dim in map(int, args.dims.split(",")):
+            for n in map(int, args.sizes.split(",")):
+                for services in map(int, args.services.split(",")):
+                    with tempfile.TemporaryDirectory() as folder:
+                        url = args.pgvector_url if backend == "pgvector" else args.database_url
+                        if backend == "pgvector" and not url:
+                            sys.exit("pgvector needs --pgvector-url")
+                        settings = Settings.model_validate(
+                            {
+                                "data_dir": folder,
+                                "database_url": fresh_schema(url, backend)
+                                if url
+                                else f"sqlite:///{folder}/bench.db",
+                                "search_backend": backend,
+                            }
+                        )
+                        row = measure(settings, backend, n, dim, services)
+                        print("| " + " | ".join(row) + " |", flush=True)
 
 
 if __name__ == "__main__":

@@ -13,8 +13,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import face_services
-from facegate.collection import store
-from facegate.collection.index import IndexRegistry
+from facegate.collection import store, stored
+from facegate.collection.index import MARGIN, IndexRegistry, rounded, rounded_scores
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import Service
@@ -326,3 +326,32 @@ def test_deleted_services_are_forgotten(
     assert service.id not in registry._collections  # dropped at its next search
     assert other_index.search(service, vector(1)) == [[]]
     assert service.id not in other_index._collections
+
+
+def test_rows_alike_to_16_bits_are_ranked_and_scored_exactly(
+    registry: IndexRegistry, sessions: sessionmaker[Session], service: Service
+) -> None:
+    """The matrix keeps bfloat16 rows (decisions.md D30): two examples that round to the same
+    row still come back in their exact order, each with its exact float32 similarity."""
+    base = normalize(vector(1))
+    nudge = normalize(vector(2)) * 1e-3  # about bfloat16's resolution of base's values
+    far, near_ = base - nudge, base + nudge
+    ids = {}
+    for name, embedding in (("Far", far), ("Near", near_)):
+        with sessions.begin() as s:
+            ids[name] = store.add_example(
+                s, service=service, subject=name, embedding=embedding, calculator=CALC, image=None
+            ).id
+    query = normalize(base + 5 * nudge + 0.3 * normalize(vector(3)))
+    scores = rounded_scores(rounded(np.stack([normalize(far), normalize(near_)])), query[None])
+    assert abs(scores[0, 0] - scores[1, 0]) < MARGIN  # the 16-bit scores cannot tell them apart
+    [matches] = registry.search(service, query, k=2)
+    assert [m.subject for m in matches] == ["Near", "Far"]
+    with sessions() as s:
+        for match in matches:
+            exact = stored.vector(s, example_id=match.example_id, calculator=CALC)
+            assert exact is not None
+            assert match.similarity == float(DLIB_SCALE.similarities(query, exact[None])[0])
+    with sessions() as s:
+        subject = store.get_subject(s, service=service, name="Near").id
+    assert registry.best_of_subject(service, query, subject_id=subject) == [matches[0]]

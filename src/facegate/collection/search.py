@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal, NamedTuple, Protocol
 import numpy as np
 import numpy.typing as npt
 
-from facegate.engine.similarity import Scale
+from facegate.engine.similarity import Scale, dots
 
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
@@ -102,8 +102,10 @@ def rank(
     subject's best only, with `per_subject`), those under `min_similarity` left out."""
     if not candidates:
         return []
-    values = scale.similarities(query, np.stack([c.vector for c in candidates]))
-    order = np.argsort(-values, kind="stable")
+    # Ordered by dot product: similarities of near-identical rows can tie in float32.
+    products = dots(query, np.stack([c.vector for c in candidates]))
+    values = scale.from_dots(products)
+    order = np.argsort(-products, kind="stable")
     if per_subject:
         _, first = np.unique([candidates[i].subject_id for i in order], return_index=True)
         order = order[np.sort(first)]

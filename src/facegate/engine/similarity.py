@@ -55,9 +55,21 @@ class Scale:
 
     def similarities(self, query_normed: Floats, matrix_normed: Floats) -> Floats:
         """Similarity of one normalised query (D,) to each normalised row of (N, D)."""
-        # |a - b|^2 = 2 - 2 a.b for unit vectors: one matrix product instead of N subtractions.
-        squared = np.clip(2.0 - 2.0 * (matrix_normed @ query_normed), 0.0, None)
+        return self.from_dots(dots(query_normed, matrix_normed))
+
+    def from_dots(self, products: npt.ArrayLike) -> Floats:
+        """Similarities from dot products of normalised embeddings."""
+        # |a - b|^2 = 2 - 2 a.b for unit vectors: one product instead of a subtraction per row.
+        squared = np.clip(2.0 - 2.0 * np.asarray(products, dtype=np.float32), 0.0, None)
         return self.from_distance(np.sqrt(squared))
+
+
+def dots(query: Floats, matrix: Floats) -> Floats:
+    """The dot product of `query` with each row of `matrix` (or with one vector). Each row is
+    summed on its own, not by BLAS, whose order of summing depends on the row's place in the
+    matrix: a row scores the same among any rows, so both search backends answer alike."""
+    products: Floats = np.sum(np.asarray(matrix) * query, axis=-1, dtype=np.float32)
+    return products
 
 
 def fit(same: npt.ArrayLike, different: npt.ArrayLike) -> Scale:
