@@ -43,6 +43,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from facegate.admin.mail_outbox import MailWorker
         from facegate.collection.index import IndexRegistry
         from facegate.db.session import create_db_engine, session_factory, upgrade
         from facegate.events.worker import DeliveryWorker
@@ -69,12 +70,16 @@ def create_app(
         # One per process: with workers, each claims deliveries from the shared outbox.
         app.state.events = DeliveryWorker(app.state.sessions, settings)
         app.state.events.start()
+        # Account e-mails leave through their outbox the same way (facegate.admin.mail_outbox).
+        app.state.mail = MailWorker(app.state.sessions, settings)
+        app.state.mail.start()
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
             await run_in_threadpool(app.state.events.stop)
+            await run_in_threadpool(app.state.mail.stop)
             app.state.index.close()
             if db is None:
                 database.dispose()
