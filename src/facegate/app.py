@@ -121,9 +121,12 @@ REQUEST_LINE_ALLOWANCE = 8 * 1024
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for serving `create_app(settings)`: h11, because it stops buffering a
     request head at a size we choose (httptools buffers any size), so a 1 MB header or 5,000
-    of them are refused (400) before they are held in memory."""
+    of them are refused (400) before they are held in memory. uvicorn's own reading of
+    forwarding headers is off (by default it believes them from 127.0.0.1): the client's address
+    is read through `trusted_proxies` alone (api/addresses.py)."""
     return {
         "http": "h11",
+        "proxy_headers": False,
         "h11_max_incomplete_event_size": settings.max_header_size + REQUEST_LINE_ALLOWANCE,
     }
 
