@@ -19,7 +19,6 @@ from facegate.db.tables import AuditEvent, Service, User, utcnow
 # The actions recorded (docs/admin-api.md, "Audit trail").
 LOGIN = "login"
 LOGIN_FAILED = "login.failed"
-LOGIN_THROTTLED = "login.throttled"
 USER_REGISTERED = "user.registered"
 USER_CREATED = "user.created"
 USER_DELETED = "user.deleted"

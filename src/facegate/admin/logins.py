@@ -152,9 +152,14 @@ def record_failure(s: Session, *, email: str, address: str | None) -> None:
         _count(s, key, at)
 
 
-def _count(s: Session, key: str, at: datetime) -> None:
-    # Counters idle for a day are forgotten, so guesses at made-up e-mails do not pile up.
+def forget_idle(s: Session, *, at: datetime) -> None:
+    """Counters idle for a day are forgotten, so guesses at made-up e-mails do not pile up
+    (on every failure recorded, and by the mail worker's housekeeping)."""
     s.execute(delete(LoginFailure).where(LoginFailure.last_failure_at < at - FORGET_AFTER))
+
+
+def _count(s: Session, key: str, at: datetime) -> None:
+    forget_idle(s, at=at)
     row = s.get(LoginFailure, key, with_for_update=True)
     if row is None:
         s.add(LoginFailure(key=key, count=1, last_failure_at=at))

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.admin import audit
+from facegate.admin import audit, logins
 from facegate.admin.mail import TIMEOUT_SECONDS, Message, send
 from facegate.config import Settings
 from facegate.db.leases import Poller, backoff, claim, holder
@@ -93,7 +93,8 @@ def recent(s: Session, *, state: str | None = None, limit: int = 50) -> list[Mai
 
 
 class MailWorker(Poller):
-    """Sends the outbox's mails; also forgets old mails and audit entries past retention."""
+    """Sends the outbox's mails; also forgets old mails, audit entries past their retention and
+    idle throttle counters."""
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
         super().__init__(
@@ -133,6 +134,7 @@ class MailWorker(Poller):
         retention = timedelta(days=self._settings.audit_retention_days)
         with self._sessions() as s, s.begin():
             audit.prune(s, before=now - retention)
+            logins.forget_idle(s, at=now)
             done = OutgoingMail.state.in_(("sent", "failed"))
             bulk_write(s, delete(OutgoingMail).where(done, OutgoingMail.updated_at < now - KEPT))
 

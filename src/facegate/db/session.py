@@ -74,10 +74,10 @@ def serialise(s: Session, name: str) -> None:
 
 def flush_unique(s: Session, taken: Exception) -> None:
     """Flush the pending rows; a unique constraint they break raises `taken` (the answer a
-    check made before would have given, had another request not inserted the same between)."""
+    check made before would have given, had another request not inserted the same between).
+    The transaction is then lost (PostgreSQL aborts it): the caller's request ends there."""
     try:
-        with s.begin_nested():
-            s.flush()
+        s.flush()
     except IntegrityError:
         raise taken from None
 

@@ -110,13 +110,11 @@ def login(
 ) -> UserOut:
     """Count the attempt, check the password, then start a NEW session: the cookie the browser
     had before is revoked, so a planted session id is worthless."""
-    anonymous = Actor.of(None, address)
     # Counted and committed before the slow password check (docs/admin-api.md): guesses sent
-    # at once are each counted, in every process.
+    # at once are each counted, in every process. A refused attempt writes nothing, not even
+    # to the audit trail: a flood of them must cost the database nothing.
     with sessions() as counting, counting.begin():
         wait = logins.attempt(counting, email=body.email, address=address)
-        if wait:
-            audit.record(counting, audit.LOGIN_THROTTLED, actor=anonymous, target=body.email)
     if wait:
         raise LoginThrottled(wait)
     try:
@@ -126,7 +124,11 @@ def login(
         with sessions() as failures, failures.begin():
             reason = refused.message
             audit.record(
-                failures, audit.LOGIN_FAILED, actor=anonymous, target=body.email, reason=reason
+                failures,
+                audit.LOGIN_FAILED,
+                actor=Actor.of(None, address),
+                target=body.email,
+                reason=reason,
             )
         raise
     logins.record_success(session, email=body.email)
