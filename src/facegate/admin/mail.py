@@ -13,6 +13,8 @@ from facegate.admin.accounts import CONFIRM_TTL, RESET_TTL
 from facegate.config import Settings
 from facegate.errors import MailDisabled, UnreachableEmail
 
+CONFIRMATION = "confirmation"
+RESET = "reset"
 SMTP_PORT = 587
 SMTPS_PORT = 465
 TIMEOUT_SECONDS = 30
@@ -35,7 +37,7 @@ class Message:
 
 def confirmation(settings: Settings, *, to: str, first_name: str, token: str) -> Message:
     return Message(
-        "confirmation",
+        CONFIRMATION,
         to,
         "facegate: confirm your e-mail address",
         f"Hello {first_name},\n\nConfirm your facegate account by opening this link "
@@ -47,7 +49,7 @@ def confirmation(settings: Settings, *, to: str, first_name: str, token: str) ->
 
 def reset(settings: Settings, *, to: str, first_name: str, token: str) -> Message:
     return Message(
-        "reset",
+        RESET,
         to,
         "facegate: reset your password",
         f"Hello {first_name},\n\nChoose a new password with this link "

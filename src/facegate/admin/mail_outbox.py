@@ -1,7 +1,8 @@
 """The mail outbox: account e-mails written in the request's transaction, sent by a worker.
 
 A request that mails (sign-up, password reset) only adds a row, so it answers the same, in the
-same time, whether the address is registered, unknown, or the mail server is down. One worker
+same time, whether the address is registered, unknown, or the mail server is down; a reset's
+row is even the same for every address, the worker finds the account and writes the mail. One worker
 thread per server process claims due mails with a lease (facegate.db.leases, as the event
 deliveries), sends them, and retries with backoff; failures are logged and listed to owners
 and administrators (GET /admin/mail), never to the requester. A mail's text holds a link's
@@ -17,8 +18,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.admin import audit, logins
-from facegate.admin.mail import TIMEOUT_SECONDS, Message, send
+from facegate.admin import accounts, audit, logins
+from facegate.admin.accounts import RESET_TTL
+from facegate.admin.mail import RESET, TIMEOUT_SECONDS, Message, reset, send
 from facegate.config import Settings
 from facegate.db.leases import Poller, backoff, claim, holder
 from facegate.db.session import bulk_write
@@ -54,6 +56,13 @@ def queue(s: Session, message: Message) -> None:
         )
     )
     s.info[WRITTEN] = True
+
+
+def queue_reset(s: Session, *, email: str) -> None:
+    """A password reset asked for `email`, whether an account has it or not: the worker looks
+    the account up, issues the token and writes the mail (or skips an address no enabled
+    account has), so the request does the very same work for every address."""
+    queue(s, Message(RESET, email.strip().lower(), "", "", RESET_TTL))
 
 
 @dataclass(frozen=True)
@@ -126,6 +135,31 @@ class MailWorker(Poller):
             self._send(mail_id)
         return len(claimed)
 
+    def _write_reset(self, mail: OutgoingMail) -> OutgoingMail | None:
+        """The reset mail of the account with the address, with a new token; None when no
+        enabled account has it (the request was answered the same: 204)."""
+        now = utcnow()
+        mine = update(OutgoingMail).where(
+            OutgoingMail.id == mail.id, OutgoingMail.claimed_by == self._me
+        )
+        with self._sessions() as s, s.begin():
+            user = accounts.user_by_email(s, mail.recipient)
+            if user is None or not user.enabled:
+                skipped = mine.values(
+                    state="skipped",
+                    error="No enabled account has this address",
+                    claimed_by=None,
+                    claimed_until=None,
+                    updated_at=now,
+                )
+                bulk_write(s, skipped)
+                return None
+            token = accounts.issue_token(s, user=user, purpose=accounts.RESET)
+            message = reset(self._settings, to=user.email, first_name=user.first_name, token=token)
+            bulk_write(s, mine.values(subject=message.subject, text=message.text))
+        mail.subject, mail.text = message.subject, message.text
+        return mail
+
     def _prune(self) -> None:
         now = utcnow()
         if now - self._pruned_at < PRUNE_EVERY:
@@ -135,7 +169,7 @@ class MailWorker(Poller):
         with self._sessions() as s, s.begin():
             audit.prune(s, before=now - retention)
             logins.forget_idle(s, at=now)
-            done = OutgoingMail.state.in_(("sent", "failed"))
+            done = OutgoingMail.state.in_(("sent", "failed", "skipped"))
             bulk_write(s, delete(OutgoingMail).where(done, OutgoingMail.updated_at < now - KEPT))
 
     def _send(self, mail_id: int) -> None:
@@ -143,6 +177,11 @@ class MailWorker(Poller):
             mail = s.get(OutgoingMail, mail_id)
         if mail is None:
             return
+        if not mail.text:  # a reset asked for, not written yet
+            written = self._write_reset(mail)
+            if written is None:
+                return
+            mail = written
         attempts, now = mail.attempts + 1, utcnow()
         error = None
         try:

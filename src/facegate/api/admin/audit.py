@@ -81,7 +81,7 @@ def _lines(
 def mail(
     session: SessionDep,
     user: CurrentUser,
-    state: Literal["pending", "sent", "failed"] | None = None,
+    state: Literal["pending", "sent", "failed", "skipped"] | None = None,
 ) -> list[MailOut]:
     """The latest 50 account e-mails, newest first, with what sending them answered."""
     _administrator(user)

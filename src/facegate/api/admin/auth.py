@@ -181,18 +181,15 @@ def change_password(
 @router.post("/user/forgot-password", status_code=204)
 def forgot_password(body: EmailOnly, session: SessionDep, settings: SettingsDep) -> None:
     """Queues a reset link; answers the same, in the same time, whether or not the address has
-    an account and whether or not the mail server is up: the mail leaves through the outbox
-    (facegate.admin.mail_outbox). Throttled per address like failed logins."""
+    an account and whether or not the mail server is up: the request writes the same row for
+    every address, and the mail worker finds the account (facegate.admin.mail_outbox).
+    Throttled per address like failed logins."""
     if not settings.enable_email_server:
         raise MailDisabled
     wait = logins.reset_mail_attempt(session, email=body.email)
     if wait:
         raise ResetMailThrottled(wait)
-    user = accounts.user_by_email(session, body.email)
-    if user is not None and user.enabled:
-        token = accounts.issue_token(session, user=user, purpose=accounts.RESET)
-        message = mail.reset(settings, to=user.email, first_name=user.first_name, token=token)
-        mail_outbox.queue(session, message)
+    mail_outbox.queue_reset(session, email=body.email)
 
 
 @router.put("/user/reset-password", status_code=204)

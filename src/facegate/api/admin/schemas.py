@@ -341,7 +341,7 @@ class MailOut(Model):
     id: int
     kind: str
     recipient: str
-    state: Literal["pending", "sent", "failed"]
+    state: Literal["pending", "sent", "failed", "skipped"]
     attempts: int
     error: str | None
     next_attempt_at: datetime | None

@@ -96,7 +96,7 @@
  * @property {number} id
  * @property {"confirmation" | "reset"} kind
  * @property {string} recipient
- * @property {"pending" | "sent" | "failed"} state
+ * @property {"pending" | "sent" | "failed" | "skipped"} state
  * @property {number} attempts
  * @property {string | null} error
  * @property {string | null} nextAttemptAt while pending
