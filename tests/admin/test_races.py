@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from facegate.admin import logins
-from facegate.db.tables import LoginFailure, User
+from facegate.db.tables import AppMember, LoginFailure, User
 from tests.support.clients import PASSWORD, Browser, ok
 from tests.support.servers import serve, serving
 
@@ -158,3 +158,36 @@ def test_two_served_processes_with_workers_share_the_throttle(
         finally:
             b1.close()
             b2.close()
+
+
+def test_simultaneous_app_owner_changes_leave_one_owner(
+    browsers: Callable[..., list[Browser]], db_engine: Engine
+) -> None:
+    """Two members named the application's OWNER at the same moment: each hand-over reads the
+    owner the other one made, so the application keeps exactly one."""
+    owner, other = browsers(2)
+    ok(owner.sign_up("owner@example.com"), 201)
+    ok(owner.login("owner@example.com"))
+    body = {"email": "other@example.com", "password": PASSWORD, "firstName": "O", "lastName": "T"}
+    ok(owner.post("/admin/user", body | {"role": "ADMINISTRATOR"}), 201)
+    ok(other.login("other@example.com"))
+    app_id = ok(owner.post("/admin/app", {"name": "door"}), 201)["id"]
+    ids = []
+    for n in range(2):
+        email = f"member{n}@example.com"
+        body = {"email": email, "password": PASSWORD, "firstName": "M", "lastName": str(n)}
+        ids.append(ok(owner.post("/admin/user", body), 201)["userId"])
+        invitation = {"userEmail": email, "role": "USER"}
+        ok(owner.post(f"/admin/app/{app_id}/invite", invitation), 201)
+    for _ in range(5):
+        at_once(
+            [
+                partial(b.put, f"/admin/app/{app_id}/role", {"userId": user, "role": "OWNER"})
+                for b, user in zip((owner, other), ids, strict=True)
+            ]
+        )
+        with db_engine.connect() as connection:
+            owners = connection.scalar(
+                select(func.count()).select_from(AppMember).where(AppMember.role == "OWNER")
+            )
+        assert owners == 1

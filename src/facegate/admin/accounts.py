@@ -38,10 +38,10 @@ EMAIL = re.compile(
 CONFIRM = "confirm"
 RESET = "reset"
 CONFIRM_TTL = timedelta(hours=24)
+RESET_TTL = timedelta(minutes=15)
 # The guard row (facegate.db.session.serialise) of every check-then-write on global roles and on
 # closed sign-up.
 ACCOUNTS_GUARD = "accounts"
-RESET_TTL = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so a login takes as long either way.

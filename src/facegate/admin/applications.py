@@ -164,7 +164,9 @@ def members(s: Session, *, app: Application, search: str = "") -> list[tuple[Use
 def _hand_over(s: Session, *, app: Application) -> None:
     """There is one app OWNER: naming another makes the previous one ADMINISTRATOR."""
     previous = s.scalar(
-        select(AppMember).where(AppMember.app_id == app.id, AppMember.role == Role.OWNER)
+        select(AppMember)
+        .where(AppMember.app_id == app.id, AppMember.role == Role.OWNER)
+        .execution_options(populate_existing=True)  # read after the app's guard: as it is now
     )
     if previous is not None:
         previous.role = Role.ADMINISTRATOR
