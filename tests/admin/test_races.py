@@ -15,7 +15,8 @@ import httpx
 import pytest
 from sqlalchemy import Engine, func, select
 
-from facegate.admin import logins
+from facegate.admin import accounts, logins
+from facegate.db.session import session_factory
 from facegate.db.tables import AppMember, LoginFailure, User
 from tests.support.clients import PASSWORD, Browser, ok
 from tests.support.servers import serve, serving
@@ -191,3 +192,18 @@ def test_simultaneous_app_owner_changes_leave_one_owner(
                 select(func.count()).select_from(AppMember).where(AppMember.role == "OWNER")
             )
         assert owners == 1
+
+
+def test_a_reset_link_used_by_several_requests_at_once_works_once(
+    browsers: Callable[..., list[Browser]], db_engine: Engine
+) -> None:
+    first, *others = browsers(CONCURRENT + 1)
+    ok(first.sign_up("ann@example.com"), 201)
+    with session_factory(db_engine)() as s, s.begin():
+        user = s.scalars(select(User)).one()
+        token = accounts.issue_token(s, user=user, purpose=accounts.RESET)
+    path = f"/admin/user/reset-password?token={token}"
+    answers = at_once(
+        [partial(b.put, path, {"password": f"new password {n}"}) for n, b in enumerate(others)]
+    )
+    assert outcomes(answers) == {(204, None): 1, (400, 30): CONCURRENT - 1}

@@ -8,14 +8,14 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from facegate import names
 from facegate.admin import logins, roles
 from facegate.admin.roles import Role
-from facegate.db.session import flush_unique, serialise
+from facegate.db.session import bulk_write, flush_unique, serialise
 from facegate.db.tables import AccountToken, AppMember, User, could_be_id, utcnow
 from facegate.errors import (
     AccountDisabled,
@@ -258,14 +258,24 @@ def issue_token(s: Session, *, user: User, purpose: str) -> str:
 
 
 def _redeem(s: Session, *, token: str, purpose: str) -> User | None:
-    """The token's user, once: the token is marked used in the same transaction."""
-    row = s.get(AccountToken, logins.token_hash(token), with_for_update=True)
-    if row is None or row.purpose != purpose or row.used_at is not None:
+    """The token's user, once: one conditional UPDATE marks it used, so of two requests with
+    the same link (on SQLite too, where `FOR UPDATE` locks nothing) one wins."""
+    hashed, now = logins.token_hash(token), utcnow()
+    won = bulk_write(
+        s,
+        update(AccountToken)
+        .where(
+            AccountToken.token_hash == hashed,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+            AccountToken.expires_at > now,
+        )
+        .values(used_at=now),
+    )
+    if won != 1:
         return None
-    if row.expires_at <= utcnow():
-        return None
-    row.used_at = utcnow()
-    return s.get(User, row.user_id)
+    user_id = s.scalar(select(AccountToken.user_id).where(AccountToken.token_hash == hashed))
+    return s.get(User, user_id)
 
 
 def confirm_email(s: Session, *, token: str) -> User:
