@@ -124,6 +124,8 @@ def test_mail_waits_for_the_server_and_failures_are_shown_to_owners_only(
     owner, smtp_port = mail_server
     with smtp_server(smtp_port) as (box, _port):
         first_owner(owner, box)
+    (confirmed,) = ok(owner.get("/admin/audit", params={"action": "user.confirmed"}))["items"]
+    assert (confirmed["actor"], confirmed["detail"]) == ("owner@example.com", {"role": "OWNER"})
     body = {"email": "ann@example.com", "password": PASSWORD, "firstName": "A", "lastName": "B"}
     ok(owner.post("/admin/user", body), 201)
     ann = Browser(owner.url)

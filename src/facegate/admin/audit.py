@@ -20,6 +20,7 @@ from facegate.db.tables import AuditEvent, Service, User, utcnow
 LOGIN = "login"
 LOGIN_FAILED = "login.failed"
 USER_REGISTERED = "user.registered"
+USER_CONFIRMED = "user.confirmed"
 USER_CREATED = "user.created"
 USER_DELETED = "user.deleted"
 USER_ROLE = "user.role"

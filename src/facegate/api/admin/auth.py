@@ -92,9 +92,16 @@ def register(
 
 
 @router.get("/user/registration/confirm", status_code=303, response_class=RedirectResponse)
-def confirm_email(token: str, session: SessionDep, settings: SettingsDep) -> RedirectResponse:
-    """The link of the confirmation e-mail: enables the account, then shows the login page."""
-    accounts.confirm_email(session, token=token)
+def confirm_email(
+    token: str, session: SessionDep, settings: SettingsDep, address: ClientAddress
+) -> RedirectResponse:
+    """The link of the confirmation e-mail: enables the account (the first one confirmed
+    becomes the OWNER), then shows the login page."""
+    user = accounts.confirm_email(session, token=token)
+    actor = Actor.of(user, address)
+    audit.record(
+        session, audit.USER_CONFIRMED, actor=actor, target=user.guid, role=user.global_role
+    )
     return RedirectResponse(f"{settings.public_url.rstrip('/')}/login?confirmed=1", 303)
 
 
