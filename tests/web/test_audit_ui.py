@@ -35,6 +35,8 @@ def test_the_audit_page(make_settings: Callable[..., Any], browser: Browser) -> 
         member = {"email": "bob@example.org", "password": "a long password", "role": "USER"}
         admin_call(page, "POST", "/user", member | {"firstName": "Bob", "lastName": "B"})
         page.goto("/")
+        # The first page finished drawing, so it cannot draw over the next one.
+        expect(page.get_by_role("heading", name="Applications")).to_be_visible()
         page.get_by_role("link", name="Audit").click()
         expect(page.get_by_role("heading", name="Audit trail")).to_be_visible()
         trail = page.locator("section.audit")
