@@ -9,7 +9,7 @@ import io
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
@@ -142,9 +142,16 @@ def test_the_trail_is_paged_filtered_and_exported(url: str) -> None:
     assert [e["action"] for e in logins["items"]] == ["login"] + ["login.failed"] * 3
     failed = ok(owner.get("/admin/audit", params={"action": "login.failed", "size": 2, "page": 1}))
     assert (failed["total"], len(failed["items"]), failed["page"]) == (3, 1, 1)
-    later = (datetime.now(UTC) + timedelta(minutes=1)).isoformat()
-    assert ok(owner.get("/admin/audit", params={"since": later}))["total"] == 0
-    assert ok(owner.get("/admin/audit", params={"until": later}))["total"] == 5
+    later = datetime.now(UTC) + timedelta(minutes=1)
+    assert ok(owner.get("/admin/audit", params={"since": later.isoformat()}))["total"] == 0
+    assert ok(owner.get("/admin/audit", params={"until": later.isoformat()}))["total"] == 5
+    # The same moment written in another zone, or without one (UTC), bounds the same.
+    elsewhere = later.astimezone(timezone(timedelta(hours=-5))).isoformat()
+    assert ok(owner.get("/admin/audit", params={"until": elsewhere}))["total"] == 5
+    naive = later.replace(tzinfo=None).isoformat()
+    assert ok(owner.get("/admin/audit", params={"since": naive}))["total"] == 0
+    earlier = (datetime.now(UTC) - timedelta(hours=1)).astimezone(timezone(timedelta(hours=9)))
+    assert ok(owner.get("/admin/audit", params={"since": earlier.isoformat()}))["total"] == 5
 
     exported = owner.get("/admin/audit/export")
     assert exported.headers["content-type"].startswith("application/jsonl")

@@ -7,7 +7,7 @@ import io
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, delete, func, select
@@ -90,10 +90,16 @@ def _matching(
             (AuditEvent.action == action) | AuditEvent.action.startswith(f"{action}.")
         )
     if since is not None:
-        query = query.where(AuditEvent.at >= since)
+        query = query.where(AuditEvent.at >= _utc(since))
     if until is not None:
-        query = query.where(AuditEvent.at < until)
+        query = query.where(AuditEvent.at < _utc(until))
     return query
+
+
+def _utc(moment: datetime) -> datetime:
+    """A bound as the column holds times: in UTC (SQLite compares them as text); a time
+    without a zone is taken to be UTC."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def page(
