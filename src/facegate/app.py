@@ -46,6 +46,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from facegate.admin.mail_outbox import MailWorker
         from facegate.collection.search import open_search
         from facegate.collection.servers import Presence
         from facegate.db.session import create_db_engine, session_factory, upgrade
@@ -86,12 +87,16 @@ def create_app(
         # One per process: with workers, each claims deliveries from the shared outbox.
         app.state.events = DeliveryWorker(app.state.sessions, settings)
         app.state.events.start()
+        # Account e-mails leave through their outbox the same way (facegate.admin.mail_outbox).
+        app.state.mail = MailWorker(app.state.sessions, settings)
+        app.state.mail.start()
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
             await run_in_threadpool(app.state.events.stop)
+            await run_in_threadpool(app.state.mail.stop)
             await run_in_threadpool(presence.stop)
             if db is None:
                 database.dispose()
@@ -133,9 +138,12 @@ REQUEST_LINE_ALLOWANCE = 8 * 1024
 def server_options(settings: Settings) -> dict[str, Any]:
     """uvicorn's options for serving `create_app(settings)`: h11, because it stops buffering a
     request head at a size we choose (httptools buffers any size), so a 1 MB header or 5,000
-    of them are refused (400) before they are held in memory."""
+    of them are refused (400) before they are held in memory. uvicorn's own reading of
+    forwarding headers is off (by default it believes them from 127.0.0.1): the client's address
+    is read through `trusted_proxies` alone (api/addresses.py)."""
     return {
         "http": "h11",
+        "proxy_headers": False,
         "h11_max_incomplete_event_size": settings.max_header_size + REQUEST_LINE_ALLOWANCE,
     }
 

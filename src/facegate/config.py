@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal, get_args
 
@@ -23,6 +24,10 @@ def _parse_size(value: object) -> object:
     if text and text[-1] in units:
         return int(float(text[:-1]) * units[text[-1]])
     return int(text)
+
+
+def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
+    return tuple(ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip())
 
 
 class Settings(BaseSettings):
@@ -175,6 +180,29 @@ class Settings(BaseSettings):
         "administrator-only endpoints such as POST /api/v1/migrate without logging in "
         "(not set: only a logged-in administrator may).",
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Comma-separated addresses or networks (CIDR) of reverse proxies whose "
+        "`X-Forwarded-For` and `Forwarded` headers name the client; empty: none, the "
+        "connection's peer is the client (login throttling and the audit trail use it).",
+    )
+    audit_retention_days: float = Field(
+        365.0,
+        gt=0,
+        description="Days an entry of the audit trail is kept (GET /admin/audit).",
+    )
+    mail_retry_initial_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Wait before the first retry of an e-mail the mail server did not take; it "
+        "doubles at each further attempt, up to 15 minutes.",
+    )
+    mail_max_attempts: int = Field(
+        8,
+        ge=1,
+        description="Attempts to send one e-mail before it is marked failed (owners see it in "
+        "GET /admin/mail).",
+    )
     session_ttl_seconds: int = Field(
         7 * 24 * 3600, description="How long a web UI login session lasts without use."
     )
@@ -238,6 +266,16 @@ class Settings(BaseSettings):
     @classmethod
     def _sizes(cls, value: object) -> object:
         return _parse_size(value)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies(cls, value: str) -> str:
+        _networks(value)  # refused at start when one is not an address or network
+        return value
+
+    @property
+    def trusted_networks(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        return _networks(self.trusted_proxies)
 
     @property
     def resolved_database_url(self) -> str:

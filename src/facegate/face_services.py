@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from facegate.collection import stored, unknown
 from facegate.collection.quality_gate import QualityLimits
 from facegate.config import RESPONSE_FORMATS, ResponseFormat
+from facegate.db.session import flush_unique
 from facegate.db.tables import (
     Application,
     Embedding,
@@ -50,7 +51,7 @@ def create_application(s: Session, *, name: str) -> Application:
         raise NameNotUnique(name)
     application = Application(name=name)
     s.add(application)
-    s.flush()
+    flush_unique(s, NameNotUnique(name))  # the same name created at the same moment
     return application
 
 

@@ -69,6 +69,7 @@ def mail_settings(port: int) -> dict[str, Any]:
 def confirmed_sign_up(b: Browser, box: Mailbox, email: str = "ann@example.com") -> None:
     """Sign up, then follow the e-mailed confirmation link."""
     ok(b.sign_up(email), 201)
+    box.wait_for(len(box.messages) + 1)
     assert httpx.get(box.link()).status_code == 303
 
 
@@ -139,6 +140,7 @@ def test_signup_is_confirmed_by_the_emailed_link(
     created = ok(b.sign_up("ann@example.com"), 201)
     assert created["confirmationRequired"] is True
     refused(b.login("ann@example.com"), 400, 0)  # "User is disabled"
+    box.wait_for(1)
     assert len(box.messages) == 1 and box.messages[0]["To"] == "ann@example.com"
     assert box.messages[0]["From"] == "facegate <noreply@example.com>"
     link = box.link()
@@ -158,8 +160,10 @@ def test_an_expired_confirmation_frees_the_address(
     ok(b.sign_up("ann@example.com"), 201)
     refused(b.sign_up("ann@example.com"), 400, 4)  # the link is still valid
     expire(db_engine, AccountToken)
+    box.wait_for(1)
     refused(httpx.get(box.link()), 403, 25)
     ok(b.sign_up("ann@example.com"), 201)
+    box.wait_for(2)
     assert len(box.messages) == 2
     assert httpx.get(box.link()).status_code == 303
     ok(b.login("ann@example.com"))
@@ -183,6 +187,7 @@ def test_password_reset_link_works_once(
     ok(b.post("/admin/user/forgot-password", {"email": "nobody@example.com"}), 204)
     assert len(box.messages) == 1  # nothing sent, and the answer is the same
     ok(b.post("/admin/user/forgot-password", {"email": "ANN@example.com"}), 204)
+    box.wait_for(2)
     assert len(box.messages) == 2
     link = box.link()
     assert link.startswith(f"{b.url}/reset-password?token=")
@@ -203,8 +208,10 @@ def test_password_reset_link_expires_and_is_replaced(
     b = server(**mail_settings(port))()
     confirmed_sign_up(b, box)
     ok(b.post("/admin/user/forgot-password", {"email": "ann@example.com"}), 204)
+    box.wait_for(2)
     first = token_of(box.link())
     ok(b.post("/admin/user/forgot-password", {"email": "ann@example.com"}), 204)
+    box.wait_for(3)
     second = token_of(box.link())
     body = {"password": "a brand new secret"}
     refused(b.put(f"/admin/user/reset-password?token={first}", body), 400, 30)  # replaced
@@ -222,6 +229,7 @@ def test_reset_mails_are_throttled_per_address(
     confirmed_sign_up(b, box)
     for _ in range(3):
         ok(b.post("/admin/user/forgot-password", {"email": "ann@example.com"}), 204)
+    box.wait_for(4)
     assert len(box.messages) == 4  # the confirmation and three reset links
     message = refused(b.post("/admin/user/forgot-password", {"email": "Ann@example.com"}), 429, 0)
     assert message.startswith("Too many password reset e-mails")
@@ -235,6 +243,7 @@ def test_reset_mails_are_throttled_per_address(
             update(LoginFailure).values(last_failure_at=datetime.now(UTC) - timedelta(hours=2))
         )
     ok(b.post("/admin/user/forgot-password", {"email": "ann@example.com"}), 204)
+    box.wait_for(5)
     assert len(box.messages) == 5
 
 
@@ -346,6 +355,7 @@ def test_closed_signup_waits_for_a_pending_first_account(
     refused(b.sign_up("second@example.com"), 403, 9)
     expire(db_engine, AccountToken)
     ok(b.sign_up("second@example.com"), 201)
+    box.wait_for(2)
     assert httpx.get(box.link()).status_code == 303
     assert ok(b.login("second@example.com"))["globalRole"] == "OWNER"
     refused(b.sign_up("first@example.com"), 403, 9)

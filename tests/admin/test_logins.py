@@ -116,3 +116,34 @@ def test_dead_sessions_and_idle_counters_are_purged(session: Session) -> None:
     session.flush()
     logins.record_failure(session, email="a@example.com", address=None)
     assert set(session.scalars(select(LoginFailure.key))) == {"account:a@example.com"}
+
+
+def test_attempts_are_counted_before_the_check_and_a_success_is_given_back(
+    session: Session,
+) -> None:
+    for _ in range(logins.ACCOUNT_LIMIT):
+        assert logins.attempt(session, email="A@example.com", address="10.0.0.1") == 0
+    assert logins.attempt(session, email="a@example.com", address="10.0.0.2") >= 1
+    counts = dict(session.execute(select(LoginFailure.key, LoginFailure.count)).all())
+    assert counts == {
+        "account:a@example.com": logins.ACCOUNT_LIMIT,
+        "address:10.0.0.1": logins.ACCOUNT_LIMIT,
+        "address:10.0.0.2": 1,  # the address is counted first, then the account refuses
+    }
+    logins.refund(session, address="10.0.0.1")
+    assert session.scalar(
+        select(LoginFailure.count).where(LoginFailure.key == "address:10.0.0.1")
+    ) == (logins.ACCOUNT_LIMIT - 1)
+
+
+def test_a_throttled_address_counts_nothing_against_the_account(session: Session) -> None:
+    session.add(LoginFailure(key="address:10.0.0.9", count=50, last_failure_at=utcnow()))
+    session.flush()
+    assert logins.attempt(session, email="a@example.com", address="10.0.0.9") >= 1
+    assert session.get(LoginFailure, "account:a@example.com") is None
+
+
+def test_reset_mails_are_counted_and_then_wait(session: Session) -> None:
+    for _ in range(logins.RESET_MAIL_LIMIT):
+        assert logins.reset_mail_attempt(session, email="a@example.com") == 0
+    assert logins.reset_mail_attempt(session, email="A@example.com") >= 1

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import func, select
 
 from facegate.collection import store
-from facegate.db.tables import Embedding, Example, Subject
+from facegate.db.tables import AuditEvent, Embedding, Example, Subject
 from facegate.inference import embeddings
 from tests.support.clients import running_api
+from tests.support.servers import database
 
 FACEGATE = [sys.executable, "-m", "facegate"]
 # Each single-face photo is enrolled this many times, so the migration runs long enough (about
@@ -159,6 +160,10 @@ def test_dlib_to_insightface_survives_a_kill_and_keeps_every_example(
         0,
         "0 examples re-embedded with insightface-s",
     )
+    with database(settings) as sessions, sessions() as s:
+        started = s.execute(select(AuditEvent.action, AuditEvent.actor)).all()
+    # The killed run, the resumed one and the last (the audit trail, decisions.md D39).
+    assert started == [("migration.started", "command line")] * 3
 
 
 def test_migration_is_refused_without_photos(

@@ -30,6 +30,13 @@ class Mailbox:
             self.arrived.notify_all()
         return "250 Message accepted for delivery"
 
+    def wait_for(self, count: int, timeout: float = 10.0) -> None:
+        """Until `count` messages have arrived: facegate sends them from its mail outbox, after
+        the request that queued them has answered."""
+        with self.arrived:
+            arrived = self.arrived.wait_for(lambda: len(self.messages) >= count, timeout)
+        assert arrived, f"{len(self.messages)} of {count} messages arrived"
+
     def text(self, index: int = -1) -> str:
         """A received message's plain text."""
         payload = self.messages[index].get_payload(decode=True)
@@ -44,9 +51,11 @@ class Mailbox:
 
 
 @contextmanager
-def smtp_server() -> Iterator[tuple[Mailbox, int]]:
+def smtp_server(port: int | None = None) -> Iterator[tuple[Mailbox, int]]:
+    """On `port` (a free one by default): a test may take a mail server down and start it
+    again on the port facegate was told."""
     mailbox = Mailbox()
-    port = free_port()
+    port = port or free_port()
     controller = Controller(mailbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:

@@ -687,6 +687,7 @@ def test_email_confirmation_and_password_reset(
     expect(page.get_by_role("heading", name="Confirm your email")).to_be_visible()
 
     # The link in the e-mail confirms the address and lands on the login page.
+    mailbox.wait_for(1)
     page.goto(mailbox.link())
     expect(page.get_by_text("Your email address is confirmed")).to_be_visible()
     _log_in(page, {"email": "mary@example.org", "password": "mechanism-1831"})
@@ -698,6 +699,7 @@ def test_email_confirmation_and_password_reset(
     page.get_by_label("Email").fill("mary@example.org")
     page.get_by_role("button", name="Send the link").click()
     expect(page.get_by_role("status")).to_contain_text("a link is on its way")
+    mailbox.wait_for(2)
     reset_link = mailbox.link()
     assert reset_link.startswith(f"{url}/reset-password?token=")
     page.goto(reset_link)

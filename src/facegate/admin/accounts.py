@@ -8,13 +8,14 @@ from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import ColumnElement, Select, delete, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from facegate import names
 from facegate.admin import logins, roles
 from facegate.admin.roles import Role
+from facegate.db.session import bulk_write, flush_unique, serialise
 from facegate.db.tables import AccountToken, AppMember, User, could_be_id, utcnow
 from facegate.errors import (
     AccountDisabled,
@@ -38,6 +39,9 @@ CONFIRM = "confirm"
 RESET = "reset"
 CONFIRM_TTL = timedelta(hours=24)
 RESET_TTL = timedelta(minutes=15)
+# The guard row (facegate.db.session.serialise) of every check-then-write on global roles and on
+# closed sign-up.
+ACCOUNTS_GUARD = "accounts"
 
 _hasher = PasswordHasher()
 # Verified against when the e-mail is unknown, so a login takes as long either way.
@@ -141,7 +145,13 @@ def register(
     confirm_by_email: bool,
 ) -> User:
     """Open sign-up. Without e-mail the first account is the global OWNER; with e-mail the
-    account waits for confirmation and the OWNER is the first one confirmed."""
+    account waits for confirmation and the OWNER is the first one confirmed.
+
+    Closed sign-up admits one account, so "is it still open?" and the new account are one
+    step: the accounts guard is taken first, and a second sign-up sent at the same moment
+    reads the first one's account once it has committed (403 code 9)."""
+    if not allow_signup:
+        serialise(s, ACCOUNTS_GUARD)
     if not signup_open(s, allow_signup=allow_signup):
         raise SignupClosed
     user = _new_user(s, email=email, password=password, first_name=first_name, last_name=last_name)
@@ -191,7 +201,8 @@ def _new_user(s: Session, *, email: str, password: str, first_name: str, last_na
         enabled=True,
     )
     s.add(user)
-    s.flush()
+    # The same address signed up at the same moment: the unique index answers as the check.
+    flush_unique(s, EmailAlreadyRegistered())
     return user
 
 
@@ -247,14 +258,24 @@ def issue_token(s: Session, *, user: User, purpose: str) -> str:
 
 
 def _redeem(s: Session, *, token: str, purpose: str) -> User | None:
-    """The token's user, once: the token is marked used in the same transaction."""
-    row = s.get(AccountToken, logins.token_hash(token), with_for_update=True)
-    if row is None or row.purpose != purpose or row.used_at is not None:
+    """The token's user, once: one conditional UPDATE marks it used, so of two requests with
+    the same link (on SQLite too, where `FOR UPDATE` locks nothing) one wins."""
+    hashed, now = logins.token_hash(token), utcnow()
+    won = bulk_write(
+        s,
+        update(AccountToken)
+        .where(
+            AccountToken.token_hash == hashed,
+            AccountToken.purpose == purpose,
+            AccountToken.used_at.is_(None),
+            AccountToken.expires_at > now,
+        )
+        .values(used_at=now),
+    )
+    if won != 1:
         return None
-    if row.expires_at <= utcnow():
-        return None
-    row.used_at = utcnow()
-    return s.get(User, row.user_id)
+    user_id = s.scalar(select(AccountToken.user_id).where(AccountToken.token_hash == hashed))
+    return s.get(User, user_id)
 
 
 def confirm_email(s: Session, *, token: str) -> User:
@@ -296,7 +317,17 @@ def reset_password(s: Session, *, token: str, password: str) -> User:
 # --- global roles and deletion ------------------------------------------------------------------
 
 
+def _settle(s: Session, *users: User) -> None:
+    """Take the accounts guard and read `users` again: a role change or deletion is checked
+    against roles as they are now, not as another request left them a moment ago (which could
+    demote or delete the OWNER that request had just made, leaving none)."""
+    serialise(s, ACCOUNTS_GUARD)
+    for user in users:
+        s.refresh(user)
+
+
 def set_global_role(s: Session, *, actor: User, target: User, role: Role) -> None:
+    _settle(s, actor, target)
     roles.check_global_role_change(
         Role(actor.global_role),
         is_self=actor.id == target.id,
@@ -315,6 +346,7 @@ def delete_user(s: Session, *, actor: User, target: User, replacer: str) -> None
     """Remove an account; the applications it owned pass to its heir (decisions.md C5.3)."""
     is_self = actor.id == target.id
     heir_kind = roles.heir_of_deleted_user(is_self=is_self, replacer=replacer)
+    _settle(s, actor, target)
     roles.check_user_deletion(
         Role(actor.global_role), is_self=is_self, target=Role(target.global_role)
     )

@@ -13,6 +13,7 @@ from facegate.admin import accounts, roles
 from facegate.admin.roles import Role
 from facegate.collection.quality_gate import QualityLimits
 from facegate.config import ResponseFormat
+from facegate.db.session import flush_unique, serialise
 from facegate.db.tables import Application, AppMember, Service, User, Webhook, could_be_id, utcnow
 from facegate.errors import (
     AlreadyMember,
@@ -65,6 +66,16 @@ class Access:
 def app_role(s: Session, *, app: Application, user: User) -> Role | None:
     member = s.get(AppMember, (app.id, user.id))
     return Role(member.role) if member else None
+
+
+def _settled(s: Session, standing: Access) -> Access:
+    """Take the application's guard and read the caller's standing again: a change of members
+    or of the owner is checked against the roles as they are now, so two at once cannot leave
+    an application with two owners or none (facegate.db.session.serialise)."""
+    serialise(s, f"app:{standing.app.id}")
+    s.refresh(standing.user)
+    member = s.get(AppMember, (standing.app.id, standing.user.id), populate_existing=True)
+    return Access(standing.app, standing.user, Role(member.role) if member else None)
 
 
 def access(s: Session, *, user: User, app_guid: str) -> Access:
@@ -125,7 +136,7 @@ def rename_app(s: Session, *, standing: Access, name: str) -> None:
     if s.scalar(clash) is not None:
         raise NameNotUnique(name)
     standing.app.name = name
-    s.flush()
+    flush_unique(s, NameNotUnique(name))
 
 
 def delete_app(s: Session, *, standing: Access) -> None:
@@ -153,13 +164,16 @@ def members(s: Session, *, app: Application, search: str = "") -> list[tuple[Use
 def _hand_over(s: Session, *, app: Application) -> None:
     """There is one app OWNER: naming another makes the previous one ADMINISTRATOR."""
     previous = s.scalar(
-        select(AppMember).where(AppMember.app_id == app.id, AppMember.role == Role.OWNER)
+        select(AppMember)
+        .where(AppMember.app_id == app.id, AppMember.role == Role.OWNER)
+        .execution_options(populate_existing=True)  # read after the app's guard: as it is now
     )
     if previous is not None:
         previous.role = Role.ADMINISTRATOR
 
 
 def invite(s: Session, *, standing: Access, email: str, role: Role) -> User:
+    standing = _settled(s, standing)
     standing.require_manage()
     user = accounts.user_by_email(s, email)
     if user is None or not user.enabled:
@@ -169,19 +183,20 @@ def invite(s: Session, *, standing: Access, email: str, role: Role) -> User:
     if role == Role.OWNER:
         _hand_over(s, app=standing.app)
     s.add(AppMember(app_id=standing.app.id, user_id=user.id, role=role))
-    s.flush()
+    flush_unique(s, AlreadyMember(user.email, standing.app.name))
     return user
 
 
 def _member(s: Session, *, app: Application, user_guid: str) -> AppMember:
     user = accounts.user_by_guid(s, user_guid)
-    member = s.get(AppMember, (app.id, user.id))
+    member = s.get(AppMember, (app.id, user.id), populate_existing=True)
     if member is None:
         raise UserNotFound(user_guid)
     return member
 
 
 def set_member_role(s: Session, *, standing: Access, user_guid: str, role: Role) -> User:
+    standing = _settled(s, standing)
     member = _member(s, app=standing.app, user_guid=user_guid)
     roles.check_member_role_change(standing.global_role, standing.app_role, Role(member.role))
     if role == Role.OWNER:
@@ -192,6 +207,7 @@ def set_member_role(s: Session, *, standing: Access, user_guid: str, role: Role)
 
 
 def remove_member(s: Session, *, standing: Access, user_guid: str) -> None:
+    standing = _settled(s, standing)
     member = _member(s, app=standing.app, user_guid=user_guid)
     roles.check_member_removal(
         standing.global_role,

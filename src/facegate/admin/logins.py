@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from facegate.db.session import bulk_write
 from facegate.db.tables import LoginFailure, LoginSession, User, utcnow
 
 # Throttling (docs/admin-api.md): after LIMIT consecutive failures, each attempt waits
@@ -150,15 +152,85 @@ def record_failure(s: Session, *, email: str, address: str | None) -> None:
         _count(s, key, at)
 
 
-def _count(s: Session, key: str, at: datetime) -> None:
-    # Counters idle for a day are forgotten, so guesses at made-up e-mails do not pile up.
+def forget_idle(s: Session, *, at: datetime) -> None:
+    """Counters idle for a day are forgotten, so guesses at made-up e-mails do not pile up
+    (on every failure recorded, and by the mail worker's housekeeping)."""
     s.execute(delete(LoginFailure).where(LoginFailure.last_failure_at < at - FORGET_AFTER))
+
+
+def _count(s: Session, key: str, at: datetime) -> None:
+    forget_idle(s, at=at)
     row = s.get(LoginFailure, key, with_for_update=True)
     if row is None:
         s.add(LoginFailure(key=key, count=1, last_failure_at=at))
         return
     row.count = 1 if _forgotten(row, at) else row.count + 1
     row.last_failure_at = at
+
+
+def attempt(s: Session, *, email: str, address: str | None) -> int:
+    """Count a login attempt against its address, then its account, BEFORE the password is
+    checked; returns how long to wait (0: counted, go ahead and check the password).
+
+    Each count is a conditional write (facegate.admin.logins._take), so guesses sent at once
+    are counted one by one and the sixth of them is throttled whatever the order their
+    password checks end in. A throttled address counts nothing; a login that then succeeds is
+    handed back its count (`refund`). Commit before the slow check, so every process sees it."""
+    at = utcnow()
+    for key, limit in reversed(_keys(email, address)):
+        wait = _take(s, key, limit, at)
+        if wait:
+            return wait
+    return 0
+
+
+# A counter changed by another attempt between its read and its write is read again; past this
+# many tries the attempt is told to wait a second rather than loop.
+_TAKE_TRIES = 20
+
+
+def _take(s: Session, key: str, limit: int, at: datetime) -> int:
+    """Count one attempt of `key` unless it must wait first: a compare-and-set on the count
+    read, so two attempts never both count from the same value (on SQLite the UPDATE takes the
+    write lock; on PostgreSQL the loser's UPDATE waits for the winner's commit, then matches no
+    row and reads again)."""
+    for _ in range(_TAKE_TRIES):
+        seen = s.execute(
+            select(LoginFailure.count, LoginFailure.last_failure_at).where(LoginFailure.key == key)
+        ).one_or_none()
+        if seen is None:
+            try:
+                with s.begin_nested():
+                    s.add(LoginFailure(key=key, count=1, last_failure_at=at))
+                return 0
+            except IntegrityError:
+                continue
+        # Values, not the session's object, which could hold an older read.
+        row = LoginFailure(key=key, count=seen.count, last_failure_at=seen.last_failure_at)
+        wait = _wait(row, limit, at)
+        if wait:
+            return wait
+        counted = 1 if _forgotten(row, at) else row.count + 1
+        changed = bulk_write(
+            s,
+            update(LoginFailure)
+            .where(LoginFailure.key == key, LoginFailure.count == row.count)
+            .values(count=counted, last_failure_at=at),
+        )
+        if changed == 1:
+            return 0
+    return 1
+
+
+def refund(s: Session, *, address: str | None) -> None:
+    """A counted attempt that logged in was no failure of its address."""
+    if address:
+        bulk_write(
+            s,
+            update(LoginFailure)
+            .where(LoginFailure.key == f"address:{address}", LoginFailure.count > 0)
+            .values(count=LoginFailure.count - 1),
+        )
 
 
 def record_success(s: Session, *, email: str) -> None:
@@ -174,13 +246,9 @@ def _reset_mail_key(email: str) -> str:
     return f"reset-mail:{email.strip().lower()}"
 
 
-def reset_mail_wait(s: Session, *, email: str) -> int:
-    """How long before another password-reset e-mail may go to this address (0: now)."""
-    row = s.get(LoginFailure, _reset_mail_key(email))
-    return 0 if row is None else _wait(row, RESET_MAIL_LIMIT, utcnow())
-
-
-def record_reset_mail(s: Session, *, email: str) -> None:
-    """Counted for every request, whether or not the address has an account, so the answer
-    says nothing about which addresses are registered."""
-    _count(s, _reset_mail_key(email), utcnow())
+def reset_mail_attempt(s: Session, *, email: str) -> int:
+    """Count a password-reset e-mail for this address unless it must wait; returns the wait
+    (0: counted). Counted for every request, whether or not the address has an account, so
+    the answer says nothing about which addresses are registered; counted by the same
+    conditional write as logins, so requests sent at once cannot pass the limit together."""
+    return _take(s, _reset_mail_key(email), RESET_MAIL_LIMIT, utcnow())

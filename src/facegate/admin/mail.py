@@ -1,9 +1,10 @@
-"""Account e-mails (confirmation and password-reset links) sent with smtplib."""
+"""Account e-mails (confirmation and password-reset links): their text, and sending with smtplib."""
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+from dataclasses import dataclass
 from datetime import timedelta
 from email.message import EmailMessage
 from urllib.parse import urlencode
@@ -12,6 +13,8 @@ from facegate.admin.accounts import CONFIRM_TTL, RESET_TTL
 from facegate.config import Settings
 from facegate.errors import MailDisabled, UnreachableEmail
 
+CONFIRMATION = "confirmation"
+RESET = "reset"
 SMTP_PORT = 587
 SMTPS_PORT = 465
 TIMEOUT_SECONDS = 30
@@ -21,31 +24,54 @@ def _link(settings: Settings, path: str, token: str) -> str:
     return f"{settings.public_url.rstrip('/')}{path}?{urlencode({'token': token})}"
 
 
-def send_confirmation(settings: Settings, *, to: str, first_name: str, token: str) -> None:
-    send(
-        settings,
-        to=to,
-        subject="facegate: confirm your e-mail address",
-        text=(
-            f"Hello {first_name},\n\nConfirm your facegate account by opening this link "
-            f"(valid {_lasting(CONFIRM_TTL)}):\n\n"
-            f"{_link(settings, '/admin/user/registration/confirm', token)}\n"
-        ),
+@dataclass(frozen=True)
+class Message:
+    """An account e-mail: to whom, its subject and text, and how long it is worth sending."""
+
+    kind: str
+    to: str
+    subject: str
+    text: str
+    ttl: timedelta
+
+
+def confirmation(settings: Settings, *, to: str, first_name: str, token: str) -> Message:
+    return Message(
+        CONFIRMATION,
+        to,
+        "facegate: confirm your e-mail address",
+        f"Hello {first_name},\n\nConfirm your facegate account by opening this link "
+        f"(valid {_lasting(CONFIRM_TTL)}):\n\n"
+        f"{_link(settings, '/admin/user/registration/confirm', token)}\n",
+        CONFIRM_TTL,
     )
+
+
+def reset(settings: Settings, *, to: str, first_name: str, token: str) -> Message:
+    return Message(
+        RESET,
+        to,
+        "facegate: reset your password",
+        f"Hello {first_name},\n\nChoose a new password with this link "
+        f"(valid {_lasting(RESET_TTL)}, usable once):\n\n"
+        f"{_link(settings, '/reset-password', token)}\n\n"
+        "If you did not ask for it, ignore this message.\n",
+        RESET_TTL,
+    )
+
+
+def send_confirmation(settings: Settings, *, to: str, first_name: str, token: str) -> None:
+    """Sent at once, not through the outbox (requests queue theirs: facegate.admin.outbox)."""
+    _send(settings, confirmation(settings, to=to, first_name=first_name, token=token))
 
 
 def send_reset(settings: Settings, *, to: str, first_name: str, token: str) -> None:
-    send(
-        settings,
-        to=to,
-        subject="facegate: reset your password",
-        text=(
-            f"Hello {first_name},\n\nChoose a new password with this link "
-            f"(valid {_lasting(RESET_TTL)}, usable once):\n\n"
-            f"{_link(settings, '/reset-password', token)}\n\n"
-            "If you did not ask for it, ignore this message.\n"
-        ),
-    )
+    """Sent at once, not through the outbox (requests queue theirs: facegate.admin.outbox)."""
+    _send(settings, reset(settings, to=to, first_name=first_name, token=token))
+
+
+def _send(settings: Settings, message: Message) -> None:
+    send(settings, to=message.to, subject=message.subject, text=message.text)
 
 
 def _lasting(ttl: timedelta) -> str:

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 from starlette.requests import HTTPConnection
 
 from facegate import face_services
+from facegate.api.addresses import client_address
 from facegate.api.params import (
     Params,
     image_from_base64,
@@ -67,6 +68,16 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_client_address(request: Request) -> str | None:
+    """The client's address, read through trusted proxies only (api/addresses.py)."""
+    settings: Settings = request.app.state.settings
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers, settings.trusted_networks)
+
+
+ClientAddress = Annotated[str | None, Depends(get_client_address)]
 InferenceDep = Annotated[Inference, Depends(get_inference)]
 IndexDep = Annotated["Search", Depends(get_index)]
 # scope="function": commit BEFORE the response is sent, so a client that got 201 can rely on it.

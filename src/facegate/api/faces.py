@@ -13,10 +13,12 @@ from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
 from facegate import face_services
+from facegate.admin import audit
 from facegate.api import openapi as doc
 from facegate.api import render, schemas
 from facegate.api.deps import (
     BodyDep,
+    ClientAddress,
     InferenceDep,
     RecognitionService,
     SessionDep,
@@ -124,11 +126,12 @@ def list_examples(
     ),
 )
 def delete_examples_of_subject(
-    service: WritableService, body: BodyDep, session: SessionDep
+    service: WritableService, body: BodyDep, session: SessionDep, address: ClientAddress
 ) -> dict[str, int]:
     # Without `subject`, every example of the service goes, as the seed documents (decisions.md D2).
     subject = body.params.text("subject")
     deleted = store.delete_examples_by_subject(session, service=service, subject=subject)
+    _audit(session, service, address, subject=subject, count=deleted)
     return {"deleted": deleted}
 
 
@@ -136,8 +139,11 @@ def delete_examples_of_subject(
     "/faces/{image_id}",
     **doc.operation(schemas.ExampleRef, refusals=(*doc.KEYED, doc.UNKNOWN_EXAMPLE, *doc.WRITE)),
 )
-def delete_example(image_id: str, service: WritableService, session: SessionDep) -> dict[str, str]:
+def delete_example(
+    image_id: str, service: WritableService, session: SessionDep, address: ClientAddress
+) -> dict[str, str]:
     deleted = store.delete_example(session, service=service, example_id=image_id)
+    _audit(session, service, address, ids=[deleted.image_id], count=1)
     return {"image_id": deleted.image_id, "subject": deleted.subject}
 
 
@@ -150,12 +156,18 @@ def delete_example(image_id: str, service: WritableService, session: SessionDep)
     ),
 )
 def delete_examples(
-    service: WritableService, body: BodyDep, session: SessionDep
+    service: WritableService, body: BodyDep, session: SessionDep, address: ClientAddress
 ) -> list[dict[str, str]]:
     if not isinstance(body.json, list) or not all(isinstance(i, str) for i in body.json):
         raise InvalidParameter("The request body must be a JSON array of image ids")
     deleted = store.delete_examples(session, service=service, ids=body.json)
+    _audit(session, service, address, ids=[ref.image_id for ref in deleted], count=len(deleted))
     return [{"image_id": ref.image_id, "subject": ref.subject} for ref in deleted]
+
+
+def _audit(session: Session, service: Service, address: str | None, **detail: Any) -> None:
+    actor = audit.Actor.of_service(service, address)
+    audit.record(session, audit.EXAMPLE_DELETED, actor=actor, target=service.guid, **detail)
 
 
 @router.get(

@@ -6,13 +6,16 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
+from sqlalchemy.orm import Session
 from starlette.convertors import Convertor, register_url_convertor
 
 from facegate import face_services
+from facegate.admin import audit
 from facegate.api import openapi as doc
 from facegate.api import render, schemas
 from facegate.api.deps import (
     BodyDep,
+    ClientAddress,
     IndexDep,
     InferenceDep,
     RecognitionService,
@@ -22,6 +25,7 @@ from facegate.api.deps import (
 )
 from facegate.api.params import subject_name
 from facegate.collection import store
+from facegate.db.tables import Service
 from facegate.errors import InvalidParameter, SubjectWithoutExamples
 from facegate.inference import embeddings
 
@@ -89,13 +93,26 @@ def rename_subject(
     "/{subject:name}",
     **doc.operation(schemas.Subject, refusals=(*doc.KEYED, doc.UNKNOWN_SUBJECT, *doc.WRITE)),
 )
-def delete_subject(subject: str, service: WritableService, session: SessionDep) -> dict[str, str]:
-    return {"subject": store.delete_subject(session, service=service, name=subject)}
+def delete_subject(
+    subject: str, service: WritableService, session: SessionDep, address: ClientAddress
+) -> dict[str, str]:
+    deleted = store.delete_subject(session, service=service, name=subject)
+    _audit(session, service, address, subjects=[deleted], count=1)
+    return {"subject": deleted}
 
 
 @router.delete("", **doc.operation(schemas.Deleted, refusals=(*doc.KEYED, *doc.WRITE)))
-def delete_all_subjects(service: WritableService, session: SessionDep) -> dict[str, int]:
-    return {"deleted": store.delete_all_subjects(session, service=service)}
+def delete_all_subjects(
+    service: WritableService, session: SessionDep, address: ClientAddress
+) -> dict[str, int]:
+    deleted = store.delete_all_subjects(session, service=service)
+    _audit(session, service, address, count=deleted)
+    return {"deleted": deleted}
+
+
+def _audit(session: Session, service: Service, address: str | None, **detail: Any) -> None:
+    actor = audit.Actor.of_service(service, address)
+    audit.record(session, audit.SUBJECT_DELETED, actor=actor, target=service.guid, **detail)
 
 
 @router.post(

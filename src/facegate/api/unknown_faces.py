@@ -13,7 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.api import openapi as doc
 from facegate.api import schemas
-from facegate.api.deps import BodyDep, RecognitionService, SessionDep, SettingsDep, WritableService
+from facegate.api.deps import (
+    BodyDep,
+    RecognitionService,
+    SessionDep,
+    SettingsDep,
+    WritableService,
+    get_client_address,
+)
 from facegate.api.params import subject_name
 from facegate.collection import unknown
 from facegate.collection.search import Match
@@ -77,7 +84,7 @@ def keep_strangers(
                 calculator=inference.calculator_id,
                 scale=inference.scale,
                 limits=_limits(settings),
-                source=request.client.host if request.client else None,
+                source=get_client_address(request),
             )
     except Exception:  # any failure: the recognition is answered all the same (docstring)
         log.exception("could not keep the unknown faces of service %s", service.guid)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, BackgroundTasks, Request, Response
 from fastapi.responses import PlainTextResponse
 
 from facegate import face_services
+from facegate.admin import audit
 from facegate.api import openapi as doc
 from facegate.api import schemas
 from facegate.api.admin.deps import Administrator
@@ -44,16 +45,20 @@ def consistence_status(
 @router.post(
     "/migrate",
     response_class=PlainTextResponse,
-    dependencies=[Administrator],
     responses=doc.responses(None, 200, doc.MIGRATION) | {200: doc.MIGRATION_STARTED},
 )
-def migrate(request: Request, inference: InferenceDep, tasks: BackgroundTasks) -> str:
+def migrate(
+    request: Request, inference: InferenceDep, tasks: BackgroundTasks, actor: Administrator
+) -> str:
     """Re-embed, in the background, every stored image made by another calculator. Only an
     administrator may: it blocks every write of every service (decisions.md D12)."""
     sessions = request.app.state.sessions
     # Committed before answering, so every process refuses writes from now on.
     with sessions() as session, session.begin():
         reembed.start(session, calculator=inference.calculator_id)
+        audit.record(
+            session, audit.MIGRATION_STARTED, actor=actor, calculator=inference.calculator_id
+        )
     tasks.add_task(reembed.migrate, sessions, inference.unqueued())
     return "Migration started"
 

@@ -184,6 +184,7 @@ def migrate(data_dir: DataDirOption = None, model: ModelOption = None) -> None:
     """
     import time
 
+    from facegate.admin import audit
     from facegate.collection import reembed
     from facegate.db.session import create_db_engine, session_factory, upgrade
     from facegate.engine.face_engine import FaceEngine
@@ -198,6 +199,8 @@ def migrate(data_dir: DataDirOption = None, model: ModelOption = None) -> None:
     try:
         with sessions() as s, s.begin():
             reembed.start(s, calculator=engine.calculator_id)
+            actor = audit.Actor(None, "command line", None)
+            audit.record(s, audit.MIGRATION_STARTED, actor=actor, calculator=engine.calculator_id)
     except FacegateError as error:
         typer.echo(error.message, err=True)
         raise typer.Exit(1) from None

@@ -10,11 +10,13 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import CursorResult, Delete, Engine, Update, create_engine, event, text
+from sqlalchemy import CursorResult, Delete, Engine, Update, create_engine, event, text, update
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.config import Settings
+from facegate.db.tables import Guard, utcnow
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
@@ -68,6 +70,32 @@ def snapshot(sessions: sessionmaker[Session]) -> Iterator[Session]:
             yield s
         finally:
             s.rollback()
+
+
+def serialise(s: Session, name: str) -> None:
+    """Take the guard row `name` for the rest of the transaction: a check-then-write after it
+    runs alone, across processes. The row is written first, so on SQLite the transaction holds
+    the write lock from here (and its reads see every commit before it); on PostgreSQL another
+    transaction asking for the row waits on its lock until this one ends. Objects read before
+    must be refreshed by the caller."""
+    taken = update(Guard).where(Guard.name == name).values(taken_at=utcnow())
+    if bulk_write(s, taken) == 1:
+        return
+    try:
+        with s.begin_nested():
+            s.add(Guard(name=name, taken_at=utcnow()))
+    except IntegrityError:  # another transaction inserted it first: wait for its lock
+        bulk_write(s, taken)
+
+
+def flush_unique(s: Session, taken: Exception) -> None:
+    """Flush the pending rows; a unique constraint they break raises `taken` (the answer a
+    check made before would have given, had another request not inserted the same between).
+    The transaction is then lost (PostgreSQL aborts it): the caller's request ends there."""
+    try:
+        s.flush()
+    except IntegrityError:
+        raise taken from None
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -431,3 +431,58 @@ class Delivery(Base):
     status_code: Mapped[int | None] = mapped_column(Integer, default=None)
     error: Mapped[str | None] = mapped_column(String(500), default=None)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+# --- accounts, continued: guards, the mail outbox, the audit trail (facegate.admin) ------------
+
+
+class Guard(Base):
+    """A row a transaction updates first to serialise a check-then-write with every other
+    process (facegate.db.session.serialise): `accounts`, `app:<id>`."""
+
+    __tablename__ = "guards"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    taken_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class OutgoingMail(Base):
+    """An e-mail written in the transaction of the request that asked for it, sent by the mail
+    worker (facegate.admin.outbox); its text is blanked once it is sent or given up on, since
+    it holds a link's token."""
+
+    __tablename__ = "mail_outbox"
+    __table_args__ = (Index("ix_mail_outbox_due", "state", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(32))  # confirmation | reset
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(255))
+    text: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    # Held until the lease runs out, as a delivery's (facegate.db.leases).
+    claimed_by: Mapped[str | None] = mapped_column(String(128), default=None)
+    claimed_until: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
+    # A mail still unsent then is given up on: its link has expired.
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    error: Mapped[str | None] = mapped_column(String(500), default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+
+
+class AuditEvent(Base):
+    """One security-relevant action: who, when, from where, on what (facegate.admin.audit)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
+    action: Mapped[str] = mapped_column(String(64), index=True)
+    # Kept as text, not a foreign key: the trail outlives the accounts it names.
+    actor_id: Mapped[str | None] = mapped_column(String(36), default=None)
+    actor: Mapped[str | None] = mapped_column(String(254), default=None)
+    address: Mapped[str | None] = mapped_column(String(64), default=None)
+    target: Mapped[str | None] = mapped_column(String(300), default=None)
+    detail: Mapped[str | None] = mapped_column(Text, default=None)  # JSON object

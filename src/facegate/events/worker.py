@@ -3,24 +3,22 @@
 Each lane (a webhook, or one service's MQTT topics) goes out in order, one delivery at a time:
 only the oldest pending delivery of a lane is due, so the next waits while it is retried. A
 worker claims a delivery with a conditional UPDATE (it wins when the row was unclaimed or its
-lease ran out), which serialises workers of several processes on SQLite and on PostgreSQL
-alike; a worker that dies mid-delivery leaves a lease that runs out, and the delivery is sent
-again: at least once, with the event id for the receiver to drop duplicates.
+lease ran out: facegate.db.leases); a worker that dies mid-delivery leaves a lease that runs out,
+and the delivery is sent again: at least once, with the event id for the receiver to drop
+duplicates.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import socket
-import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-from sqlalchemy import event, func, or_, select, update
+from sqlalchemy import func, or_, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.config import Settings
+from facegate.db.leases import Poller, backoff, claim, holder
 from facegate.db.session import bulk_write
 from facegate.db.tables import Delivery, OutboxEvent, Service, Webhook, utcnow
 from facegate.events.outbox import HOOK_LANE, WRITTEN, prune
@@ -38,13 +36,16 @@ LEASE_MARGIN = timedelta(seconds=60)
 PRUNE_EVERY = timedelta(minutes=10)
 
 
-class DeliveryWorker:
-    """Started in the app's lifespan, stopped at shutdown; `wake` cuts a poll short."""
+class DeliveryWorker(Poller):
+    """Started in the app's lifespan, stopped at shutdown (facegate.db.leases.Poller)."""
 
     def __init__(self, sessions: sessionmaker[Session], settings: Settings) -> None:
-        self._sessions = sessions
+        # Events this process writes go out at once, not at the next poll.
+        super().__init__(
+            sessions, name="facegate-events", every=settings.events_poll_seconds, written=WRITTEN
+        )
         self._settings = settings
-        self._me = f"{socket.gethostname()}:{os.getpid()}"
+        self._me = holder()
         self._lease = timedelta(seconds=settings.webhook_timeout_seconds) + LEASE_MARGIN
         self._webhooks = WebhookSender(timeout=settings.webhook_timeout_seconds)
         self._mqtt = (
@@ -57,46 +58,17 @@ class DeliveryWorker:
             else None
         )
         self._pool = ThreadPoolExecutor(PARALLEL_LANES, thread_name_prefix="facegate-events")
-        self._stopping = threading.Event()
-        self._woken = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="facegate-events", daemon=True)
         self._pruned_at = utcnow() - PRUNE_EVERY
 
-    def start(self) -> None:
-        # Events this process writes go out at once, not at the next poll.
-        event.listen(self._sessions, "after_commit", self._after_commit)
-        event.listen(self._sessions, "after_soft_rollback", self._after_rollback)
-        self._thread.start()
+    def poll(self) -> int:
+        self._prune()
+        return self.run_once()
 
-    def _after_commit(self, session: Session) -> None:
-        if session.info.pop(WRITTEN, False):
-            self._woken.set()
-
-    def _after_rollback(self, session: Session, _previous: object) -> None:
-        session.info.pop(WRITTEN, None)
-
-    def stop(self) -> None:
-        """Finish the deliveries under way (each within the send timeout), then stop."""
-        event.remove(self._sessions, "after_commit", self._after_commit)
-        event.remove(self._sessions, "after_soft_rollback", self._after_rollback)
-        self._stopping.set()
-        self._woken.set()
-        self._thread.join()
+    def closing(self) -> None:
+        """Finish the deliveries under way (each within the send timeout)."""
         self._pool.shutdown(wait=True)
         if self._mqtt is not None:
             self._mqtt.close()
-
-    def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                self._prune()
-                sent = self.run_once()
-            except Exception:  # a database hiccup must not end delivery for the process
-                log.exception("event delivery failed; trying again at the next poll")
-                sent = 0
-            if not sent:
-                self._woken.wait(self._settings.events_poll_seconds)
-                self._woken.clear()
 
     def _prune(self) -> None:
         now = utcnow()
@@ -135,22 +107,9 @@ class DeliveryWorker:
         )
         if self._mqtt is None:  # MQTT deliveries wait for a server that has a broker
             due = due.where(Delivery.lane.startswith(HOOK_LANE))
-        claimed = []
         with self._sessions() as s, s.begin():
-            for delivery_id in s.scalars(due).all():
-                won = bulk_write(
-                    s,
-                    update(Delivery)
-                    .where(
-                        Delivery.id == delivery_id,
-                        Delivery.state == "pending",
-                        or_(Delivery.claimed_until.is_(None), Delivery.claimed_until < now),
-                    )
-                    .values(claimed_by=self._me, claimed_until=now + self._lease),
-                )
-                if won == 1:
-                    claimed.append(delivery_id)
-        return claimed
+            ids = s.scalars(due).all()
+            return claim(s, Delivery, ids, holder=self._me, now=now, until=now + self._lease)
 
     def _deliver(self, delivery_id: int) -> None:
         with self._sessions() as s:
@@ -212,6 +171,8 @@ class DeliveryWorker:
 
     def backoff(self, attempts: int) -> timedelta:
         """The wait after the `attempts`-th failure: doubling from the initial wait, capped."""
-        initial = self._settings.events_retry_initial_seconds
-        seconds = min(initial * 2 ** (attempts - 1), self._settings.events_retry_max_seconds)
-        return timedelta(seconds=seconds)
+        return backoff(
+            attempts,
+            initial=self._settings.events_retry_initial_seconds,
+            longest=self._settings.events_retry_max_seconds,
+        )

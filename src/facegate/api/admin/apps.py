@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from facegate.admin import applications, roles
+from facegate.admin import applications, audit, roles
 from facegate.admin.applications import Access
 from facegate.admin.roles import Role
-from facegate.api.admin.deps import CurrentUser
+from facegate.api.admin.deps import ActorDep, CurrentUser
 from facegate.api.admin.schemas import (
     AppOut,
     Invitation,
@@ -48,8 +48,10 @@ def list_apps(session: SessionDep, user: CurrentUser, search: str = "") -> list[
 
 
 @router.post("/app", status_code=201)
-def create_app(body: NameOnly, session: SessionDep, user: CurrentUser) -> AppOut:
-    return app_out(session, applications.create_app(session, user=user, name=body.name))
+def create_app(body: NameOnly, session: SessionDep, user: CurrentUser, actor: ActorDep) -> AppOut:
+    standing = applications.create_app(session, user=user, name=body.name)
+    audit.record(session, audit.APP_CREATED, actor=actor, target=standing.app.guid, name=body.name)
+    return app_out(session, standing)
 
 
 @router.get("/app/{app_id}")
@@ -65,9 +67,11 @@ def rename_app(app_id: str, body: NameOnly, session: SessionDep, user: CurrentUs
 
 
 @router.delete("/app/{app_id}", status_code=204)
-def delete_app(app_id: str, session: SessionDep, user: CurrentUser) -> None:
+def delete_app(app_id: str, session: SessionDep, user: CurrentUser, actor: ActorDep) -> None:
     standing = applications.access(session, user=user, app_guid=app_id)
+    name = standing.app.name
     applications.delete_app(session, standing=standing)
+    audit.record(session, audit.APP_DELETED, actor=actor, target=app_id, name=name)
 
 
 @router.get("/app/{app_id}/assign-roles")
@@ -88,24 +92,35 @@ def list_members(
 
 
 @router.post("/app/{app_id}/invite", status_code=201)
-def invite(app_id: str, body: Invitation, session: SessionDep, user: CurrentUser) -> UserRoleOut:
+def invite(
+    app_id: str, body: Invitation, session: SessionDep, user: CurrentUser, actor: ActorDep
+) -> UserRoleOut:
     standing = applications.access(session, user=user, app_guid=app_id)
     member = applications.invite(session, standing=standing, email=body.user_email, role=body.role)
+    audit.record(
+        session, audit.MEMBER_ADDED, actor=actor, target=member.guid, app=app_id, role=body.role
+    )
     return UserRoleOut.of(member, body.role)
 
 
 @router.put("/app/{app_id}/role")
 def set_member_role(
-    app_id: str, body: RoleChange, session: SessionDep, user: CurrentUser
+    app_id: str, body: RoleChange, session: SessionDep, user: CurrentUser, actor: ActorDep
 ) -> UserRoleOut:
     standing = applications.access(session, user=user, app_guid=app_id)
     member = applications.set_member_role(
         session, standing=standing, user_guid=body.user_id, role=body.role
     )
+    audit.record(
+        session, audit.MEMBER_ROLE, actor=actor, target=member.guid, app=app_id, role=body.role
+    )
     return UserRoleOut.of(member, body.role)
 
 
 @router.delete("/app/{app_id}/user/{user_id}", status_code=204)
-def remove_member(app_id: str, user_id: str, session: SessionDep, user: CurrentUser) -> None:
+def remove_member(
+    app_id: str, user_id: str, session: SessionDep, user: CurrentUser, actor: ActorDep
+) -> None:
     standing = applications.access(session, user=user, app_guid=app_id)
     applications.remove_member(session, standing=standing, user_guid=user_id)
+    audit.record(session, audit.MEMBER_REMOVED, actor=actor, target=user_id, app=app_id)

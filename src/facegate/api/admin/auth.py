@@ -5,7 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import RedirectResponse
 
-from facegate.admin import accounts, logins, mail
+from facegate.admin import accounts, audit, logins, mail, mail_outbox
+from facegate.admin.audit import Actor
 from facegate.api.admin.deps import (
     SESSION_COOKIE,
     CurrentLogin,
@@ -27,7 +28,7 @@ from facegate.api.admin.schemas import (
     RegistrationOut,
     UserOut,
 )
-from facegate.api.deps import InferenceDep, SessionDep, SettingsDep
+from facegate.api.deps import ClientAddress, InferenceDep, SessionDep, SettingsDep
 from facegate.collection import stored
 from facegate.errors import (
     AccountDisabled,
@@ -64,7 +65,9 @@ def config(session: SessionDep, settings: SettingsDep, inference: InferenceDep) 
 
 
 @router.post("/user/register", status_code=201)
-def register(body: Registration, session: SessionDep, settings: SettingsDep) -> RegistrationOut:
+def register(
+    body: Registration, session: SessionDep, settings: SettingsDep, address: ClientAddress
+) -> RegistrationOut:
     """Open sign-up; the first account becomes the global OWNER. Does not log in."""
     confirm = settings.enable_email_server
     user = accounts.register(
@@ -78,14 +81,31 @@ def register(body: Registration, session: SessionDep, settings: SettingsDep) -> 
     )
     if confirm:
         token = accounts.issue_token(session, user=user, purpose=accounts.CONFIRM)
-        mail.send_confirmation(settings, to=user.email, first_name=user.first_name, token=token)
+        message = mail.confirmation(
+            settings, to=user.email, first_name=user.first_name, token=token
+        )
+        mail_outbox.queue(session, message)
+    audit.record(
+        session,
+        audit.USER_REGISTERED,
+        actor=Actor.of(user, address),
+        target=user.guid,
+        role=user.global_role,
+    )
     return RegistrationOut(user=UserOut.of(user), confirmation_required=confirm)
 
 
 @router.get("/user/registration/confirm", status_code=303, response_class=RedirectResponse)
-def confirm_email(token: str, session: SessionDep, settings: SettingsDep) -> RedirectResponse:
-    """The link of the confirmation e-mail: enables the account, then shows the login page."""
-    accounts.confirm_email(session, token=token)
+def confirm_email(
+    token: str, session: SessionDep, settings: SettingsDep, address: ClientAddress
+) -> RedirectResponse:
+    """The link of the confirmation e-mail: enables the account (the first one confirmed
+    becomes the OWNER), then shows the login page."""
+    user = accounts.confirm_email(session, token=token)
+    actor = Actor.of(user, address)
+    audit.record(
+        session, audit.USER_CONFIRMED, actor=actor, target=user.guid, role=user.global_role
+    )
     return RedirectResponse(f"{settings.public_url.rstrip('/')}/login?confirmed=1", 303)
 
 
@@ -97,26 +117,37 @@ def login(
     session: SessionDep,
     sessions: SessionMakerDep,
     settings: SettingsDep,
+    address: ClientAddress,
 ) -> UserOut:
-    """Check the password (throttled), then start a NEW session: the cookie the browser had
-    before is revoked, so a planted session id is worthless."""
-    address = request.client.host if request.client else None
-    wait = logins.wait_seconds(session, email=body.email, address=address)
+    """Count the attempt, check the password, then start a NEW session: the cookie the browser
+    had before is revoked, so a planted session id is worthless."""
+    # Counted and committed before the slow password check (docs/admin-api.md): guesses sent
+    # at once are each counted, in every process. A refused attempt writes nothing, not even
+    # to the audit trail: a flood of them must cost the database nothing.
+    with sessions() as counting, counting.begin():
+        wait = logins.attempt(counting, email=body.email, address=address)
     if wait:
         raise LoginThrottled(wait)
     try:
         user = accounts.authenticate(session, email=body.email, password=body.password)
-    except AccountDisabled:
-        raise
-    except BadCredentials:
+    except (AccountDisabled, BadCredentials) as refused:
         # Its own transaction: the request's is rolled back by the error.
         with sessions() as failures, failures.begin():
-            logins.record_failure(failures, email=body.email, address=address)
+            reason = refused.message
+            audit.record(
+                failures,
+                audit.LOGIN_FAILED,
+                actor=Actor.of(None, address),
+                target=body.email,
+                reason=reason,
+            )
         raise
     logins.record_success(session, email=body.email)
+    logins.refund(session, address=address)
     issued = logins.start(
         session, user=user, ttl=ttl(settings), replacing=request.cookies.get(SESSION_COOKIE)
     )
+    audit.record(session, audit.LOGIN, actor=Actor.of(user, address), target=user.guid)
     set_cookies(response, settings, issued)
     return UserOut.of(user)
 
@@ -146,30 +177,36 @@ def update_profile(body: Names, user: CurrentUser) -> UserOut:
 
 @router.put("/user/me/password", status_code=204)
 def change_password(
-    body: PasswordChange, user: CurrentUser, login: CurrentLogin, session: SessionDep
+    body: PasswordChange,
+    user: CurrentUser,
+    login: CurrentLogin,
+    session: SessionDep,
+    address: ClientAddress,
 ) -> None:
     """Other sessions of the user end; this one stays."""
     accounts.change_password(user, old=body.old_password, new=body.new_password)
     logins.revoke_all(session, user=user, keep=login)
+    audit.record(session, audit.PASSWORD_CHANGED, actor=Actor.of(user, address), target=user.guid)
 
 
 @router.post("/user/forgot-password", status_code=204)
 def forgot_password(body: EmailOnly, session: SessionDep, settings: SettingsDep) -> None:
-    """Mails a reset link; answers the same whether or not the address has an account.
-    Throttled per address like failed logins (docs/admin-api.md)."""
+    """Queues a reset link; answers the same, in the same time, whether or not the address has
+    an account and whether or not the mail server is up: the request writes the same row for
+    every address, and the mail worker finds the account (facegate.admin.mail_outbox).
+    Throttled per address like failed logins."""
     if not settings.enable_email_server:
         raise MailDisabled
-    wait = logins.reset_mail_wait(session, email=body.email)
+    wait = logins.reset_mail_attempt(session, email=body.email)
     if wait:
         raise ResetMailThrottled(wait)
-    logins.record_reset_mail(session, email=body.email)
-    user = accounts.user_by_email(session, body.email)
-    if user is not None and user.enabled:
-        token = accounts.issue_token(session, user=user, purpose=accounts.RESET)
-        mail.send_reset(settings, to=user.email, first_name=user.first_name, token=token)
+    mail_outbox.queue_reset(session, email=body.email)
 
 
 @router.put("/user/reset-password", status_code=204)
-def reset_password(token: str, body: PasswordOnly, session: SessionDep) -> None:
+def reset_password(
+    token: str, body: PasswordOnly, session: SessionDep, address: ClientAddress
+) -> None:
     """Single use, 15 minutes; every session of the user ends."""
-    accounts.reset_password(session, token=token, password=body.password)
+    user = accounts.reset_password(session, token=token, password=body.password)
+    audit.record(session, audit.PASSWORD_RESET, actor=Actor.of(user, address), target=user.guid)

@@ -9,8 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.admin import logins, roles
-from facegate.api.deps import SessionDep, SettingsDep
+from facegate.admin import audit, logins, roles
+from facegate.api.deps import ClientAddress, SessionDep, SettingsDep
 from facegate.config import Settings
 from facegate.db.tables import LoginSession, User
 from facegate.errors import CsrfRejected, NotAuthenticated
@@ -99,19 +99,30 @@ def current_user(session: SessionDep, login: CurrentLogin) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def current_actor(user: CurrentUser, address: ClientAddress) -> audit.Actor:
+    """The logged-in user and the client address, as the audit trail names them."""
+    return audit.Actor.of(user, address)
+
+
+ActorDep = Annotated[audit.Actor, Depends(current_actor)]
 SessionMakerDep = Annotated[sessionmaker[Session], Depends(session_maker)]
 
 
-def administrator(request: Request, settings: SettingsDep, session: SessionDep) -> None:
+def administrator(
+    request: Request, settings: SettingsDep, session: SessionDep, address: ClientAddress
+) -> audit.Actor:
     """An administrator outside /admin (POST /api/v1/migrate): the `x-admin-key` header equal
     to the admin_key setting, or the login session of a global OWNER or ADMINISTRATOR, which,
-    as a cookie, must echo its CSRF token (decisions.md D12)."""
+    as a cookie, must echo its CSRF token (decisions.md D12). Returns who it is, for the audit
+    trail."""
     given = request.headers.get(ADMIN_KEY_HEADER)
     if given is not None:
         expected = settings.admin_key
         if expected is None or not secrets.compare_digest(given.encode(), expected.encode()):
             raise NotAuthenticated(f"Wrong {ADMIN_KEY_HEADER}")
-        return
+        return audit.Actor(None, "admin key", address)
     token = request.cookies.get(SESSION_COOKIE)
     login = logins.active(session, token=token) if token else None
     if login is None:
@@ -120,6 +131,7 @@ def administrator(request: Request, settings: SettingsDep, session: SessionDep) 
         raise CsrfRejected
     user = current_user(session, login)
     roles.check_server_administration(roles.Role(user.global_role))
+    return audit.Actor.of(user, address)
 
 
-Administrator = Depends(administrator)
+Administrator = Annotated[audit.Actor, Depends(administrator)]

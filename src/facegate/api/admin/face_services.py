@@ -5,9 +5,9 @@ from __future__ import annotations
 from fastapi import APIRouter
 from sqlalchemy.orm import Session
 
-from facegate.admin import applications
+from facegate.admin import applications, audit
 from facegate.admin.applications import Access
-from facegate.api.admin.deps import CurrentUser
+from facegate.api.admin.deps import ActorDep, CurrentUser
 from facegate.api.admin.schemas import (
     DayCount,
     DeliveryOut,
@@ -37,16 +37,20 @@ def _out(session: Session, standing: Access, service: Service) -> ServiceOut:
 
 
 @router.get("/models")
-def list_services(app_id: str, session: SessionDep, user: CurrentUser) -> list[ServiceOut]:
+def list_services(
+    app_id: str, session: SessionDep, user: CurrentUser, actor: ActorDep
+) -> list[ServiceOut]:
     standing = applications.access(session, user=user, app_guid=app_id)
     counts = applications.counts(session, app=standing.app)
     services = sorted(standing.app.services, key=lambda service: service.name.lower())
+    for service in services:
+        audit.record(session, audit.KEY_SHOWN, actor=actor, target=service.guid, app=app_id)
     return [ServiceOut.of(service, counts.get(service.id, (0, 0))) for service in services]
 
 
 @router.post("/model", status_code=201)
 def create_service(
-    app_id: str, body: NewService, session: SessionDep, user: CurrentUser
+    app_id: str, body: NewService, session: SessionDep, user: CurrentUser, actor: ActorDep
 ) -> ServiceOut:
     standing = applications.access(session, user=user, app_guid=app_id)
     service = applications.create_service(
@@ -56,12 +60,18 @@ def create_service(
         type=body.type,
         response_format=body.response_format,
     )
+    audit.record(
+        session, audit.SERVICE_CREATED, actor=actor, target=service.guid, app=app_id, name=body.name
+    )
     return ServiceOut.of(service)
 
 
 @router.get("/model/{service_id}")
-def get_service(app_id: str, service_id: str, session: SessionDep, user: CurrentUser) -> ServiceOut:
+def get_service(
+    app_id: str, service_id: str, session: SessionDep, user: CurrentUser, actor: ActorDep
+) -> ServiceOut:
     standing, service = _service(session, user, app_id, service_id)
+    audit.record(session, audit.KEY_SHOWN, actor=actor, target=service.guid, app=app_id)
     return _out(session, standing, service)
 
 
@@ -112,27 +122,48 @@ def change_settings(
 
 @router.post("/model/{service_id}", status_code=201)
 def clone_service(
-    app_id: str, service_id: str, body: NameOnly, session: SessionDep, user: CurrentUser
+    app_id: str,
+    service_id: str,
+    body: NameOnly,
+    session: SessionDep,
+    user: CurrentUser,
+    actor: ActorDep,
 ) -> ServiceOut:
     """A new service with its own key and a copy of the collection."""
     standing, service = _service(session, user, app_id, service_id)
     clone = applications.clone_service(session, standing=standing, service=service, name=body.name)
+    audit.record(
+        session,
+        audit.SERVICE_CREATED,
+        actor=actor,
+        target=clone.guid,
+        app=app_id,
+        name=body.name,
+        clone_of=service.guid,
+    )
     return _out(session, standing, clone)
 
 
 @router.put("/model/{service_id}/apikey")
 def regenerate_key(
-    app_id: str, service_id: str, session: SessionDep, user: CurrentUser
+    app_id: str, service_id: str, session: SessionDep, user: CurrentUser, actor: ActorDep
 ) -> ServiceOut:
     standing, service = _service(session, user, app_id, service_id)
     applications.regenerate_key(session, standing=standing, service=service)
+    audit.record(session, audit.KEY_REGENERATED, actor=actor, target=service.guid, app=app_id)
     return _out(session, standing, service)
 
 
 @router.delete("/model/{service_id}", status_code=204)
-def delete_service(app_id: str, service_id: str, session: SessionDep, user: CurrentUser) -> None:
+def delete_service(
+    app_id: str, service_id: str, session: SessionDep, user: CurrentUser, actor: ActorDep
+) -> None:
     standing, service = _service(session, user, app_id, service_id)
+    name = service.name
     applications.delete_service(session, standing=standing, service=service)
+    audit.record(
+        session, audit.SERVICE_DELETED, actor=actor, target=service_id, app=app_id, name=name
+    )
 
 
 @router.get("/model/{service_id}/statistics")
@@ -157,7 +188,12 @@ def list_webhooks(
 
 @router.post("/model/{service_id}/webhooks", status_code=201)
 def add_webhook(
-    app_id: str, service_id: str, body: NewWebhook, session: SessionDep, user: CurrentUser
+    app_id: str,
+    service_id: str,
+    body: NewWebhook,
+    session: SessionDep,
+    user: CurrentUser,
+    actor: ActorDep,
 ) -> NewWebhookOut:
     """A new webhook; the answer holds its signing secret, shown this once (docs/events.md)."""
     standing, service = _service(session, user, app_id, service_id)
@@ -168,6 +204,14 @@ def add_webhook(
         url=body.url,
         event_types=body.events,
         enabled=body.enabled,
+    )
+    audit.record(
+        session,
+        audit.WEBHOOK_CREATED,
+        actor=actor,
+        target=hook.guid,
+        service=service_id,
+        url=hook.url,
     )
     return NewWebhookOut.created(hook)
 
@@ -190,12 +234,18 @@ def change_webhook(
 
 @router.delete("/model/{service_id}/webhooks/{webhook_id}", status_code=204)
 def delete_webhook(
-    app_id: str, service_id: str, webhook_id: str, session: SessionDep, user: CurrentUser
+    app_id: str,
+    service_id: str,
+    webhook_id: str,
+    session: SessionDep,
+    user: CurrentUser,
+    actor: ActorDep,
 ) -> None:
     standing, service = _service(session, user, app_id, service_id)
     applications.delete_webhook(
         session, standing=standing, service=service, webhook_guid=webhook_id
     )
+    audit.record(session, audit.WEBHOOK_DELETED, actor=actor, target=webhook_id, service=service_id)
 
 
 @router.get("/model/{service_id}/deliveries")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic.alias_generators import to_camel
 
 from facegate import face_services
+from facegate.admin import audit
+from facegate.admin.mail_outbox import MailView
 from facegate.admin.roles import Role
 from facegate.collection.quality_gate import QualityLimits
 from facegate.config import ResponseFormat
-from facegate.db.tables import Service, User, Webhook
+from facegate.db.tables import AuditEvent, Service, User, Webhook
 from facegate.events.outbox import DeliveryView
 
 
@@ -303,6 +305,54 @@ class DeliveryOut(Model):
 
     @classmethod
     def of(cls, view: DeliveryView) -> DeliveryOut:
+        return cls.model_validate(
+            {
+                **{k: v for k, v in vars(view).items() if k not in ("created_at", "updated_at")},
+                "created_date": view.created_at,
+                "updated_date": view.updated_at,
+            }
+        )
+
+
+class AuditEntryOut(Model):
+    """One entry of the audit trail (docs/admin-api.md, "Audit trail")."""
+
+    id: int
+    time: datetime
+    action: str
+    actor_id: str | None
+    actor: str | None
+    address: str | None
+    target: str | None
+    detail: dict[str, Any] | None
+
+    @classmethod
+    def of(cls, entry: AuditEvent) -> AuditEntryOut:
+        return cls.model_validate(audit.as_dict(entry))
+
+
+class AuditPageOut(Model):
+    items: list[AuditEntryOut]
+    page: int
+    size: int
+    total: int
+
+
+class MailOut(Model):
+    """One account e-mail of the outbox, without its text (it holds a link's token)."""
+
+    id: int
+    kind: str
+    recipient: str
+    state: Literal["pending", "sent", "failed", "skipped"]
+    attempts: int
+    error: str | None
+    next_attempt_at: datetime | None
+    created_date: datetime
+    updated_date: datetime
+
+    @classmethod
+    def of(cls, view: MailView) -> MailOut:
         return cls.model_validate(
             {
                 **{k: v for k, v in vars(view).items() if k not in ("created_at", "updated_at")},

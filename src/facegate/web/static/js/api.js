@@ -80,6 +80,30 @@
  * @property {string} updatedDate
  */
 /**
+ * @typedef {object} AuditEntry One security-relevant action (docs/admin-api.md, "Audit trail").
+ * @property {number} id
+ * @property {string} time
+ * @property {string} action
+ * @property {string | null} actorId
+ * @property {string | null} actor
+ * @property {string | null} address
+ * @property {string | null} target
+ * @property {Record<string, unknown> | null} detail
+ */
+/** @typedef {{items: AuditEntry[], page: number, size: number, total: number}} AuditPage */
+/**
+ * @typedef {object} Mail An account e-mail of the outbox, without its text.
+ * @property {number} id
+ * @property {"confirmation" | "reset"} kind
+ * @property {string} recipient
+ * @property {"pending" | "sent" | "failed" | "skipped"} state
+ * @property {number} attempts
+ * @property {string | null} error
+ * @property {string | null} nextAttemptAt while pending
+ * @property {string} createdDate
+ * @property {string} updatedDate
+ */
+/**
  * @typedef {object} UnknownCluster Faces recognition matched to no one, alike enough to be one
  *   person (docs/api.md, "Unknown faces, grouped").
  * @property {string} id
@@ -296,6 +320,14 @@ export const admin = {
   deleteService: (appId, id) => request("DELETE", `/app/${enc(appId)}/model/${enc(id)}`),
   /** @type {(appId: string, id: string) => Promise<DayCount[]>} */
   statistics: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/statistics`),
+  /** @type {(query: {action: string, page: number, size: number}) => Promise<AuditPage>} */
+  auditTrail: ({ action, page, size }) => {
+    const query = new URLSearchParams({ page: String(page), size: String(size) });
+    if (action) query.set("action", action);
+    return request("GET", `/audit?${query}`);
+  },
+  /** @type {() => Promise<Mail[]>} */
+  outgoingMail: () => request("GET", "/mail"),
 };
 
 /**

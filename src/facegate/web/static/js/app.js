@@ -20,6 +20,7 @@ import * as collection from "./collection.js";
 import * as tester from "./tester.js";
 import * as unknownFaces from "./unknown.js";
 import * as users from "./users.js";
+import * as audit from "./audit.js";
 import * as account from "./account.js";
 
 /** @typedef {import("./api.js").User} User */
@@ -50,6 +51,7 @@ const PRIVATE = [
   ["app/:app/service/:service/unknown", unknownFaces.render],
   ["app/:app/service/:service/test", tester.render],
   ["users", users.render],
+  ["audit", audit.render],
   ["account", account.render],
 ];
 
@@ -99,6 +101,7 @@ function renderNav(user) {
     nav,
     h("a", { href: "#/" }, "Applications"),
     isAdmin(user) ? h("a", { href: "#/users" }, "Users") : null,
+    isAdmin(user) ? h("a", { href: "#/audit" }, "Audit") : null,
     h("a.user", { href: "#/account", title: `Account settings (${user.email})` }, name),
     h("button.link", { type: "button", onclick: logout }, "Log out"),
   );

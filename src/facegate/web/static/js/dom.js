@@ -418,6 +418,14 @@ export function searchBox(placeholder, onInput) {
 }
 
 /**
+ * A stored time (ISO 8601) in the reader's zone and habits; empty for none.
+ * @param {string | null} iso
+ */
+export function localTime(iso) {
+  return iso ? new Date(iso).toLocaleString() : "";
+}
+
+/**
  * Human-readable byte count.
  * @param {number} n
  */

@@ -2,16 +2,21 @@
 // The service's events section: MQTT's switch, its webhooks, and their recent deliveries.
 
 import { admin } from "./api.js";
-import { h, fill, asyncForm, field, confirmDialog, copyable, table, toast } from "./dom.js";
+import {
+  h,
+  fill,
+  asyncForm,
+  field,
+  confirmDialog,
+  copyable,
+  localTime,
+  table,
+  toast,
+} from "./dom.js";
 
 /** @typedef {import("./api.js").Webhook} Webhook */
 /** @typedef {import("./api.js").Delivery} Delivery */
 /** @typedef {import("./service.js").ServiceContext} ServiceContext */
-
-/** @param {string | null} iso */
-function when(iso) {
-  return iso ? new Date(iso).toLocaleString() : "";
-}
 
 /**
  * What the last attempt of a delivery answered: the HTTP status, or the error.
@@ -84,13 +89,13 @@ export function eventsSection({ app, service }) {
       table(
         ["Time", "Event", "To", "State", "Attempts", "Answer", "Next attempt"],
         deliveries.map((d) => [
-          when(d.createdDate),
+          localTime(d.createdDate),
           d.type,
           d.sink === "mqtt" ? "MQTT" : (d.url ?? ""),
           d.state,
           String(d.attempts),
           answer(d),
-          when(d.nextAttemptAt),
+          localTime(d.nextAttemptAt),
         ]),
         "No event delivered yet.",
       ),
