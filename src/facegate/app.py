@@ -150,6 +150,7 @@ def _include_routers(app: FastAPI) -> None:
     from facegate import web
     from facegate.api import (
         admin,
+        bursts,
         detection,
         faces,
         recognition,
@@ -159,7 +160,16 @@ def _include_routers(app: FastAPI) -> None:
         verification,
     )
 
-    modules = (subjects, faces, recognition, unknown_faces, detection, verification, utility)
+    modules = (
+        subjects,
+        faces,
+        recognition,
+        bursts,
+        unknown_faces,
+        detection,
+        verification,
+        utility,
+    )
     for module in modules:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(admin.router)

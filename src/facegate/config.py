@@ -107,6 +107,12 @@ class Settings(BaseSettings):
         "client_body_timeout in front of CompreFace); a body that stops arriving gets 408 and "
         "its connection is closed.",
     )
+    burst_max_frames: int = Field(
+        20,
+        ge=1,
+        description="Most frames one burst recognition (`POST /api/v1/recognition/recognize/"
+        "burst`) may send; the request's size is bounded by max_request_size as well.",
+    )
     idempotency_ttl_seconds: int = Field(
         24 * 3600,
         gt=0,
