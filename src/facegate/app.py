@@ -69,11 +69,16 @@ def create_app(
         # One per process: with workers, each claims deliveries from the shared outbox.
         app.state.events = DeliveryWorker(app.state.sessions, settings)
         app.state.events.start()
+        app.state.frigate, frigate_lock = _frigate(app, settings)
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            if app.state.frigate is not None:
+                await run_in_threadpool(app.state.frigate.stop)
+            if frigate_lock is not None:
+                frigate_lock.close()
             await run_in_threadpool(app.state.events.stop)
             app.state.index.close()
             if db is None:
@@ -88,6 +93,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.ready = False
+    app.state.frigate = None
     errors.install(app)
     openapi.install(app)
     _include_routers(app)
@@ -128,6 +134,21 @@ def _load(settings: Settings) -> FaceEngine:
     from facegate.engine.options import EngineOptions
 
     return FaceEngine.create(EngineOptions.from_settings(settings))
+
+
+def _frigate(app: FastAPI, settings: Settings) -> tuple[Any, Any]:
+    """The Frigate companion and its lock, when Frigate is set and no other process of this
+    server runs one (docs/frigate.md); (None, None) otherwise."""
+    if not settings.frigate_url:
+        return None, None
+    from facegate.frigate.companion import FrigateCompanion, claim
+
+    lock = claim(settings.data_dir)
+    if lock is None:
+        return None, None
+    companion = FrigateCompanion(app.state.sessions, app.state.inference, app.state.index, settings)
+    companion.start()
+    return companion, lock
 
 
 def _report_consistency(sessions: sessionmaker[Session], engine: FaceEngine) -> None:
@@ -190,7 +211,14 @@ async def healthz(request: Request) -> JSONResponse:
         await run_in_threadpool(ping)
     except Exception as exc:  # any driver error means "not healthy", reported, not raised
         return JSONResponse({"status": "database unavailable", "error": str(exc)}, 503)
-    return JSONResponse({"status": "OK"})
+    body: dict[str, Any] = {"status": "OK"}
+    # Frigate being away is not facegate's ill health (a restart would not cure it), but it
+    # must be seen: the companion's links, in the answer (docs/frigate.md).
+    if request.app.state.frigate is not None:
+        body["frigate"] = request.app.state.frigate.health()
+    elif request.app.state.settings.frigate_url:
+        body["frigate"] = {"companion": "runs in another process of this server"}
+    return JSONResponse(body)
 
 
 def from_environment() -> FastAPI:

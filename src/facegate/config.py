@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The plugin output shapes; each face service may choose one (decisions.md D1).
@@ -232,6 +232,59 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(
         10.0, gt=0, description="How long a webhook receiver may take to answer one delivery."
     )
+
+    # --- Frigate companion (docs/frigate.md) ----------------------------------------------------
+    frigate_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="Frigate's API, `http://frigate:5000` (its unauthenticated port); set, "
+        "facegate recognises Frigate's person events over the MQTT broker of mqtt_url and "
+        "writes the names back as sub-labels (docs/frigate.md); not set: off.",
+    )
+    frigate_service_key: str | None = Field(
+        None,
+        description="API key of the recognition service whose subjects, threshold, events and "
+        "unknown faces the Frigate companion uses.",
+    )
+    frigate_topic_prefix: str = Field(
+        "frigate",
+        pattern=r"^[^+#\x00]+$",
+        description="Frigate's MQTT `topic_prefix`: events are read from `<prefix>/events`.",
+    )
+    frigate_cameras: str = Field(
+        "",
+        description="Frigate cameras whose person events are recognised, separated by commas "
+        "(empty: every camera).",
+    )
+    frigate_max_frames: int = Field(
+        10,
+        ge=1,
+        description="Snapshots fetched per Frigate event (one each time Frigate finds a better "
+        "one), recognised together as a burst.",
+    )
+    frigate_snapshot_height: int | None = Field(
+        None,
+        ge=1,
+        description="Height Frigate scales its snapshots to before sending them (not set: the "
+        "camera's snapshot settings); faces need 30 px between the eyes to weigh fully.",
+    )
+    frigate_snapshot_crop: bool = Field(
+        False,
+        description="Ask Frigate for snapshots cropped to the person (less to send, the same "
+        "pixels on the face).",
+    )
+    frigate_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long Frigate's API may take to answer one call."
+    )
+
+    @model_validator(mode="after")
+    def _frigate_needs_a_broker_and_a_service(self) -> Settings:
+        if self.frigate_url and not (self.mqtt_url and self.frigate_service_key):
+            raise ValueError(
+                "frigate_url needs mqtt_url (the broker Frigate publishes to) and "
+                "frigate_service_key (the recognition service to use)"
+            )
+        return self
 
     @field_validator("max_file_size", "max_request_size", "max_header_size", mode="before")
     @classmethod

@@ -1,0 +1,155 @@
+"""The Frigate companion end to end: Frigate's event sequences (new, update, end) replayed by a
+stand-in Frigate (tests/support/frigate.py) through the local Mosquitto, recognised on the real
+engine and both databases; the sub-label written back, one facegate event, unknown faces."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+from sqlalchemy import select
+
+from facegate import face_services
+from facegate.collection import unknown
+from facegate.config import Settings
+from facegate.db.session import upgrade
+from facegate.db.tables import OutboxEvent
+from tests.support.bursts import one_good_among_poor
+from tests.support.clients import Api, running_api
+from tests.support.frigate import StandInFrigate
+from tests.support.mqtt import subscribed
+from tests.support.receiver import FAST, wait_for
+from tests.support.servers import create_service
+
+
+@contextmanager
+def companion(
+    make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path, **overrides: Any
+) -> Iterator[tuple[Api, StandInFrigate, str]]:
+    """A server whose recognition service (MQTT events on) knows Obama, with Frigate companion
+    mode on against a stand-in Frigate; topics of the test's own. Yields the API, the
+    stand-in and facegate's topic prefix."""
+    tag = uuid.uuid4().hex[:12]
+    prefix, frigate_prefix = f"facegate-{tag}", f"frigate-{tag}"
+    plain = make_settings()
+    upgrade(plain)
+    keys = {kind: create_service(plain, kind) for kind in face_services.SERVICE_TYPES}
+    with StandInFrigate(topic_prefix=frigate_prefix) as frigate:
+        settings = make_settings(
+            mqtt_url="mqtt://127.0.0.1:1883",
+            mqtt_topic_prefix=prefix,
+            frigate_url=frigate.url,
+            frigate_service_key=keys["recognition"],
+            frigate_topic_prefix=frigate_prefix,
+            **(FAST | overrides),
+        )
+        with running_api(settings, face_engine, faces_dir, keys) as api:
+            with api.session() as s:
+                api.service(s).mqtt_events = True
+            assert api.add("obama", "fr_obama.jpg").status_code == 201
+            wait_for(lambda: _health(api).get("mqtt") == "connected", "the companion's broker")
+            yield api, frigate, prefix
+
+
+def _health(api: Api) -> dict[str, Any]:
+    body: dict[str, Any] = api.client.get("/healthz").json()
+    frigate: dict[str, Any] = body.get("frigate", {})
+    return frigate
+
+
+def test_an_enrolled_persons_event_ends_with_the_sub_label_and_one_event(
+    make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path
+) -> None:
+    with (
+        companion(make_settings, face_engine, faces_dir) as (api, frigate, prefix),
+        subscribed(f"{prefix}/+/frigate/#") as got,
+    ):
+        event = "1607123955.475377-mxklsc"
+        # Two poor snapshots first: the sub-label is written once the good one arrives.
+        frigate.replay(event, one_good_among_poor(faces_dir / "fr_obama2.jpg"))
+        wait_for(lambda: len(got) >= 1, "the facegate event")
+        assert [body["subLabel"] for _, body in frigate.sub_labels] == ["obama"]
+        assert frigate.sub_labels[0][1]["subLabelScore"] > 0.9
+        # Frigate draws nothing on the snapshots facegate asks for.
+        assert frigate.fetched[0] == (event, {"bbox": "0", "timestamp": "0", "crop": "0"})
+        assert frigate.fetches(event) == 4
+        health = _health(api)
+        assert (health["api"], health["service"], health["events"]) == (
+            "reachable",
+            "recognition",
+            1,
+        )
+        with api.session() as s:
+            written = s.scalars(select(OutboxEvent.type)).all()
+    assert written.count("frigate.recognized") == 1 and "frigate.unrecognized" not in written
+    message = json.loads(got[0].payload)
+    assert got[0].topic == f"{prefix}/recognition/frigate/recognized"
+    assert message["type"] == "frigate.recognized"
+    data = message["data"]
+    assert (data["subject"], data["frigate_event"], data["camera"]) == (
+        "obama",
+        event,
+        "front_door",
+    )
+    assert (data["frames"], data["faces"], data["sub_label"]) == (4, 4, "obama")
+    assert data["similarity"] > 0.9
+
+
+def test_a_strangers_event_ends_unknown_and_in_unknown_faces(
+    make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path
+) -> None:
+    with (
+        companion(make_settings, face_engine, faces_dir) as (api, frigate, prefix),
+        subscribed(f"{prefix}/+/frigate/#") as got,
+    ):
+        with api.session() as s:
+            api.service(s).keep_unknown_faces = True
+        frigate.replay("1607124000.1-stranger", one_good_among_poor(faces_dir / "fp_paul_rudd.jpg"))
+        wait_for(lambda: len(got) >= 1, "the facegate event")
+        with api.session() as s:
+            clusters = unknown.list_clusters(s, service=api.service(s), min_faces=1)
+    assert frigate.sub_labels == []
+    message = json.loads(got[0].payload)
+    assert message["type"] == "frigate.unrecognized"
+    assert message["data"]["sub_label"] is None
+    assert message["data"]["similarity"] < 0.5
+    assert [len(cluster.faces) for cluster in clusters] == [1]
+
+
+def test_other_labels_and_cameras_are_left_alone(
+    make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path
+) -> None:
+    cameras = "front_door, garden"
+    with companion(make_settings, face_engine, faces_dir, frigate_cameras=cameras) as found:
+        frigate = found[1]
+        photo = (faces_dir / "fr_obama2.jpg").read_bytes()
+        frigate.replay("1.0-car", [photo], label="car")
+        frigate.replay("2.0-street", [photo], camera="street", wait=False)
+        frigate.replay("3.0-garden", [photo], camera="garden")
+        wait_for(lambda: frigate.sub_labels != [], "the garden's sub-label")
+    assert [event for event, _ in frigate.fetched] == ["3.0-garden"]
+
+
+def test_an_unreachable_frigate_is_seen_in_healthz_and_metrics(
+    make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path
+) -> None:
+    with companion(make_settings, face_engine, faces_dir) as (api, frigate, _):
+        assert _health(api)["api"] == "not called yet"
+        frigate.__exit__()  # Frigate's API goes away; its messages still arrive
+        frigate.replay("5.0-away", [(faces_dir / "fr_obama2.jpg").read_bytes()], wait=False)
+        wait_for(lambda: _health(api)["api"].startswith("unreachable: "), "the failure shown")
+        assert api.client.get("/healthz").json()["status"] == "OK"
+        assert 'facegate_frigate_up{link="api"} 0.0' in api.client.get("/metrics").text
+
+
+def test_frigate_needs_a_broker_and_a_service(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="frigate_url needs mqtt_url"):
+        Settings(data_dir=tmp_path, frigate_url="http://frigate:5000")
+    with pytest.raises(ValidationError, match="frigate_service_key"):
+        Settings(data_dir=tmp_path, frigate_url="http://frigate:5000", mqtt_url="mqtt://b")
