@@ -277,6 +277,24 @@ class Settings(BaseSettings):
         10.0, gt=0, description="How long Frigate's API may take to answer one call."
     )
 
+    # --- Home Assistant (docs/frigate.md) ----------------------------------------------------
+    homeassistant_discovery: bool = Field(
+        False,
+        description="Announce, for every service with MQTT events on, a sensor of the last "
+        "person recognised and a binary sensor per subject through Home Assistant's MQTT "
+        "discovery.",
+    )
+    homeassistant_discovery_prefix: str = Field(
+        "homeassistant",
+        pattern=r"^[^+#\x00]+$",
+        description="Home Assistant's MQTT discovery prefix.",
+    )
+    homeassistant_seen_minutes: float = Field(
+        10.0,
+        gt=0,
+        description="How long a subject's binary sensor stays on after the subject was recognised.",
+    )
+
     @model_validator(mode="after")
     def _frigate_needs_a_broker_and_a_service(self) -> Settings:
         if self.frigate_url and not (self.mqtt_url and self.frigate_service_key):

@@ -20,10 +20,11 @@ from facegate.collection import unknown
 from facegate.config import Settings
 from facegate.db.session import upgrade
 from facegate.db.tables import OutboxEvent
+from facegate.events import homeassistant
 from tests.support.bursts import one_good_among_poor
 from tests.support.clients import Api, running_api
 from tests.support.frigate import StandInFrigate
-from tests.support.mqtt import subscribed
+from tests.support.mqtt import forget_retained, subscribed
 from tests.support.receiver import FAST, wait_for
 from tests.support.servers import create_service
 
@@ -63,12 +64,21 @@ def _health(api: Api) -> dict[str, Any]:
     return frigate
 
 
-def test_an_enrolled_persons_event_ends_with_the_sub_label_and_one_event(
+def test_an_enrolled_persons_event_ends_with_the_sub_label_one_event_and_the_sensor(
     make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path
 ) -> None:
+    discovery = f"ha-{uuid.uuid4().hex[:12]}"
     with (
-        companion(make_settings, face_engine, faces_dir) as (api, frigate, prefix),
+        companion(
+            make_settings,
+            face_engine,
+            faces_dir,
+            homeassistant_discovery=True,
+            homeassistant_discovery_prefix=discovery,
+        ) as (api, frigate, prefix),
         subscribed(f"{prefix}/+/frigate/#") as got,
+        subscribed(f"{prefix}/homeassistant/#") as states,
+        subscribed(f"{discovery}/#") as configs,
     ):
         event = "1607123955.475377-mxklsc"
         # Two poor snapshots first: the sub-label is written once the good one arrives.
@@ -87,7 +97,24 @@ def test_an_enrolled_persons_event_ends_with_the_sub_label_and_one_event(
         )
         with api.session() as s:
             written = s.scalars(select(OutboxEvent.type)).all()
+        wait_for(lambda: len(states) >= 2, "Home Assistant's states")
+        with api.session() as s:
+            guid = api.service(s).guid
     assert written.count("frigate.recognized") == 1 and "frigate.unrecognized" not in written
+    # Home Assistant's entities, announced (retained) when the worker connected, and the
+    # subject's binary sensor when Obama was added.
+    node = homeassistant.node_id(guid)
+    seen = f"seen_{homeassistant.subject_id('obama')}"
+    announced = {m.topic: json.loads(m.payload) for m in configs if m.payload}
+    forget_retained([m.topic for m in configs if m.retain or m.payload] + [m.topic for m in states])
+    assert f"{discovery}/sensor/{node}/last_person/config" in announced
+    assert f"{discovery}/binary_sensor/{node}/{seen}/config" in announced
+    sensor = announced[f"{discovery}/sensor/{node}/last_person/config"]
+    assert sensor["state_topic"] == f"{prefix}/homeassistant/{guid}/last_person"
+    by_topic = {m.topic: m.payload for m in states}
+    last = json.loads(by_topic[sensor["state_topic"]])
+    assert (last["subject"], last["camera"]) == ("obama", "front_door")
+    assert by_topic[f"{prefix}/homeassistant/{guid}/seen/{seen.removeprefix('seen_')}"] == b"ON"
     message = json.loads(got[0].payload)
     assert got[0].topic == f"{prefix}/recognition/frigate/recognized"
     assert message["type"] == "frigate.recognized"

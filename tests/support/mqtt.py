@@ -34,3 +34,16 @@ def subscribed(
     finally:
         client.disconnect()
         client.loop_stop()
+
+
+def forget_retained(topics: list[str], broker: tuple[str, int] = BROKER) -> None:
+    """Clear what a test left retained on the shared broker (an empty retained message)."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    client.connect(*broker)
+    client.loop_start()
+    try:
+        for topic in topics:
+            client.publish(topic, b"", qos=1, retain=True).wait_for_publish(30)
+    finally:
+        client.disconnect()
+        client.loop_stop()
