@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,53 +14,14 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
-from facegate import face_services
 from facegate.collection import unknown
 from facegate.config import Settings
-from facegate.db.session import upgrade
 from facegate.db.tables import OutboxEvent
 from facegate.events import homeassistant
 from tests.support.bursts import one_good_among_poor
-from tests.support.clients import Api, running_api
-from tests.support.frigate import StandInFrigate
+from tests.support.frigate import companion, frigate_health
 from tests.support.mqtt import forget_retained, subscribed
-from tests.support.receiver import FAST, wait_for
-from tests.support.servers import create_service
-
-
-@contextmanager
-def companion(
-    make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path, **overrides: Any
-) -> Iterator[tuple[Api, StandInFrigate, str]]:
-    """A server whose recognition service (MQTT events on) knows Obama, with Frigate companion
-    mode on against a stand-in Frigate; topics of the test's own. Yields the API, the
-    stand-in and facegate's topic prefix."""
-    tag = uuid.uuid4().hex[:12]
-    prefix, frigate_prefix = f"facegate-{tag}", f"frigate-{tag}"
-    plain = make_settings()
-    upgrade(plain)
-    keys = {kind: create_service(plain, kind) for kind in face_services.SERVICE_TYPES}
-    with StandInFrigate(topic_prefix=frigate_prefix) as frigate:
-        settings = make_settings(
-            mqtt_url="mqtt://127.0.0.1:1883",
-            mqtt_topic_prefix=prefix,
-            frigate_url=frigate.url,
-            frigate_service_key=keys["recognition"],
-            frigate_topic_prefix=frigate_prefix,
-            **(FAST | overrides),
-        )
-        with running_api(settings, face_engine, faces_dir, keys) as api:
-            with api.session() as s:
-                api.service(s).mqtt_events = True
-            assert api.add("obama", "fr_obama.jpg").status_code == 201
-            wait_for(lambda: _health(api).get("mqtt") == "connected", "the companion's broker")
-            yield api, frigate, prefix
-
-
-def _health(api: Api) -> dict[str, Any]:
-    body: dict[str, Any] = api.client.get("/healthz").json()
-    frigate: dict[str, Any] = body.get("frigate", {})
-    return frigate
+from tests.support.receiver import wait_for
 
 
 def test_an_enrolled_persons_event_ends_with_the_sub_label_one_event_and_the_sensor(
@@ -89,10 +49,10 @@ def test_an_enrolled_persons_event_ends_with_the_sub_label_one_event_and_the_sen
         # Frigate draws nothing on the snapshots facegate asks for.
         assert frigate.fetched[0] == (event, {"bbox": "0", "timestamp": "0", "crop": "0"})
         assert frigate.fetches(event) == 4
-        health = _health(api)
+        health = frigate_health(api)
         assert (health["api"], health["service"], health["events"]) == (
             "reachable",
-            "recognition",
+            "ok",
             1,
         )
         with api.session() as s:
@@ -167,10 +127,12 @@ def test_an_unreachable_frigate_is_seen_in_healthz_and_metrics(
     make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path
 ) -> None:
     with companion(make_settings, face_engine, faces_dir) as (api, frigate, _):
-        assert _health(api)["api"] == "not called yet"
+        assert frigate_health(api)["api"] == "not called yet"
         frigate.__exit__()  # Frigate's API goes away; its messages still arrive
         frigate.replay("5.0-away", [(faces_dir / "fr_obama2.jpg").read_bytes()], wait=False)
-        wait_for(lambda: _health(api)["api"].startswith("unreachable: "), "the failure shown")
+        wait_for(
+            lambda: frigate_health(api)["api"].startswith("unreachable: "), "the failure shown"
+        )
         assert api.client.get("/healthz").json()["status"] == "OK"
         assert 'facegate_frigate_up{link="api"} 0.0' in api.client.get("/metrics").text
 

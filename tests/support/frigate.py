@@ -18,17 +18,25 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from facegate import face_services
+from facegate.config import Settings
+from facegate.db.session import upgrade
+from tests.support.clients import Api, running_api
 from tests.support.mqtt import BROKER
-from tests.support.receiver import wait_for
-from tests.support.servers import free_port
+from tests.support.receiver import FAST, wait_for
+from tests.support.servers import create_service, free_port
 
 
 @dataclass
@@ -205,3 +213,40 @@ def tracked_object(
         "attributes": {"face": 0.64},
         "current_attributes": [],
     }
+
+
+@contextmanager
+def companion(
+    make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path, **overrides: Any
+) -> Iterator[tuple[Api, StandInFrigate, str]]:
+    """A server whose recognition service (MQTT events on) knows Obama, with Frigate companion
+    mode on against a stand-in Frigate; topics of the test's own. Yields the API, the
+    stand-in and facegate's topic prefix."""
+    tag = uuid.uuid4().hex[:12]
+    prefix, frigate_prefix = f"facegate-{tag}", f"frigate-{tag}"
+    plain = make_settings()
+    upgrade(plain)
+    keys = {kind: create_service(plain, kind) for kind in face_services.SERVICE_TYPES}
+    with StandInFrigate(topic_prefix=frigate_prefix) as frigate:
+        settings = make_settings(
+            mqtt_url="mqtt://127.0.0.1:1883",
+            mqtt_topic_prefix=prefix,
+            frigate_url=frigate.url,
+            frigate_service_key=keys["recognition"],
+            frigate_topic_prefix=frigate_prefix,
+            **(FAST | overrides),
+        )
+        with running_api(settings, face_engine, faces_dir, keys) as api:
+            with api.session() as s:
+                api.service(s).mqtt_events = True
+            assert api.add("obama", "fr_obama.jpg").status_code == 201
+            wait_for(
+                lambda: frigate_health(api).get("mqtt") == "connected", "the companion's broker"
+            )
+            yield api, frigate, prefix
+
+
+def frigate_health(api: Api) -> dict[str, Any]:
+    body: dict[str, Any] = api.client.get("/healthz").json()
+    frigate: dict[str, Any] = body.get("frigate", {})
+    return frigate

@@ -83,7 +83,7 @@ class FrigateCompanion:
             "mqtt": "not connected yet",
             "frigate": "unknown",  # what Frigate last said on <prefix>/available
             "api": "not called yet",
-            "service": None,  # its name, or why there is none
+            "service": None,  # "ok", or why there is none
             "events": 0,
             "last_event": None,
         }
@@ -204,8 +204,9 @@ class FrigateCompanion:
     def _service(self, s: Session) -> Service | None:
         key = self._settings.frigate_service_key or ""
         service = face_services.service_by_key(s, api_key=key, type="recognition")
+        # Not the service's name: /healthz answers anyone who asks.
         self._set(
-            service=service.name
+            service="ok"
             if service is not None
             else "no recognition service has the key frigate_service_key"
         )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
 from facegate.admin import applications
@@ -11,6 +11,7 @@ from facegate.api.admin.deps import CurrentUser
 from facegate.api.admin.schemas import (
     DayCount,
     DeliveryOut,
+    FrigateOut,
     NameOnly,
     NewService,
     NewWebhook,
@@ -21,6 +22,7 @@ from facegate.api.admin.schemas import (
     WebhookOut,
 )
 from facegate.api.deps import SessionDep
+from facegate.config import Settings
 from facegate.db.tables import Service, User
 
 router = APIRouter(prefix="/app/{app_id}", tags=["admin: services"])
@@ -205,3 +207,19 @@ def list_deliveries(
     """The latest 50 deliveries of the service's events, newest first."""
     _standing, service = _service(session, user, app_id, service_id)
     return [DeliveryOut.of(view) for view in applications.deliveries(session, service=service)]
+
+
+@router.get("/model/{service_id}/frigate")
+def frigate_status(
+    app_id: str, service_id: str, request: Request, session: SessionDep, user: CurrentUser
+) -> FrigateOut:
+    """The Frigate companion, when this service is Frigate's (docs/frigate.md): its links as
+    /healthz shows them, for the service's dashboard."""
+    _standing, service = _service(session, user, app_id, service_id)
+    settings: Settings = request.app.state.settings
+    if not settings.frigate_url or service.api_key != settings.frigate_service_key:
+        return FrigateOut(enabled=False)
+    companion = request.app.state.frigate
+    if companion is None:  # another worker of this server holds it
+        return FrigateOut(enabled=True, url=settings.frigate_url)
+    return FrigateOut.of(settings.frigate_url, companion.health())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 from pydantic.alias_generators import to_camel
@@ -306,4 +306,30 @@ class DeliveryOut(Model):
                 "created_date": view.created_at,
                 "updated_date": view.updated_at,
             }
+        )
+
+
+class FrigateOut(Model):
+    """The Frigate companion for one service: `enabled` false when the service is not the one
+    of `frigate_service_key`; the links' states when this process runs the companion (null in
+    another worker of the server)."""
+
+    enabled: bool
+    url: str | None = None
+    mqtt: str | None = None
+    frigate: str | None = None
+    api: str | None = None
+    events: int | None = None
+    last_event: str | None = None
+
+    @classmethod
+    def of(cls, url: str, health: dict[str, Any]) -> FrigateOut:
+        return cls(
+            enabled=True,
+            url=url,
+            mqtt=health["mqtt"],
+            frigate=health["frigate"],
+            api=health["api"],
+            events=health["events"],
+            last_event=health["last_event"],
         )

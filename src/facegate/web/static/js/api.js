@@ -80,6 +80,16 @@
  * @property {string} updatedDate
  */
 /**
+ * @typedef {object} FrigateStatus The Frigate companion, for the service it works for.
+ * @property {boolean} enabled whether this service is the Frigate companion's
+ * @property {string | null} url Frigate's API
+ * @property {string | null} mqtt "connected", or why not (null: another worker runs it)
+ * @property {string | null} frigate what Frigate last said on its `available` topic
+ * @property {string | null} api "reachable", "not called yet" or "unreachable: <why>"
+ * @property {number | null} events Frigate events finished since the server started
+ * @property {string | null} lastEvent when the last one finished
+ */
+/**
  * @typedef {object} UnknownCluster Faces recognition matched to no one, alike enough to be one
  *   person (docs/api.md, "Unknown faces, grouped").
  * @property {string} id
@@ -275,6 +285,8 @@ export const admin = {
     request("DELETE", `/app/${enc(appId)}/model/${enc(id)}/webhooks/${enc(hookId)}`),
   /** @type {(appId: string, id: string) => Promise<Delivery[]>} */
   deliveries: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/deliveries`),
+  /** @type {(appId: string, id: string) => Promise<FrigateStatus>} */
+  frigate: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/frigate`),
   /** @type {(appId: string, id: string, keepUnknownFaces: boolean) => Promise<Service>} */
   setKeepUnknownFaces: (appId, id, keepUnknownFaces) =>
     request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { keepUnknownFaces }),

@@ -6,6 +6,7 @@ import { h, fill, asyncForm, field, confirmDialog, copyable, table, toast } from
 
 /** @typedef {import("./api.js").Webhook} Webhook */
 /** @typedef {import("./api.js").Delivery} Delivery */
+/** @typedef {import("./api.js").FrigateStatus} FrigateStatus */
 /** @typedef {import("./service.js").ServiceContext} ServiceContext */
 
 /** @param {string | null} iso */
@@ -20,6 +21,33 @@ function when(iso) {
 function answer(d) {
   if (d.statusCode !== null && d.state === "delivered") return String(d.statusCode);
   return d.error ?? "";
+}
+
+/**
+ * The Frigate companion's links, a failing one marked (docs/frigate.md): an
+ * unreachable Frigate must be seen, never silent.
+ * @param {FrigateStatus} status
+ */
+function frigateLines(status) {
+  if (status.mqtt === null) {
+    const elsewhere = `Frigate at ${status.url}: handled by another worker of this server.`;
+    return [h("p.muted", {}, elsewhere)];
+  }
+  const broker = status.mqtt === "connected";
+  const api = status.api === "reachable" || status.api === "not called yet";
+  const last = status.lastEvent ? `, the last ${when(status.lastEvent)}` : "";
+  const line = (/** @type {boolean} */ ok, /** @type {string} */ text) =>
+    h(ok ? "li" : "li.error", {}, text);
+  return [
+    h(
+      "ul.frigate-status",
+      {},
+      line(broker, `MQTT broker: ${status.mqtt}`),
+      line(status.frigate !== "offline", `Frigate says: ${status.frigate}`),
+      line(api, `Frigate's API (${status.url}): ${status.api}`),
+      h("li", {}, `Events handled: ${status.events}${last}`),
+    ),
+  ];
 }
 
 /**
@@ -132,6 +160,24 @@ export function eventsSection({ app, service }) {
     }
   };
 
+  const frigateBox = h("div.frigate");
+
+  async function drawFrigate() {
+    const status = await admin.frigate(app.id, service.id);
+    if (!status.enabled) return;
+    fill(
+      frigateBox,
+      h(
+        "div.title-row",
+        {},
+        h("h3", {}, "Frigate"),
+        h("button", { type: "button", onclick: () => drawFrigate() }, "Refresh status"),
+      ),
+      h("p.muted", {}, "This service recognises Frigate's person events and names them there."),
+      frigateLines(status),
+    );
+  }
+
   const section = h(
     "section.card.events",
     {},
@@ -154,6 +200,7 @@ export function eventsSection({ app, service }) {
       }),
       " Publish events to MQTT",
     ),
+    frigateBox,
     h("h3", {}, "Webhooks"),
     hooksBox,
     canEdit ? [addForm, secretBox] : null,
@@ -165,7 +212,7 @@ export function eventsSection({ app, service }) {
     ),
     deliveriesBox,
   );
-  Promise.all([drawHooks(), drawDeliveries()]).catch((err) =>
+  Promise.all([drawHooks(), drawDeliveries(), drawFrigate()]).catch((err) =>
     toast(/** @type {Error} */ (err).message, "error"),
   );
   return section;
