@@ -9,6 +9,7 @@ are the known probes, and as many people with one photo are the strangers, whose
 is "unknown". Never LFW's View 2.
 
 Usage: python benchmarks/bursts.py [--model dlib|insightface-s] [--frames 5] [--seed 1]
+                                  [--threshold 0.5]
 """
 
 from __future__ import annotations
@@ -143,21 +144,23 @@ class Recogniser:
         return float(self.scale.similarities(a, b[np.newaxis])[0])
 
 
-def _answer(sightings: list[tracks.Sighting]) -> str | None:
+def _answer(sightings: list[tracks.Sighting], threshold: float | None) -> str | None:
     """One frame's answer: its face's best match when recognised; no face: unknown."""
     if not sightings:
         return None
     best = sightings[0]
-    return best.subject if recognised(best.similarity, threshold=None) else None
+    return best.subject if recognised(best.similarity, threshold=threshold) else None
 
 
-def _burst_answer(recogniser: Recogniser, frames: list[list[tracks.Sighting]]) -> str | None:
+def _burst_answer(
+    recogniser: Recogniser, frames: list[list[tracks.Sighting]], threshold: float | None
+) -> str | None:
     """The heaviest track's verdict (a burst of one person may still split into tracks)."""
     followed = tracks.track(frames, recogniser.similarity)
     if not followed:
         return None
     heaviest = max(followed, key=lambda t: sum(s.weight for s in t))
-    return tracks.vote(heaviest, threshold=None).subject
+    return tracks.vote(heaviest, threshold=threshold).subject
 
 
 def main() -> None:
@@ -165,6 +168,9 @@ def main() -> None:
     parser.add_argument("--model", default="dlib")
     parser.add_argument("--frames", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--threshold", type=float, default=None, help="the service's similarity threshold"
+    )
     args = parser.parse_args()
     rng = random.Random(args.seed)
     engine = FaceEngine.create(EngineOptions.from_settings(Settings(model=args.model)))
@@ -191,7 +197,8 @@ def main() -> None:
     }
     every = POOR | FAIR | GOOD
     print(
-        f"model {args.model}, {args.frames} frames per burst, {len(recogniser.names)} people "
+        f"model {args.model}, threshold {args.threshold or 0.5}, {args.frames} frames per "
+        f"burst, {len(recogniser.names)} people "
         f"in the gallery; {len(probes) - len(strangers)} known and {len(strangers)} stranger "
         "bursts per kind; right = the person, or unknown for a stranger; each cell: all "
         "(known / strangers)\n"
@@ -208,9 +215,9 @@ def main() -> None:
             ]
             heaviest = max((f for f in frames if f), key=lambda f: f[0].weight, default=[])
             answers = {
-                "first": _answer(frames[0]),
-                "best": _answer(heaviest),
-                "burst": _burst_answer(recogniser, frames),
+                "first": _answer(frames[0], args.threshold),
+                "best": _answer(heaviest, args.threshold),
+                "burst": _burst_answer(recogniser, frames, args.threshold),
             }
             for way, answer in answers.items():
                 if answer == probe.person:

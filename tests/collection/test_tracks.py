@@ -3,6 +3,8 @@ the vote that gives each track one answer."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -37,18 +39,20 @@ def seen(
     return Sighting(frame, (x, 0.0, x + 100.0, 100.0), vector, weight, subject, similarity)
 
 
+GOOD = Quality(
+    eye_distance=40.0,
+    sharpness=200.0,
+    brightness=0.4,
+    clipped=0.0,
+    yaw=0.0,
+    pitch=0.0,
+    roll=0.0,
+    detection=1.0,
+)
+
+
 def good(**changes: float) -> Quality:
-    values = dict(
-        eye_distance=40.0,
-        sharpness=200.0,
-        brightness=0.4,
-        clipped=0.0,
-        yaw=0.0,
-        pitch=0.0,
-        roll=0.0,
-        detection=1.0,
-    )
-    return Quality(**(values | changes))
+    return dataclasses.replace(GOOD, **changes)
 
 
 def test_iou() -> None:
