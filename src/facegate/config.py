@@ -243,8 +243,9 @@ class Settings(BaseSettings):
     )
     frigate_service_key: str | None = Field(
         None,
-        description="API key of the recognition service whose subjects, threshold, events and "
-        "unknown faces the Frigate companion uses.",
+        description="API key of a recognition service that takes the person events of "
+        "frigate_cameras (its subjects, threshold, events, unknown faces); other services "
+        "choose their Frigate cameras in the web UI (docs/frigate.md).",
     )
     frigate_topic_prefix: str = Field(
         "frigate",
@@ -253,8 +254,8 @@ class Settings(BaseSettings):
     )
     frigate_cameras: str = Field(
         "",
-        description="Frigate cameras whose person events are recognised, separated by commas "
-        "(empty: every camera).",
+        description="Frigate cameras whose person events frigate_service_key's service "
+        "recognises, separated by commas (empty: every camera).",
     )
     frigate_max_frames: int = Field(
         10,
@@ -296,12 +297,9 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _frigate_needs_a_broker_and_a_service(self) -> Settings:
-        if self.frigate_url and not (self.mqtt_url and self.frigate_service_key):
-            raise ValueError(
-                "frigate_url needs mqtt_url (the broker Frigate publishes to) and "
-                "frigate_service_key (the recognition service to use)"
-            )
+    def _frigate_needs_a_broker(self) -> Settings:
+        if self.frigate_url and not self.mqtt_url:
+            raise ValueError("frigate_url needs mqtt_url (the broker Frigate publishes to)")
         return self
 
     @field_validator("max_file_size", "max_request_size", "max_header_size", mode="before")

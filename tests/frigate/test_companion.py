@@ -14,9 +14,12 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import select
 
+from facegate import face_services
 from facegate.collection import unknown
 from facegate.config import Settings
+from facegate.db.session import session_factory
 from facegate.db.tables import OutboxEvent
+from facegate.errors import InvalidParameter
 from facegate.events import homeassistant
 from tests.support.bursts import one_good_among_poor
 from tests.support.frigate import companion, frigate_health
@@ -137,8 +140,69 @@ def test_an_unreachable_frigate_is_seen_in_healthz_and_metrics(
         assert 'facegate_frigate_up{link="api"} 0.0' in api.client.get("/metrics").text
 
 
-def test_frigate_needs_a_broker_and_a_service(tmp_path: Path) -> None:
+def test_services_choose_their_cameras_and_the_environments_comes_first(
+    make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path
+) -> None:
+    """The environment's service takes its cameras (front_door); a service set in the UI to
+    every camera takes the rest; a service set to none takes nothing (decisions.md D44)."""
+    cameras = "front_door"
+    with (
+        companion(make_settings, face_engine, faces_dir, frigate_cameras=cameras) as found,
+        subscribed(f"{found[2]}/+/frigate/#") as got,
+    ):
+        api, frigate, _ = found
+        with api.session() as s:
+            app = face_services.default_application(s)
+            garden = face_services.create_service(s, app=app, name="garden", type="recognition")
+            face_services.set_frigate_cameras(s, service=garden, cameras="")
+            garden.mqtt_events = True
+            off = face_services.create_service(s, app=app, name="off", type="recognition")
+            face_services.set_frigate_cameras(s, service=off, cameras="driveway")
+            face_services.set_frigate_cameras(s, service=off, cameras=None)
+        photo = (faces_dir / "fr_obama2.jpg").read_bytes()
+        frigate.replay("7.0-door", [photo], camera="front_door")
+        frigate.replay("8.0-garden", [photo], camera="garden")
+        wait_for(lambda: len(got) >= 2, "two facegate events")
+    by_topic = {m.topic.split("/")[1]: json.loads(m.payload)["data"] for m in got}
+    assert by_topic["recognition"]["subject"] == "obama"  # the environment's knows Obama
+    assert by_topic["garden"]["frigate_event"] == "8.0-garden"
+    assert by_topic["garden"]["subject"] is None  # an empty collection knows no one
+    assert [event for event, _ in frigate.sub_labels] == ["7.0-door"]
+
+
+def test_a_service_set_in_the_ui_alone(
+    make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path
+) -> None:
+    with companion(make_settings, face_engine, faces_dir, by_environment=False) as found:
+        api, frigate, _ = found
+        photo = (faces_dir / "fr_obama2.jpg").read_bytes()
+        frigate.replay("9.0-nobody", [photo], wait=False)  # no service takes any camera yet
+        with api.session() as s:
+            cameras = " front_door,garden front_door "
+            face_services.set_frigate_cameras(s, service=api.service(s), cameras=cameras)
+            assert api.service(s).frigate_cameras == "front_door,garden"
+        frigate.replay("10.0-door", [photo])
+        wait_for(lambda: frigate.sub_labels != [], "the sub-label")
+    assert [event for event, _ in frigate.fetched] == ["10.0-door"]
+    assert frigate.sub_labels[0][1]["subLabel"] == "obama"
+
+
+def test_frigate_cameras_are_names_of_a_recognition_service(db_engine: Any) -> None:
+    with session_factory(db_engine).begin() as s:
+        app = face_services.default_application(s)
+        door = face_services.create_service(s, app=app, name="door", type="recognition")
+        with pytest.raises(InvalidParameter, match="letters, digits"):
+            face_services.set_frigate_cameras(s, service=door, cameras="front door!")
+        with pytest.raises(InvalidParameter, match="At most 500"):
+            face_services.set_frigate_cameras(s, service=door, cameras="a" * 501)
+        detect = face_services.create_service(s, app=app, name="d", type="detection")
+        with pytest.raises(InvalidParameter, match="Only a recognition service"):
+            face_services.set_frigate_cameras(s, service=detect, cameras="")
+        face_services.set_frigate_cameras(s, service=door, cameras="")
+        assert face_services.frigate_services(s) == [(door.id, "")]
+
+
+def test_frigate_needs_a_broker(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="frigate_url needs mqtt_url"):
         Settings(data_dir=tmp_path, frigate_url="http://frigate:5000")
-    with pytest.raises(ValidationError, match="frigate_service_key"):
-        Settings(data_dir=tmp_path, frigate_url="http://frigate:5000", mqtt_url="mqtt://b")
+    Settings(data_dir=tmp_path, frigate_url="http://frigate:5000", mqtt_url="mqtt://broker")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from facegate.frigate.events import Tracked, cameras, parse, wanted
+from facegate.frigate.events import Tracked, cameras, chosen, parse
 from tests.support.frigate import tracked_object
 
 
@@ -57,19 +57,19 @@ def test_what_is_not_an_event(payload: bytes) -> None:
     assert parse(payload) is None
 
 
-def test_wanted_people_on_the_cameras_named() -> None:
-    person = parse(message())
-    car = parse(message(label="car"))
-    assert person is not None and car is not None
-    assert wanted(person, frozenset()) and not wanted(car, frozenset())
-    assert wanted(person, cameras("garden, front_door")) and not wanted(person, cameras("garden"))
+def test_the_first_service_whose_cameras_name_the_camera_takes_it() -> None:
+    candidates = [(3, cameras("front_door")), (1, cameras("garden, driveway")), (2, cameras(""))]
+    assert chosen("front_door", candidates) == 3
+    assert chosen("driveway", candidates) == 1
+    assert chosen("street", candidates) == 2  # no cameras named: every camera
+    assert chosen("street", candidates[:2]) is None
     assert cameras(" a,b  c,,") == {"a", "b", "c"}
 
 
 def test_a_snapshot_is_fetched_once_per_frame_and_up_to_the_limit() -> None:
     first = parse(message("new"))
     assert first is not None
-    tracked = Tracked(first)
+    tracked = Tracked(first, service_id=1)
     assert tracked.needs_snapshot(first, max_frames=2)
     tracked.add(first, b"jpeg 1")
     assert not tracked.needs_snapshot(first, max_frames=2)  # the same snapshot again

@@ -217,11 +217,17 @@ def tracked_object(
 
 @contextmanager
 def companion(
-    make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path, **overrides: Any
+    make_settings: Callable[..., Settings],
+    face_engine: Any,
+    faces_dir: Path,
+    *,
+    by_environment: bool = True,
+    **overrides: Any,
 ) -> Iterator[tuple[Api, StandInFrigate, str]]:
     """A server whose recognition service (MQTT events on) knows Obama, with Frigate companion
-    mode on against a stand-in Frigate; topics of the test's own. Yields the API, the
-    stand-in and facegate's topic prefix."""
+    mode on against a stand-in Frigate, the service named by `frigate_service_key` unless not
+    `by_environment`; topics of the test's own. Yields the API, the stand-in and facegate's
+    topic prefix."""
     tag = uuid.uuid4().hex[:12]
     prefix, frigate_prefix = f"facegate-{tag}", f"frigate-{tag}"
     plain = make_settings()
@@ -232,7 +238,7 @@ def companion(
             mqtt_url="mqtt://127.0.0.1:1883",
             mqtt_topic_prefix=prefix,
             frigate_url=frigate.url,
-            frigate_service_key=keys["recognition"],
+            frigate_service_key=keys["recognition"] if by_environment else None,
             frigate_topic_prefix=frigate_prefix,
             **(FAST | overrides),
         )

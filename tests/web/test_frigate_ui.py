@@ -1,5 +1,5 @@
 """The Frigate companion on the service's dashboard, in Debian's chromium: its links shown, an
-unreachable Frigate marked (docs/frigate.md); only on the service it works for."""
+unreachable Frigate marked, a service's Frigate cameras chosen (docs/frigate.md)."""
 
 from __future__ import annotations
 
@@ -36,15 +36,7 @@ def test_an_unreachable_frigate_is_marked_on_the_dashboard(
         admin_call(page, "POST", "/user/register", credentials | names)
         admin_call(page, "POST", "/login", credentials)
         other = admin_call(page, "GET", f"/app/{app_id}/model/{detection_id}/frigate")
-        assert other == {
-            "enabled": False,
-            "url": None,
-            "mqtt": None,
-            "frigate": None,
-            "api": None,
-            "events": None,
-            "lastEvent": None,
-        }
+        assert other["configured"] is False
 
         page.goto(f"/#/app/{app_id}/service/{service_id}")
         section = page.locator("section.events")
@@ -54,4 +46,19 @@ def test_an_unreachable_frigate_is_marked_on_the_dashboard(
         failing = status.locator("li.error")
         expect(failing).to_have_count(1)
         expect(failing).to_contain_text(f"Frigate's API ({frigate.url}): unreachable")
+        expect(section.get_by_text("Takes the person events of every camera")).to_be_visible()
+
+        # Another recognition service chooses its cameras on its dashboard.
+        garden = admin_call(
+            page, "POST", f"/app/{app_id}/model", {"name": "garden", "type": "recognition"}
+        )
+        page.goto(f"/#/app/{app_id}/service/{garden['id']}")
+        section = page.locator("section.events")
+        section.get_by_label("Recognise Frigate's person events").check()
+        section.get_by_label("Frigate cameras (empty: every camera)").fill("garden, driveway")
+        section.get_by_role("button", name="Save Frigate cameras").click()
+        expect(page.get_by_text("Saved")).to_be_visible()
+        saved = admin_call(page, "GET", f"/app/{app_id}/model/{garden['id']}")
+        assert saved["frigateCameras"] == "garden,driveway"
+        expect(section.locator(".frigate-status")).to_be_visible()
         assert errors == []

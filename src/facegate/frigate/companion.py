@@ -83,7 +83,7 @@ class FrigateCompanion:
             "mqtt": "not connected yet",
             "frigate": "unknown",  # what Frigate last said on <prefix>/available
             "api": "not called yet",
-            "service": None,  # "ok", or why there is none
+            "service": None,  # the environment's service: "ok", or why there is none
             "events": 0,
             "last_event": None,
         }
@@ -174,9 +174,14 @@ class FrigateCompanion:
         if event is None:
             log.warning("not a Frigate event message: %r", payload[:200])
             return
-        if not events.wanted(event, self._cameras):
+        if event.label != events.PERSON:
             return
-        tracked = self._tracked.pop(event.id, None) or events.Tracked(event)
+        tracked = self._tracked.pop(event.id, None)
+        if tracked is None:
+            service_id = self._route(event.camera)
+            if service_id is None:  # a camera no service takes
+                return
+            tracked = events.Tracked(event, service_id)
         if not event.ended:
             self._tracked[event.id] = tracked  # last: the most recently seen
             while len(self._tracked) > MAX_OPEN_EVENTS:
@@ -201,22 +206,37 @@ class FrigateCompanion:
         FRIGATE_UP.labels("api").set(0)
         log.warning("Frigate's API is unreachable: %s", error)
 
-    def _service(self, s: Session) -> Service | None:
-        key = self._settings.frigate_service_key or ""
-        service = face_services.service_by_key(s, api_key=key, type="recognition")
-        # Not the service's name: /healthz answers anyone who asks.
-        self._set(
-            service="ok"
-            if service is not None
-            else "no recognition service has the key frigate_service_key"
-        )
-        return service
+    def _route(self, camera: str) -> int | None:
+        """The service that takes `camera`'s person events: the environment's, then those
+        whose Frigate cameras are set in the UI, oldest first (decisions.md D44)."""
+        candidates: list[tuple[int, frozenset[str]]] = []
+        with self._sessions() as s:
+            key = self._settings.frigate_service_key
+            if key:
+                service = face_services.service_by_key(s, api_key=key, type="recognition")
+                # Not the service's name: /healthz answers anyone who asks.
+                self._set(
+                    service="ok"
+                    if service is not None
+                    else "no recognition service has the key frigate_service_key"
+                )
+                if service is not None:
+                    candidates.append((service.id, self._cameras))
+            candidates += [
+                (service_id, events.cameras(names))
+                for service_id, names in face_services.frigate_services(s)
+            ]
+        return events.chosen(camera, candidates)
+
+    def _service(self, s: Session, tracked: events.Tracked) -> Service | None:
+        """The event's service as it is now (its threshold, its switches); None if deleted."""
+        return s.get(Service, tracked.service_id)
 
     def _recognise(self, tracked: events.Tracked, *, final: bool) -> bursts.Track | None:
         """The frames so far as a burst: the heaviest person's track (None: no face), its name
         written to Frigate when recognised and new."""
         with self._sessions() as s:
-            service = self._service(s)
+            service = self._service(s, tracked)
         if service is None:
             return None
         tracked.recognised_frames = len(tracked.frames)
@@ -261,7 +281,7 @@ class FrigateCompanion:
         verdict = best.verdict
         FRIGATE_EVENTS.labels("recognized" if verdict.subject else "unknown").inc()
         with self._sessions() as s, s.begin():
-            service = self._service(s)
+            service = self._service(s, tracked)
             if service is None:
                 return
             data = {

@@ -9,7 +9,7 @@ the tracked object `before` and `after`).
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,9 +82,14 @@ def _sub_label(value: object) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def wanted(event: FrigateEvent, cameras: Collection[str]) -> bool:
-    """A person on one of `cameras` (none named: every camera)."""
-    return event.label == PERSON and (not cameras or event.camera in cameras)
+def chosen(camera: str, candidates: Sequence[tuple[int, Collection[str]]]) -> int | None:
+    """The service (its id) that takes the person events of `camera`: the first of
+    `candidates` (the environment's service, then the others by age: decisions.md D44) whose
+    cameras name it, or are none (every camera)."""
+    for service_id, names in candidates:
+        if not names or camera in names:
+            return service_id
+    return None
 
 
 def cameras(setting: str) -> frozenset[str]:
@@ -94,10 +99,11 @@ def cameras(setting: str) -> frozenset[str]:
 
 @dataclass
 class Tracked:
-    """What facegate holds for one Frigate event while it lasts: the frames fetched so far and
-    the name it last wrote as the event's sub-label."""
+    """What facegate holds for one Frigate event while it lasts: its service, the frames
+    fetched so far and the name it last wrote as the event's sub-label."""
 
     event: FrigateEvent
+    service_id: int  # the service that recognises it, chosen at its first message
     frames: list[bytes] = field(default_factory=list)
     fetched: set[float | None] = field(default_factory=set)
     written: str | None = None

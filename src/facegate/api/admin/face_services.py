@@ -83,7 +83,8 @@ def change_settings(
     """The service's own settings, those the body names: `responseFormat` (null: the server's
     format), `similarityThreshold` (null: recognition keeps every match), `enrolmentQuality`
     (null: new examples are not checked), `mqttEvents` (whether its events go to the MQTT
-    broker) and `keepUnknownFaces` (false also deletes what was kept)."""
+    broker), `keepUnknownFaces` (false also deletes what was kept) and `frigateCameras` (the
+    Frigate cameras whose person events it recognises: "" every one, null none)."""
     standing, service = _service(session, user, app_id, service_id)
     if "response_format" in body.model_fields_set:
         applications.set_response_format(
@@ -108,6 +109,10 @@ def change_settings(
     if "keep_unknown_faces" in body.model_fields_set:
         applications.set_keep_unknown_faces(
             session, standing=standing, service=service, keep=body.keep_unknown_faces
+        )
+    if "frigate_cameras" in body.model_fields_set:
+        applications.set_frigate_cameras(
+            session, standing=standing, service=service, cameras=body.frigate_cameras
         )
     return _out(session, standing, service)
 
@@ -213,13 +218,20 @@ def list_deliveries(
 def frigate_status(
     app_id: str, service_id: str, request: Request, session: SessionDep, user: CurrentUser
 ) -> FrigateOut:
-    """The Frigate companion, when this service is Frigate's (docs/frigate.md): its links as
-    /healthz shows them, for the service's dashboard."""
+    """The Frigate companion as this service sees it (docs/frigate.md): whether the server has
+    Frigate, whether and on which cameras the service takes its person events (the
+    environment's service: by environment), and the links as /healthz shows them."""
     _standing, service = _service(session, user, app_id, service_id)
     settings: Settings = request.app.state.settings
-    if not settings.frigate_url or service.api_key != settings.frigate_service_key:
-        return FrigateOut(enabled=False)
+    if not settings.frigate_url or service.type != "recognition":
+        return FrigateOut(configured=False)
+    by_environment = service.api_key == settings.frigate_service_key
+    cameras = settings.frigate_cameras if by_environment else service.frigate_cameras
     companion = request.app.state.frigate
-    if companion is None:  # another worker of this server holds it
-        return FrigateOut(enabled=True, url=settings.frigate_url)
-    return FrigateOut.of(settings.frigate_url, companion.health())
+    return FrigateOut.of(
+        url=settings.frigate_url,
+        cameras=cameras,
+        by_environment=by_environment,
+        # None: another worker of this server runs the companion.
+        health=None if companion is None else companion.health(),
+    )

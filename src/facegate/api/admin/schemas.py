@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 from pydantic.alias_generators import to_camel
 
 from facegate import face_services
@@ -113,6 +113,9 @@ class ServiceSettings(Model):
     # Whether the service's events go to the MQTT broker (docs/events.md).
     mqtt_events: StrictBool = False
     keep_unknown_faces: StrictBool = False
+    # Frigate's cameras whose person events it recognises: "" every camera, null none
+    # (docs/frigate.md).
+    frigate_cameras: StrictStr | None = None
 
     @model_validator(mode="after")
     def _names_a_field(self) -> ServiceSettings:
@@ -120,7 +123,7 @@ class ServiceSettings(Model):
         if not self.model_fields_set:
             raise ValueError(
                 "name one or more of responseFormat, similarityThreshold, enrolmentQuality,"
-                " mqttEvents, keepUnknownFaces"
+                " mqttEvents, keepUnknownFaces, frigateCameras"
             )
         return self
 
@@ -229,6 +232,7 @@ class ServiceOut(Model):
     enrolment_quality: EnrolmentQuality | None
     mqtt_events: bool
     keep_unknown_faces: bool
+    frigate_cameras: str | None
 
     @classmethod
     def of(cls, service: Service, counts: tuple[int, int] = (0, 0)) -> ServiceOut:
@@ -245,6 +249,7 @@ class ServiceOut(Model):
             enrolment_quality=EnrolmentQuality.of(face_services.enrolment_quality_of(service)),
             mqtt_events=service.mqtt_events,
             keep_unknown_faces=service.keep_unknown_faces,
+            frigate_cameras=service.frigate_cameras,
         )
 
 
@@ -310,12 +315,15 @@ class DeliveryOut(Model):
 
 
 class FrigateOut(Model):
-    """The Frigate companion for one service: `enabled` false when the service is not the one
-    of `frigate_service_key`; the links' states when this process runs the companion (null in
-    another worker of the server)."""
+    """The Frigate companion for one service: `configured` false when the server has no
+    `frigate_url`; `cameras` those whose person events the service takes ("" every camera,
+    null none); `byEnvironment` when they are `frigate_cameras` (the service of
+    `frigate_service_key`); the links' states when this process runs the companion."""
 
-    enabled: bool
+    configured: bool
     url: str | None = None
+    cameras: str | None = None
+    by_environment: bool = False
     mqtt: str | None = None
     frigate: str | None = None
     api: str | None = None
@@ -323,13 +331,18 @@ class FrigateOut(Model):
     last_event: str | None = None
 
     @classmethod
-    def of(cls, url: str, health: dict[str, Any]) -> FrigateOut:
+    def of(
+        cls, *, url: str, cameras: str | None, by_environment: bool, health: dict[str, Any] | None
+    ) -> FrigateOut:
+        links = health or {}
         return cls(
-            enabled=True,
+            configured=True,
             url=url,
-            mqtt=health["mqtt"],
-            frigate=health["frigate"],
-            api=health["api"],
-            events=health["events"],
-            last_event=health["last_event"],
+            cameras=cameras,
+            by_environment=by_environment,
+            mqtt=links.get("mqtt"),
+            frigate=links.get("frigate"),
+            api=links.get("api"),
+            events=links.get("events"),
+            last_event=links.get("last_event"),
         )

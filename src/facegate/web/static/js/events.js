@@ -24,30 +24,32 @@ function answer(d) {
 }
 
 /**
- * The Frigate companion's links, a failing one marked (docs/frigate.md): an
- * unreachable Frigate must be seen, never silent.
+ * The Frigate companion's links, a failing one marked (docs/frigate.md): an unreachable
+ * Frigate must be seen, never silent.
  * @param {FrigateStatus} status
  */
-function frigateLines(status) {
+function frigateLinks(status) {
   if (status.mqtt === null) {
-    const elsewhere = `Frigate at ${status.url}: handled by another worker of this server.`;
-    return [h("p.muted", {}, elsewhere)];
+    return h("p.muted", {}, "The server's Frigate companion runs in another of its workers.");
   }
   const broker = status.mqtt === "connected";
   const api = status.api === "reachable" || status.api === "not called yet";
   const last = status.lastEvent ? `, the last ${when(status.lastEvent)}` : "";
   const line = (/** @type {boolean} */ ok, /** @type {string} */ text) =>
     h(ok ? "li" : "li.error", {}, text);
-  return [
-    h(
-      "ul.frigate-status",
-      {},
-      line(broker, `MQTT broker: ${status.mqtt}`),
-      line(status.frigate !== "offline", `Frigate says: ${status.frigate}`),
-      line(api, `Frigate's API (${status.url}): ${status.api}`),
-      h("li", {}, `Events handled: ${status.events}${last}`),
-    ),
-  ];
+  return h(
+    "ul.frigate-status",
+    {},
+    line(broker, `MQTT broker: ${status.mqtt}`),
+    line(status.frigate !== "offline", `Frigate says: ${status.frigate}`),
+    line(api, `Frigate's API (${status.url}): ${status.api}`),
+    h("li", {}, `Events handled: ${status.events}${last}`),
+  );
+}
+
+/** @param {string} cameras */
+function cameraList(cameras) {
+  return cameras ? cameras.split(",").join(", ") : "every camera";
 }
 
 /**
@@ -164,7 +166,41 @@ export function eventsSection({ app, service }) {
 
   async function drawFrigate() {
     const status = await admin.frigate(app.id, service.id);
-    if (!status.enabled) return;
+    if (!status.configured) return;
+    const takes = status.cameras !== null;
+    let choice = null;
+    if (status.byEnvironment) {
+      const cameras = cameraList(status.cameras ?? "");
+      choice = h("p", {}, `Takes the person events of ${cameras} (FACEGATE_FRIGATE_CAMERAS).`);
+    } else if (canEdit) {
+      choice = asyncForm(
+        [
+          h(
+            "label.check",
+            {},
+            h("input", { type: "checkbox", name: "take", value: "yes", checked: takes }),
+            " Recognise Frigate's person events",
+          ),
+          field("Frigate cameras (empty: every camera)", {
+            name: "cameras",
+            placeholder: "front_door, driveway",
+            value: status.cameras ?? "",
+          }),
+        ],
+        "Save Frigate cameras",
+        async (values) => {
+          const cameras = values.take ? values.cameras.trim() : null;
+          service.frigateCameras = (
+            await admin.setFrigateCameras(app.id, service.id, cameras)
+          ).frigateCameras;
+          const saved = service.frigateCameras === null ? "No more Frigate events" : "Saved";
+          toast(saved);
+          await drawFrigate();
+        },
+      );
+    } else if (takes) {
+      choice = h("p", {}, `Takes the person events of ${cameraList(status.cameras ?? "")}.`);
+    }
     fill(
       frigateBox,
       h(
@@ -173,8 +209,14 @@ export function eventsSection({ app, service }) {
         h("h3", {}, "Frigate"),
         h("button", { type: "button", onclick: () => drawFrigate() }, "Refresh status"),
       ),
-      h("p.muted", {}, "This service recognises Frigate's person events and names them there."),
-      frigateLines(status),
+      h(
+        "p.muted",
+        {},
+        "Frigate's person events recognised over their snapshots, the names written back as " +
+          "sub-labels (docs/frigate.md).",
+      ),
+      choice,
+      takes || status.byEnvironment ? frigateLinks(status) : null,
     );
   }
 
