@@ -21,7 +21,7 @@ LAYERS = [
     ("collection",),
     ("face_services",),
     ("admin",),
-    ("api", "web"),
+    ("api", "web", "frigate"),
     ("app",),
     ("cli",),
     ("__main__",),

@@ -90,11 +90,16 @@ def create_app(
         # Account e-mails leave through their outbox the same way (facegate.admin.mail_outbox).
         app.state.mail = MailWorker(app.state.sessions, settings)
         app.state.mail.start()
+        app.state.frigate, frigate_lock = _frigate(app, settings)
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            if app.state.frigate is not None:
+                await run_in_threadpool(app.state.frigate.stop)
+            if frigate_lock is not None:
+                frigate_lock.close()
             await run_in_threadpool(app.state.events.stop)
             await run_in_threadpool(app.state.mail.stop)
             await run_in_threadpool(presence.stop)
@@ -110,6 +115,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.ready = False
+    app.state.frigate = None
     errors.install(app)
     openapi.install(app)
     _include_routers(app)
@@ -168,6 +174,21 @@ def _load(settings: Settings) -> FaceEngine:
     return FaceEngine.create(EngineOptions.from_settings(settings))
 
 
+def _frigate(app: FastAPI, settings: Settings) -> tuple[Any, Any]:
+    """The Frigate companion and its lock, when Frigate is set and no other process of this
+    server runs one (docs/frigate.md); (None, None) otherwise."""
+    if not settings.frigate_url:
+        return None, None
+    from facegate.frigate.companion import FrigateCompanion, claim
+
+    lock = claim(settings.data_dir)
+    if lock is None:
+        return None, None
+    companion = FrigateCompanion(app.state.sessions, app.state.inference, app.state.index, settings)
+    companion.start()
+    return companion, lock
+
+
 def _report_coverage(sessions: sessionmaker[Session], engine: FaceEngine) -> None:
     """Log, at start, examples this model has not embedded: they are not searched until
     `facegate migrate` embeds them."""
@@ -189,6 +210,7 @@ def _include_routers(app: FastAPI) -> None:
     from facegate import web
     from facegate.api import (
         admin,
+        bursts,
         detection,
         faces,
         recognition,
@@ -198,7 +220,16 @@ def _include_routers(app: FastAPI) -> None:
         verification,
     )
 
-    modules = (subjects, faces, recognition, unknown_faces, detection, verification, utility)
+    modules = (
+        subjects,
+        faces,
+        recognition,
+        bursts,
+        unknown_faces,
+        detection,
+        verification,
+        utility,
+    )
     for module in modules:
         app.include_router(module.router, prefix="/api/v1")
     app.include_router(admin.router)
@@ -222,7 +253,14 @@ async def healthz(request: Request) -> JSONResponse:
     except Exception as exc:  # any driver error means "not healthy", reported, not raised
         return JSONResponse({"status": "database unavailable", "error": str(exc)}, 503)
     calculator = request.app.state.inference.calculator_id
-    return JSONResponse({"status": "OK", "embeddings": _embeddings(coverage, calculator)})
+    body: dict[str, Any] = {"status": "OK", "embeddings": _embeddings(coverage, calculator)}
+    # Frigate being away is not facegate's ill health (a restart would not cure it), but it
+    # must be seen: the companion's links, in the answer (docs/frigate.md).
+    if request.app.state.frigate is not None:
+        body["frigate"] = request.app.state.frigate.health()
+    elif request.app.state.settings.frigate_url:
+        body["frigate"] = {"companion": "runs in another process of this server"}
+    return JSONResponse(body)
 
 
 def _embeddings(coverage: Coverage, calculator: str) -> dict[str, Any]:

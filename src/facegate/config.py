@@ -7,7 +7,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal, get_args
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The plugin output shapes; each face service may choose one (decisions.md D1).
@@ -118,6 +118,12 @@ class Settings(BaseSettings):
         description="Seconds to wait for the next part of a request body (nginx's "
         "client_body_timeout in front of CompreFace); a body that stops arriving gets 408 and "
         "its connection is closed.",
+    )
+    burst_max_frames: int = Field(
+        20,
+        ge=1,
+        description="Most frames one burst recognition (`POST /api/v1/recognition/recognize/"
+        "burst`) may send; the request's size is bounded by max_request_size as well.",
     )
     idempotency_ttl_seconds: int = Field(
         24 * 3600,
@@ -261,6 +267,75 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(
         10.0, gt=0, description="How long a webhook receiver may take to answer one delivery."
     )
+
+    # --- Frigate companion (docs/frigate.md) ----------------------------------------------------
+    frigate_url: str | None = Field(
+        None,
+        pattern=r"^https?://",
+        description="Frigate's API, `http://frigate:5000` (its unauthenticated port); set, "
+        "facegate recognises Frigate's person events over the MQTT broker of mqtt_url and "
+        "writes the names back as sub-labels (docs/frigate.md); not set: off.",
+    )
+    frigate_service_key: str | None = Field(
+        None,
+        description="API key of a recognition service that takes the person events of "
+        "frigate_cameras (its subjects, threshold, events, unknown faces); other services "
+        "choose their Frigate cameras in the web UI (docs/frigate.md).",
+    )
+    frigate_topic_prefix: str = Field(
+        "frigate",
+        pattern=r"^[^+#\x00]+$",
+        description="Frigate's MQTT `topic_prefix`: events are read from `<prefix>/events`.",
+    )
+    frigate_cameras: str = Field(
+        "",
+        description="Frigate cameras whose person events frigate_service_key's service "
+        "recognises, separated by commas (empty: every camera).",
+    )
+    frigate_max_frames: int = Field(
+        10,
+        ge=1,
+        description="Snapshots fetched per Frigate event (one each time Frigate finds a better "
+        "one), recognised together as a burst.",
+    )
+    frigate_snapshot_height: int | None = Field(
+        None,
+        ge=1,
+        description="Height Frigate scales its snapshots to before sending them (not set: the "
+        "camera's snapshot settings); faces need 30 px between the eyes to weigh fully.",
+    )
+    frigate_snapshot_crop: bool = Field(
+        False,
+        description="Ask Frigate for snapshots cropped to the person (less to send, the same "
+        "pixels on the face).",
+    )
+    frigate_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long Frigate's API may take to answer one call."
+    )
+
+    # --- Home Assistant (docs/frigate.md) ----------------------------------------------------
+    homeassistant_discovery: bool = Field(
+        False,
+        description="Announce, for every service with MQTT events on, a sensor of the last "
+        "person recognised and a binary sensor per subject through Home Assistant's MQTT "
+        "discovery.",
+    )
+    homeassistant_discovery_prefix: str = Field(
+        "homeassistant",
+        pattern=r"^[^+#\x00]+$",
+        description="Home Assistant's MQTT discovery prefix.",
+    )
+    homeassistant_seen_minutes: float = Field(
+        10.0,
+        gt=0,
+        description="How long a subject's binary sensor stays on after the subject was recognised.",
+    )
+
+    @model_validator(mode="after")
+    def _frigate_needs_a_broker(self) -> Settings:
+        if self.frigate_url and not self.mqtt_url:
+            raise ValueError("frigate_url needs mqtt_url (the broker Frigate publishes to)")
+        return self
 
     @field_validator("max_file_size", "max_request_size", "max_header_size", mode="before")
     @classmethod

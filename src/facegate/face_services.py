@@ -7,6 +7,7 @@ transaction.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import date
 
@@ -30,9 +31,12 @@ from facegate.db.tables import (
     new_uuid,
     utcnow,
 )
-from facegate.errors import NameNotUnique
+from facegate.errors import InvalidParameter, NameNotUnique
 
 SERVICE_TYPES = ("recognition", "detection", "verification")
+# Frigate's camera names (its config keys): letters, digits, `_` and `-`.
+_CAMERA = re.compile(r"[A-Za-z0-9_-]+")
+FRIGATE_CAMERAS_MAX = 500  # the column's width
 DEFAULT_APPLICATION = "Default application"
 
 
@@ -130,6 +134,35 @@ def set_keep_unknown_faces(s: Session, *, service: Service, keep: bool) -> None:
     if not keep:
         unknown.forget(s, service=service)
     service.keep_unknown_faces = keep
+    s.flush()
+
+
+def frigate_services(s: Session) -> list[tuple[int, str]]:
+    """The recognition services that take Frigate's person events, oldest first: (id, their
+    cameras, comma-separated; "" every camera)."""
+    rows = s.execute(
+        select(Service.id, Service.frigate_cameras)
+        .where(Service.type == "recognition", Service.frigate_cameras.is_not(None))
+        .order_by(Service.id)
+    )
+    return [(service_id, cameras or "") for service_id, cameras in rows]
+
+
+def set_frigate_cameras(s: Session, *, service: Service, cameras: str | None) -> None:
+    """The Frigate cameras whose person events the service recognises (docs/frigate.md): names
+    separated by commas or spaces, stored comma-separated; "" every camera; None none."""
+    if cameras is not None and service.type != "recognition":
+        raise InvalidParameter("Only a recognition service recognises Frigate's events")
+    if cameras is not None:
+        names = [name for name in cameras.replace(",", " ").split() if name]
+        if any(not _CAMERA.fullmatch(name) for name in names):
+            raise InvalidParameter(
+                "Frigate camera names are letters, digits, '_' and '-', separated by commas"
+            )
+        cameras = ",".join(dict.fromkeys(names))
+        if len(cameras) > FRIGATE_CAMERAS_MAX:
+            raise InvalidParameter(f"At most {FRIGATE_CAMERAS_MAX} characters of camera names")
+    service.frigate_cameras = cameras
     s.flush()
 
 

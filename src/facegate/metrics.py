@@ -68,6 +68,20 @@ EVENT_DELIVERIES = Counter(
     ["sink", "outcome"],
 )
 
+FRIGATE_UP = Gauge(
+    "facegate_frigate_up",
+    "Whether the Frigate companion reaches the MQTT broker (link=mqtt) and Frigate's API "
+    "(link=api): 1 yes, 0 no (docs/frigate.md).",
+    ["link"],
+    multiprocess_mode="livemax",
+)
+FRIGATE_EVENTS = Counter(
+    "facegate_frigate_events",
+    "Frigate person events the companion finished, by outcome: recognized, unknown, no_face "
+    "(no face in any snapshot), failed; dropped: messages over the waiting limit.",
+    ["outcome"],
+)
+
 
 # The process collector reports the process that answers the scrape, one worker of N: with
 # workers, each one writes its own resident memory instead, under the collector's name with a

@@ -141,9 +141,9 @@ def test_the_face_api_holds_to_its_description(seeded_api: Api) -> None:
         for result in schema.get_all_operations()
         if result.ok().path.startswith("/api/v1")
     ]
-    # CompreFace's 22, facegate's verification against a subject (decisions.md D19) and its
-    # four unknown-faces endpoints (D26).
-    assert len(operations) == 27
+    # CompreFace's 22, facegate's verification against a subject (decisions.md D19), its
+    # four unknown-faces endpoints (D26) and its burst recognition (D40).
+    assert len(operations) == 28
     explorer = Explorer(seeded_api)
     started = time.monotonic()
     for operation in operations:

@@ -7,7 +7,6 @@ import getpass
 import json
 import socket
 import subprocess
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -15,40 +14,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 
 from facegate import face_services
 from facegate.db.tables import Delivery
 from tests.support.clients import running_api
+from tests.support.mqtt import subscribed
 from tests.support.receiver import FAST, wait_for
 from tests.support.servers import free_port
-
-BROKER = ("127.0.0.1", 1883)
-
-
-@contextmanager
-def subscribed(
-    topic: str, broker: tuple[str, int] = BROKER, login: tuple[str, str] | None = None
-) -> Iterator[list[mqtt.MQTTMessage]]:
-    """Messages of `topic` (wildcards allowed) as they arrive, subscribed at QoS 1."""
-    messages: list[mqtt.MQTTMessage] = []
-    ready = threading.Event()
-    client = mqtt.Client(CallbackAPIVersion.VERSION2)
-    if login is not None:
-        client.username_pw_set(*login)
-    client.on_message = lambda _client, _userdata, message: messages.append(message)
-    client.on_subscribe = lambda *_: ready.set()
-    client.on_connect = lambda c, *_: c.subscribe(topic, qos=1)
-    client.connect(*broker)
-    client.loop_start()
-    try:
-        assert ready.wait(30), "the broker did not confirm the subscription"
-        yield messages
-    finally:
-        client.disconnect()
-        client.loop_stop()
 
 
 def test_events_are_published_to_the_broker(

@@ -330,6 +330,13 @@ def set_keep_unknown_faces(s: Session, *, standing: Access, service: Service, ke
     face_services.set_keep_unknown_faces(s, service=service, keep=keep)
 
 
+def set_frigate_cameras(
+    s: Session, *, standing: Access, service: Service, cameras: str | None
+) -> None:
+    standing.require_edit_services()
+    face_services.set_frigate_cameras(s, service=service, cameras=cameras)
+
+
 def clone_service(s: Session, *, standing: Access, service: Service, name: str) -> Service:
     standing.require_edit_services()
     name = _service_name(s, app=standing.app, name=name, renaming=None)

@@ -165,6 +165,35 @@ class Recognition(BaseModel):
     plugins_versions: PluginsVersions | Absent = None
 
 
+class BurstFrameFace(RecognizedFace):
+    frame: int = Field(description="The frame's number, from 0 in the order sent")
+    weight: float = Field(
+        description="How much this face counted in the vote: detector score x size x "
+        "sharpness x light, 0..1 (docs/bursts.md)"
+    )
+
+
+class BurstTrack(BaseModel):
+    """One person followed across the frames, and the vote's answer."""
+
+    subject: str | None = Field(description="The answer; null: unknown")
+    similarity: float | None = Field(
+        description="The weighted mean similarity of the frames that voted for the subject; "
+        "for an unknown, the best seen"
+    )
+    support: float = Field(description="The share of the track's weight behind the answer")
+    frame: int = Field(description="The frame of the track's heaviest face")
+    box: Box = Field(description="That face's box")
+    frames: list[BurstFrameFace] = Field(description="The evidence: the track's face per frame")
+
+
+class BurstRecognition(BaseModel):
+    """facegate: one answer per person across several frames."""
+
+    result: list[BurstTrack]
+    faces_per_frame: list[int] = Field(description="Faces found in each frame, in order")
+
+
 class Detection(BaseModel):
     result: list[Face]
     plugins_versions: PluginsVersions | Absent = None

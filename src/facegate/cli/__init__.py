@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from facegate.cli.backup import backup, restore
+from facegate.cli.bursts import recognize_burst
 from facegate.cli.models import migrate, models_app
 from facegate.cli.options import DataDirOption, ModelOption, database, settings_from
 from facegate.cli.transfer import export_command, import_command
@@ -24,6 +25,7 @@ app.add_typer(models_app, name="models")
 app.command()(migrate)
 app.command("import")(import_command)
 app.command("export")(export_command)
+app.command("recognize-burst")(recognize_burst)
 
 
 @app.callback(invoke_without_command=True)

@@ -178,7 +178,7 @@ def _local_target(
     from facegate.db.session import create_db_engine, session_factory
 
     with database(data_dir) as s:  # migrated there
-        service = _service(s, *names, create=True)
+        service = recognition_service(s, *names, create=True)
         service_id, quality = service.id, face_services.enrolment_quality_of(service)
     inference = _inference(settings, workers)
     engine = create_db_engine(settings)
@@ -204,7 +204,7 @@ def _inference(settings: Settings, workers: int) -> Inference:
     return Inference(engine, workers, max_file_size=settings.max_file_size)
 
 
-def _service(s: Session, name: str, app_name: str | None, *, create: bool) -> Service:
+def recognition_service(s: Session, name: str, app_name: str | None, *, create: bool) -> Service:
     """The recognition service called `name` (in `app_name`, if given); created in that (or the
     default) application when none is and `create`. Several of that name: a usage error."""
     from facegate import face_services
@@ -282,7 +282,7 @@ def _import_gallery(
     name = names[0]
     # One transaction: an id clash (or any failure) leaves the service as it was.
     with database(data_dir) as s:
-        service = _service(s, *names, create=True)
+        service = recognition_service(s, *names, create=True)
         done = gallery.restore(s, service=service, gallery=archive, embedded=embedded)
     typer.echo(
         f"Imported {done.added} examples into {name!r} ({done.reembedded} re-embedded by "
@@ -307,7 +307,7 @@ def export_command(
     # that looks whole.
     partial = out.with_name(f".{out.name}.partial")
     with database(data_dir) as s:
-        found = _service(s, service, app_name, create=False)
+        found = recognition_service(s, service, app_name, create=False)
         try:
             with partial.open("wb") as stream:
                 done = gallery.export(s, service=found, out=stream, model=settings.model)

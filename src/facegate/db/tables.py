@@ -149,6 +149,9 @@ class Service(Base):
     mqtt_events: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Recognition keeps the faces it matches to no one, clustered (decisions.md D26).
     keep_unknown_faces: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The Frigate cameras whose person events it recognises, comma-separated; "": every camera;
+    # NULL: none (decisions.md D44, docs/frigate.md).
+    frigate_cameras: Mapped[str | None] = mapped_column(String(500), default=None)
 
     application: Mapped[Application] = relationship(back_populates="services")
     subjects: Mapped[list[Subject]] = relationship(

@@ -34,6 +34,9 @@ SUBJECT_RENAMED = "subject.renamed"
 SUBJECT_DELETED = "subject.deleted"
 EXAMPLE_ADDED = "example.added"
 EXAMPLE_DELETED = "example.deleted"
+# A Frigate person event, recognised over its snapshots (docs/frigate.md).
+FRIGATE_RECOGNIZED = "frigate.recognized"
+FRIGATE_UNRECOGNIZED = "frigate.unrecognized"
 TYPES = (
     FACE_RECOGNIZED,
     FACE_UNRECOGNIZED,
@@ -42,6 +45,8 @@ TYPES = (
     SUBJECT_DELETED,
     EXAMPLE_ADDED,
     EXAMPLE_DELETED,
+    FRIGATE_RECOGNIZED,
+    FRIGATE_UNRECOGNIZED,
 )
 
 # The lane of MQTT deliveries: one per service, so a service's messages keep their order.

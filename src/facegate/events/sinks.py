@@ -13,6 +13,7 @@ import logging
 import os
 import socket
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import IO, Any
 from urllib.error import HTTPError, URLError
@@ -105,9 +106,18 @@ def topic(prefix: str, service: str, type: str) -> str:
 class MqttPublisher:
     """One connection to the broker per process, kept up by paho's network thread."""
 
-    def __init__(self, url: str, *, prefix: str, timeout: float) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefix: str,
+        timeout: float,
+        on_connect: Callable[[], None] | None = None,
+    ) -> None:
+        """`on_connect`: called (on paho's thread) each time the broker accepts the connection."""
         parts = urlsplit(url)
         self.prefix = prefix
+        self._on_connect = on_connect
         self._timeout = timeout
         self._client = mqtt.Client(
             CallbackAPIVersion.VERSION2,
@@ -131,12 +141,18 @@ class MqttPublisher:
         self, _client: Any, _userdata: Any, _flags: Any, reason: Any, _props: Any
     ) -> None:
         self._refusal = f": {reason}" if reason.is_failure else ""
+        if not reason.is_failure and self._on_connect is not None:
+            self._on_connect()
 
     def send(self, *, service: str, type: str, body: bytes) -> Outcome:
+        return self.publish(topic(self.prefix, service, type), body)
+
+    def publish(self, topic: str, body: bytes, *, retain: bool = False) -> Outcome:
+        """Publish at QoS 1 and wait for the broker's acknowledgement."""
         if not self._client.is_connected():
             return Outcome(False, None, f"not connected to the MQTT broker{self._refusal}")
         try:
-            info = self._client.publish(topic(self.prefix, service, type), body, qos=1)
+            info = self._client.publish(topic, body, qos=1, retain=retain)
             info.wait_for_publish(self._timeout)
         except (RuntimeError, ValueError) as error:
             return Outcome(False, None, str(error)[:500])

@@ -10,7 +10,9 @@ duplicates.
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -20,7 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from facegate.config import Settings
 from facegate.db.leases import Poller, backoff, claim, holder
 from facegate.db.session import bulk_write
-from facegate.db.tables import Delivery, OutboxEvent, Service, Webhook, utcnow
+from facegate.db.tables import Delivery, OutboxEvent, Service, Subject, Webhook, utcnow
+from facegate.events import homeassistant
 from facegate.events.outbox import HOOK_LANE, WRITTEN, prune
 from facegate.events.sinks import MqttPublisher, Outcome, WebhookSender
 from facegate.metrics import EVENT_DELIVERIES
@@ -48,11 +51,25 @@ class DeliveryWorker(Poller):
         self._me = holder()
         self._lease = timedelta(seconds=settings.webhook_timeout_seconds) + LEASE_MARGIN
         self._webhooks = WebhookSender(timeout=settings.webhook_timeout_seconds)
+        # Home Assistant's entities, announced on every connection to the broker and every
+        # PRUNE_EVERY (retained, so announcing again changes nothing), moved by deliveries.
+        self._announce = threading.Event()
+        self._announced: set[int] = set()  # services announced since the last connection
+        self._discovery = (
+            homeassistant.Discovery(
+                discovery_prefix=settings.homeassistant_discovery_prefix,
+                topic_prefix=settings.mqtt_topic_prefix,
+                seen_seconds=round(settings.homeassistant_seen_minutes * 60),
+            )
+            if settings.homeassistant_discovery
+            else None
+        )
         self._mqtt = (
             MqttPublisher(
                 settings.mqtt_url,
                 prefix=settings.mqtt_topic_prefix,
                 timeout=settings.webhook_timeout_seconds,
+                on_connect=self._connected,
             )
             if settings.mqtt_url
             else None
@@ -62,7 +79,16 @@ class DeliveryWorker(Poller):
 
     def poll(self) -> int:
         self._prune()
+        if self._announce.is_set():
+            self._announce.clear()
+            self.announce()
         return self.run_once()
+
+    def _connected(self) -> None:
+        if self._discovery is not None:
+            self._announced.clear()
+            self._announce.set()
+            self._woken.set()
 
     def closing(self) -> None:
         """Finish the deliveries under way (each within the send timeout)."""
@@ -75,9 +101,48 @@ class DeliveryWorker(Poller):
         if now - self._pruned_at < PRUNE_EVERY:
             return
         self._pruned_at = now
+        if self._discovery is not None:
+            self._announce.set()
         before = now - timedelta(days=self._settings.events_retention_days)
         with self._sessions() as s, s.begin():
             prune(s, before=before)
+
+    def announce(self, service_id: int | None = None) -> None:
+        """Announce to Home Assistant every recognition service with MQTT events (or the one
+        of `service_id`)."""
+        if self._discovery is None or self._mqtt is None:
+            return
+        query = select(Service.id, Service.guid, Service.name).where(
+            Service.mqtt_events, Service.type == "recognition"
+        )
+        if service_id is not None:
+            query = query.where(Service.id == service_id)
+        with self._sessions() as s:
+            services = s.execute(query).all()
+            subjects: dict[int, list[str]] = {}
+            for service_id, name in s.execute(
+                select(Subject.service_id, Subject.name)
+                .where(Subject.service_id.in_([row.id for row in services]))
+                .order_by(Subject.id)
+            ):
+                subjects.setdefault(service_id, []).append(name)
+        for row in services:
+            self._announced.add(row.id)
+            messages = homeassistant.announce(
+                self._discovery,
+                service_guid=row.guid,
+                service_name=row.name,
+                subjects=subjects.get(row.id, []),
+            )
+            self._publish(messages)
+
+    def _publish(self, messages: list[homeassistant.Message]) -> None:
+        assert self._mqtt is not None
+        for message in messages:
+            outcome = self._mqtt.publish(message.topic, message.payload, retain=message.retain)
+            if not outcome.delivered:  # announced again at the next connection
+                log.info("Home Assistant discovery waits: %s", outcome.error)
+                return
 
     def run_once(self) -> int:
         """Claim the due head of every lane and send them; returns how many were sent."""
@@ -114,7 +179,7 @@ class DeliveryWorker(Poller):
     def _deliver(self, delivery_id: int) -> None:
         with self._sessions() as s:
             row = s.execute(
-                select(Delivery, OutboxEvent, Webhook, Service.name)
+                select(Delivery, OutboxEvent, Webhook, Service.name, Service.guid)
                 .join(OutboxEvent, OutboxEvent.id == Delivery.event_id)
                 .join(Service, Service.id == Delivery.service_id)
                 .outerjoin(Webhook, Webhook.id == Delivery.webhook_id)
@@ -122,7 +187,7 @@ class DeliveryWorker(Poller):
             ).one_or_none()
         if row is None:
             return  # its webhook or service was deleted meanwhile
-        delivery, event, hook, service_name = row
+        delivery, event, hook, service_name, service_guid = row
         body = event.body.encode()
         if hook is not None:
             sink = "webhook"
@@ -132,6 +197,18 @@ class DeliveryWorker(Poller):
         elif self._mqtt is not None:
             sink = "mqtt"
             outcome = self._mqtt.send(service=service_name, type=event.type, body=body)
+            if outcome.delivered and self._discovery is not None:
+                # A service whose MQTT was switched on since the last announcement.
+                if delivery.service_id not in self._announced:
+                    self.announce(delivery.service_id)
+                self._publish(
+                    homeassistant.after(
+                        self._discovery,
+                        service_guid=service_guid,
+                        service_name=service_name,
+                        event=json.loads(body),
+                    )
+                )
         else:
             return  # not reached: `_claim` leaves MQTT lanes to a server with a broker
         self._record(delivery, outcome, sink)

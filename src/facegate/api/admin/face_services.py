@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
 from facegate.admin import applications, audit
@@ -11,6 +11,7 @@ from facegate.api.admin.deps import ActorDep, CurrentUser
 from facegate.api.admin.schemas import (
     DayCount,
     DeliveryOut,
+    FrigateOut,
     NameOnly,
     NewService,
     NewWebhook,
@@ -21,6 +22,7 @@ from facegate.api.admin.schemas import (
     WebhookOut,
 )
 from facegate.api.deps import SessionDep
+from facegate.config import Settings
 from facegate.db.tables import Service, User
 
 router = APIRouter(prefix="/app/{app_id}", tags=["admin: services"])
@@ -91,7 +93,8 @@ def change_settings(
     """The service's own settings, those the body names: `responseFormat` (null: the server's
     format), `similarityThreshold` (null: recognition keeps every match), `enrolmentQuality`
     (null: new examples are not checked), `mqttEvents` (whether its events go to the MQTT
-    broker) and `keepUnknownFaces` (false also deletes what was kept)."""
+    broker), `keepUnknownFaces` (false also deletes what was kept) and `frigateCameras` (the
+    Frigate cameras whose person events it recognises: "" every one, null none)."""
     standing, service = _service(session, user, app_id, service_id)
     if "response_format" in body.model_fields_set:
         applications.set_response_format(
@@ -116,6 +119,10 @@ def change_settings(
     if "keep_unknown_faces" in body.model_fields_set:
         applications.set_keep_unknown_faces(
             session, standing=standing, service=service, keep=body.keep_unknown_faces
+        )
+    if "frigate_cameras" in body.model_fields_set:
+        applications.set_frigate_cameras(
+            session, standing=standing, service=service, cameras=body.frigate_cameras
         )
     return _out(session, standing, service)
 
@@ -255,3 +262,26 @@ def list_deliveries(
     """The latest 50 deliveries of the service's events, newest first."""
     _standing, service = _service(session, user, app_id, service_id)
     return [DeliveryOut.of(view) for view in applications.deliveries(session, service=service)]
+
+
+@router.get("/model/{service_id}/frigate")
+def frigate_status(
+    app_id: str, service_id: str, request: Request, session: SessionDep, user: CurrentUser
+) -> FrigateOut:
+    """The Frigate companion as this service sees it (docs/frigate.md): whether the server has
+    Frigate, whether and on which cameras the service takes its person events (the
+    environment's service: by environment), and the links as /healthz shows them."""
+    _standing, service = _service(session, user, app_id, service_id)
+    settings: Settings = request.app.state.settings
+    if not settings.frigate_url or service.type != "recognition":
+        return FrigateOut(configured=False)
+    by_environment = service.api_key == settings.frigate_service_key
+    cameras = settings.frigate_cameras if by_environment else service.frigate_cameras
+    companion = request.app.state.frigate
+    return FrigateOut.of(
+        url=settings.frigate_url,
+        cameras=cameras,
+        by_environment=by_environment,
+        # None: another worker of this server runs the companion.
+        health=None if companion is None else companion.health(),
+    )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, model_validator
 from pydantic.alias_generators import to_camel
 
 from facegate import face_services
@@ -115,6 +115,9 @@ class ServiceSettings(Model):
     # Whether the service's events go to the MQTT broker (docs/events.md).
     mqtt_events: StrictBool = False
     keep_unknown_faces: StrictBool = False
+    # Frigate's cameras whose person events it recognises: "" every camera, null none
+    # (docs/frigate.md).
+    frigate_cameras: StrictStr | None = None
 
     @model_validator(mode="after")
     def _names_a_field(self) -> ServiceSettings:
@@ -122,7 +125,7 @@ class ServiceSettings(Model):
         if not self.model_fields_set:
             raise ValueError(
                 "name one or more of responseFormat, similarityThreshold, enrolmentQuality,"
-                " mqttEvents, keepUnknownFaces"
+                " mqttEvents, keepUnknownFaces, frigateCameras"
             )
         return self
 
@@ -234,6 +237,7 @@ class ServiceOut(Model):
     enrolment_quality: EnrolmentQuality | None
     mqtt_events: bool
     keep_unknown_faces: bool
+    frigate_cameras: str | None
 
     @classmethod
     def of(cls, service: Service, counts: tuple[int, int] = (0, 0)) -> ServiceOut:
@@ -250,6 +254,7 @@ class ServiceOut(Model):
             enrolment_quality=EnrolmentQuality.of(face_services.enrolment_quality_of(service)),
             mqtt_events=service.mqtt_events,
             keep_unknown_faces=service.keep_unknown_faces,
+            frigate_cameras=service.frigate_cameras,
         )
 
 
@@ -359,4 +364,38 @@ class MailOut(Model):
                 "created_date": view.created_at,
                 "updated_date": view.updated_at,
             }
+        )
+
+
+class FrigateOut(Model):
+    """The Frigate companion for one service: `configured` false when the server has no
+    `frigate_url`; `cameras` those whose person events the service takes ("" every camera,
+    null none); `byEnvironment` when they are `frigate_cameras` (the service of
+    `frigate_service_key`); the links' states when this process runs the companion."""
+
+    configured: bool
+    url: str | None = None
+    cameras: str | None = None
+    by_environment: bool = False
+    mqtt: str | None = None
+    frigate: str | None = None
+    api: str | None = None
+    events: int | None = None
+    last_event: str | None = None
+
+    @classmethod
+    def of(
+        cls, *, url: str, cameras: str | None, by_environment: bool, health: dict[str, Any] | None
+    ) -> FrigateOut:
+        links = health or {}
+        return cls(
+            configured=True,
+            url=url,
+            cameras=cameras,
+            by_environment=by_environment,
+            mqtt=links.get("mqtt"),
+            frigate=links.get("frigate"),
+            api=links.get("api"),
+            events=links.get("events"),
+            last_event=links.get("last_event"),
         )

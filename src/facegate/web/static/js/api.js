@@ -43,6 +43,8 @@
  * @property {EnrolmentQuality | null} enrolmentQuality new examples' limits; null: the gate is off
  * @property {boolean} mqttEvents whether its events go to the MQTT broker
  * @property {boolean} keepUnknownFaces recognition keeps the faces it matches to no one
+ * @property {string | null} frigateCameras Frigate cameras whose person events it recognises
+ *   ("" every camera, null none)
  */
 /**
  * @typedef {object} EnrolmentQuality Limits on a new example's face; a null limit is not checked.
@@ -102,6 +104,19 @@
  * @property {string | null} nextAttemptAt while pending
  * @property {string} createdDate
  * @property {string} updatedDate
+ */
+/**
+ * @typedef {object} FrigateStatus The Frigate companion, as one service sees it.
+ * @property {boolean} configured whether the server has Frigate (FACEGATE_FRIGATE_URL)
+ * @property {string | null} url Frigate's API
+ * @property {string | null} cameras those whose person events the service takes ("" every
+ *   camera, null none)
+ * @property {boolean} byEnvironment whether they are set by FACEGATE_FRIGATE_CAMERAS
+ * @property {string | null} mqtt "connected", or why not (null: another worker runs it)
+ * @property {string | null} frigate what Frigate last said on its `available` topic
+ * @property {string | null} api "reachable", "not called yet" or "unreachable: <why>"
+ * @property {number | null} events Frigate events finished since the server started
+ * @property {string | null} lastEvent when the last one finished
  */
 /**
  * @typedef {object} UnknownCluster Faces recognition matched to no one, alike enough to be one
@@ -308,6 +323,11 @@ export const admin = {
     request("DELETE", `/app/${enc(appId)}/model/${enc(id)}/webhooks/${enc(hookId)}`),
   /** @type {(appId: string, id: string) => Promise<Delivery[]>} */
   deliveries: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/deliveries`),
+  /** @type {(appId: string, id: string, frigateCameras: string | null) => Promise<Service>} */
+  setFrigateCameras: (appId, id, frigateCameras) =>
+    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { frigateCameras }),
+  /** @type {(appId: string, id: string) => Promise<FrigateStatus>} */
+  frigate: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/frigate`),
   /** @type {(appId: string, id: string, keepUnknownFaces: boolean) => Promise<Service>} */
   setKeepUnknownFaces: (appId, id, keepUnknownFaces) =>
     request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { keepUnknownFaces }),

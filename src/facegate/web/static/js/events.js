@@ -16,6 +16,7 @@ import {
 
 /** @typedef {import("./api.js").Webhook} Webhook */
 /** @typedef {import("./api.js").Delivery} Delivery */
+/** @typedef {import("./api.js").FrigateStatus} FrigateStatus */
 /** @typedef {import("./service.js").ServiceContext} ServiceContext */
 
 /**
@@ -25,6 +26,35 @@ import {
 function answer(d) {
   if (d.statusCode !== null && d.state === "delivered") return String(d.statusCode);
   return d.error ?? "";
+}
+
+/**
+ * The Frigate companion's links, a failing one marked (docs/frigate.md): an unreachable
+ * Frigate must be seen, never silent.
+ * @param {FrigateStatus} status
+ */
+function frigateLinks(status) {
+  if (status.mqtt === null) {
+    return h("p.muted", {}, "The server's Frigate companion runs in another of its workers.");
+  }
+  const broker = status.mqtt === "connected";
+  const api = status.api === "reachable" || status.api === "not called yet";
+  const last = status.lastEvent ? `, the last ${when(status.lastEvent)}` : "";
+  const line = (/** @type {boolean} */ ok, /** @type {string} */ text) =>
+    h(ok ? "li" : "li.error", {}, text);
+  return h(
+    "ul.frigate-status",
+    {},
+    line(broker, `MQTT broker: ${status.mqtt}`),
+    line(status.frigate !== "offline", `Frigate says: ${status.frigate}`),
+    line(api, `Frigate's API (${status.url}): ${status.api}`),
+    h("li", {}, `Events handled: ${status.events}${last}`),
+  );
+}
+
+/** @param {string} cameras */
+function cameraList(cameras) {
+  return cameras ? cameras.split(",").join(", ") : "every camera";
 }
 
 /**
@@ -137,6 +167,64 @@ export function eventsSection({ app, service }) {
     }
   };
 
+  const frigateBox = h("div.frigate");
+
+  async function drawFrigate() {
+    const status = await admin.frigate(app.id, service.id);
+    if (!status.configured) return;
+    const takes = status.cameras !== null;
+    let choice = null;
+    if (status.byEnvironment) {
+      const cameras = cameraList(status.cameras ?? "");
+      choice = h("p", {}, `Takes the person events of ${cameras} (FACEGATE_FRIGATE_CAMERAS).`);
+    } else if (canEdit) {
+      choice = asyncForm(
+        [
+          h(
+            "label.check",
+            {},
+            h("input", { type: "checkbox", name: "take", value: "yes", checked: takes }),
+            " Recognise Frigate's person events",
+          ),
+          field("Frigate cameras (empty: every camera)", {
+            name: "cameras",
+            placeholder: "front_door, driveway",
+            value: status.cameras ?? "",
+          }),
+        ],
+        "Save Frigate cameras",
+        async (values) => {
+          const cameras = values.take ? values.cameras.trim() : null;
+          service.frigateCameras = (
+            await admin.setFrigateCameras(app.id, service.id, cameras)
+          ).frigateCameras;
+          const saved = service.frigateCameras === null ? "No more Frigate events" : "Saved";
+          toast(saved);
+          await drawFrigate();
+        },
+      );
+    } else if (takes) {
+      choice = h("p", {}, `Takes the person events of ${cameraList(status.cameras ?? "")}.`);
+    }
+    fill(
+      frigateBox,
+      h(
+        "div.title-row",
+        {},
+        h("h3", {}, "Frigate"),
+        h("button", { type: "button", onclick: () => drawFrigate() }, "Refresh status"),
+      ),
+      h(
+        "p.muted",
+        {},
+        "Frigate's person events recognised over their snapshots, the names written back as " +
+          "sub-labels (docs/frigate.md).",
+      ),
+      choice,
+      takes || status.byEnvironment ? frigateLinks(status) : null,
+    );
+  }
+
   const section = h(
     "section.card.events",
     {},
@@ -159,6 +247,7 @@ export function eventsSection({ app, service }) {
       }),
       " Publish events to MQTT",
     ),
+    frigateBox,
     h("h3", {}, "Webhooks"),
     hooksBox,
     canEdit ? [addForm, secretBox] : null,
@@ -170,7 +259,7 @@ export function eventsSection({ app, service }) {
     ),
     deliveriesBox,
   );
-  Promise.all([drawHooks(), drawDeliveries()]).catch((err) =>
+  Promise.all([drawHooks(), drawDeliveries(), drawFrigate()]).catch((err) =>
     toast(/** @type {Error} */ (err).message, "error"),
   );
   return section;
