@@ -106,9 +106,18 @@ class _Collection:
             subjects.append(np.fromiter((row[2] for row in chunk), np.int64, len(chunk)))
         if not ids:
             return cls.empty(guid, version, names)
-        matrix = np.concatenate(vectors)
+        # Room for an eighth more: the first write after a load appends without copying the
+        # whole matrix (40 ms at 100,000 x 512).
+        size = sum(len(part) for part in ids)
+        spare = size // 8
         return cls(
-            guid, version, matrix, np.concatenate(ids), np.concatenate(subjects), len(matrix), names
+            guid,
+            version,
+            _grow(np.concatenate(vectors), size + spare),
+            _grow(np.concatenate(ids), size + spare),
+            _grow(np.concatenate(subjects), size + spare),
+            size,
+            names,
         )
 
     @classmethod
