@@ -93,7 +93,9 @@ def test_double_take_recognition_with_mask_age_and_gender(api: Api) -> None:
 
 
 def test_double_take_health_probe(api: Api) -> None:
-    assert api.client.get("/healthz").json() == {"status": "OK"}
+    # Double Take reads `status`; the rest is facegate's detail (embeddings by model).
+    health = api.client.get("/healthz")
+    assert health.status_code == 200 and health.json()["status"] == "OK"
 
 
 def test_parameters_as_multipart_fields(api: Api) -> None:

@@ -79,14 +79,18 @@ def _stored(api: Any) -> tuple[dict[str, str], dict[str, int]]:
     return by_id, counts
 
 
-def _migrate(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
+def _facegate(settings: Any, *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*FACEGATE, "migrate", "--model", "insightface-s", *args],
+        [*FACEGATE, *args, "--model", "insightface-s"],
         env=_env(settings),
         capture_output=True,
         text=True,
         timeout=600,
     )
+
+
+def _migrate(settings: Any) -> subprocess.CompletedProcess[str]:
+    return _facegate(settings, "migrate")
 
 
 def test_dlib_to_insightface_survives_a_kill_and_keeps_every_example(
@@ -250,13 +254,7 @@ def _everyone(api: Any) -> dict[str, set[str]]:
 
 
 def _retire(settings: Any) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*FACEGATE, "models", "retire", "--model", "insightface-s"],
-        env=_env(settings),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return _facegate(settings, "models", "retire")
 
 
 def test_servers_on_either_model_answer_throughout_a_switch(

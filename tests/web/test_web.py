@@ -740,7 +740,10 @@ def test_banner_reports_examples_another_model_embedded(
     try:
         _log_in(page)
         banner = page.locator("#banner")
-        expect(banner).to_contain_text("1 of 1 face example(s) have no embedding by dlib")
+        # One example only another model embedded, among those the module's server holds.
+        expect(banner).to_contain_text(
+            re.compile(r"^1 of \d+ face example\(s\) have no embedding by dlib")
+        )
         expect(banner).to_contain_text("facegate migrate")
         assert errors == []
     finally:
