@@ -33,6 +33,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import face_services
@@ -107,6 +108,10 @@ def measure(settings: Settings, backend: str, n: int, dim: int, services: int) -
     sessions = session_factory(create_db_engine(settings))
     a = node(settings, backend, dim)  # pgvector: the import below keeps the index up to date
     made, vectors, write_rate = fill(sessions, n, dim, services, rng)
+    if settings.resolved_database_url.startswith("postgresql"):
+        with sessions() as s:  # what autovacuum does within a minute of a bulk import
+            s.execute(text("ANALYZE"))
+            s.commit()
     service = made[0]
     b = node(settings, backend, dim)
     exact = node(settings.model_copy(update={"search_backend": "memory"}), "memory", dim)
