@@ -54,15 +54,21 @@ def rounded(vectors: npt.NDArray[np.float32]) -> npt.NDArray[np.uint16]:
 def rounded_scores(
     matrix: npt.NDArray[np.uint16], queries: npt.NDArray[np.float32]
 ) -> npt.NDArray[np.float32]:
-    """(rows, queries) dot products of bfloat16 rows with float32 queries, widened a chunk at a
-    time so BLAS does the work (numpy has no fast float16 or bfloat16 product)."""
+    """(rows, queries) dot products of bfloat16 rows with float32 queries, the rows widened to
+    float32 a chunk at a time (numpy has no bfloat16 product). The products are numpy's own
+    loops, not BLAS: a BLAS call per chunk paid its threads' hand-over each time, 10 to 20
+    times the work itself on a busy 2-core machine (docs/performance.md)."""
     scores = np.empty((len(matrix), len(queries)), dtype=np.float32)
     wide = np.empty((min(CHUNK, len(matrix)), matrix.shape[1]), dtype=np.uint32)
     for start in range(0, len(matrix), CHUNK):
         part = matrix[start : start + CHUNK]
-        np.copyto(wide[: len(part)], part)
-        wide[: len(part)] <<= 16
-        np.matmul(wide[: len(part)].view(np.float32), queries.T, out=scores[start : start + CHUNK])
+        rows = wide[: len(part)]
+        np.copyto(rows, part)
+        rows <<= 16
+        for column, query in enumerate(queries):
+            scores[start : start + len(part), column] = np.einsum(
+                "ij,j->i", rows.view(np.float32), query
+            )
     return scores
 
 
