@@ -12,6 +12,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from facegate.collection import flags
+from facegate.db.leases import holder
 from facegate.db.tables import ServerFlag
 
 
@@ -51,5 +52,5 @@ def test_a_dead_holder_on_this_host_loses_its_flag_at_once(s: Session) -> None:
     assert not flags.flag_is_set(s, name="job")  # refreshed just now, but its process is gone
     s.execute(update(ServerFlag).values(holder=f"other-host:{int(finished.stdout)}"))
     assert flags.flag_is_set(s, name="job")  # another host's process: only silence tells
-    s.execute(update(ServerFlag).values(holder=flags.this_process()))
+    s.execute(update(ServerFlag).values(holder=holder()))
     assert flags.flag_is_set(s, name="job")

@@ -9,15 +9,12 @@ from datetime import timedelta
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from facegate.db import leases
 from facegate.db.tables import ServerFlag, utcnow
 
 MIGRATION_FLAG = "migration"
 # A migration refreshes its flag after every example; one silent this long died with its process.
 FLAG_STALE_AFTER = timedelta(minutes=5)
-
-
-def this_process() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def holder_died(holder: str | None) -> bool:
@@ -51,7 +48,7 @@ def take_flag(s: Session, *, name: str) -> bool:
     if flag_is_set(s, name=name):
         return False
     s.execute(delete(ServerFlag).where(ServerFlag.name == name))
-    s.add(ServerFlag(name=name, updated_at=utcnow(), holder=this_process()))
+    s.add(ServerFlag(name=name, updated_at=utcnow(), holder=leases.holder()))
     s.flush()  # a second process inserting at once fails here on the primary key
     return True
 

@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import delete, update
 from sqlalchemy.orm import Session
 
-from facegate.collection.flags import holder_died, this_process
+from facegate.collection.flags import holder_died
+from facegate.db.leases import holder
 from facegate.db.session import bulk_write
 from facegate.db.tables import IdempotentRequest, utcnow
 from facegate.errors import IdempotencyKeyInFlight, IdempotencyKeyReused
@@ -50,7 +51,7 @@ def claim(s: Session, *, scope: str, key: str, request: str, ttl: timedelta) -> 
             return Answer(row.status, row.content_type or "", row.body or b"")
         s.delete(row)
         s.flush()
-    s.add(IdempotentRequest(scope=scope, key=key, request=request, holder=this_process()))
+    s.add(IdempotentRequest(scope=scope, key=key, request=request, holder=holder()))
     s.flush()
     return None
 

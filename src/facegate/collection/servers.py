@@ -15,7 +15,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate.collection import stored
-from facegate.collection.flags import holder_died, this_process
+from facegate.collection.flags import holder_died
+from facegate.db.leases import holder
 from facegate.db.tables import RunningServer, new_uuid, utcnow
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ class Presence:
         self._sessions = sessions
         self._row = {
             "id": new_uuid(),
-            "process": this_process(),
+            "process": holder(),
             "calculator": calculator,
             "model": model,
         }
