@@ -27,6 +27,8 @@ def test_a_valid_name_comes_back_stripped_unless_asked_not_to():
         ("a/b", InvalidName, None),
         ("a;b", InvalidName, None),
         ("a\\b", InvalidName, None),
+        (".", InvalidName, None),  # a URL client drops it: /subjects/. is /subjects
+        ("..", InvalidName, None),
     ],
 )
 def test_blank_long_and_separated_names_are_refused(value: str, error: type, message: str | None):

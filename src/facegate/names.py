@@ -15,6 +15,9 @@ from facegate.errors import FacegateError, InvalidName, InvalidParameter
 
 MAX_LENGTH = 50
 SEPARATORS = frozenset(";/\\")
+# Names a URL path cannot hold: clients remove these segments (RFC 3986), so `DELETE
+# /subjects/.` is sent as `DELETE /subjects`, which deletes every subject (decisions.md D11).
+DOT_SEGMENTS = frozenset({".", ".."})
 # PostgreSQL refuses NUL in text, and an unpaired surrogate (JSON's "\ud800") has no UTF-8 form,
 # so neither database could store it; SQLite would keep NUL, which made the two disagree. The
 # other control characters store, but a name ending in a line break is out of reach of
@@ -38,6 +41,11 @@ def check(
         raise InvalidParameter(f"{what} cannot contain control characters or unpaired surrogates")
     if separators and SEPARATORS & set(value):
         raise InvalidName()
+    if separators and value in DOT_SEGMENTS:
+        raise InvalidName(
+            f"The name cannot be '{value}': URL clients drop it from a path, so "
+            f"/subjects/{value} would reach the whole collection"
+        )
     return value
 
 
