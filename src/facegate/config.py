@@ -228,7 +228,9 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         "http://localhost:8000",
-        description="Base URL used in links sent by email (CompreFace's FRS_CRUD_HOST).",
+        description="Base URL used in links sent by email (CompreFace's FRS_CRUD_HOST); "
+        "`https://` also makes login cookies Secure, as a trusted TLS proxy's "
+        "`X-Forwarded-Proto: https` does (docs/deploy.md).",
     )
     enable_email_server: bool = Field(
         False, description="Confirm new accounts by email and allow password reset by email."

@@ -115,7 +115,9 @@ def test_a_login_proxy_signs_its_user_in_and_no_one_else_can(
         with nginx(site, tmp_path, https):
             base = f"https://127.0.0.1:{https}"
             # Not signed in at the proxy: its login page, whatever header the client adds.
-            anonymous = httpx.Client(**from_client(certificate.certificate, **{"Remote-Email": OWNER}))
+            anonymous = httpx.Client(
+                **from_client(certificate.certificate, **{"Remote-Email": OWNER})
+            )
             away = anonymous.get(f"{base}/admin/user/me")
             assert away.status_code == 302
             assert away.headers["location"].startswith("https://auth.example.org/")
@@ -131,7 +133,9 @@ def test_a_login_proxy_signs_its_user_in_and_no_one_else_can(
             session = next(c for c in browser.http.cookies.jar if c.name == "facegate_session")
             assert session.secure
             # Its session is a login like any other: writes echo its CSRF token.
-            renamed = browser.put("/admin/user/update", {"firstName": "Proxied", "lastName": "Owner"})
+            renamed = browser.put(
+                "/admin/user/update", {"firstName": "Proxied", "lastName": "Owner"}
+            )
             assert ok(renamed)["firstName"] == "Proxied"
             browser.close()
 
