@@ -24,6 +24,7 @@ from tests.support.services import REQUIRE, SERVICES, required
         ("postgres", "mqtt", False),
         (" postgres , mqtt ", "mqtt", True),
         ("chromium,nginx", "systemd", False),
+        ("caddy", "caddy", True),
     ],
 )
 def test_what_is_required(value: str | None, service: str, expected: bool) -> None:
@@ -51,5 +52,5 @@ def test_ci_runs_the_readme_test_line_verbatim_and_requires_every_service() -> N
     ci = (REPO / ".ci" / "run").read_text().splitlines()
     assert test_line in ci, f".ci/run must end with the README's test line: {test_line}"
     assert ci.index(f"export {REQUIRE}=all") < ci.index(test_line)
-    for package in ("chromium", "mosquitto", "nginx", "systemd"):
+    for package in ("chromium", "mosquitto", "nginx", "caddy", "systemd"):
         assert any(line.endswith(f"|| install {package}") for line in ci), package

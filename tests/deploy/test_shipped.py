@@ -14,7 +14,7 @@ from dotenv import dotenv_values
 
 from facegate.config import Settings
 from tests.support import REPO
-from tests.support.nginx import DEPLOY, shipped
+from tests.support.proxies import DEPLOY, shipped
 from tests.support.servers import FACEGATE, facegate_env
 from tests.support.services import unavailable
 

@@ -1,6 +1,6 @@
-"""Debian's nginx in front of a live facegate, on the configurations of deploy/ as docs/deploy.md
-shows them: only the addresses, ports and certificate paths are replaced. And a throw-away TLS
-certificate, and a stand-in for Authelia's verdict endpoint."""
+"""Debian's nginx and Caddy in front of a live facegate, on the configurations of deploy/ as
+docs/deploy.md shows them: only the addresses, ports and certificate paths are replaced. And a
+throw-away TLS certificate, and a stand-in for Authelia's verdict endpoint."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import datetime
 import getpass
 import http.server
 import ipaddress
+import os
 import shutil
 import socket
 import subprocess
@@ -91,8 +92,22 @@ def _wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path) -> No
             return
         except OSError:
             if process.poll() is not None or time.monotonic() > deadline:
-                raise AssertionError(f"nginx did not start: {log.read_text()}") from None
+                raise AssertionError(f"the proxy did not start: {log.read_text()}") from None
             time.sleep(0.05)
+
+
+@contextmanager
+def _running(
+    command: list[str], port: int, log: Path, env: dict[str, str] | None = None
+) -> Iterator[None]:
+    with log.open("ab") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT, env=env)
+    try:
+        _wait_for_port(port, process, log)
+        yield
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
 
 
 @contextmanager
@@ -120,17 +135,29 @@ def nginx(site: str, folder: Path, port: int) -> Iterator[Path]:
         f"http {{\n    access_log {folder / 'access.log'};\n{temporary}\n"
         f"    include {folder / 'site.conf'};\n}}\n"
     )
-    process = subprocess.Popen(
-        [binary, "-p", str(folder), "-c", str(folder / "nginx.conf")],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        _wait_for_port(port, process, log)
+    with _running([binary, "-p", str(folder), "-c", str(folder / "nginx.conf")], port, log):
         yield log
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
+
+
+@contextmanager
+def caddy(site: str, folder: Path, port: int) -> Iterator[Path]:
+    """Caddy serving `site` (deploy/Caddyfile after `shipped`) until the block ends, with
+    global options that keep it to the test: no admin endpoint, no port 80, its state in
+    `folder`. Yields its log."""
+    binary = shutil.which("caddy")
+    if binary is None:
+        unavailable("caddy", "Debian's caddy is missing: apt-get install -y caddy")
+    config = folder / "Caddyfile"
+    config.write_text("{\n\tadmin off\n\tauto_https disable_redirects\n}\n\n" + site)
+    log = folder / "caddy.log"
+    env = os.environ | {
+        "HOME": str(folder),
+        "XDG_DATA_HOME": str(folder),
+        "XDG_CONFIG_HOME": str(folder),
+    }
+    command = [binary, "run", "--config", str(config), "--adapter", "caddyfile"]
+    with _running(command, port, log, env):
+        yield log
 
 
 class _Verdicts(http.server.BaseHTTPRequestHandler):

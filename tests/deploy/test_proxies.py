@@ -1,6 +1,6 @@
-"""facegate behind Debian's nginx on deploy/'s configurations, as docs/deploy.md shows them:
-TLS ends at nginx, the client's address reaches the audit trail, login cookies are Secure, and
-a login proxy's user header signs the web UI in, believed only from the proxy."""
+"""facegate behind Debian's nginx and Caddy on deploy/'s configurations, as docs/deploy.md shows
+them: TLS ends at the proxy, the client's address reaches the audit trail, login cookies are
+Secure, and a login proxy's user header signs the web UI in, believed only from the proxy."""
 
 from __future__ import annotations
 
@@ -15,12 +15,13 @@ from sqlalchemy import select
 
 from facegate.db.tables import AuditEvent
 from tests.support.clients import Browser, ok, refused
-from tests.support.nginx import (
+from tests.support.proxies import (
     AUTHELIA_ADDRESS,
     CERTIFICATE,
     FACEGATE_ADDRESS,
     PRIVATE_KEY,
     authelia,
+    caddy,
     nginx,
     shipped,
     throwaway_certificate,
@@ -53,7 +54,8 @@ def cookie_flags(response: httpx.Response, name: str) -> set[str]:
 def test_tls_at_nginx_forwards_the_client_and_makes_cookies_secure(
     make_settings: Callable[..., Any], tmp_path: Path
 ) -> None:
-    settings = make_settings(trusted_proxies="127.0.0.1")
+    # With the user header on, a client's own Remote-Email through nginx must sign no one in.
+    settings = make_settings(trusted_proxies="127.0.0.1", trusted_user_header="Remote-Email")
     assert not settings.public_url.startswith("https://")  # Secure must come from the proxy
     certificate = throwaway_certificate(tmp_path)
     https, http = free_port(), free_port()
@@ -73,9 +75,12 @@ def test_tls_at_nginx_forwards_the_client_and_makes_cookies_secure(
             assert plain.status_code == 301
             assert plain.headers["location"].startswith("https://")
             # The client claims another address: nginx appends the real one, which wins.
-            options = from_client(certificate.certificate, **{"X-Forwarded-For": "203.0.113.66"})
-            browser = Browser(f"https://127.0.0.1:{https}", **options)
+            forger = {"X-Forwarded-For": "203.0.113.66", "Remote-Email": OWNER}
+            browser = Browser(
+                f"https://127.0.0.1:{https}", **from_client(certificate.certificate, **forger)
+            )
             ok(browser.sign_up(OWNER), 201)
+            assert refused(browser.get("/admin/user/me"), 401, 1)  # the header was dropped
             logged_in = browser.login(OWNER)
             ok(logged_in)
             assert {"secure", "httponly"} <= cookie_flags(logged_in, "facegate_session")
@@ -158,3 +163,36 @@ def test_a_login_proxy_signs_its_user_in_and_no_one_else_can(
         ).all()
     assert [(address, '{"via": "proxy"}') for address, _ in proxied] == list(proxied)
     assert [address for address, _ in proxied] == [CLIENT]
+
+
+def test_tls_at_caddy_forwards_the_client_and_drops_a_user_header(
+    make_settings: Callable[..., Any], tmp_path: Path
+) -> None:
+    # With the user header on, a client's own Remote-Email through Caddy must sign no one in.
+    settings = make_settings(trusted_proxies="127.0.0.1", trusted_user_header="Remote-Email")
+    certificate = throwaway_certificate(tmp_path)
+    https = free_port()
+    with serve(settings) as url:
+        site = shipped(
+            "Caddyfile",
+            {
+                "facegate.example.org {": f"https://127.0.0.1:{https} {{\n\ttls "
+                f"{certificate.certificate} {certificate.key}",
+                FACEGATE_ADDRESS: url.removeprefix("http://"),
+            },
+        )
+        with caddy(site, tmp_path, https):
+            forger = from_client(
+                certificate.certificate,
+                **{"X-Forwarded-For": "203.0.113.66", "Remote-Email": OWNER},
+            )
+            browser = Browser(f"https://127.0.0.1:{https}", **forger)
+            ok(browser.sign_up(OWNER), 201)
+            assert refused(browser.get("/admin/user/me"), 401, 1)  # the header was dropped
+            logged_in = browser.login(OWNER)
+            ok(logged_in)
+            assert {"secure", "httponly"} <= cookie_flags(logged_in, "facegate_session")
+            browser.close()
+    with database(settings) as sessions, sessions() as s:
+        logins = s.scalars(select(AuditEvent.address).where(AuditEvent.action == "login")).all()
+    assert logins == [CLIENT]
