@@ -14,7 +14,12 @@ import pytest
 pytest.register_assert_rewrite("tests.support")
 
 from tests.support import FACES_DIR  # noqa: E402
-from tests.support.services import unavailable  # noqa: E402
+from tests.support.services import required, unavailable  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A misspelt FACEGATE_TEST_REQUIRE stops the run before any test (services.required)."""
+    required("shared")
 
 
 def _require_faces() -> Path:
