@@ -1,7 +1,7 @@
 """What a test does when something outside Python it needs is missing (PostgreSQL, the MQTT
-broker, chromium, nginx, Caddy, systemd, the shared photos): skipped with the reason on a
-contributor's machine, failed where FACEGATE_TEST_REQUIRE names it, as .ci/run does with
-`all`, so CI never passes by skipping (docs/decisions.md D53)."""
+broker, chromium, nginx, Caddy, systemd, TypeScript's tsc, the shared photos): skipped with the
+reason on a contributor's machine, failed where FACEGATE_TEST_REQUIRE names it, as .ci/run does
+with `all`, so CI never passes by skipping (docs/decisions.md D53)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 REQUIRE = "FACEGATE_TEST_REQUIRE"
 # Every name FACEGATE_TEST_REQUIRE may hold (besides `all`).
-SERVICES = frozenset({"postgres", "mqtt", "chromium", "nginx", "caddy", "systemd", "shared"})
+SERVICES = frozenset({"postgres", "mqtt", "chromium", "nginx", "caddy", "systemd", "tsc", "shared"})
 
 
 def required(service: str, environ: Mapping[str, str] = os.environ) -> bool:
