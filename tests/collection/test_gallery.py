@@ -202,3 +202,40 @@ def test_archive_keeps_empty_subjects_and_skips_what_cannot_be_re_embedded(
     assert page.items == order  # the same ids, in the same order (creation times kept)
     kept = store.get_example(s, service=moved, example_id=added[2].id)
     assert np.allclose(stored.vector(s, example_id=kept.id, calculator=current), np.eye(32)[2])
+
+
+def test_a_gallery_is_not_imported_while_a_migration_runs(
+    settings: Settings,
+    db_url: str,
+    faces_dir: Path,
+    manifest: list[dict[str, Any]],
+    tmp_path: Path,
+) -> None:
+    """The store refuses every collection write during a migration (decisions.md D12, code 32),
+    whoever writes: `facegate import gallery.tar` once went past the check that the API and the
+    folder import made themselves."""
+    from facegate.collection import flags
+    from facegate.db.session import create_db_engine, session_factory, upgrade
+
+    _, archive = _gallery(settings, db_url, faces_dir, manifest, tmp_path)
+    other_url = _other_database(db_url, tmp_path)
+    other_dir = tmp_path / "other"
+    other_dir.mkdir()
+    database = create_db_engine(Settings(data_dir=other_dir, database_url=other_url))
+    try:
+        upgrade(database)
+        with session_factory(database).begin() as s:
+            # Held by this test's process, which stays alive: a running migration.
+            assert flags.take_flag(s, name=flags.MIGRATION_FLAG)
+        refused = facegate("import", archive, "--service", "faces", data_dir=other_dir,
+                           db_url=other_url, timeout=600)  # fmt: skip
+        assert refused.returncode != 0
+        assert "Write operations during migration aren't allowed" in refused.stdout + refused.stderr
+        with session_factory(database)() as s:
+            from sqlalchemy import func, select
+
+            from facegate.db.tables import Example
+
+            assert s.scalar(select(func.count()).select_from(Example)) == 0
+    finally:
+        database.dispose()

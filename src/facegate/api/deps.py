@@ -135,7 +135,8 @@ VerificationService = Annotated[Service, Depends(_service_of("verification"))]
 
 
 def _writable(service: RecognitionService, session: SessionDep) -> Service:
-    """The service, for a collection write: refused while /api/v1/migrate re-embeds (code 32)."""
+    """The service, for a collection write: refused while /api/v1/migrate re-embeds (code 32)
+    before any inference runs; the store refuses such a write from any caller all the same."""
     if flags.flag_is_set(session, name=flags.MIGRATION_FLAG):
         raise WritesDuringMigration()
     session.commit()  # as in _service_of: no connection held while waiting for inference

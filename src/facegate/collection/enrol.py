@@ -21,7 +21,7 @@ from typing import Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.collection import flags, quality_gate, store
+from facegate.collection import quality_gate, store
 from facegate.collection.quality_gate import QualityLimits
 from facegate.db.tables import Example, Service, Subject
 from facegate.engine import plugins as face_plugins
@@ -31,7 +31,6 @@ from facegate.errors import (
     ImageTooLarge,
     InvalidParameter,
     TooManyFaces,
-    WritesDuringMigration,
 )
 from facegate.inference import FaceQuery, Image, Inference, embeddings
 
@@ -190,8 +189,6 @@ class LocalTarget:
             quality=self._quality,
         )
         with self._sessions.begin() as s:
-            if flags.flag_is_set(s, name=flags.MIGRATION_FLAG):
-                raise WritesDuringMigration()
             example = store.add_example(
                 s,
                 service=s.get_one(Service, self._service_id),

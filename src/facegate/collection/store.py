@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from facegate import names
-from facegate.collection import changes
+from facegate.collection import changes, flags
 from facegate.db.session import bulk_write
 from facegate.db.tables import (
     Embedding,
@@ -40,6 +40,7 @@ from facegate.errors import (
     InvalidParameter,
     SubjectAlreadyExists,
     SubjectNotFound,
+    WritesDuringMigration,
 )
 from facegate.events import outbox
 
@@ -73,8 +74,15 @@ class Page:
         return math.ceil(self.total_elements / self.page_size)
 
 
-def _write(s: Session, service: Service) -> int:
-    """Bump the service's version (taking its write lock) and return the new value."""
+def _write(s: Session, service: Service, *, model_switch: bool = False) -> int:
+    """Bump the service's version (taking its write lock) and return the new value.
+
+    Refused while a migration re-embeds the collections (decisions.md D12, code 32), whoever
+    writes: the API, the CLI's imports, a gallery restore. Only the model switch's own writes
+    (`model_switch`: re-embedding, retiring a model) go through. Checked here, where every
+    write passes, so that no caller can forget it (a gallery import once wrote during one)."""
+    if not model_switch and flags.flag_is_set(s, name=flags.MIGRATION_FLAG):
+        raise WritesDuringMigration()
     version = s.execute(
         update(Service)
         .where(Service.id == service.id)
@@ -489,7 +497,7 @@ def add_embedding(s: Session, *, example_id: str, embedding: np.ndarray, calcula
     if row is None:
         return  # deleted while the migration ran
     service, stored = row
-    version = _write(s, service)
+    version = _write(s, service, model_switch=True)
     vector = _normalized(embedding).tobytes()
     if stored is None:
         s.add(
@@ -526,7 +534,7 @@ def drop_embeddings(s: Session, *, calculator: str) -> int:
         .order_by(Service.id)
     ).all()
     for service in holders:
-        version = _write(s, service)
+        version = _write(s, service, model_switch=True)
         changes.record(
             s,
             service_id=service.id,
