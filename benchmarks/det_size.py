@@ -53,7 +53,7 @@ def configurations(data_dir: Path, sizes: list[int]) -> dict[str, Detect]:
         options = EngineOptions.from_settings(Settings(model=model, data_dir=data_dir))
         models = model_sets.load(options)
         detector = models.detector
-        session = detector._session  # noqa: SLF001 - one session, several sizes
+        session = detector._session  # one session, several sizes
         threshold = models.det_prob_threshold
         for size in sizes:
             if isinstance(detector, ScrfdDetector):
