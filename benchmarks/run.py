@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -260,10 +260,11 @@ def _load(
 
 @contextmanager
 def serve(
-    port: int, photo: bytes, environment: dict[str, str]
+    port: int, photo: bytes, environment: dict[str, str], options: Sequence[str] = ()
 ) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
-    """A `facegate serve` subprocess on a fresh data dir, one face enrolled: (url, api key,
-    the process). Also used by benchmarks/soak.py."""
+    """A `facegate serve` subprocess (with `options`, such as `--workers 2`) on a fresh data
+    dir, one face enrolled: (url, api key, the process). Also used by benchmarks/soak.py and
+    benchmarks/workers.py."""
     import httpx
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -276,7 +277,7 @@ def serve(
         )  # fmt: skip
         key = _api_key(data_dir)
         server = subprocess.Popen(
-            [*FACEGATE, "serve", "--port", str(port)],
+            [*FACEGATE, "serve", "--port", str(port), *options],
             env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
         )  # fmt: skip
         try:
