@@ -27,7 +27,7 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
@@ -217,12 +217,13 @@ def _api_key(data_dir: Path) -> str:
 
 
 def _load(
-    url: str, key: str, photo: bytes, concurrency: int, requests: int
+    url: str, key: str, photo: bytes | Sequence[bytes], concurrency: int, requests: int
 ) -> tuple[list[float], int]:
     """Latencies (ms) of the successful ones of `requests` recognitions sent by `concurrency`
-    keep-alive clients, and the number of failed ones."""
+    keep-alive clients, and the number of failed ones; several photos are sent in turn."""
     import httpx
 
+    photos = [photo] if isinstance(photo, bytes) else list(photo)
     latencies: list[float] = []
     failures: list[str] = []
     remaining = iter(range(requests))
@@ -232,13 +233,14 @@ def _load(
         with httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=60) as http:
             while True:
                 with lock:
-                    if next(remaining, None) is None:
-                        return
+                    index = next(remaining, None)
+                if index is None:
+                    return
                 start = time.perf_counter()
                 try:
                     response = http.post(
                         "/api/v1/recognition/recognize",
-                        files={"file": ("p.jpg", photo, "image/jpeg")},
+                        files={"file": ("p.jpg", photos[index % len(photos)], "image/jpeg")},
                     )
                     failure = "" if response.status_code == 200 else response.text[:200]
                 except httpx.TransportError as error:
@@ -260,10 +262,11 @@ def _load(
 
 @contextmanager
 def serve(
-    port: int, photo: bytes, environment: dict[str, str]
+    port: int, photo: bytes, environment: dict[str, str], options: Sequence[str] = ()
 ) -> Iterator[tuple[str, str, subprocess.Popen[bytes]]]:
-    """A `facegate serve` subprocess on a fresh data dir, one face enrolled: (url, api key,
-    the process). Also used by benchmarks/soak.py."""
+    """A `facegate serve` subprocess (with `options`, such as `--workers 2`) on a fresh data
+    dir, one face enrolled: (url, api key, the process). Also used by benchmarks/soak.py and
+    benchmarks/workers.py."""
     import httpx
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -276,7 +279,7 @@ def serve(
         )  # fmt: skip
         key = _api_key(data_dir)
         server = subprocess.Popen(
-            [*FACEGATE, "serve", "--port", str(port)],
+            [*FACEGATE, "serve", "--port", str(port), *options],
             env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
         )  # fmt: skip
         try:

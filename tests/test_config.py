@@ -9,6 +9,7 @@ import pytest
 from pydantic.fields import FieldInfo
 
 from facegate.config import Settings
+from facegate.engine.options import EngineOptions
 
 DOCS = Path(__file__).resolve().parent.parent / "docs" / "configuration.md"
 
@@ -73,6 +74,13 @@ def test_settings_come_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> 
     settings = Settings()
     assert settings.save_images_to_db is False
     assert (settings.max_file_size, settings.max_request_size) == (512 * 1024, 10 * 1024**2)
+
+
+def test_the_detection_size_reaches_the_engine_and_has_a_floor() -> None:
+    assert EngineOptions.from_settings(Settings(max_detect_size=320)).max_detect_size == 320
+    # Below SCRFD's coarsest stride (32) no feature map is left.
+    with pytest.raises(ValueError, match="max_detect_size"):
+        Settings(max_detect_size=16)
 
 
 def test_database_url_resolution(tmp_path: Path) -> None:

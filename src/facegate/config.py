@@ -100,7 +100,10 @@ class Settings(BaseSettings):
     )
     max_detect_size: int = Field(
         640,
-        description="Images whose longer side exceeds this are downscaled for detection only.",
+        ge=32,
+        description="Detection size (InsightFace's `det_size`): images whose longer side exceeds "
+        "this are downscaled for detection only; smaller ones are never upscaled. 480 and 320 "
+        "detect faster and may miss small faces (docs/performance.md, 'Detection size').",
     )
     max_header_size: int = Field(
         8 * 1024,

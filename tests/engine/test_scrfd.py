@@ -65,12 +65,27 @@ def detector() -> scrfd.ScrfdDetector:
     return scrfd.ScrfdDetector(session, max_detect_size=640)
 
 
-def test_letterbox_scales_the_long_side_and_pads_to_multiples_of_32(detector: Any):
-    batch, scale = detector.prepare(np.full((290, 500, 3), 200, np.uint8))
+def test_a_photo_larger_than_the_detection_size_is_scaled_down_and_padded(detector: Any):
+    batch, scale = detector.prepare(np.full((580, 1000, 3), 200, np.uint8))
     assert batch.shape == (1, 3, 384, 640)
-    assert scale == pytest.approx(640 / 500)
-    assert batch[0, :, 383, 0].tolist() == [0, 0, 0]  # padding: 290 * 1.28 = 371 rows
+    assert scale == pytest.approx(640 / 1000)
+    assert batch[0, :, 383, 0].tolist() == [0, 0, 0]  # padding: 580 * 0.64 = 371 rows
     assert batch[0, 0, 0, 0] == pytest.approx((200 - 127.5) / 128)
+
+
+def test_a_small_photo_is_not_upscaled(detector: Any):
+    # InsightFace letterboxes to 640, 2.5x this photo's pixels in each direction (decisions D75).
+    batch, scale = detector.prepare(np.full((250, 250, 3), 200, np.uint8))
+    assert batch.shape == (1, 3, 256, 256)
+    assert scale == 1.0
+
+
+@pytest.mark.parametrize("size", [320, 480])
+def test_the_detection_size_is_honoured(detector: Any, size: int):
+    sized = scrfd.ScrfdDetector(detector._session, max_detect_size=size)
+    batch, scale = sized.prepare(np.full((900, 1200, 3), 200, np.uint8))
+    assert batch.shape[3] == size
+    assert scale == pytest.approx(size / 1200)
 
 
 def test_boxes_come_back_in_original_pixels_at_any_size(detector: Any, faces_dir: Path):

@@ -20,6 +20,9 @@ from facegate.config import Settings
 from facegate.engine.options import EngineOptions
 from facegate.metrics import MULTIPROCESS_DIR
 
+# Seconds a `--workers` process may go without answering uvicorn's liveness ping (D79).
+WORKER_HEALTHCHECK_S = 120
+
 app = typer.Typer(add_completion=False, help=__doc__)
 app.add_typer(models_app, name="models")
 app.command()(migrate)
@@ -73,6 +76,10 @@ def serve(
             host=host,
             port=port,
             workers=workers,
+            # uvicorn kills a worker that misses its 5 s ping; one loading the models (dlib's
+            # deserialisation holds the GIL) on a busy machine missed it and was restarted
+            # without end (docs/decisions.md D79).
+            timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
             **server_options(settings),
         )
 

@@ -62,8 +62,9 @@ def decode(data: bytes, *, max_image_pixels: int, max_side: int | None = None) -
     """Decode image bytes into upright RGB pixels, refusing what facegate cannot use.
 
     `max_side` lets a large JPEG decode at 1/2, 1/4 or 1/8 scale (libjpeg's DCT scaling, far
-    cheaper than a full decode and a resize) while keeping both sides >= `max_side`; callers
-    that need only detection pass the detector's `max_detect_size`. Other formats decode in full.
+    cheaper than a full decode and a resize) while keeping both sides >= `max_side`; the engine
+    passes the detector's `max_detect_size` unless a plugin reads the full pixels (docs/
+    decisions.md D76). Other formats decode in full.
 
     Raises EmptyImage, NotAnImage, ImageTooLarge or TruncatedImage (the file's size is
     checked before, by facegate.inference).

@@ -53,11 +53,11 @@ PACK_SETTINGS = "facegate.json"
 
 # Similarity scales fitted by `similarity.fit` on the pairs of shared/faces and shared/lfw-dev
 # (docs/models.md "Similarity"; tests/engine/test_similarity.py checks they are the current fit).
-DLIB_SCALE = Scale(c0=0.4051, c1=19.413)
+DLIB_SCALE = Scale(c0=0.4051, c1=19.784)
 # By the recogniser file's sha256; other ArcFace recognisers use the MobileFaceNet fit (their
 # distances fall in the same range) until calibrated with `facegate models calibrate`.
 W600K_MBF_SHA256 = "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f"
-ARCFACE_SCALES = {W600K_MBF_SHA256: Scale(c0=1.1493, c1=7.59)}
+ARCFACE_SCALES = {W600K_MBF_SHA256: Scale(c0=1.2037, c1=6.548)}
 ARCFACE_DEFAULT_SCALE = ARCFACE_SCALES[W600K_MBF_SHA256]
 
 # RetinaFace scores real faces at 0.99+; CompreFace's default for this detector is 0.8.

@@ -21,8 +21,10 @@ POINT_VALUES = 10
 class ScrfdDetector:
     """Finds faces with an SCRFD network whose outputs are score/box/keypoint groups per stride.
 
-    The image is letterboxed: scaled (up or down) so its longer side is `max_detect_size`, then
-    padded right and bottom to multiples of 32, as the strided feature maps need.
+    An image whose longer side exceeds `max_detect_size` is scaled down to it; a smaller one is
+    never scaled up (InsightFace letterboxes every image to 640, a 250 px photo 2.5x: 6.6x the
+    pixels for the same faces, docs/decisions.md D75). Both are padded right and bottom to
+    multiples of 32, as the strided feature maps need.
     """
 
     def __init__(self, session: runtime.InferenceSession, *, max_detect_size: int) -> None:
@@ -57,12 +59,11 @@ class ScrfdDetector:
     def prepare(self, pixels: npt.NDArray[np.uint8]) -> tuple[Floats, float]:
         """RGB uint8 (H, W, 3) -> padded network input (1, 3, h, w) and the factor applied."""
         height, width = pixels.shape[:2]
-        scale = self._max_side / max(height, width)
+        scale = min(1.0, self._max_side / max(height, width))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         if size != (width, height):
-            # Bilinear, as InsightFace's cv2.resize; BOX when shrinking keeps it antialiased.
-            method = Image.Resampling.BOX if scale < 1 else Image.Resampling.BILINEAR
-            pixels = np.asarray(Image.fromarray(pixels).resize(size, method))
+            # Area averaging (BOX), as RetinaFace's shrink: antialiased and Pillow's cheapest.
+            pixels = np.asarray(Image.fromarray(pixels).resize(size, Image.Resampling.BOX))
         padded_h, padded_w = (-(-side // 32) * 32 for side in pixels.shape[:2])
         batch = np.zeros((1, 3, padded_h, padded_w), dtype=np.float32)
         view = batch[0, :, : pixels.shape[0], : pixels.shape[1]]
