@@ -33,7 +33,6 @@ from facegate.db.session import create_db_engine, session_factory, upgrade
 from facegate.db.tables import UnknownFace
 from facegate.engine.face_engine import FaceEngine
 from facegate.engine.faces import Face, FaceRequest
-from facegate.engine.options import EngineOptions
 from facegate.engine.similarity import Scale, normalize
 
 LFW = Path(__file__).resolve().parents[2] / "shared" / "lfw-dev"
@@ -76,7 +75,7 @@ def scores(truth: list[str], found: list[int]) -> str:
 def run(model: str, sweep: bool) -> None:
     with tempfile.TemporaryDirectory() as folder:
         settings = Settings(data_dir=Path(folder), model=model)
-        engine = FaceEngine.create(EngineOptions.from_settings(settings))
+        engine = FaceEngine.from_settings(settings)
         database = create_db_engine(settings)
         upgrade(database)
         sessions = session_factory(database)

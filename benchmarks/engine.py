@@ -21,7 +21,6 @@ from PIL import Image
 from facegate.config import Settings
 from facegate.engine.face_engine import FaceEngine
 from facegate.engine.faces import FaceRequest
-from facegate.engine.options import EngineOptions
 from run import (  # benchmarks/run.py: the same comparison
     FACES,
     face_recognition_faces,
@@ -48,7 +47,7 @@ def main() -> None:
     if args.threads:
         options["threads"] = args.threads
     settings = Settings(**options)
-    engine = FaceEngine.create(EngineOptions.from_settings(settings))
+    engine = FaceEngine.from_settings(settings)
 
     print(f"embedder {args.embedder}, {settings.threads} threads, median of {args.repeat} (ms)")
     header = (

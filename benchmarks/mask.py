@@ -12,7 +12,6 @@ import sys
 
 from facegate.config import Settings
 from facegate.engine.face_engine import FaceEngine
-from facegate.engine.options import EngineOptions
 from run import FACES, REPO, load_photos  # benchmarks/run.py
 
 sys.path.insert(0, str(REPO))  # tests.support.masks: the drawn masks the tests use
@@ -24,7 +23,7 @@ def main() -> None:
     parser.add_argument("--model", default="dlib")
     args = parser.parse_args()
     settings = Settings(model=args.model)
-    engine = FaceEngine.create(EngineOptions.from_settings(settings))
+    engine = FaceEngine.from_settings(settings)
     counts = measure(engine, [data for _, data, _ in load_photos(FACES)])
     print(f"model set {args.model}, {settings.threads} threads")
     print("| faces | found | right | expected |")

@@ -123,7 +123,7 @@ def peak_rss_mb(model: str, device: str, faces_dir: Path) -> float:
         "from facegate.engine.options import EngineOptions;"
         "from facegate.engine.faces import FaceRequest;"
         f"s = Settings(data_dir=tempfile.mkdtemp(), model={model!r}, device={device!r});"
-        "e = FaceEngine.create(EngineOptions.from_settings(s));"
+        "e = FaceEngine.from_settings(s);"
         f"d = Path({str(faces_dir)!r});"
         "r = FaceRequest(plugins=frozenset({'age', 'gender', 'calculator'}));"
         "[e.analyze((d / i['file']).read_bytes(), r) "

@@ -31,13 +31,13 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
     from facegate.collection.stored import Coverage
-    from facegate.engine.face_engine import FaceEngine
+    from facegate.engine.faces import FaceAnalyzer
 
 log = logging.getLogger(__name__)
 
 
 def create_app(
-    settings: Settings, *, engine: FaceEngine | None = None, db: Engine | None = None
+    settings: Settings, *, engine: FaceAnalyzer | None = None, db: Engine | None = None
 ) -> FastAPI:
     """Build the app. Models, database and index open in the lifespan, not here.
 
@@ -172,11 +172,10 @@ def _reserve_threads(settings: Settings) -> None:
     to_thread.current_default_thread_limiter().total_tokens = inference + SPARE_THREADS
 
 
-def _load(settings: Settings) -> FaceEngine:
+def _load(settings: Settings) -> FaceAnalyzer:
     from facegate.engine.face_engine import FaceEngine
-    from facegate.engine.options import EngineOptions
 
-    return FaceEngine.create(EngineOptions.from_settings(settings))
+    return FaceEngine.from_settings(settings)
 
 
 def _frigate(app: FastAPI, settings: Settings) -> tuple[Any, Any]:
@@ -194,7 +193,7 @@ def _frigate(app: FastAPI, settings: Settings) -> tuple[Any, Any]:
     return companion, lock
 
 
-def _report_coverage(sessions: sessionmaker[Session], engine: FaceEngine) -> None:
+def _report_coverage(sessions: sessionmaker[Session], engine: FaceAnalyzer) -> None:
     """Log, at start, examples this model has not embedded: they are not searched until
     `facegate migrate` embeds them."""
     from facegate.collection import stored

@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date
 
 from sqlalchemy import delete, func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from facegate.collection import stored, unknown
@@ -24,12 +22,10 @@ from facegate.db.tables import (
     Embedding,
     Example,
     ExampleImage,
-    RequestStat,
     Service,
     Subject,
     could_be_id,
     new_uuid,
-    utcnow,
 )
 from facegate.errors import InvalidParameter, NameNotUnique
 
@@ -164,11 +160,6 @@ def set_frigate_cameras(s: Session, *, service: Service, cameras: str | None) ->
             raise InvalidParameter(f"At most {FRIGATE_CAMERAS_MAX} characters of camera names")
     service.frigate_cameras = cameras
     s.flush()
-
-
-def min_similarity_of(service: Service, *, requested: float | None) -> float | None:
-    """The threshold a recognition uses: the request's own, else the service's, else none."""
-    return requested if requested is not None else service.similarity_threshold
 
 
 def set_enrolment_quality(s: Session, *, service: Service, limits: QualityLimits | None) -> None:
@@ -310,26 +301,3 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
 
 
 # --- request statistics -----------------------------------------------------------------------
-
-
-def count_request(s: Session, *, service: Service, day: date | None = None) -> None:
-    """Add one to today's request count: a single upsert, safe from any number of processes."""
-    day = day or utcnow().date()
-    dialect = postgresql if s.get_bind().dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(RequestStat).values(service_id=service.id, day=day, count=1)
-    s.execute(
-        statement.on_conflict_do_update(
-            index_elements=[RequestStat.service_id, RequestStat.day],
-            set_={"count": RequestStat.count + 1},
-        )
-    )
-
-
-def request_counts(s: Session, *, service: Service, since: date) -> list[tuple[date, int]]:
-    """Requests per day from `since` on, oldest first; days without requests are absent."""
-    rows = s.execute(
-        select(RequestStat.day, RequestStat.count)
-        .where(RequestStat.service_id == service.id, RequestStat.day >= since)
-        .order_by(RequestStat.day)
-    )
-    return [(day, count) for day, count in rows]

@@ -21,7 +21,7 @@ from facegate.errors import FileTooLarge, InferenceQueueFull, NoFaceFound
 from facegate.metrics import FACES, INFERENCE_RUNNING, INFERENCE_WAITING, STAGE_SECONDS
 
 if TYPE_CHECKING:
-    from facegate.engine.face_engine import FaceEngine
+    from facegate.engine.faces import FaceAnalyzer
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class Inference:
 
     def __init__(
         self,
-        engine: FaceEngine,
+        engine: FaceAnalyzer,
         max_concurrent: int,
         *,
         max_queued: int | None = None,

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from facegate import face_services
 from facegate.admin import accounts, applications
 from facegate.admin.roles import Role
-from facegate.collection import store
+from facegate.collection import statistics, store
 from facegate.db.session import session_factory
 from facegate.db.tables import Embedding, Example, ExampleImage, User
 from facegate.errors import AlreadyMember, InsufficientPrivileges, NameNotUnique, UserNotFound
@@ -92,9 +92,7 @@ def test_statistics_newest_first_within_six_months(session: Session) -> None:
     today = datetime.now(UTC).date()
     for days_ago, times in [(0, 3), (1, 1), (400, 5)]:
         for _ in range(times):
-            face_services.count_request(
-                session, service=service, day=today - timedelta(days=days_ago)
-            )
+            statistics.count_request(session, service=service, day=today - timedelta(days=days_ago))
     assert applications.statistics(session, service=service) == [
         (today, 3),
         (today - timedelta(days=1), 1),

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from facegate import face_services
-from facegate.collection import store, stored
+from facegate.collection import statistics, store, stored
 from facegate.db.session import session_factory
 from facegate.db.tables import Example, Service, Subject
 from facegate.errors import NameNotUnique
@@ -94,7 +94,7 @@ def test_rename_regenerate_and_delete_service(s: Session, service: Service) -> N
     assert new_key != old_key and service.api_key == new_key
     assert face_services.service_by_key(s, api_key=old_key, type="recognition") is None
     add(s, service, "Ann", 1, image=b"jpeg")
-    face_services.count_request(s, service=service)
+    statistics.count_request(s, service=service)
     service_id = service.id
     face_services.delete_service(s, service=service)
     # ON DELETE CASCADE (foreign keys are on in SQLite too) removes the whole collection.
@@ -150,12 +150,12 @@ def test_response_format_defaults_to_the_servers(s: Session, service: Service) -
 
 def test_count_request_upserts_per_day(s: Session, service: Service) -> None:
     for _ in range(3):
-        face_services.count_request(s, service=service)
-    face_services.count_request(s, service=service, day=date(2020, 1, 1))
-    counts = face_services.request_counts(s, service=service, since=date(2019, 1, 1))
+        statistics.count_request(s, service=service)
+    statistics.count_request(s, service=service, day=date(2020, 1, 1))
+    counts = statistics.request_counts(s, service=service, since=date(2019, 1, 1))
     assert counts[0] == (date(2020, 1, 1), 1)
     assert len(counts) == 2 and counts[1][1] == 3
-    assert face_services.request_counts(s, service=service, since=date(2020, 1, 2)) == counts[1:]
+    assert statistics.request_counts(s, service=service, since=date(2020, 1, 2)) == counts[1:]
 
 
 def test_count_request_from_two_sessions(db_engine: Engine) -> None:
@@ -166,8 +166,8 @@ def test_count_request_from_two_sessions(db_engine: Engine) -> None:
         )
     for _ in range(2):
         with sessions.begin() as s:
-            face_services.count_request(s, service=service, day=date(2024, 5, 1))
+            statistics.count_request(s, service=service, day=date(2024, 5, 1))
     with sessions() as s:
-        assert face_services.request_counts(s, service=service, since=date(2024, 1, 1)) == [
+        assert statistics.request_counts(s, service=service, since=date(2024, 1, 1)) == [
             (date(2024, 5, 1), 2)
         ]

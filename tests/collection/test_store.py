@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from facegate import face_services
-from facegate.collection import store, stored
+from facegate.collection import statistics, store, stored
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import Service
@@ -333,7 +333,7 @@ def test_concurrent_writers_on_two_engines(settings: Settings, db_engine: Engine
                         calculator=CALC,
                         image=None,
                     )
-                    face_services.count_request(s, service=service)
+                    statistics.count_request(s, service=service)
         except BaseException as exc:  # reported by the main thread
             errors.append(exc)
 
@@ -354,4 +354,4 @@ def test_concurrent_writers_on_two_engines(settings: Settings, db_engine: Engine
         )
         assert service.version == 60  # every write bumped it exactly once
         assert sorted(store.list_subjects(s, service=service)) == ["W0", "W1"]
-        assert face_services.request_counts(s, service=service, since=date(2000, 1, 1))[0][1] == 60
+        assert statistics.request_counts(s, service=service, since=date(2000, 1, 1))[0][1] == 60

@@ -18,7 +18,16 @@ import numpy as np
 
 from facegate.engine import images, thumbnails
 from facegate.engine import plugins as face_plugins
-from facegate.engine.faces import AgeRange, Analysis, Box, Face, FaceRequest, Gender, Pose
+from facegate.engine.faces import (
+    AgeRange,
+    Analysis,
+    Box,
+    Face,
+    FaceAnalyzer,
+    FaceRequest,
+    Gender,
+    Pose,
+)
 from facegate.engine.similarity import Scale
 
 # Every slug but the ones the real dlib set lacks too (mask, landmarks2d106), and `quality`:
@@ -37,7 +46,7 @@ PROBABILITY = 0.99
 EMBED_ALL = FaceRequest()
 
 
-class FakeEngine:
+class FakeEngine(FaceAnalyzer):
     """`facegate.engine.face_engine.FaceEngine`'s attributes and `analyze`, no models."""
 
     model = "fake"

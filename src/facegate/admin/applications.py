@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from facegate import face_services, names
 from facegate.admin import accounts, roles
 from facegate.admin.roles import Role
+from facegate.collection import statistics as request_statistics
 from facegate.collection.quality_gate import QualityLimits
 from facegate.config import ResponseFormat
 from facegate.db.session import flush_unique, serialise
@@ -364,4 +365,4 @@ def counts(s: Session, *, app: Application) -> dict[int, tuple[int, int]]:
 def statistics(s: Session, *, service: Service) -> list[tuple[date, int]]:
     """Requests per day over the last six months, newest first (CompreFace's dashboard)."""
     since = utcnow().date() - timedelta(days=31 * STATISTICS_MONTHS)
-    return sorted(face_services.request_counts(s, service=service, since=since), reverse=True)
+    return sorted(request_statistics.request_counts(s, service=service, since=since), reverse=True)

@@ -10,6 +10,7 @@ from facegate import face_services
 from facegate.api import openapi as doc
 from facegate.api import render, schemas
 from facegate.api.deps import BodyDep, DetectionService, InferenceDep, SessionDep, SettingsDep
+from facegate.collection import statistics
 
 router = APIRouter(prefix="/detection", tags=["detection"])
 
@@ -35,5 +36,5 @@ def detect(
     # The calculator runs only when asked for here (CompreFace does not force it on detect).
     analysis = inference.faces(body.image(), query, embed=False)
     # Counted last: the upsert locks the day's row until commit, so not during inference.
-    face_services.count_request(session, service=service)
+    statistics.count_request(session, service=service)
     return render.detection_body(analysis, query, shape)

@@ -17,7 +17,6 @@ from facegate.cli.models import migrate, models_app
 from facegate.cli.options import DataDirOption, ModelOption, database, settings_from
 from facegate.cli.transfer import export_command, import_command
 from facegate.config import Settings
-from facegate.engine.options import EngineOptions
 from facegate.metrics import MULTIPROCESS_DIR
 
 # Seconds a `--workers` process may go without answering uvicorn's liveness ping (D79).
@@ -223,7 +222,7 @@ def detect(
     from facegate.inference import FaceQuery, Image, Inference
 
     settings = settings_from(data_dir, model)
-    engine = FaceEngine.create(EngineOptions.from_settings(settings))
+    engine = FaceEngine.from_settings(settings)
     inference = Inference(engine, 1, max_file_size=settings.max_file_size)
     query = FaceQuery(
         limit=limit,
@@ -261,7 +260,7 @@ def compare(
     from facegate.engine.faces import FaceRequest
     from facegate.errors import FacegateError
 
-    engine = FaceEngine.create(EngineOptions.from_settings(settings_from(data_dir, model)))
+    engine = FaceEngine.from_settings(settings_from(data_dir, model))
     largest = FaceRequest(limit=1)
     embeddings = []
     for path in (image_a, image_b):

@@ -40,10 +40,10 @@ def recognize_burst(
     from facegate import face_services
     from facegate.api.bursts import burst_body
     from facegate.collection import bursts
+    from facegate.collection.recognition import Matching
     from facegate.collection.search import open_search
     from facegate.db.session import create_db_engine, session_factory, upgrade
     from facegate.engine.face_engine import FaceEngine
-    from facegate.engine.options import EngineOptions
     from facegate.errors import FacegateError
     from facegate.inference import FaceQuery, Image, Inference
 
@@ -58,9 +58,11 @@ def recognize_burst(
         sessions = session_factory(database)
         with sessions.begin() as s:
             found = recognition_service(s, service, app_name, create=False)
-            threshold = face_services.min_similarity_of(found, requested=min_similarity)
+            matching = Matching.of(
+                found, count=prediction_count, per_subject=True, requested=min_similarity
+            )
             shape = face_services.response_format_of(found, default=settings.response_format)
-        engine = FaceEngine.create(EngineOptions.from_settings(settings))
+        engine = FaceEngine.from_settings(settings)
         index = open_search(
             settings.search_backend,
             sessions,
@@ -76,8 +78,8 @@ def recognize_burst(
                 found,
                 [Image(path.read_bytes(), path.name) for path in frames],
                 query=query,
-                count=prediction_count,
-                min_similarity=threshold,
+                count=matching.count,
+                min_similarity=matching.min_similarity,
             )
         except FacegateError as error:
             typer.echo(json.dumps(error.body(), indent=2))

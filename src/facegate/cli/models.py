@@ -58,7 +58,7 @@ def models_compare(
     from facegate.engine.face_engine import FaceEngine
 
     settings = settings_from(data_dir, model)
-    current = FaceEngine.create(EngineOptions.from_settings(settings))
+    current = FaceEngine.from_settings(settings)
     other = FaceEngine.create(
         EngineOptions.from_settings(settings.model_copy(update={"model": to}))
     )
@@ -111,7 +111,7 @@ def models_calibrate(
     from facegate.engine.face_engine import FaceEngine
 
     settings = settings_from(data_dir, model)
-    engine = FaceEngine.create(EngineOptions.from_settings(settings))
+    engine = FaceEngine.from_settings(settings)
     distances = calibration.folder_distances(engine, folder)
     fitted = distances.fit()
     typer.echo(f"{engine.model} now:\n{distances.report(engine.scale)}")
@@ -144,7 +144,7 @@ def models_retire(
     from facegate.engine.face_engine import FaceEngine
 
     settings = settings_from(data_dir, model)
-    engine = FaceEngine.create(EngineOptions.from_settings(settings))
+    engine = FaceEngine.from_settings(settings)
     calculator = engine.calculator_id
     with database(data_dir) as s:
         coverage = stored.coverage(s)
@@ -195,7 +195,7 @@ def migrate(data_dir: DataDirOption = None, model: ModelOption = None) -> None:
     database = create_db_engine(settings)
     upgrade(database)
     sessions = session_factory(database)
-    engine = FaceEngine.create(EngineOptions.from_settings(settings))
+    engine = FaceEngine.from_settings(settings)
     try:
         with sessions() as s, s.begin():
             reembed.start(s, calculator=engine.calculator_id)

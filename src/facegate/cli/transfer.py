@@ -197,10 +197,9 @@ def _local_target(
 
 def _inference(settings: Settings, workers: int) -> Inference:
     from facegate.engine.face_engine import FaceEngine
-    from facegate.engine.options import EngineOptions
     from facegate.inference import Inference
 
-    engine = FaceEngine.create(EngineOptions.from_settings(settings))
+    engine = FaceEngine.from_settings(settings)
     return Inference(engine, workers, max_file_size=settings.max_file_size)
 
 

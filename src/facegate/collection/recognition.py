@@ -16,8 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate import face_services
-from facegate.collection import bursts, unknown
+from facegate.collection import bursts, statistics, unknown
 from facegate.collection.search import Match, Search
 from facegate.db.tables import Service
 from facegate.engine.faces import Analysis, Face
@@ -43,7 +42,7 @@ class Matching:
         cls, service: Service, *, count: int, per_subject: bool, requested: float | None
     ) -> Matching:
         """The request's matching: its `min_similarity`, else the service's."""
-        threshold = face_services.min_similarity_of(service, requested=requested)
+        threshold = requested if requested is not None else service.similarity_threshold
         return cls(count, per_subject, threshold)
 
 
@@ -105,7 +104,7 @@ class Recognitions:
         # Cheap inserts in the caller's transaction; the worker delivers them later.
         outbox.publish(s, service=service, events=[_event(one, threshold) for one in faces])
         # Counted last: the upsert locks the day's row until commit, so not during inference.
-        face_services.count_request(s, service=service)
+        statistics.count_request(s, service=service)
         return Recognition(analysis, faces)
 
     def search_vectors(
@@ -145,7 +144,7 @@ class Recognitions:
         unknown_tracks = [track for track in burst.tracks if track.verdict.subject is None]
         self.keep_strangers(service, [track.best.face for track in unknown_tracks], source=source)
         outbox.publish(s, service=service, events=[track_event(t) for t in burst.tracks])
-        face_services.count_request(s, service=service)
+        statistics.count_request(s, service=service)
         return burst
 
     def keep_strangers(

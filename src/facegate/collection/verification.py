@@ -11,8 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from facegate import face_services
-from facegate.collection import store, stored
+from facegate.collection import statistics, store, stored
 from facegate.db.tables import Example, Service
 from facegate.engine.faces import Analysis
 from facegate.engine.similarity import Scale, normalize
@@ -52,7 +51,7 @@ def photos(
     faces = inference.faces(target, query)
     scores = similarities(inference.scale, embeddings(found.faces)[0], embeddings(faces.faces))
     # Counted last: the upsert locks the day's row until commit, so not during inference.
-    face_services.count_request(s, service=service)
+    statistics.count_request(s, service=service)
     return Verification(found, faces, scores)
 
 

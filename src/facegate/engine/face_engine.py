@@ -9,6 +9,7 @@ from contextlib import contextmanager
 import numpy as np
 import numpy.typing as npt
 
+from facegate.config import Settings
 from facegate.engine import geometry, images, model_sets, quality, thumbnails
 from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Analysis, Box, Face, FaceRequest
@@ -48,6 +49,11 @@ class FaceEngine:
     def create(cls, options: EngineOptions) -> FaceEngine:
         """Load the model set `options.model` from installed packages or the models folder."""
         return cls(options=options, models=model_sets.load(options))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> FaceEngine:
+        """The engine a server, a command or a job runs: the settings' model set and options."""
+        return cls.create(EngineOptions.from_settings(settings))
 
     def analyze(self, image: bytes, request: FaceRequest = EMBED_ALL) -> Analysis:
         """Faces in `image`, largest first, with what `request` asks for.

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
 
 from facegate.engine.plugins import CALCULATOR
-from facegate.engine.similarity import round5
+from facegate.engine.similarity import Scale, round5
 from facegate.errors import InvalidParameter, NoFaceFound
 
 Embedding = npt.NDArray[np.float32]
@@ -139,3 +140,18 @@ class Analysis:
     height: int
     timings: dict[str, float]  # stage ("decode", "detect", "align", "embed", ...) -> ms
     plugins_versions: dict[str, str]  # plugin slug -> model version string
+
+
+class FaceAnalyzer(Protocol):
+    """What facegate needs of a face engine: `face_engine.FaceEngine`, and the tests'
+    `FakeEngine`, which declares it (mypy checks both: pyproject's `files`)."""
+
+    model: str
+    licence: str
+    calculator_id: str
+    dimensions: int
+    scale: Scale
+    det_prob_threshold: float
+    plugins_versions: dict[str, str]
+
+    def analyze(self, image: bytes, request: FaceRequest = ...) -> Analysis: ...

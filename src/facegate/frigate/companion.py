@@ -27,7 +27,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import face_services
-from facegate.collection import bursts, unknown
+from facegate.collection import bursts, statistics, unknown
 from facegate.collection.recognition import Recognitions
 from facegate.collection.search import Search
 from facegate.config import Settings
@@ -300,7 +300,7 @@ class FrigateCompanion:
             }
             kind = outbox.FRIGATE_RECOGNIZED if verdict.subject else outbox.FRIGATE_UNRECOGNIZED
             outbox.publish(s, service=service, events=[(kind, data)])
-            face_services.count_request(s, service=service)
+            statistics.count_request(s, service=service)
         if verdict.subject is None:
             source = f"frigate:{event.camera}"[:64]
             self._recognitions.keep_strangers(service, [best.best.face], source=source)

@@ -72,7 +72,7 @@ def test_base64_body(api: Api) -> None:
 def test_requests_are_counted_for_recognize_only(api: Api) -> None:
     from datetime import date
 
-    from facegate import face_services
+    from facegate.collection import statistics
 
     api.add("obama", "fr_obama.jpg")
     embedding = api.recognize("fr_obama2.jpg", face_plugins="calculator").json()["result"][0]
@@ -83,5 +83,5 @@ def test_requests_are_counted_for_recognize_only(api: Api) -> None:
         json={"embeddings": [embedding["embedding"]]},
     )
     with api.session() as s:
-        counts = face_services.request_counts(s, service=api.service(s), since=date(2000, 1, 1))
+        counts = statistics.request_counts(s, service=api.service(s), since=date(2000, 1, 1))
     assert [count for _, count in counts] == [2]
