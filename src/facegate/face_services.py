@@ -137,6 +137,13 @@ def set_keep_unknown_faces(s: Session, *, service: Service, keep: bool) -> None:
     s.flush()
 
 
+def set_unique_subjects(s: Session, *, service: Service, unique: bool) -> None:
+    """Whether recognition gives each subject to one face of a photo at most, unless a request
+    says otherwise (`unique_subjects`, decisions.md D67)."""
+    service.unique_subjects = unique
+    s.flush()
+
+
 def frigate_services(s: Session) -> list[tuple[int, str]]:
     """The recognition services that take Frigate's person events, oldest first: (id, their
     cameras, comma-separated; "" every camera)."""
@@ -283,6 +290,7 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
     clone.similarity_threshold = service.similarity_threshold
     clone.enrolment_quality = service.enrolment_quality
     clone.keep_unknown_faces = service.keep_unknown_faces
+    clone.unique_subjects = service.unique_subjects
     subjects = s.execute(
         select(Subject.id, Subject.name, Subject.name_key).where(Subject.service_id == service.id)
     ).all()

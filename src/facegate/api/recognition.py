@@ -21,6 +21,7 @@ from facegate.api.deps import (
 )
 from facegate.api.params import embeddings_field
 from facegate.api.unknown_faces import keep_strangers
+from facegate.collection import assignment, rejections
 from facegate.collection.search import Match
 from facegate.db.tables import Service
 from facegate.events import outbox
@@ -33,7 +34,13 @@ router = APIRouter(prefix="/recognition", tags=["recognition"])
     "/recognize",
     **doc.operation(
         schemas.Recognition,
-        params=(*doc.FACE_QUERY, doc.PREDICTION_COUNT, doc.DETECT_FACES, *doc.MATCHING),
+        params=(
+            *doc.FACE_QUERY,
+            doc.PREDICTION_COUNT,
+            doc.DETECT_FACES,
+            *doc.MATCHING,
+            doc.UNIQUE_SUBJECTS,
+        ),
         body=doc.image_body("file"),
         refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.IMAGE),
     ),
@@ -55,12 +62,16 @@ def recognize(
     image = body.image()
     # A service that keeps unknown faces keeps their pictures, cut from the decoded photo.
     analysis = inference.faces(image, query, detect=detect, pictures=service.keep_unknown_faces)
-    matches = index.search(
+    matches = assignment.recognise(
+        index,
         service,
         embeddings(analysis.faces),
         k=count,
         per_subject=per_subject,
         min_similarity=min_similarity,
+        rejections=rejections.load(session, service=service, calculator=inference.calculator_id),
+        unique=body.params.boolean("unique_subjects", service.unique_subjects),
+        scale=inference.scale,
     )
     # Before the count below, whose upsert would hold SQLite's write lock against this.
     keep_strangers(
@@ -95,17 +106,26 @@ def recognize(
     ),
 )
 def recognize_embeddings(
-    service: RecognitionService, body: BodyDep, index: IndexDep, inference: InferenceDep
+    service: RecognitionService,
+    body: BodyDep,
+    session: SessionDep,
+    index: IndexDep,
+    inference: InferenceDep,
 ) -> dict[str, Any]:
     count = body.params.prediction_count()
     per_subject, min_similarity = _matching(service, body)
     embeddings = embeddings_field(body.json, "embeddings", size=inference.dimensions)
-    matches = index.search(
+    # The embeddings need not come from one photo: one subject may answer several.
+    matches = assignment.recognise(
+        index,
         service,
         np.asarray(embeddings, dtype=np.float32),
         k=count,
         per_subject=per_subject,
         min_similarity=min_similarity,
+        rejections=rejections.load(session, service=service, calculator=inference.calculator_id),
+        unique=False,
+        scale=inference.scale,
     )
     result = [
         {"embedding": vector, "similarities": _subjects(found)}

@@ -1,0 +1,338 @@
+"""The gallery check of a recognition service: what in its examples may make recognition wrong
+(decisions.md D65, docs/gallery-check.md).
+
+Over the service's stored embeddings by the current model: examples far from their subject's
+others (outliers), subjects whose examples come close to another's (confusable pairs),
+near-duplicate examples, the kept unknown faces that come closest to a subject (strangers), and
+a threshold suggested by the service's own cross-subject pairs with its expected false-accept
+rate. `check` is pure numpy over what `read` gathers; `refused_by_gate` runs the engine on the
+kept photos, so it is asked for apart (it costs one inference per example).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from facegate.collection import quality_gate, stored
+from facegate.collection.quality_gate import QualityLimits
+from facegate.db.tables import Embedding, Example, Service, Subject, UnknownFace
+from facegate.engine import plugins as face_plugins
+from facegate.engine.similarity import BALANCE, Scale, dots, normalize
+from facegate.errors import NoFaceFound
+from facegate.inference import FaceQuery, Image, Inference
+
+# Two examples this similar hold the same face (the same photo again, re-encoded or resized):
+# measured in docs/gallery-check.md, where one photo at two sizes scored above it and two
+# photos of one person never did.
+DUPLICATE = 0.999
+# False-accept rates the suggestion is worked out for, the lowest the data supports first.
+RATES = (1e-4, 1e-3, 1e-2)
+# The rate the suggested threshold aims at: one different-person pair in a thousand.
+TARGET_RATE = 1e-3
+# Rows compared at a time: a (CHUNK, examples) block of similarities stays a few MB.
+CHUNK = 1024
+# Findings of each kind listed at most, the worst first.
+LISTED = 100
+
+
+@dataclass(frozen=True)
+class Gallery:
+    """A service's examples embedded by one model: row i is example `ids[i]` of subject
+    `subjects[i]`, set aside when `aside[i]`."""
+
+    ids: list[str]
+    subjects: npt.NDArray[np.int64]
+    names: dict[int, str]
+    vectors: npt.NDArray[np.float32]  # normalised rows
+    aside: npt.NDArray[np.bool_]
+
+
+@dataclass(frozen=True)
+class Strangers:
+    """Kept unknown faces embedded by the same model: row i is face `ids[i]`."""
+
+    ids: list[str]
+    vectors: npt.NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Outlier:
+    image_id: str
+    subject: str
+    similarity: float  # the median similarity to the subject's other examples
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Two examples: of two subjects that come close (confusable), or of one face twice."""
+
+    image_ids: tuple[str, str]
+    subjects: tuple[str, str]
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Stranger:
+    face_id: str
+    image_id: str
+    subject: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """The threshold in force, and one suggested by the service's own pairs (decisions.md D65).
+
+    `pairs`: example pairs of different subjects (each subject taken for a different person);
+    `by_rate`: for each false-accept rate, the similarity that accepts that share of them,
+    where there are enough pairs to say (1 / rate at least)."""
+
+    current: float
+    current_false_accept_rate: float | None
+    pairs: int
+    same_pairs: int
+    by_rate: dict[float, float]
+    suggested: float | None
+    suggested_rate: float | None
+    suggested_false_reject_rate: float | None
+
+
+@dataclass(frozen=True)
+class Report:
+    examples: int
+    subjects: int
+    set_aside: list[tuple[str, str]]  # (image id, subject)
+    outliers: list[Outlier]
+    confusable: list[Pair]
+    duplicates: list[Pair]
+    strangers: list[Stranger]
+    threshold: Threshold
+    notes: list[str] = field(default_factory=list)
+
+
+def read(s: Session, *, service: Service, calculator: str) -> tuple[Gallery, Strangers]:
+    """The service's examples and kept unknown faces embedded by `calculator`."""
+    rows = s.execute(
+        select(Example.id, Subject.id, Embedding.vector, Example.set_aside_at)
+        .join(Subject, Subject.id == Example.subject_id)
+        .join(Embedding, Embedding.example_id == Example.id)
+        .where(Subject.service_id == service.id, Embedding.calculator == calculator)
+        .order_by(Subject.id, Example.created_at, Example.id)
+    ).all()
+    faces = s.execute(
+        select(UnknownFace.id, UnknownFace.embedding).where(
+            UnknownFace.service_id == service.id, UnknownFace.calculator == calculator
+        )
+    ).all()
+    gallery = Gallery(
+        [row[0] for row in rows],
+        np.array([row[1] for row in rows], dtype=np.int64),
+        stored.subject_names(s, service_id=service.id),
+        _matrix([row[2] for row in rows]),
+        np.array([row[3] is not None for row in rows], dtype=bool),
+    )
+    return gallery, Strangers([row[0] for row in faces], _matrix([row[1] for row in faces]))
+
+
+def _matrix(blobs: list[bytes]) -> npt.NDArray[np.float32]:
+    if not blobs:
+        return np.zeros((0, 0), dtype=np.float32)
+    return normalize(np.stack([stored.as_vector(blob) for blob in blobs]))
+
+
+def check(
+    gallery: Gallery, strangers: Strangers, *, scale: Scale, threshold: float | None
+) -> Report:
+    """Every finding over the examples that search uses (not those set aside)."""
+    bar = BALANCE if threshold is None else threshold
+    active = np.flatnonzero(~gallery.aside)
+    vectors, subjects = gallery.vectors[active], gallery.subjects[active]
+    ids = [gallery.ids[i] for i in active]
+    names = gallery.names
+    scan = _Scan(vectors, subjects, scale=scale, bar=bar)
+    outliers = [
+        Outlier(ids[i], names[int(subjects[i])], float(median)) for i, median in scan.outliers()
+    ]
+    confusable = [
+        Pair((ids[i], ids[j]), (names[int(subjects[i])], names[int(subjects[j])]), value)
+        for i, j, value in scan.confusable
+    ]
+    duplicates = [
+        Pair((ids[i], ids[j]), (names[int(subjects[i])], names[int(subjects[j])]), value)
+        for i, j, value in scan.duplicates
+    ]
+    return Report(
+        examples=len(active),
+        subjects=len(set(subjects.tolist())),
+        set_aside=[
+            (gallery.ids[i], names[int(gallery.subjects[i])]) for i in np.flatnonzero(gallery.aside)
+        ],
+        outliers=sorted(outliers, key=lambda o: o.similarity)[:LISTED],
+        confusable=sorted(confusable, key=lambda p: -p.similarity)[:LISTED],
+        duplicates=sorted(duplicates, key=lambda p: -p.similarity)[:LISTED],
+        strangers=_strangers(strangers, vectors, subjects, ids, names, scale)[:LISTED],
+        threshold=scan.threshold(bar),
+        notes=scan.notes(),
+    )
+
+
+class _Scan:
+    """One pass over every pair of examples, a block of rows at a time: each row's
+    similarities to its own subject's others, the closest pair of each two subjects over the
+    bar, the near-duplicates, and a histogram of same- and cross-subject pair similarities."""
+
+    # Histogram bins over [0, 1] similarity: thresholds are read to 1e-4.
+    BINS = 10_000
+
+    def __init__(
+        self,
+        vectors: npt.NDArray[np.float32],
+        subjects: npt.NDArray[np.int64],
+        *,
+        scale: Scale,
+        bar: float,
+    ) -> None:
+        self.scale = scale
+        self.same = np.zeros(self.BINS + 1, dtype=np.int64)
+        self.cross = np.zeros(self.BINS + 1, dtype=np.int64)
+        self.own: list[npt.NDArray[np.float32]] = []
+        closest: dict[tuple[int, int], tuple[int, int, float]] = {}
+        self.duplicates: list[tuple[int, int, float]] = []
+        for start, block in _blocks(vectors):
+            values = scale.from_dots(block @ vectors.T)
+            rows = np.arange(start, start + len(block))
+            same = subjects[rows, None] == subjects[None, :]
+            upper = np.arange(len(vectors))[None, :] > rows[:, None]  # each pair once
+            self.same += self._histogram(values[same & upper])
+            self.cross += self._histogram(values[~same & upper])
+            for r, row in enumerate(rows):
+                others = same[r].copy()
+                others[row] = False
+                self.own.append(values[r, others])
+            for r, j in zip(*np.nonzero(upper & (values >= DUPLICATE)), strict=True):
+                self.duplicates.append((int(rows[r]), int(j), float(values[r, j])))
+            for r, j in zip(*np.nonzero(upper & ~same & (values >= bar)), strict=True):
+                i, j = int(rows[r]), int(j)
+                key = (min(subjects[i], subjects[j]), max(subjects[i], subjects[j]))
+                if key not in closest or values[r, j] > closest[key][2]:
+                    closest[key] = (i, j, float(values[r, j]))
+        self.confusable = list(closest.values())
+        self.bar = bar
+
+    def _histogram(self, values: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
+        bins = np.clip((values * self.BINS).astype(np.int64), 0, self.BINS)
+        return np.bincount(bins, minlength=self.BINS + 1)
+
+    def outliers(self) -> Iterator[tuple[int, float]]:
+        """Rows whose median similarity to their subject's other examples is under the bar:
+        the model would call most of them another person."""
+        for i, values in enumerate(self.own):
+            if len(values) and float(np.median(values)) < self.bar:
+                yield i, float(np.median(values))
+
+    def threshold(self, current: float) -> Threshold:
+        pairs, same_pairs = int(self.cross.sum()), int(self.same.sum())
+        # accepted[b]: cross pairs at bin b or over, i.e. accepted at threshold b / BINS.
+        accepted = np.cumsum(self.cross[::-1])[::-1]
+        by_rate = {}
+        for rate in RATES:
+            within = np.flatnonzero(accepted <= rate * pairs)
+            if pairs and pairs * rate >= 1 and len(within):
+                # The lowest bin where at most `rate` of the pairs are accepted.
+                by_rate[rate] = int(within[0]) / self.BINS
+        current_rate = None
+        if pairs:
+            current_rate = float(accepted[min(self.BINS, math.ceil(current * self.BINS))] / pairs)
+        aimed = [rate for rate in RATES if rate >= TARGET_RATE and rate in by_rate]
+        suggested_rate = aimed[0] if aimed else None
+        suggested = by_rate[suggested_rate] if suggested_rate is not None else None
+        refused = None
+        if suggested is not None and same_pairs:
+            below = int(self.same[: round(suggested * self.BINS)].sum())
+            refused = below / same_pairs
+        return Threshold(
+            current=current,
+            current_false_accept_rate=current_rate,
+            pairs=pairs,
+            same_pairs=same_pairs,
+            by_rate=by_rate,
+            suggested=suggested,
+            suggested_rate=suggested_rate,
+            suggested_false_reject_rate=refused,
+        )
+
+    def notes(self) -> list[str]:
+        found = []
+        pairs = int(self.cross.sum())
+        if pairs < 1 / TARGET_RATE:
+            found.append(
+                f"{pairs} pairs of different subjects' examples: a threshold for a false-accept "
+                f"rate of {TARGET_RATE:g} needs {round(1 / TARGET_RATE)} at least; the model's "
+                "published table (docs/models.md) is the better guide here"
+            )
+        return found
+
+
+@dataclass(frozen=True)
+class Refused:
+    """An example whose kept photo the quality gate would refuse today, and why."""
+
+    image_id: str
+    subject: str
+    reasons: list[str]
+
+
+def refused_by_gate(
+    s: Session, *, gallery: Gallery, inference: Inference, limits: QualityLimits
+) -> list[Refused]:
+    """The examples searched (not set aside) whose kept photo's largest face falls outside
+    `limits`; examples without a kept photo cannot be judged and are left out."""
+    found = []
+    query = FaceQuery(limit=1, plugins=[face_plugins.QUALITY])
+    for i in np.flatnonzero(~gallery.aside):
+        data = stored.stored_image(s, example_id=gallery.ids[i])
+        if data is None:
+            continue
+        subject = gallery.names[int(gallery.subjects[i])]
+        try:
+            [face] = inference.faces(Image(data, None), query, embed=False).faces
+        except NoFaceFound:
+            found.append(Refused(gallery.ids[i], subject, ["no face found in the kept photo"]))
+            continue
+        assert face.quality is not None  # asked for by the query
+        reasons = quality_gate.refusals(face.quality, limits)
+        if reasons:
+            found.append(Refused(gallery.ids[i], subject, reasons))
+    return found
+
+
+def _blocks(vectors: npt.NDArray[np.float32]) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
+    for start in range(0, len(vectors), CHUNK):
+        yield start, vectors[start : start + CHUNK]
+
+
+def _strangers(
+    strangers: Strangers,
+    vectors: npt.NDArray[np.float32],
+    subjects: npt.NDArray[np.int64],
+    ids: list[str],
+    names: dict[int, str],
+    scale: Scale,
+) -> list[Stranger]:
+    """Each kept unknown face's closest example, the closest first: a stranger who scores high
+    is a lookalike, or a subject's face that their examples miss."""
+    if not strangers.ids or not len(vectors) or strangers.vectors.shape[1] != vectors.shape[1]:
+        return []
+    found = []
+    for face_id, face in zip(strangers.ids, strangers.vectors, strict=True):
+        values = scale.from_dots(dots(face, vectors))
+        best = int(np.argmax(values))
+        found.append(Stranger(face_id, ids[best], names[int(subjects[best])], float(values[best])))
+    return sorted(found, key=lambda f: -f.similarity)
