@@ -1,4 +1,4 @@
-""""This face is not X" (decisions.md D66) on the real dlib engine over real HTTP, on both
+""" "This face is not X" (decisions.md D66) on the real dlib engine over real HTTP, on both
 databases: the Angelina Jolie -> Kate Siegel false match goes after "this is not Kate Siegel"
 and comes back after undo, while Kate Siegel's own photo and other faces keep their answers;
 rejections are listed, undone and reported as events."""

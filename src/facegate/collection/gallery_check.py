@@ -28,10 +28,11 @@ from facegate.engine.similarity import BALANCE, Scale, dots, normalize
 from facegate.errors import NoFaceFound
 from facegate.inference import FaceQuery, Image, Inference
 
-# Two examples this similar hold the same face (the same photo again, re-encoded or resized):
-# measured in docs/gallery-check.md, where one photo at two sizes scored above it and two
-# photos of one person never did.
-DUPLICATE = 0.999
+# Two examples this close hold the same face (the same photo again, re-encoded or resized), as
+# a share of the distance that scores 0.5 (`Scale.c0`): measured in docs/gallery-check.md, the
+# same photo re-encoded came within 0.21 of it on both model sets, two photos of one person
+# (lfw-dev) never within 0.45.
+DUPLICATE = 0.3
 # False-accept rates the suggestion is worked out for, the lowest the data supports first.
 RATES = (1e-4, 1e-3, 1e-2)
 # The rate the suggested threshold aims at: one different-person pair in a thousand.
@@ -205,8 +206,11 @@ class _Scan:
         self.own: list[npt.NDArray[np.float32]] = []
         closest: dict[tuple[int, int], tuple[int, int, float]] = {}
         self.duplicates: list[tuple[int, int, float]] = []
+        # |a - b|^2 = 2 - 2 a.b: the product over which two unit rows are within that distance.
+        duplicate = 1 - (DUPLICATE * scale.c0) ** 2 / 2
         for start, block in _blocks(vectors):
-            values = scale.from_dots(block @ vectors.T)
+            products = block @ vectors.T
+            values = scale.from_dots(products)
             rows = np.arange(start, start + len(block))
             same = subjects[rows, None] == subjects[None, :]
             upper = np.arange(len(vectors))[None, :] > rows[:, None]  # each pair once
@@ -216,7 +220,7 @@ class _Scan:
                 others = same[r].copy()
                 others[row] = False
                 self.own.append(values[r, others])
-            for r, j in zip(*np.nonzero(upper & (values >= DUPLICATE)), strict=True):
+            for r, j in zip(*np.nonzero(upper & (products >= duplicate)), strict=True):
                 self.duplicates.append((int(rows[r]), int(j), float(values[r, j])))
             for r, j in zip(*np.nonzero(upper & ~same & (values >= bar)), strict=True):
                 i, j = int(rows[r]), int(j)
