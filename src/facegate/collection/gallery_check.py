@@ -235,10 +235,12 @@ class _Scan:
         return np.bincount(bins, minlength=self.BINS + 1)
 
     def outliers(self) -> Iterator[tuple[int, float]]:
-        """Rows whose median similarity to their subject's other examples is under the bar:
-        the model would call most of them another person."""
+        """Rows that the model calls another person than most of their subject's other
+        examples (under the bar against more than half of them), with the median similarity
+        to those. Of a subject's two examples that disagree, both are listed: nothing tells
+        which one is wrong."""
         for i, values in enumerate(self.own):
-            if len(values) and float(np.median(values)) < self.bar:
+            if 2 * np.count_nonzero(values < self.bar) > len(values):
                 yield i, float(np.median(values))
 
     def threshold(self, current: float) -> Threshold:
