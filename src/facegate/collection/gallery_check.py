@@ -24,7 +24,7 @@ from facegate.collection import quality_gate, stored
 from facegate.collection.quality_gate import QualityLimits
 from facegate.db.tables import Embedding, Example, Service, Subject, UnknownFace
 from facegate.engine import plugins as face_plugins
-from facegate.engine.similarity import BALANCE, Scale, dots, normalize
+from facegate.engine.similarity import BALANCE, Scale, normalize
 from facegate.errors import NoFaceFound
 from facegate.inference import FaceQuery, Image, Inference
 
@@ -185,12 +185,14 @@ def check(
 
 
 class _Scan:
-    """One pass over every pair of examples, a block of rows at a time: each row's
-    similarities to its own subject's others, the closest pair of each two subjects over the
-    bar, the near-duplicates, and a histogram of same- and cross-subject pair similarities."""
+    """One pass over every pair of examples, a block of rows at a time, on dot products (one
+    matrix product a block; similarities are worked out only for the pairs a finding lists):
+    each row's similarities to its own subject's others, the closest pair of each two subjects
+    over the bar, the near-duplicates, and histograms of same- and cross-subject products."""
 
-    # Histogram bins over [0, 1] similarity: thresholds are read to 1e-4.
-    BINS = 10_000
+    # Histogram bins over products in [-1, 1]: near the bar a bin is about 2e-4 in similarity
+    # on dlib's steep scale, less on ArcFace's.
+    BINS = 200_000
 
     def __init__(
         self,
@@ -200,7 +202,7 @@ class _Scan:
         scale: Scale,
         bar: float,
     ) -> None:
-        self.scale = scale
+        self.scale, self.bar = scale, bar
         self.same = np.zeros(self.BINS + 1, dtype=np.int64)
         self.cross = np.zeros(self.BINS + 1, dtype=np.int64)
         self.own: list[npt.NDArray[np.float32]] = []
@@ -208,30 +210,40 @@ class _Scan:
         self.duplicates: list[tuple[int, int, float]] = []
         # |a - b|^2 = 2 - 2 a.b: the product over which two unit rows are within that distance.
         duplicate = 1 - (DUPLICATE * scale.c0) ** 2 / 2
+        # Pairs whose product is within a bin of the bar's are compared on similarity itself.
+        near_bar = self.product_of(bar) - 2 / self.BINS
         for start, block in _blocks(vectors):
             products = block @ vectors.T
-            values = scale.from_dots(products)
             rows = np.arange(start, start + len(block))
             same = subjects[rows, None] == subjects[None, :]
             upper = np.arange(len(vectors))[None, :] > rows[:, None]  # each pair once
-            self.same += self._histogram(values[same & upper])
-            self.cross += self._histogram(values[~same & upper])
+            self.same += self._histogram(products[same & upper])
+            self.cross += self._histogram(products[~same & upper])
             for r, row in enumerate(rows):
                 others = same[r].copy()
                 others[row] = False
-                self.own.append(values[r, others])
+                self.own.append(scale.from_dots(products[r, others]))
             for r, j in zip(*np.nonzero(upper & (products >= duplicate)), strict=True):
-                self.duplicates.append((int(rows[r]), int(j), float(values[r, j])))
-            for r, j in zip(*np.nonzero(upper & ~same & (values >= bar)), strict=True):
-                i, j = int(rows[r]), int(j)
+                value = float(scale.from_dots(products[r, j]))
+                self.duplicates.append((int(rows[r]), int(j), value))
+            for r, j in zip(*np.nonzero(upper & ~same & (products >= near_bar)), strict=True):
+                i, j, value = int(rows[r]), int(j), float(scale.from_dots(products[r, j]))
                 key = (min(subjects[i], subjects[j]), max(subjects[i], subjects[j]))
-                if key not in closest or values[r, j] > closest[key][2]:
-                    closest[key] = (i, j, float(values[r, j]))
+                if value >= bar and (key not in closest or value > closest[key][2]):
+                    closest[key] = (i, j, value)
         self.confusable = list(closest.values())
-        self.bar = bar
 
-    def _histogram(self, values: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
-        bins = np.clip((values * self.BINS).astype(np.int64), 0, self.BINS)
+    def product_of(self, similarity: float) -> float:
+        """The dot product of unit rows that scores `similarity` (clipped into the scale)."""
+        clipped = min(max(similarity, 1e-6), 1 - 1e-6)
+        distance = max(self.scale.c0 - math.atanh(2 * clipped - 1) / self.scale.c1, 0.0)
+        return 1 - distance**2 / 2
+
+    def _bin(self, product: float) -> int:
+        return min(max(math.floor((product + 1) * self.BINS / 2), 0), self.BINS)
+
+    def _histogram(self, products: npt.NDArray[np.float32]) -> npt.NDArray[np.int64]:
+        bins = np.clip(((products + 1) * (self.BINS / 2)).astype(np.int64), 0, self.BINS)
         return np.bincount(bins, minlength=self.BINS + 1)
 
     def outliers(self) -> Iterator[tuple[int, float]]:
@@ -245,23 +257,24 @@ class _Scan:
 
     def threshold(self, current: float) -> Threshold:
         pairs, same_pairs = int(self.cross.sum()), int(self.same.sum())
-        # accepted[b]: cross pairs at bin b or over, i.e. accepted at threshold b / BINS.
+        # accepted[b]: cross pairs in bin b or over, i.e. accepted at bin b's lower edge.
         accepted = np.cumsum(self.cross[::-1])[::-1]
         by_rate = {}
         for rate in RATES:
             within = np.flatnonzero(accepted <= rate * pairs)
             if pairs and pairs * rate >= 1 and len(within):
                 # The lowest bin where at most `rate` of the pairs are accepted.
-                by_rate[rate] = int(within[0]) / self.BINS
+                edge = int(within[0]) * 2 / self.BINS - 1
+                by_rate[rate] = round(float(self.scale.from_dots(edge)), 4)
         current_rate = None
         if pairs:
-            current_rate = float(accepted[min(self.BINS, math.ceil(current * self.BINS))] / pairs)
+            current_rate = float(accepted[self._bin(self.product_of(current))] / pairs)
         aimed = [rate for rate in RATES if rate >= TARGET_RATE and rate in by_rate]
         suggested_rate = aimed[0] if aimed else None
         suggested = by_rate[suggested_rate] if suggested_rate is not None else None
         refused = None
         if suggested is not None and same_pairs:
-            below = int(self.same[: round(suggested * self.BINS)].sum())
+            below = int(self.same[: self._bin(self.product_of(suggested))].sum())
             refused = below / same_pairs
         return Threshold(
             current=current,
@@ -337,8 +350,11 @@ def _strangers(
     if not strangers.ids or not len(vectors) or strangers.vectors.shape[1] != vectors.shape[1]:
         return []
     found = []
-    for face_id, face in zip(strangers.ids, strangers.vectors, strict=True):
-        values = scale.from_dots(dots(face, vectors))
-        best = int(np.argmax(values))
-        found.append(Stranger(face_id, ids[best], names[int(subjects[best])], float(values[best])))
+    for start, block in _blocks(strangers.vectors):
+        products = block @ vectors.T
+        best = np.argmax(products, axis=1)
+        values = scale.from_dots(products[np.arange(len(block)), best])
+        for offset, (row, value) in enumerate(zip(best, values, strict=True)):
+            subject = names[int(subjects[row])]
+            found.append(Stranger(strangers.ids[start + offset], ids[row], subject, float(value)))
     return sorted(found, key=lambda f: -f.similarity)
