@@ -300,17 +300,24 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
         s.add(copy)
         s.flush()
         rows = s.execute(
-            select(Example.id, ExampleImage.data)
+            select(Example.id, ExampleImage.data, Example.set_aside_at)
             .outerjoin(ExampleImage, ExampleImage.example_id == Example.id)
             .where(Example.subject_id == subject_id)
         ).all()
-        for original, image in rows:
+        for original, image, set_aside_at in rows:
             example_id = new_uuid()
             copied = [
                 Embedding(calculator=calculator, vector=vector, service_id=clone.id)
                 for calculator, vector in embeddings.get(original, {}).items()
             ]
-            s.add(Example(id=example_id, subject_id=copy.id, embeddings=copied))
+            s.add(
+                Example(
+                    id=example_id,
+                    subject_id=copy.id,
+                    embeddings=copied,
+                    set_aside_at=set_aside_at,  # what the gallery check set aside stays aside
+                )
+            )
             if image is not None:
                 s.add(ExampleImage(example_id=example_id, data=image))
         s.flush()

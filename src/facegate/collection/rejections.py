@@ -6,7 +6,7 @@ is near a rejection of X when the model set calls the two the same person (simil
 `NEAR`) and the face is at least as similar to the rejected face as to X's closest example: the
 rejection stands for a face that is not X, so X is not answered for faces that look more like
 it than like X. X's own photos stay X's: they are closer to X's examples than to the rejected
-face (measured in docs/recognition-trust.md).
+face (measured in docs/gallery-check.md, "This is not X").
 
 Plain functions taking a Session first, like `facegate.collection.store`; the caller owns the
 transaction. A rejection is no collection write (the index holds none): recognition reads the
