@@ -7,9 +7,9 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from facegate.engine.types import Pixels
 from facegate.errors import (
     EmptyImage,
     ImageTooLarge,
@@ -41,8 +41,6 @@ BROKEN_IMAGE_ERRORS: tuple[type[Exception], ...] = (
     struct.error,
     ArithmeticError,
 )
-
-Pixels = npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True)

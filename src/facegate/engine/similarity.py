@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-Floats = npt.NDArray[np.float32]
+from facegate.engine.types import Floats
 
 # `fit` makes the median same-person pair score this much.
 SAME_MEDIAN_SIMILARITY = 0.99
