@@ -188,11 +188,16 @@ class _Scan:
     """One pass over every pair of examples, a block of rows at a time, on dot products (one
     matrix product a block; similarities are worked out only for the pairs a finding lists):
     each row's similarities to its own subject's others, the closest pair of each two subjects
-    over the bar, the near-duplicates, and histograms of same- and cross-subject products."""
+    over the bar, the near-duplicates, and histograms of the same-subject products and of the
+    cross-subject ones in the tail (over TAIL, or the bar if lower), where every threshold the
+    check reports lies; the rest of the cross pairs are only counted."""
 
     # Histogram bins over products in [-1, 1]: near the bar a bin is about 2e-4 in similarity
     # on dlib's steep scale, less on ArcFace's.
     BINS = 200_000
+    # Cross-subject pairs under this similarity are counted, not binned: most pairs of two
+    # people are (dlib: 99 % of lfw-dev's), and no threshold worth suggesting is that low.
+    TAIL = 1e-3
 
     def __init__(
         self,
@@ -212,26 +217,44 @@ class _Scan:
         duplicate = 1 - (DUPLICATE * scale.c0) ** 2 / 2
         # Pairs whose product is within a bin of the bar's are compared on similarity itself.
         near_bar = self.product_of(bar) - 2 / self.BINS
+        self.tail_bin = self._bin(self.product_of(min(self.TAIL, bar)))
+        tail = self.tail_bin * 2 / self.BINS - 1
+        order = np.argsort(subjects, kind="stable")
+        starts = np.flatnonzero(np.diff(subjects[order], prepend=-1))
+        members = {
+            int(subjects[order[first]]): rows
+            for first, rows in zip(starts, np.split(order, starts[1:]), strict=True)
+        }
+        same: list[npt.NDArray[np.float32]] = []
         for start, block in _blocks(vectors):
             products = block @ vectors.T
-            rows = np.arange(start, start + len(block))
-            same = subjects[rows, None] == subjects[None, :]
-            upper = np.arange(len(vectors))[None, :] > rows[:, None]  # each pair once
-            self.same += self._histogram(products[same & upper])
-            self.cross += self._histogram(products[~same & upper])
-            for r, row in enumerate(rows):
-                others = same[r].copy()
-                others[row] = False
-                self.own.append(scale.from_dots(products[r, others]))
-            for r, j in zip(*np.nonzero(upper & (products >= duplicate)), strict=True):
-                value = float(scale.from_dots(products[r, j]))
-                self.duplicates.append((int(rows[r]), int(j), value))
-            for r, j in zip(*np.nonzero(upper & ~same & (products >= near_bar)), strict=True):
-                i, j, value = int(rows[r]), int(j), float(scale.from_dots(products[r, j]))
-                key = (min(subjects[i], subjects[j]), max(subjects[i], subjects[j]))
-                if value >= bar and (key not in closest or value > closest[key][2]):
-                    closest[key] = (i, j, value)
+            for r, row in enumerate(range(start, start + len(block))):
+                mine = members[int(subjects[row])]
+                self.own.append(scale.from_dots(products[r, mine[mine != row]]))
+                same.append(products[r, mine[mine > row]])
+            # Each pair once (j > i), of the few over the tail.
+            found, j = np.nonzero(products >= tail)
+            rows = found + start
+            keep = j > rows
+            found, j, rows = found[keep], j[keep], rows[keep]
+            values = products[found, j]
+            cross = subjects[rows] != subjects[j]
+            self.cross += self._histogram(values[cross])
+            for i, k, value in zip(rows, j, values, strict=True):
+                if value >= duplicate:
+                    similarity = float(scale.from_dots(value))
+                    self.duplicates.append((int(i), int(k), similarity))
+            for i, k, value in zip(rows[cross], j[cross], values[cross], strict=True):
+                if value < near_bar:
+                    continue
+                similarity = float(scale.from_dots(value))
+                key = (min(subjects[i], subjects[k]), max(subjects[i], subjects[k]))
+                if similarity >= bar and (key not in closest or similarity > closest[key][2]):
+                    closest[key] = (int(i), int(k), similarity)
         self.confusable = list(closest.values())
+        if same:
+            self.same = self._histogram(np.concatenate(same))
+        self.pairs = len(vectors) * (len(vectors) - 1) // 2 - int(self.same.sum())
 
     def product_of(self, similarity: float) -> float:
         """The dot product of unit rows that scores `similarity` (clipped into the scale)."""
@@ -256,15 +279,17 @@ class _Scan:
                 yield i, float(np.median(values))
 
     def threshold(self, current: float) -> Threshold:
-        pairs, same_pairs = int(self.cross.sum()), int(self.same.sum())
-        # accepted[b]: cross pairs in bin b or over, i.e. accepted at bin b's lower edge.
+        pairs, same_pairs = self.pairs, int(self.same.sum())
+        # accepted[b]: cross pairs in bin b or over, i.e. accepted at bin b's lower edge (known
+        # from the tail's bin up: below it, every pair under the tail is accepted too).
         accepted = np.cumsum(self.cross[::-1])[::-1]
         by_rate = {}
         for rate in RATES:
             within = np.flatnonzero(accepted <= rate * pairs)
             if pairs and pairs * rate >= 1 and len(within):
-                # The lowest bin where at most `rate` of the pairs are accepted.
-                edge = int(within[0]) * 2 / self.BINS - 1
+                # The lowest bin where at most `rate` of the pairs are accepted, the tail's at
+                # the lowest: a threshold under it accepts pairs that were only counted.
+                edge = max(int(within[0]), self.tail_bin) * 2 / self.BINS - 1
                 by_rate[rate] = round(float(self.scale.from_dots(edge)), 4)
         current_rate = None
         if pairs:
@@ -289,7 +314,7 @@ class _Scan:
 
     def notes(self) -> list[str]:
         found = []
-        pairs = int(self.cross.sum())
+        pairs = self.pairs
         if pairs < 1 / TARGET_RATE:
             found.append(
                 f"{pairs} pairs of different subjects' examples: a threshold for a false-accept "
