@@ -28,10 +28,14 @@ STRANGERS = 500
 
 
 def synthetic(size: int, dimensions: int, seed: int = 0) -> gallery_check.Gallery:
+    """`size` examples, PHOTOS a person, two photos of one person about 0.6 of the scale's c0
+    apart (as lfw-dev's same-person pairs typically are)."""
     rng = np.random.default_rng(seed)
     people = size // PHOTOS
+    spread = 0.6 * SCALES[dimensions].c0 / np.sqrt(2)
     centres = rng.normal(size=(people, dimensions))
-    rows = np.repeat(centres, PHOTOS, axis=0) + 0.2 * rng.normal(size=(people * PHOTOS, dimensions))
+    noise = spread * rng.normal(size=(people * PHOTOS, dimensions))
+    rows = np.repeat(centres, PHOTOS, axis=0) + noise
     subjects = np.repeat(np.arange(people), PHOTOS).astype(np.int64)
     return gallery_check.Gallery(
         [f"e{i}" for i in range(len(rows))],

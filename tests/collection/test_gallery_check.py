@@ -79,3 +79,10 @@ def test_examples_set_aside_are_left_out_and_listed() -> None:
     )
     assert report.set_aside == [("e0", "s0")] and report.examples == 8
     assert report.outliers == report.confusable == []
+
+
+def test_an_empty_gallery_has_nothing_to_say() -> None:
+    empty = gallery(np.zeros((0, 128), dtype=np.float32), np.zeros(0, dtype=np.int64))
+    report = check(empty, NO_STRANGERS, scale=DLIB_SCALE, threshold=None)
+    assert (report.examples, report.subjects, report.threshold.pairs) == (0, 0, 0)
+    assert report.threshold.current_false_accept_rate is None and report.notes

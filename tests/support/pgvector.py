@@ -25,9 +25,7 @@ USER = "postgres"
 def _installed() -> Path:
     spec = importlib.util.find_spec(CARRIER)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            "the pgvector tests need the wheel pgserver (pip install -e '.[test]')"
-        )
+        raise RuntimeError("the pgvector tests need the wheel pgserver (pip install -e '.[test]')")
     return Path(spec.submodule_search_locations[0])
 
 

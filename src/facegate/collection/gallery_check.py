@@ -195,8 +195,8 @@ class _Scan:
     # Histogram bins over products in [-1, 1]: near the bar a bin is about 2e-4 in similarity
     # on dlib's steep scale, less on ArcFace's.
     BINS = 200_000
-    # Cross-subject pairs under this similarity are counted, not binned: most pairs of two
-    # people are (dlib: 99 % of lfw-dev's), and no threshold worth suggesting is that low.
+    # Cross-subject pairs under this similarity are counted, not binned: on dlib's steep scale
+    # most pairs of two people are, and no threshold worth suggesting is that low.
     TAIL = 1e-3
 
     def __init__(
@@ -219,11 +219,12 @@ class _Scan:
         near_bar = self.product_of(bar) - 2 / self.BINS
         self.tail_bin = self._bin(self.product_of(min(self.TAIL, bar)))
         tail = self.tail_bin * 2 / self.BINS - 1
+        # Each subject's rows, grouped in one sort (subject ids are positive).
         order = np.argsort(subjects, kind="stable")
         starts = np.flatnonzero(np.diff(subjects[order], prepend=-1))
+        groups = np.split(order, starts[1:]) if len(order) else []
         members = {
-            int(subjects[order[first]]): rows
-            for first, rows in zip(starts, np.split(order, starts[1:]), strict=True)
+            int(subjects[order[first]]): rows for first, rows in zip(starts, groups, strict=True)
         }
         same: list[npt.NDArray[np.float32]] = []
         for start, block in _blocks(vectors):
@@ -240,13 +241,13 @@ class _Scan:
             values = products[found, j]
             cross = subjects[rows] != subjects[j]
             self.cross += self._histogram(values[cross])
-            for i, k, value in zip(rows, j, values, strict=True):
-                if value >= duplicate:
-                    similarity = float(scale.from_dots(value))
-                    self.duplicates.append((int(i), int(k), similarity))
-            for i, k, value in zip(rows[cross], j[cross], values[cross], strict=True):
-                if value < near_bar:
-                    continue
+            # The tail holds most pairs on ArcFace's scale: the loops below see only the few
+            # pairs a finding may list.
+            twice = values >= duplicate
+            for i, k, value in zip(rows[twice], j[twice], values[twice], strict=True):
+                self.duplicates.append((int(i), int(k), float(scale.from_dots(value))))
+            close = cross & (values >= near_bar)
+            for i, k, value in zip(rows[close], j[close], values[close], strict=True):
                 similarity = float(scale.from_dots(value))
                 key = (min(subjects[i], subjects[k]), max(subjects[i], subjects[k]))
                 if similarity >= bar and (key not in closest or similarity > closest[key][2]):
