@@ -188,16 +188,13 @@ class _Scan:
     """One pass over every pair of examples, a block of rows at a time, on dot products (one
     matrix product a block; similarities are worked out only for the pairs a finding lists):
     each row's similarities to its own subject's others, the closest pair of each two subjects
-    over the bar, the near-duplicates, and histograms of the same-subject products and of the
-    cross-subject ones in the tail (over TAIL, or the bar if lower), where every threshold the
-    check reports lies; the rest of the cross pairs are only counted."""
+    over the bar, the near-duplicates, the cross-subject pairs the bar accepts, a histogram of
+    the same-subject products, and one of the highest cross-subject products: the share of them
+    the highest suggested rate (1e-2) needs, kept while the scan runs (`_Tail`)."""
 
     # Histogram bins over products in [-1, 1]: near the bar a bin is about 2e-4 in similarity
     # on dlib's steep scale, less on ArcFace's.
     BINS = 200_000
-    # Cross-subject pairs under this similarity are counted, not binned: on dlib's steep scale
-    # most pairs of two people are, and no threshold worth suggesting is that low.
-    TAIL = 1e-3
 
     def __init__(
         self,
@@ -208,41 +205,41 @@ class _Scan:
         bar: float,
     ) -> None:
         self.scale, self.bar = scale, bar
-        self.same = np.zeros(self.BINS + 1, dtype=np.int64)
-        self.cross = np.zeros(self.BINS + 1, dtype=np.int64)
         self.own: list[npt.NDArray[np.float32]] = []
         closest: dict[tuple[int, int], tuple[int, int, float]] = {}
         self.duplicates: list[tuple[int, int, float]] = []
         # |a - b|^2 = 2 - 2 a.b: the product over which two unit rows are within that distance.
         duplicate = 1 - (DUPLICATE * scale.c0) ** 2 / 2
         # Pairs whose product is within a bin of the bar's are compared on similarity itself.
-        near_bar = self.product_of(bar) - 2 / self.BINS
-        self.tail_bin = self._bin(self.product_of(min(self.TAIL, bar)))
-        tail = self.tail_bin * 2 / self.BINS - 1
-        # Each subject's rows, grouped in one sort (subject ids are positive).
+        bar_product = self.product_of(bar)
+        near_bar = bar_product - 2 / self.BINS
+        # Each subject's rows, grouped in one sort.
         order = np.argsort(subjects, kind="stable")
         starts = np.flatnonzero(np.diff(subjects[order], prepend=-1))
         groups = np.split(order, starts[1:]) if len(order) else []
         members = {
             int(subjects[order[first]]): rows for first, rows in zip(starts, groups, strict=True)
         }
+        same_pairs = sum(len(rows) * (len(rows) - 1) // 2 for rows in groups)
+        self.pairs = len(vectors) * (len(vectors) - 1) // 2 - same_pairs
+        tail = _Tail(vectors, subjects, self.pairs, ceiling=min(near_bar, duplicate))
         same: list[npt.NDArray[np.float32]] = []
+        over_bar = 0  # ordered pairs (i, j), i == j included, at or over the bar's product
         for start, block in _blocks(vectors):
             products = block @ vectors.T
+            over_bar += int(np.count_nonzero(products >= bar_product))
             for r, row in enumerate(range(start, start + len(block))):
                 mine = members[int(subjects[row])]
                 self.own.append(scale.from_dots(products[r, mine[mine != row]]))
                 same.append(products[r, mine[mine > row]])
-            # Each pair once (j > i), of the few over the tail.
-            found, j = np.nonzero(products >= tail)
+            # Each pair once (j > i), of the few at or over the tail's floor.
+            found, j = np.nonzero(products >= tail.floor)
             rows = found + start
             keep = j > rows
             found, j, rows = found[keep], j[keep], rows[keep]
             values = products[found, j]
             cross = subjects[rows] != subjects[j]
-            self.cross += self._histogram(values[cross])
-            # The tail holds most pairs on ArcFace's scale: the loops below see only the few
-            # pairs a finding may list.
+            tail.add(values[cross])
             twice = values >= duplicate
             for i, k, value in zip(rows[twice], j[twice], values[twice], strict=True):
                 self.duplicates.append((int(i), int(k), float(scale.from_dots(value))))
@@ -253,9 +250,14 @@ class _Scan:
                 if similarity >= bar and (key not in closest or similarity > closest[key][2]):
                     closest[key] = (int(i), int(k), similarity)
         self.confusable = list(closest.values())
-        if same:
-            self.same = self._histogram(np.concatenate(same))
-        self.pairs = len(vectors) * (len(vectors) - 1) // 2 - int(self.same.sum())
+        same_products = np.concatenate(same) if same else np.zeros(0, dtype=np.float32)
+        self.same = self._histogram(same_products)
+        self.cross = self._histogram(tail.values())
+        # Bins from here up hold every cross pair there is (the bin of the floor, partly).
+        self.tail_bin = min(self._bin(tail.floor) + 1, self.BINS)
+        # Ordered pairs counted each pair twice and each row with itself once.
+        same_over = int(np.count_nonzero(same_products >= bar_product))
+        self.accepted_at_bar = (over_bar - len(vectors)) // 2 - same_over
 
     def product_of(self, similarity: float) -> float:
         """The dot product of unit rows that scores `similarity` (clipped into the scale)."""
@@ -291,10 +293,12 @@ class _Scan:
                 # The lowest bin where at most `rate` of the pairs are accepted, the tail's at
                 # the lowest: a threshold under it accepts pairs that were only counted.
                 edge = max(int(within[0]), self.tail_bin) * 2 / self.BINS - 1
-                by_rate[rate] = round(float(self.scale.from_dots(edge)), 4)
-        current_rate = None
-        if pairs:
-            current_rate = float(accepted[self._bin(self.product_of(current))] / pairs)
+                # Rounded up to the 5 places answers show: it accepts no more than it says.
+                # Where the scale is flat at 0 (pairs far beyond its range) it cannot tell.
+                similarity = math.ceil(float(self.scale.from_dots(edge)) * 1e5) / 1e5
+                if similarity > 0:
+                    by_rate[rate] = similarity
+        current_rate = self.accepted_at_bar / pairs if pairs else None
         aimed = [rate for rate in RATES if rate >= TARGET_RATE and rate in by_rate]
         suggested_rate = aimed[0] if aimed else None
         suggested = by_rate[suggested_rate] if suggested_rate is not None else None
@@ -356,6 +360,52 @@ def refused_by_gate(
         if reasons:
             found.append(Refused(gallery.ids[i], subject, reasons))
     return found
+
+
+class _Tail:
+    """The highest cross-subject products seen so far: at least the `SHARE` of all pairs that
+    the highest suggested rate needs, each at or over `floor`, which rises as they come so that
+    a block adds a few values, not all of its pairs, up to `ceiling` at most: the scan reads
+    the confusable pairs and duplicates from the pairs at or over the floor."""
+
+    SHARE = max(RATES)
+    # Pairs sampled to set the first floor: the highest 2 % of them, well below the 1 % sought.
+    SAMPLE = 100_000
+
+    def __init__(
+        self,
+        vectors: npt.NDArray[np.float32],
+        subjects: npt.NDArray[np.int64],
+        pairs: int,
+        *,
+        ceiling: float,
+    ) -> None:
+        self.kept = math.ceil(self.SHARE * pairs) + 1
+        self.parts: list[npt.NDArray[np.float32]] = []
+        self.size = 0
+        self.floor = -1.0
+        rng = np.random.default_rng(0)
+        first, second = rng.integers(len(vectors), size=(2, min(self.SAMPLE, pairs)))
+        other = subjects[first] != subjects[second]
+        if other.any():
+            sampled = np.sum(vectors[first[other]] * vectors[second[other]], axis=1)
+            self.floor = float(np.quantile(sampled, 1 - 2 * self.SHARE))
+        self.ceiling = ceiling
+        self.floor = min(self.floor, ceiling)
+
+    def add(self, values: npt.NDArray[np.float32]) -> None:
+        self.parts.append(values)
+        self.size += len(values)
+        if self.size > 4 * self.kept:
+            everything = self.values()
+            kth = float(np.partition(everything, len(everything) - self.kept)[-self.kept])
+            # Ties at the k-th value stay, so every pair at or over the floor is kept.
+            self.floor = min(max(self.floor, kth), self.ceiling)
+            self.parts = [everything[everything >= self.floor]]
+            self.size = len(self.parts[0])
+
+    def values(self) -> npt.NDArray[np.float32]:
+        return np.concatenate(self.parts) if self.parts else np.zeros(0, dtype=np.float32)
 
 
 def _blocks(vectors: npt.NDArray[np.float32]) -> Iterator[tuple[int, npt.NDArray[np.float32]]]:
