@@ -14,10 +14,14 @@ RNG = np.random.default_rng(7)
 
 
 def people(count: int, photos: int, spread: float = 0.18) -> tuple[np.ndarray, np.ndarray]:
-    """`photos` embeddings around each of `count` random people: rows and subject ids."""
-    centres = RNG.normal(size=(count, 128))
-    rows = np.repeat(centres, photos, axis=0) + spread * RNG.normal(size=(count * photos, 128))
-    return normalize(rows), np.repeat(np.arange(count), photos)
+    """`photos` embeddings of each of `count` people, as dlib places faces: two people about
+    0.65 apart (cosine 0.79 around a shared direction), two photos of one about 0.25."""
+    shared = normalize(RNG.normal(size=128))
+    centres = normalize(shared + 0.52 * RNG.normal(size=(count, 128)) / np.sqrt(128))
+    noise = spread * RNG.normal(size=(count * photos, 128)) / np.sqrt(128)
+    return normalize(np.repeat(centres, photos, axis=0) + noise), np.repeat(
+        np.arange(count), photos
+    )
 
 
 def gallery(vectors: np.ndarray, subjects: np.ndarray, aside: tuple[int, ...] = ()) -> Gallery:
