@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from facegate import face_services
 from facegate.api import openapi as doc
@@ -13,19 +13,18 @@ from facegate.api import render, schemas
 from facegate.api.deps import (
     Body,
     BodyDep,
-    IndexDep,
+    ClientAddress,
     InferenceDep,
+    RecognitionsDep,
     RecognitionService,
     SessionDep,
     SettingsDep,
 )
 from facegate.api.params import embeddings_field
-from facegate.api.unknown_faces import keep_strangers
-from facegate.collection import assignment, rejections
+from facegate.collection.recognition import Matching
 from facegate.collection.search import Match
 from facegate.db.tables import Service
-from facegate.events import outbox
-from facegate.inference import embeddings
+from facegate.engine.similarity import round5
 
 router = APIRouter(prefix="/recognition", tags=["recognition"])
 
@@ -46,54 +45,32 @@ router = APIRouter(prefix="/recognition", tags=["recognition"])
     ),
 )
 def recognize(
-    request: Request,
     service: RecognitionService,
     body: BodyDep,
     session: SessionDep,
-    inference: InferenceDep,
-    index: IndexDep,
+    recognitions: RecognitionsDep,
     settings: SettingsDep,
+    source: ClientAddress,
 ) -> dict[str, Any]:
     query = body.params.face_query()
-    shape = face_services.response_format_of(service, default=settings.response_format)
-    count = body.params.prediction_count()
-    detect = body.params.boolean("detect_faces", True)
-    per_subject, min_similarity = _matching(service, body)
-    image = body.image()
-    # A service that keeps unknown faces keeps their pictures, cut from the decoded photo.
-    analysis = inference.faces(image, query, detect=detect, pictures=service.keep_unknown_faces)
-    matches = assignment.recognise(
-        index,
+    recognition = recognitions.photo(
+        session,
         service,
-        embeddings(analysis.faces),
-        k=count,
-        per_subject=per_subject,
-        min_similarity=min_similarity,
-        rejections=rejections.load(session, service=service, calculator=inference.calculator_id),
-        unique=body.params.boolean("unique_subjects", service.unique_subjects),
-        scale=inference.scale,
+        body.image(),
+        query=query,
+        matching=replace(
+            matching(service, body),
+            unique=body.params.boolean("unique_subjects", service.unique_subjects),
+        ),
+        detect=body.params.boolean("detect_faces", True),
+        source=source,
     )
-    # Before the count below, whose upsert would hold SQLite's write lock against this.
-    keep_strangers(
-        request,
-        service=service,
-        faces=analysis.faces,
-        matches=matches,
-        threshold=min_similarity,
-        inference=inference,
-        settings=settings,
-    )
+    shape = face_services.response_format_of(service, default=settings.response_format)
     result = [
-        render.face(face, query, shape, round_box=True) | {"subjects": _subjects(found)}
-        for face, found in zip(analysis.faces, matches, strict=True)
+        render.face(one.face, query, shape, round_box=True) | {"subjects": _subjects(one.matches)}
+        for one in recognition.faces
     ]
-    # Cheap inserts in the request's transaction; the worker delivers them later.
-    outbox.publish(
-        session, service=service, events=[_event(face, threshold=min_similarity) for face in result]
-    )
-    # Counted last: the upsert locks the day's row until commit, so not during inference.
-    face_services.count_request(session, service=service)
-    return render.with_versions({"result": result}, analysis, query)
+    return render.with_versions({"result": result}, recognition.analysis, query)
 
 
 @router.post(
@@ -108,52 +85,30 @@ def recognize(
 def recognize_embeddings(
     service: RecognitionService,
     body: BodyDep,
-    session: SessionDep,
-    index: IndexDep,
+    recognitions: RecognitionsDep,
     inference: InferenceDep,
 ) -> dict[str, Any]:
-    count = body.params.prediction_count()
-    per_subject, min_similarity = _matching(service, body)
-    embeddings = embeddings_field(body.json, "embeddings", size=inference.dimensions)
-    # The embeddings need not come from one photo: one subject may answer several.
-    matches = assignment.recognise(
-        index,
-        service,
-        np.asarray(embeddings, dtype=np.float32),
-        k=count,
-        per_subject=per_subject,
-        min_similarity=min_similarity,
-        rejections=rejections.load(session, service=service, calculator=inference.calculator_id),
-        unique=False,
-        scale=inference.scale,
-    )
+    vectors = embeddings_field(body.json, "embeddings", size=inference.dimensions)
+    found = recognitions.search_vectors(service, vectors, matching=matching(service, body))
     result = [
-        {"embedding": vector, "similarities": _subjects(found)}
-        for vector, found in zip(embeddings, matches, strict=True)
+        {"embedding": vector, "similarities": _subjects(matches)}
+        for vector, matches in zip(vectors, found, strict=True)
     ]
     return {"result": result}
 
 
-def _matching(service: Service, body: Body) -> tuple[bool, float | None]:
-    """`aggregate` and the threshold in force: the request's `min_similarity`, else the
-    service's (facegate extensions, decisions.md D19)."""
-    requested = body.params.min_similarity()
-    return body.params.per_subject(), face_services.min_similarity_of(service, requested=requested)
-
-
-def _event(face: dict[str, Any], *, threshold: float | None) -> tuple[str, dict[str, Any]]:
-    """A rendered face as an event: recognised or not by its best match against the threshold
-    in force, as unknown faces are told apart (docs/events.md)."""
-    best = face["subjects"][0] if face["subjects"] else {}
-    return outbox.face_event(
-        box=face.get("box", {}),
-        subject=best.get("subject"),
-        similarity=best.get("similarity"),
-        threshold=threshold,
+def matching(service: Service, body: Body) -> Matching:
+    """`prediction_count`, `aggregate` and the threshold in force: the request's
+    `min_similarity`, else the service's (facegate extensions, decisions.md D19)."""
+    return Matching.of(
+        service,
+        count=body.params.prediction_count(),
+        per_subject=body.params.per_subject(),
+        requested=body.params.min_similarity(),
     )
 
 
 def _subjects(matches: list[Match]) -> list[dict[str, Any]]:
     """Matches as CompreFace shows them: one per stored example, best first, duplicates kept
     (unless `aggregate=subject`)."""
-    return [{"subject": m.subject, "similarity": render.round5(m.similarity)} for m in matches]
+    return [{"subject": m.subject, "similarity": round5(m.similarity)} for m in matches]

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 import numpy.typing as npt
 
-from facegate.engine.faces import AgeRange, Gender
+if TYPE_CHECKING:  # faces -> similarity -> types: imported for the protocols' types only
+    from facegate.engine.faces import AgeRange, Gender
 
 Pixels = npt.NDArray[np.uint8]
 Floats = npt.NDArray[np.float32]
