@@ -13,7 +13,7 @@ The status comes from a few bases; each domain class adds CompreFace's code and 
     |                           AdministratorRequired
     +-- NotFound 404            services, applications, users, subjects, examples, webhooks,
     |                           clusters and faces of unknown faces (ClusterNotFound,
-    |                           UnknownFaceNotFound)
+    |                           UnknownFaceNotFound), rejections (RejectionNotFound)
     +-- MethodNotAllowed 405    WritesDuringMigration
     +-- RequestTimedOut 408     a body that stopped arriving
     +-- Conflict 409            EmbeddedByOtherModel, MigrationImpossible, IdempotencyKeyInFlight,
@@ -498,6 +498,13 @@ class UnknownFaceNotFound(NotFound):
 
     def __init__(self, face_id: str) -> None:
         super().__init__(f"Unknown face {face_id} not found")
+
+
+class RejectionNotFound(NotFound):
+    """No rejection ("this is not X") with this id in the service (decisions.md D66)."""
+
+    def __init__(self, rejection_id: str) -> None:
+        super().__init__(f"Rejection {rejection_id} not found")
 
 
 class NameNotUnique(BadRequest):

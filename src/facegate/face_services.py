@@ -133,6 +133,13 @@ def set_keep_unknown_faces(s: Session, *, service: Service, keep: bool) -> None:
     s.flush()
 
 
+def set_unique_subjects(s: Session, *, service: Service, unique: bool) -> None:
+    """Whether recognition gives each subject to one face of a photo at most, unless a request
+    says otherwise (`unique_subjects`, decisions.md D67)."""
+    service.unique_subjects = unique
+    s.flush()
+
+
 def frigate_services(s: Session) -> list[tuple[int, str]]:
     """The recognition services that take Frigate's person events, oldest first: (id, their
     cameras, comma-separated; "" every camera)."""
@@ -274,6 +281,7 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
     clone.similarity_threshold = service.similarity_threshold
     clone.enrolment_quality = service.enrolment_quality
     clone.keep_unknown_faces = service.keep_unknown_faces
+    clone.unique_subjects = service.unique_subjects
     subjects = s.execute(
         select(Subject.id, Subject.name, Subject.name_key).where(Subject.service_id == service.id)
     ).all()
@@ -283,17 +291,24 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
         s.add(copy)
         s.flush()
         rows = s.execute(
-            select(Example.id, ExampleImage.data)
+            select(Example.id, ExampleImage.data, Example.set_aside_at)
             .outerjoin(ExampleImage, ExampleImage.example_id == Example.id)
             .where(Example.subject_id == subject_id)
         ).all()
-        for original, image in rows:
+        for original, image, set_aside_at in rows:
             example_id = new_uuid()
             copied = [
                 Embedding(calculator=calculator, vector=vector, service_id=clone.id)
                 for calculator, vector in embeddings.get(original, {}).items()
             ]
-            s.add(Example(id=example_id, subject_id=copy.id, embeddings=copied))
+            s.add(
+                Example(
+                    id=example_id,
+                    subject_id=copy.id,
+                    embeddings=copied,
+                    set_aside_at=set_aside_at,  # what the gallery check set aside stays aside
+                )
+            )
             if image is not None:
                 s.add(ExampleImage(example_id=example_id, data=image))
         s.flush()

@@ -546,6 +546,23 @@ def test_keeping_unknown_faces_is_a_service_setting(browser: Callable[[], Browse
     assert ok(b.get(f"{models}/{service['id']}"))["keepUnknownFaces"] is False
 
 
+def test_one_subject_per_photo_is_a_service_setting(browser: Callable[[], Browser]) -> None:
+    """A facegate extension (decisions.md D67): off by default; on, kept by a clone; anything
+    but true or false refused."""
+    b, _ = account(browser, "owner@example.com")
+    app = ok(b.post("/admin/app", {"name": "Home"}), 201)
+    models = f"/admin/app/{app['id']}/model"
+    service = ok(b.post(models, {"name": "door", "type": "recognition"}), 201)
+    assert service["uniqueSubjects"] is False
+    settings = f"{models}/{service['id']}/settings"
+    assert ok(b.put(settings, {"uniqueSubjects": True}))["uniqueSubjects"] is True
+    assert ok(b.put(settings, {"similarityThreshold": 0.5}))["uniqueSubjects"] is True
+    assert ok(b.post(f"{models}/{service['id']}", {"name": "copy"}), 201)["uniqueSubjects"]
+    for bad in (None, "yes", 1):
+        refused(b.put(settings, {"uniqueSubjects": bad}), 400, 26)
+    assert ok(b.put(settings, {"uniqueSubjects": False}))["uniqueSubjects"] is False
+
+
 # --- the real application, as `facegate serve` runs it ------------------------------------------
 
 

@@ -355,3 +355,27 @@ def test_rows_alike_to_16_bits_are_ranked_and_scored_exactly(
     with sessions() as s:
         subject = store.get_subject(s, service=service, name="Near").id
     assert registry.best_of_subject(service, query, subject_id=subject) == [matches[0]]
+
+
+def test_set_aside_examples_leave_every_process_index_until_restored(
+    sessions: sessionmaker[Session], registry: IndexRegistry, service: Service
+) -> None:
+    """A set-aside is a recorded write (decisions.md D65): a process holding the service follows
+    it, one loading the service afresh leaves the example out, and a restore brings it back to
+    both; a write between them is followed too."""
+    kept, aside = add(sessions, service, "a", 1), add(sessions, service, "b", 2)
+    assert top(registry, service, vector(2)) == [("b", aside)]
+    with sessions.begin() as s:
+        [changed] = store.set_aside(s, service=service, ids=[aside, "not-an-id"], aside=True)
+        assert changed.image_id == aside
+    fresh = IndexRegistry(sessions, calculator=CALC, scale=DLIB_SCALE)
+    for index in (registry, fresh):
+        assert top(index, service, vector(2), k=-1) == [("a", kept)]
+    late = add(sessions, service, "c", 3)
+    with sessions.begin() as s:
+        store.set_aside(s, service=service, ids=[aside], aside=False)
+        assert store.set_aside(s, service=service, ids=[aside], aside=False) == []
+    for index in (registry, fresh, IndexRegistry(sessions, calculator=CALC, scale=DLIB_SCALE)):
+        found = {example for _, example in top(index, service, vector(2), k=-1)}
+        assert found == {kept, aside, late}
+        assert top(index, service, vector(2)) == [("b", aside)]

@@ -331,6 +331,11 @@ def set_keep_unknown_faces(s: Session, *, standing: Access, service: Service, ke
     face_services.set_keep_unknown_faces(s, service=service, keep=keep)
 
 
+def set_unique_subjects(s: Session, *, standing: Access, service: Service, unique: bool) -> None:
+    standing.require_edit_services()
+    face_services.set_unique_subjects(s, service=service, unique=unique)
+
+
 def set_frigate_cameras(
     s: Session, *, standing: Access, service: Service, cameras: str | None
 ) -> None:

@@ -141,6 +141,13 @@ AGGREGATE = query(
     "`prediction_count` counts people; `example`: one entry per stored example (CompreFace)",
 )
 MATCHING = (MIN_SIMILARITY, AGGREGATE)
+UNIQUE_SUBJECTS = query(
+    "unique_subjects",
+    {"type": "boolean"},
+    "facegate: give each subject to one face of the photo at most, sharing subjects out by the "
+    "best total similarity; default: the service's setting (`uniqueSubjects`, off) "
+    f"({_TOLERANT_BOOLEAN})",
+)
 SUBJECT_TO_ADD = query(
     "subject", {"type": "string", "minLength": 1}, "The subject to add the example to"
 ) | {"required": True}

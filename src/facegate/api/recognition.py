@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
@@ -32,7 +33,13 @@ router = APIRouter(prefix="/recognition", tags=["recognition"])
     "/recognize",
     **doc.operation(
         schemas.Recognition,
-        params=(*doc.FACE_QUERY, doc.PREDICTION_COUNT, doc.DETECT_FACES, *doc.MATCHING),
+        params=(
+            *doc.FACE_QUERY,
+            doc.PREDICTION_COUNT,
+            doc.DETECT_FACES,
+            *doc.MATCHING,
+            doc.UNIQUE_SUBJECTS,
+        ),
         body=doc.image_body("file"),
         refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.IMAGE),
     ),
@@ -51,7 +58,10 @@ def recognize(
         service,
         body.image(),
         query=query,
-        matching=matching(service, body),
+        matching=replace(
+            matching(service, body),
+            unique=body.params.boolean("unique_subjects", service.unique_subjects),
+        ),
         detect=body.params.boolean("detect_faces", True),
         source=source,
     )

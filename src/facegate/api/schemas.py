@@ -316,6 +316,93 @@ class NamedCluster(BaseModel):
     image_ids: list[str] = Field(description="The examples the cluster's faces became")
 
 
+class SetAside(BaseModel):
+    image_id: str
+    subject: str
+    set_aside: bool = Field(description="Whether search now leaves the example out")
+
+
+class CheckedExample(BaseModel):
+    image_id: str
+    subject: str
+
+
+class Outlier(CheckedExample):
+    similarity: float = Field(description="Median similarity to the subject's other examples")
+
+
+class QualityRefusal(CheckedExample):
+    reasons: list[str] = Field(description="What the quality gate would say of its kept photo")
+
+
+class CheckedPair(BaseModel):
+    image_ids: list[str] = Field(min_length=2, max_length=2)
+    subjects: list[str] = Field(min_length=2, max_length=2)
+    similarity: float
+
+
+class CheckedStranger(BaseModel):
+    face_id: str = Field(description="The kept unknown face")
+    url: str = Field(description="Its picture (send the service's `x-api-key`)")
+    image_id: str = Field(description="The example it comes closest to")
+    subject: str
+    similarity: float
+
+
+class FalseAcceptRate(BaseModel):
+    rate: float
+    similarity: float = Field(description="The threshold that accepts this share of the pairs")
+
+
+class ThresholdAdvice(BaseModel):
+    current: float = Field(description="The threshold in force (0.5 when the service has none)")
+    current_false_accept_rate: float | None = Field(
+        description="The share of different subjects' example pairs that it accepts"
+    )
+    pairs: int = Field(ge=0, description="Example pairs of different subjects")
+    same_subject_pairs: int = Field(ge=0)
+    by_rate: list[FalseAcceptRate]
+    suggested: float | None
+    suggested_false_accept_rate: float | None
+    suggested_false_reject_rate: float | None = Field(
+        description="The share of same-subject example pairs that the suggestion refuses"
+    )
+
+
+class GalleryCheck(BaseModel):
+    """What in the service's examples may make recognition wrong (docs/gallery-check.md)."""
+
+    model: str = Field(description="The model whose embeddings were checked")
+    examples: int = Field(ge=0, description="Examples searched (not set aside)")
+    subjects: int = Field(ge=0)
+    set_aside: list[CheckedExample]
+    outliers: list[Outlier]
+    confusable: list[CheckedPair] = Field(description="The closest examples of two subjects")
+    duplicates: list[CheckedPair]
+    quality: list[QualityRefusal] | None = Field(description="Null unless `quality=true`")
+    strangers: list[CheckedStranger]
+    threshold: ThresholdAdvice
+    notes: list[str]
+
+
+class RejectionQuery(BaseModel):
+    """A face recognition wrongly gave `subject`: its embedding (`face_plugins=calculator`)."""
+
+    subject: str = Field(min_length=1)
+    embedding: Embedding
+
+
+class Rejection(BaseModel):
+    id: str
+    subject: str
+    model: str = Field(description="The model of the rejected embedding")
+    created: str = Field(description="ISO 8601 in UTC")
+
+
+class Rejections(BaseModel):
+    rejections: list[Rejection] = Field(description="Newest first")
+
+
 # --- keyless -----------------------------------------------------------------------------------
 
 

@@ -13,6 +13,7 @@ import typer
 
 from facegate.cli.backup import backup, restore
 from facegate.cli.bursts import recognize_burst
+from facegate.cli.gallery_check import gallery_check
 from facegate.cli.models import migrate, models_app
 from facegate.cli.options import DataDirOption, ModelOption, database, settings_from
 from facegate.cli.transfer import export_command, import_command
@@ -28,6 +29,7 @@ app.command()(migrate)
 app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("recognize-burst")(recognize_burst)
+app.command("gallery-check")(gallery_check)
 
 
 @app.callback(invoke_without_command=True)

@@ -33,6 +33,8 @@ class Kind(StrEnum):
     MERGED = "merged"  # {source, target, name}: source's examples now belong to target
     CLEARED = "cleared"  # every example of the service is gone
     UNEMBEDDED = "unembedded"  # {calculator}: every embedding of that model is gone
+    SET_ASIDE = "set_aside"  # {examples}: kept, but no search finds them (decisions.md D65)
+    RESTORED = "restored"  # {examples}: set-aside examples searched again
 
 
 @dataclass(frozen=True)

@@ -163,12 +163,10 @@ class _Collection:
         detail = change.detail
         match change.kind:
             case changes.Kind.EMBEDDED if detail["calculator"] == calculator:
-                # Absent from `embedded`: deleted by a later write of the same log.
-                added = [example for example in detail["examples"] if example in embedded]
-                self._remove(tuple(added))  # those the same model embedded anew
-                for example in added:
-                    self._append(example, *embedded[example])
-            case changes.Kind.REMOVED:
+                self._add(detail["examples"], embedded)
+            case changes.Kind.RESTORED:
+                self._add(detail["examples"], embedded)
+            case changes.Kind.REMOVED | changes.Kind.SET_ASIDE:
                 self._remove(tuple(detail["examples"]))
             case changes.Kind.RENAMED:
                 self.names[detail["subject"]] = detail["name"]
@@ -181,6 +179,14 @@ class _Collection:
                 self._clear()
             case changes.Kind.UNEMBEDDED if detail["calculator"] == calculator:
                 self._clear()
+
+    def _add(self, examples: list[str], embedded: dict[str, tuple[bytes, int, str]]) -> None:
+        """Append these examples' rows, replacing any they had (the same model embedded anew).
+        Absent from `embedded`: deleted or set aside by a later write of the same log."""
+        added = [example for example in examples if example in embedded]
+        self._remove(tuple(added))
+        for example in added:
+            self._append(example, *embedded[example])
 
     def _append(self, example_id: str, blob: bytes, subject_id: int, subject: str) -> None:
         vector = rounded(np.frombuffer(blob, dtype="<f4"))
@@ -378,12 +384,16 @@ class IndexRegistry:
     def _embedded(
         self, s: Session, writes: list[changes.Change]
     ) -> dict[str, tuple[bytes, int, str]]:
-        """The rows of the examples these writes embedded with this process's model."""
+        """The rows of the examples these writes embedded with this process's model, or
+        restored to search."""
         added = [
             example
             for change in writes
-            if change.kind == changes.Kind.EMBEDDED
-            and change.detail["calculator"] == self.calculator
+            if change.kind == changes.Kind.RESTORED
+            or (
+                change.kind == changes.Kind.EMBEDDED
+                and change.detail["calculator"] == self.calculator
+            )
             for example in change.detail["examples"]
         ]
         if not added:

@@ -253,15 +253,17 @@ class PgvectorSearch:
         *,
         limit: int | None = None,
     ) -> list[Candidate]:
-        """This model's rows of the service that meet `condition` (over `embeddings`), nearest
-        first by `order`, with their subjects and exact embeddings. The model's id is written
-        into the statement (checked by `prepare`), so that PostgreSQL's generic plans can use
-        the model's partial index too."""
+        """This model's rows of the service that meet `condition` (over `embeddings`) and are
+        not set aside (decisions.md D65), nearest first by `order`, with their subjects and
+        exact embeddings. The model's id is written into the statement (checked by `prepare`),
+        so that PostgreSQL's generic plans can use the model's partial index too."""
         statement = text(
             "WITH near AS MATERIALIZED ("
             " SELECT example_id, vector FROM embeddings"
             f" WHERE calculator = '{self.calculator}' AND service_id = :service"
-            f" AND {condition} ORDER BY {order}"
+            f" AND {condition} AND NOT EXISTS (SELECT 1 FROM examples aside"
+            " WHERE aside.id = embeddings.example_id AND aside.set_aside_at IS NOT NULL)"
+            f" ORDER BY {order}"
             f"{'' if limit is None else ' LIMIT :limit'})"
             " SELECT near.example_id, near.vector, subjects.id, subjects.name FROM near"
             " JOIN examples ON examples.id = near.example_id"

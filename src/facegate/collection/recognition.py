@@ -16,7 +16,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.collection import bursts, statistics, unknown
+from facegate.collection import assignment, bursts, rejections, statistics, unknown
 from facegate.collection.search import Match, Search
 from facegate.db.tables import Service
 from facegate.engine.faces import Analysis, Face
@@ -36,6 +36,8 @@ class Matching:
     count: int = 1
     per_subject: bool = False
     min_similarity: float | None = None
+    # Each subject given to one face of the photo at most (decisions.md D67).
+    unique: bool = False
 
     @classmethod
     def of(
@@ -110,13 +112,20 @@ class Recognitions:
     def search_vectors(
         self, service: Service, vectors: npt.ArrayLike, *, matching: Matching
     ) -> list[list[Match]]:
-        """The matches of each embedding (`/embeddings/recognize`; nothing kept or counted)."""
-        return self.search.search(
+        """The matches of each embedding (`/embeddings/recognize`; nothing kept or counted),
+        less the subjects the service's rejections take from it (decisions.md D66)."""
+        with self.sessions() as s:
+            rejected = rejections.load(s, service=service, calculator=self.inference.calculator_id)
+        return assignment.recognise(
+            self.search,
             service,
             np.asarray(vectors, dtype=np.float32),
             k=matching.count,
             per_subject=matching.per_subject,
             min_similarity=matching.min_similarity,
+            rejections=rejected,
+            unique=matching.unique,
+            scale=self.inference.scale,
         )
 
     def burst(

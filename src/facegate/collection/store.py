@@ -441,6 +441,54 @@ def delete_examples(s: Session, *, service: Service, ids: Collection[str]) -> li
     return found
 
 
+def set_aside(
+    s: Session, *, service: Service, ids: Collection[str], aside: bool
+) -> list[ExampleRef]:
+    """Set these examples aside (`aside`), so that no search finds them, or restore them
+    (decisions.md D65); unknown ids and examples already so are skipped. Returns those changed."""
+    version = _write(s, service)
+    candidates = [example_id for example_id in ids if could_be_id(example_id)]
+    found = [
+        ExampleRef(example_id, name)
+        for example_id, name in s.execute(
+            select(Example.id, Subject.name)
+            .join(Subject, Subject.id == Example.subject_id)
+            .where(
+                Subject.service_id == service.id,
+                Example.id.in_(candidates),
+                Example.set_aside_at.is_(None) if aside else Example.set_aside_at.is_not(None),
+            )
+        )
+    ]
+    changed = tuple(ref.image_id for ref in found)
+    if changed:
+        s.execute(
+            update(Example)
+            .where(Example.id.in_(changed))
+            .values(set_aside_at=utcnow() if aside else None)
+            .execution_options(synchronize_session=False)
+        )
+    changes.record(
+        s,
+        service_id=service.id,
+        version=version,
+        kind=changes.Kind.SET_ASIDE if aside else changes.Kind.RESTORED,
+        examples=changed,
+    )
+    outbox.publish(
+        s,
+        service=service,
+        events=[
+            (
+                outbox.EXAMPLE_SET_ASIDE if aside else outbox.EXAMPLE_RESTORED,
+                {"image_id": ref.image_id, "subject": ref.subject},
+            )
+            for ref in found
+        ],
+    )
+    return found
+
+
 def delete_example(s: Session, *, service: Service, example_id: str) -> ExampleRef:
     deleted = delete_examples(s, service=service, ids=[example_id])
     if not deleted:

@@ -23,13 +23,18 @@ def service_version(s: Session, *, service_id: int) -> int | None:
 def collection_rows(
     s: Session, *, service_id: int, calculator: str, chunk: int = 10_000
 ) -> Iterator[Sequence[tuple[str, bytes, int]]]:
-    """(example id, embedding bytes, subject id) of one calculator's examples, in chunks, so
-    loading a million rows never holds them all as Python objects."""
+    """(example id, embedding bytes, subject id) of one calculator's examples that are not set
+    aside (decisions.md D65), in chunks, so loading a million rows never holds them all as
+    Python objects."""
     result = s.execute(
         select(Example.id, Embedding.vector, Subject.id)
         .join(Subject, Subject.id == Example.subject_id)
         .join(Embedding, Embedding.example_id == Example.id)
-        .where(Subject.service_id == service_id, Embedding.calculator == calculator)
+        .where(
+            Subject.service_id == service_id,
+            Embedding.calculator == calculator,
+            Example.set_aside_at.is_(None),
+        )
     )
     # Chunks of a client-side result, not yield_per: a PostgreSQL server-side cursor is planned
     # for fast start, and with stale statistics (after a bulk load) picked a nested loop that
@@ -42,14 +47,19 @@ def embedded_rows(
     s: Session, *, calculator: str, example_ids: Collection[str]
 ) -> dict[str, tuple[bytes, int, str]]:
     """Example id -> (embedding bytes, subject id, subject name) of those of `example_ids` that
-    still exist and that `calculator` embedded (what a process applies of others' writes)."""
+    still exist, are not set aside and that `calculator` embedded (what a process applies of
+    others' writes)."""
     found: dict[str, tuple[bytes, int, str]] = {}
     for batch in _batches(example_ids):
         rows = s.execute(
             select(Example.id, Embedding.vector, Subject.id, Subject.name)
             .join(Subject, Subject.id == Example.subject_id)
             .join(Embedding, Embedding.example_id == Example.id)
-            .where(Embedding.calculator == calculator, Example.id.in_(batch))
+            .where(
+                Embedding.calculator == calculator,
+                Example.id.in_(batch),
+                Example.set_aside_at.is_(None),
+            )
         )
         found |= {example_id: (blob, subject, name) for example_id, blob, subject, name in rows}
     return found

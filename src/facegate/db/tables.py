@@ -152,6 +152,8 @@ class Service(Base):
     # The Frigate cameras whose person events it recognises, comma-separated; "": every camera;
     # NULL: none (decisions.md D44, docs/frigate.md).
     frigate_cameras: Mapped[str | None] = mapped_column(String(500), default=None)
+    # Recognition gives each subject to one face of a photo at most (decisions.md D67).
+    unique_subjects: Mapped[bool] = mapped_column(Boolean, default=False)
 
     application: Mapped[Application] = relationship(back_populates="services")
     subjects: Mapped[list[Subject]] = relationship(
@@ -189,6 +191,8 @@ class Example(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     # SHA-256 (hex) of the photo's bytes, so a bulk import run again skips it (decisions.md D22).
     content_hash: Mapped[str | None] = mapped_column(String(64), index=True, default=None)
+    # Set aside by the gallery check: kept, but searched by no one until restored (D65).
+    set_aside_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), default=None)
 
     subject: Mapped[Subject] = relationship(back_populates="examples")
     # Written with the example; deleted by the database's ON DELETE CASCADE, never loaded here.
@@ -285,6 +289,24 @@ class UnknownFace(Base):
     seen_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     # The client address the photo came from: all that is kept of the request.
     source: Mapped[str | None] = mapped_column(String(64), default=None)
+
+
+class Rejection(Base):
+    """ "This face is not that subject": recognition does not answer the subject for faces near
+    the embedding (facegate.collection.rejections, decisions.md D66)."""
+
+    __tablename__ = "rejections"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_uuid)
+    service_id: Mapped[int] = mapped_column(
+        ForeignKey("services.id", ondelete="CASCADE"), index=True
+    )
+    subject_id: Mapped[int] = mapped_column(
+        ForeignKey("subjects.id", ondelete="CASCADE"), index=True
+    )
+    calculator: Mapped[str] = mapped_column(String(64))  # the embedding's model id
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)  # float32, L2-normalised
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class RequestStat(Base):

@@ -34,6 +34,12 @@ SUBJECT_RENAMED = "subject.renamed"
 SUBJECT_DELETED = "subject.deleted"
 EXAMPLE_ADDED = "example.added"
 EXAMPLE_DELETED = "example.deleted"
+# Set aside from search and restored (the gallery check, decisions.md D65).
+EXAMPLE_SET_ASIDE = "example.set_aside"
+EXAMPLE_RESTORED = "example.restored"
+# "This face is not that subject", recorded and undone (decisions.md D66).
+REJECTION_ADDED = "rejection.added"
+REJECTION_DELETED = "rejection.deleted"
 # A Frigate person event, recognised over its snapshots (docs/frigate.md).
 FRIGATE_RECOGNIZED = "frigate.recognized"
 FRIGATE_UNRECOGNIZED = "frigate.unrecognized"
@@ -45,6 +51,10 @@ TYPES = (
     SUBJECT_DELETED,
     EXAMPLE_ADDED,
     EXAMPLE_DELETED,
+    EXAMPLE_SET_ASIDE,
+    EXAMPLE_RESTORED,
+    REJECTION_ADDED,
+    REJECTION_DELETED,
     FRIGATE_RECOGNIZED,
     FRIGATE_UNRECOGNIZED,
 )

@@ -128,7 +128,9 @@ def test_recognize_is_described_with_defaults_ranges_and_both_bodies(
         "detect_faces",
         "min_similarity",
         "aggregate",
+        "unique_subjects",
     }
+    assert parameters["unique_subjects"] == {"type": "boolean"}  # default: the service's
     assert parameters["limit"] == {
         "type": "integer",
         "minimum": 0,

@@ -93,8 +93,9 @@ def change_settings(
     """The service's own settings, those the body names: `responseFormat` (null: the server's
     format), `similarityThreshold` (null: recognition keeps every match), `enrolmentQuality`
     (null: new examples are not checked), `mqttEvents` (whether its events go to the MQTT
-    broker), `keepUnknownFaces` (false also deletes what was kept) and `frigateCameras` (the
-    Frigate cameras whose person events it recognises: "" every one, null none)."""
+    broker), `keepUnknownFaces` (false also deletes what was kept), `uniqueSubjects` (one
+    subject per photo at most) and `frigateCameras` (the Frigate cameras whose person events it
+    recognises: "" every one, null none)."""
     standing, service = _service(session, user, app_id, service_id)
     if "response_format" in body.model_fields_set:
         applications.set_response_format(
@@ -119,6 +120,10 @@ def change_settings(
     if "keep_unknown_faces" in body.model_fields_set:
         applications.set_keep_unknown_faces(
             session, standing=standing, service=service, keep=body.keep_unknown_faces
+        )
+    if "unique_subjects" in body.model_fields_set:
+        applications.set_unique_subjects(
+            session, standing=standing, service=service, unique=body.unique_subjects
         )
     if "frigate_cameras" in body.model_fields_set:
         applications.set_frigate_cameras(

@@ -107,7 +107,8 @@ class ServiceSettings(Model):
 
     `responseFormat: null` takes the server's format; `similarityThreshold: null` keeps every
     match (decisions.md D19); `enrolmentQuality: null` turns the quality gate off (D24);
-    `keepUnknownFaces` keeps the faces recognition matches to no one (D26)."""
+    `keepUnknownFaces` keeps the faces recognition matches to no one (D26); `uniqueSubjects`
+    gives each subject to one face of a photo at most (D67)."""
 
     response_format: ResponseFormat | None = None
     similarity_threshold: float | None = Field(default=None, ge=0, le=1)
@@ -115,6 +116,8 @@ class ServiceSettings(Model):
     # Whether the service's events go to the MQTT broker (docs/events.md).
     mqtt_events: StrictBool = False
     keep_unknown_faces: StrictBool = False
+    # One subject per photo at most, unless a request says otherwise (decisions.md D67).
+    unique_subjects: StrictBool = False
     # Frigate's cameras whose person events it recognises: "" every camera, null none
     # (docs/frigate.md).
     frigate_cameras: StrictStr | None = None
@@ -237,6 +240,7 @@ class ServiceOut(Model):
     enrolment_quality: EnrolmentQuality | None
     mqtt_events: bool
     keep_unknown_faces: bool
+    unique_subjects: bool
     frigate_cameras: str | None
 
     @classmethod
@@ -254,6 +258,7 @@ class ServiceOut(Model):
             enrolment_quality=EnrolmentQuality.of(face_services.enrolment_quality_of(service)),
             mqtt_events=service.mqtt_events,
             keep_unknown_faces=service.keep_unknown_faces,
+            unique_subjects=service.unique_subjects,
             frigate_cameras=service.frigate_cameras,
         )
 

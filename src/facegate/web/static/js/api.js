@@ -43,6 +43,7 @@
  * @property {EnrolmentQuality | null} enrolmentQuality new examples' limits; null: the gate is off
  * @property {boolean} mqttEvents whether its events go to the MQTT broker
  * @property {boolean} keepUnknownFaces recognition keeps the faces it matches to no one
+ * @property {boolean} uniqueSubjects recognition gives each subject to one face of a photo
  * @property {string | null} frigateCameras Frigate cameras whose person events it recognises
  *   ("" every camera, null none)
  */
@@ -126,6 +127,32 @@
  * @property {string} updated
  * @property {{id: string, seen: string, url: string}[]} faces newest first
  */
+/**
+ * @typedef {object} Rejection "This face is not that subject" (docs/api.md, "Rejections").
+ * @property {string} id
+ * @property {string} subject
+ * @property {string} model
+ * @property {string} created
+ */
+/** @typedef {{image_ids: string[], subjects: string[], similarity: number}} CheckedPair */
+/**
+ * @typedef {object} GalleryCheck What may make recognition wrong (docs/gallery-check.md).
+ * @property {string} model
+ * @property {number} examples
+ * @property {number} subjects
+ * @property {{image_id: string, subject: string}[]} set_aside
+ * @property {{image_id: string, subject: string, similarity: number}[]} outliers
+ * @property {CheckedPair[]} confusable
+ * @property {CheckedPair[]} duplicates
+ * @property {{image_id: string, subject: string, reasons: string[]}[] | null} quality
+ * @property {{face_id: string, url: string, image_id: string, subject: string,
+ *   similarity: number}[]} strangers
+ * @property {{current: number, current_false_accept_rate: number | null, pairs: number,
+ *   same_subject_pairs: number, suggested: number | null,
+ *   suggested_false_accept_rate: number | null, suggested_false_reject_rate: number | null}}
+ *   threshold
+ * @property {string[]} notes
+ */
 /** @typedef {{createdDate: string, requestCount: number}} DayCount */
 /**
  * @typedef {object} FaceModel The server's model set, and how far it covers the examples.
@@ -153,6 +180,7 @@
  * @property {{pitch: number, roll: number, yaw: number}} [pose] in degrees
  * @property {[number, number][]} [landmarks]
  * @property {{subject: string, similarity: number}[]} [subjects] closest first (recognition)
+ * @property {number[]} [embedding] with the `calculator` plugin
  * @property {number} [similarity] to the source face (verification)
  */
 /**
@@ -328,6 +356,9 @@ export const admin = {
     request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { frigateCameras }),
   /** @type {(appId: string, id: string) => Promise<FrigateStatus>} */
   frigate: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/frigate`),
+  /** @type {(appId: string, id: string, uniqueSubjects: boolean) => Promise<Service>} */
+  setUniqueSubjects: (appId, id, uniqueSubjects) =>
+    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { uniqueSubjects }),
   /** @type {(appId: string, id: string, keepUnknownFaces: boolean) => Promise<Service>} */
   setKeepUnknownFaces: (appId, id, keepUnknownFaces) =>
     request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { keepUnknownFaces }),
@@ -420,6 +451,19 @@ export function faceApi(key) {
       call(key, "POST", `/recognition/unknown-faces/clusters/${enc(id)}/name`, { subject }),
     /** @type {(id: string) => Promise<{deleted: number}>} */
     dismissCluster: (id) => call(key, "DELETE", `/recognition/unknown-faces/clusters/${enc(id)}`),
+    /** @type {(quality: boolean) => Promise<GalleryCheck>} */
+    galleryCheck: (quality) =>
+      call(key, "GET", `/recognition/gallery-check${quality ? "?quality=true" : ""}`),
+    /** @type {(id: string, aside: boolean) => Promise<{image_id: string, set_aside: boolean}>} */
+    setAside: (id, aside) =>
+      call(key, aside ? "PUT" : "DELETE", `/recognition/faces/${enc(id)}/set-aside`),
+    /** @type {() => Promise<{rejections: Rejection[]}>} */
+    rejections: () => call(key, "GET", "/recognition/rejections"),
+    /** @type {(subject: string, embedding: number[]) => Promise<Rejection>} */
+    reject: (subject, embedding) =>
+      call(key, "POST", "/recognition/rejections", { subject, embedding }),
+    /** @type {(id: string) => Promise<Rejection>} */
+    undoRejection: (id) => call(key, "DELETE", `/recognition/rejections/${enc(id)}`),
     /**
      * A kept face's picture (its `url`), fetched with the key an <img> cannot send.
      * @type {(url: string) => Promise<Blob>}

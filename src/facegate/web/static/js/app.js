@@ -19,6 +19,7 @@ import * as dashboard from "./dashboard.js";
 import * as collection from "./collection.js";
 import * as tester from "./tester.js";
 import * as unknownFaces from "./unknown.js";
+import * as galleryCheck from "./gallery-check.js";
 import * as users from "./users.js";
 import * as audit from "./audit.js";
 import * as account from "./account.js";
@@ -49,6 +50,7 @@ const PRIVATE = [
   ["app/:app/service/:service", dashboard.render],
   ["app/:app/service/:service/collection", collection.render],
   ["app/:app/service/:service/unknown", unknownFaces.render],
+  ["app/:app/service/:service/check", galleryCheck.render],
   ["app/:app/service/:service/test", tester.render],
   ["users", users.render],
   ["audit", audit.render],

@@ -29,9 +29,10 @@ export async function loadService(appId, serviceId) {
 }
 
 /**
- * Breadcrumbs, the service name and key, and tabs: Dashboard, Collection, Unknown faces, Test.
+ * Breadcrumbs, the service name and key, and tabs: Dashboard, Collection, Unknown faces,
+ * Gallery check, Test.
  * @param {ServiceContext} ctx
- * @param {"dashboard" | "collection" | "unknown" | "test"} active
+ * @param {"dashboard" | "collection" | "unknown" | "check" | "test"} active
  */
 export function serviceHeader({ app, service, kind }, active) {
   const base = ["app", app.id, "service", service.id];
@@ -40,6 +41,7 @@ export function serviceHeader({ app, service, kind }, active) {
   if (kind === "recognition") {
     tabs.push(["collection", "Face collection", href(...base, "collection")]);
     tabs.push(["unknown", "Unknown faces", href(...base, "unknown")]);
+    tabs.push(["check", "Gallery check", href(...base, "check")]);
   }
   tabs.push(["test", "Test", href(...base, "test")]);
   return h(

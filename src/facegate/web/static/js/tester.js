@@ -2,7 +2,7 @@
 // The test page of a service: drop a photo (two for verification), see the faces it finds.
 
 import { faceApi } from "./api.js";
-import { h, fill, copyButton, table } from "./dom.js";
+import { h, fill, copyButton, table, toast } from "./dom.js";
 import { ageText, facePhoto, genderText, imageSize, similarityText } from "./overlay.js";
 import { dropZone } from "./dropzone.js";
 import { loadService, serviceHeader } from "./service.js";
@@ -147,12 +147,14 @@ function curl(key, path, parts) {
 }
 
 /**
- * The table of the faces found, one row each.
+ * The table of the faces found, one row each; a recognised face has a "Not <subject>" button
+ * calling `reject(face number, subject)`.
  * @param {ServiceKind} kind
  * @param {Answer} body
- * @returns {string[][]}
+ * @param {(face: number, subject: string) => void} reject
+ * @returns {import("./dom.js").Child[][]}
  */
-function faceRows(kind, body) {
+function faceRows(kind, body, reject) {
   if (kind === "verification") {
     return /** @type {VerifyAnswer} */ (body).result[0].face_matches.map((face, i) => [
       String(i + 1),
@@ -164,12 +166,20 @@ function faceRows(kind, body) {
   return /** @type {FacesAnswer} */ (body).result.map((face, i) => {
     const top = face.subjects?.[0];
     const cells = [String(i + 1), ageText(face.age) ?? "", genderText(face.gender) ?? ""];
+    const known = top && top.similarity >= SAME;
     return kind === "recognition"
       ? [
           ...cells.slice(0, 1),
-          top && top.similarity >= SAME ? top.subject : "Unknown",
+          known ? top.subject : "Unknown",
           top ? similarityText(top.similarity) : "",
           ...cells.slice(1),
+          known
+            ? h(
+                "button.not-subject",
+                { type: "button", onclick: () => reject(i, top.subject) },
+                `Not ${top.subject}`,
+              )
+            : "",
         ]
       : cells;
   });
@@ -177,7 +187,7 @@ function faceRows(kind, body) {
 
 /** @type {Record<ServiceKind, string[]>} */
 const FACE_HEADERS = {
-  recognition: ["Face", "Subject", "Similarity", "Age", "Gender"],
+  recognition: ["Face", "Subject", "Similarity", "Age", "Gender", ""],
   detection: ["Face", "Age", "Gender"],
   verification: ["Target face", "Similarity", "Age", "Gender"],
 };
@@ -255,13 +265,35 @@ export async function render(main, params) {
         );
       }),
     );
-    const rows = faceRows(kind, body);
+    const rows = faceRows(kind, body, reject);
     fill(
       result,
       h("div.photos", {}, photos),
       h("h3", {}, `${rows.length} face(s)`),
       table(FACE_HEADERS[kind], rows),
     );
+  }
+
+  /**
+   * "This is not <subject>": the face's embedding (the photo again, with the calculator
+   * plugin: the page does not show embeddings) recorded as a rejection (docs/api.md,
+   * "Rejections"), then the photo recognised again. Undone on the Unknown faces page.
+   * @param {number} face
+   * @param {string} subject
+   */
+  async function reject(face, subject) {
+    try {
+      const again = await api.run(`${operation.path}?face_plugins=calculator`, {
+        file: chosen.file,
+      });
+      const embedding = again.result[face]?.embedding;
+      if (!embedding) throw new Error("The face was not found again");
+      await api.reject(subject, embedding);
+      toast(`Recorded: this face is not ${subject} (undo on the Unknown faces page)`);
+      await send();
+    } catch (err) {
+      toast(/** @type {Error} */ (err).message, "error");
+    }
   }
 
   /**

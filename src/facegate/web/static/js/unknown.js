@@ -4,7 +4,7 @@
 // faces then examples of that subject, or dismissed.
 
 import { admin, faceApi } from "./api.js";
-import { h, fill, confirmDialog, toast } from "./dom.js";
+import { h, fill, confirmDialog, localTime, table, toast } from "./dom.js";
 import { loadService, serviceHeader } from "./service.js";
 
 /** @typedef {import("./api.js").UnknownCluster} UnknownCluster */
@@ -23,6 +23,41 @@ export async function render(main, params) {
   const list = h("div.clusters");
   /** @type {string[]} object URLs of the pictures shown, released when the list is redrawn */
   let pictures = [];
+
+  const rejected = h("section.card.rejections", { "aria-label": "Rejections" });
+
+  /** "This is not X" answers recorded from the test page or the API, each with Undo. */
+  async function drawRejections() {
+    const { rejections } = await api.rejections();
+    const rows = rejections.map((r) => [
+      r.subject,
+      localTime(r.created),
+      h(
+        "button",
+        {
+          type: "button",
+          dataset: { rejection: r.id },
+          onclick: async () => {
+            await api.undoRejection(r.id);
+            toast(`${r.subject} is answered again for that face`);
+            await drawRejections();
+          },
+        },
+        "Undo",
+      ),
+    ]);
+    fill(
+      rejected,
+      h("h2", {}, "Not these subjects"),
+      h(
+        "p.muted",
+        {},
+        "Faces someone said were not the subject recognition gave: recognition no longer " +
+          "answers that subject for faces like them.",
+      ),
+      table(["Not", "Since", ""], rows, "No rejections: “Not …” on the Test page adds one."),
+    );
+  }
 
   async function draw() {
     for (const url of pictures) URL.revokeObjectURL(url);
@@ -136,6 +171,7 @@ export async function render(main, params) {
       ),
     ),
     list,
+    rejected,
   );
-  await draw();
+  await Promise.all([draw(), drawRejections()]);
 }
