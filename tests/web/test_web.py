@@ -231,17 +231,25 @@ def test_sign_up_to_recognised_faces(
     expect(boxes.first.locator(".face-card")).to_be_visible()
     expect(boxes.first.locator(".face-card")).to_contain_text("Similarity")
     expect(page.locator("pre.code").first).to_contain_text(f"x-api-key: {key}")
+    # A test changes nothing unless asked (docs/decisions.md D58): no events, no unknown faces
+    # kept, not counted.
+    expect(page.locator("pre.code").first).to_contain_text("dry_run=true")
+    expect(page.get_by_label(re.compile("^Live call"))).not_to_be_checked()
     expect(page.locator("pre.code").last).to_contain_text('"subjects"')
     _shot(page, shots / "07-test-page.png", full_page=True)
     page.get_by_label("Show landmarks").uncheck()
     expect(page.locator(".landmark").first).to_be_hidden()
+    # Switched on, the next photo goes as a client's call: the dashboard counts it.
+    page.get_by_label(re.compile("^Live call")).check()
+    page.get_by_label("Photo", exact=True).set_input_files(faces_dir / "fr_two_people.jpg")
+    expect(page.locator("pre.code").first).not_to_contain_text("dry_run")
+    expect(boxes).to_have_count(2)
 
-    # The dashboard counts the collection and today's recognition request.
+    # The dashboard counts the collection and today's live recognition request, not the dry one.
     page.get_by_role("link", name="Dashboard").click()
     expect(page.locator(".stat").filter(has_text="Subjects")).to_contain_text("2")
     expect(page.locator(".stat").filter(has_text="Face examples")).to_contain_text("4")
-    today = page.locator(".chart .bar").last
-    assert int(today.get_attribute("data-value") or 0) >= 1
+    expect(page.locator(".chart .bar").last).to_have_attribute("data-value", "1")
     expect(page.locator(".stat").filter(has_text="Model")).to_contain_text("dlib")
     expect(page.locator(".model-licence")).to_contain_text("CC0")
     expect(page.locator("#banner")).to_be_hidden()

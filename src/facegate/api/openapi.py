@@ -141,6 +141,14 @@ AGGREGATE = query(
     "`prediction_count` counts people; `example`: one entry per stored example (CompreFace)",
 )
 MATCHING = (MIN_SIMILARITY, AGGREGATE)
+# facegate extension: a call that changes nothing (docs/api.md, docs/decisions.md D58).
+DRY_RUN = query(
+    "dry_run",
+    {"type": "boolean", "default": False},
+    "facegate: answer as usual but change nothing: no events to webhooks or MQTT, no unknown "
+    f"face kept, not counted in the service's statistics; the web UI's test page sends it "
+    f"({_TOLERANT_BOOLEAN})",
+)
 SUBJECT_TO_ADD = query(
     "subject", {"type": "string", "minLength": 1}, "The subject to add the example to"
 ) | {"required": True}

@@ -33,7 +33,13 @@ router = APIRouter(prefix="/recognition", tags=["recognition"])
     "/recognize",
     **doc.operation(
         schemas.Recognition,
-        params=(*doc.FACE_QUERY, doc.PREDICTION_COUNT, doc.DETECT_FACES, *doc.MATCHING),
+        params=(
+            *doc.FACE_QUERY,
+            doc.PREDICTION_COUNT,
+            doc.DETECT_FACES,
+            *doc.MATCHING,
+            doc.DRY_RUN,
+        ),
         body=doc.image_body("file"),
         refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.IMAGE),
     ),
@@ -52,9 +58,11 @@ def recognize(
     count = body.params.prediction_count()
     detect = body.params.boolean("detect_faces", True)
     per_subject, min_similarity = _matching(service, body)
+    dry = body.params.dry_run()
+    keeps = service.keep_unknown_faces and not dry
     image = body.image()
     # A service that keeps unknown faces keeps their pictures, cut from the decoded photo.
-    analysis = inference.faces(image, query, detect=detect, pictures=service.keep_unknown_faces)
+    analysis = inference.faces(image, query, detect=detect, pictures=keeps)
     matches = index.search(
         service,
         embeddings(analysis.faces),
@@ -62,6 +70,12 @@ def recognize(
         per_subject=per_subject,
         min_similarity=min_similarity,
     )
+    result = [
+        render.face(face, query, shape, round_box=True) | {"subjects": _subjects(found)}
+        for face, found in zip(analysis.faces, matches, strict=True)
+    ]
+    if dry:
+        return render.with_versions({"result": result}, analysis, query)
     # Before the count below, whose upsert would hold SQLite's write lock against this.
     keep_strangers(
         request,
@@ -72,10 +86,6 @@ def recognize(
         inference=inference,
         settings=settings,
     )
-    result = [
-        render.face(face, query, shape, round_box=True) | {"subjects": _subjects(found)}
-        for face, found in zip(analysis.faces, matches, strict=True)
-    ]
     # Cheap inserts in the request's transaction; the worker delivers them later.
     outbox.publish(
         session, service=service, events=[_event(face, threshold=min_similarity) for face in result]

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/verification", tags=["verification"])
     "/verify",
     **doc.operation(
         schemas.Verification,
-        params=doc.FACE_QUERY,
+        params=(*doc.FACE_QUERY, doc.DRY_RUN),
         body=doc.image_body("source_image", "target_image"),
         refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.IMAGE, doc.ONE_FACE),
     ),
@@ -58,8 +58,9 @@ def verify(
         "source_image_face": render.face(source.faces[0], query, shape, round_box=True),
         "face_matches": matches,
     }
-    # Counted last: the upsert locks the day's row until commit, so not during inference.
-    face_services.count_request(session, service=service)
+    if not body.params.dry_run():
+        # Counted last: the upsert locks the day's row until commit, so not during inference.
+        face_services.count_request(session, service=service)
     # Here plugins_versions sits inside the single result element (VerifyFacesResponse).
     return {"result": [render.with_versions(item, target, query)]}
 

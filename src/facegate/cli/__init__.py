@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from facegate.cli.backup import backup, restore
 from facegate.cli import failures
+from facegate.cli.backup import backup, restore
 from facegate.cli.bursts import recognize_burst
 from facegate.cli.models import migrate, models_app
 from facegate.cli.options import (

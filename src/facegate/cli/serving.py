@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import socket
+from importlib.metadata import version
 
-from facegate import __version__
 from facegate.cli.options import public_database_url
 from facegate.config import Settings
 from facegate.engine import runtime
@@ -33,4 +33,4 @@ def banner(settings: Settings, *, host: str, port: int, workers: int) -> str:
         ("search backend", settings.search_backend),
         ("workers", str(workers)),
     ]
-    return "\n".join([f"facegate {__version__}"] + [f"  {k + ':':<16}{v}" for k, v in rows])
+    return "\n".join([f"facegate {version('facegate')}"] + [f"  {k + ':':<16}{v}" for k, v in rows])
