@@ -14,6 +14,7 @@ import typer
 from facegate.cli import failures
 from facegate.cli.backup import backup, restore
 from facegate.cli.bursts import recognize_burst
+from facegate.cli.doctor import doctor
 from facegate.cli.models import migrate, models_app
 from facegate.cli.options import (
     DataDirOption,
@@ -33,6 +34,7 @@ app.command()(migrate)
 app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("recognize-burst")(recognize_burst)
+app.command()(doctor)
 
 
 @app.callback(invoke_without_command=True)
@@ -61,12 +63,13 @@ def serve(
     from facegate.engine.face_engine import FaceEngine
 
     settings = settings_from(data_dir, model)
+    # Loaded before uvicorn starts, so a missing model is one line and exit status 4 (as every
+    # command's), not a traceback from the application's start-up (docs/decisions.md D55), and
+    # before the database is created.
+    engine = FaceEngine.create(EngineOptions.from_settings(settings))
     upgrade(settings)  # once here, so worker processes do not race to create the schema
     if settings.search_backend == "pgvector":
         _require_pgvector(settings)
-    # Loaded before uvicorn starts, so a missing model is one line and exit status 4 (as every
-    # command's), not a traceback from the application's start-up (docs/decisions.md D55).
-    engine = FaceEngine.create(EngineOptions.from_settings(settings))
     typer.echo(banner(settings, host=host, port=port, workers=workers))
     if workers == 1:
         app = create_app(settings, engine=engine)

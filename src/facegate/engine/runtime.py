@@ -40,6 +40,7 @@ __all__ = [
     "create_session",
     "cuda_available",
     "installed_builds",
+    "probe",
     "providers",
     "session_options",
 ]
@@ -95,6 +96,28 @@ def providers(
     if device in ("auto", "openvino") and OPENVINO in offered:
         return [openvino, CPU]
     return [CPU]
+
+
+def probe(chosen: Sequence[Provider]) -> list[str]:
+    """The providers a session asking for `chosen` really runs on: ONNX Runtime leaves out,
+    with a log line only, a provider that cannot start here (CUDA without its libraries)."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "probe",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    try:
+        session = InferenceSession(
+            model.SerializeToString(), sess_options=session_options(1), providers=list(chosen)
+        )
+    except Exception:  # pybind's errors of ONNX Runtime share no public base class
+        return []
+    return list(session.get_providers())
 
 
 def session_options(threads: int) -> ort.SessionOptions:
