@@ -98,7 +98,7 @@ def _runtime(settings: Settings) -> Iterator[Finding]:
     wanted = chosen[0] if isinstance(chosen[0], str) else chosen[0][0]
     running = runtime.probe(chosen)
     text = (
-        f"{', '.join(builds) or 'onnxruntime'} {runtime.ort.__version__}, providers offered: "
+        f"{', '.join(builds) or 'onnxruntime'} {runtime.version()}, providers offered: "
         f"{', '.join(runtime.available_providers())}; sessions run on "
         f"{', '.join(running) or 'nothing'} (FACEGATE_DEVICE={settings.device})"
     )

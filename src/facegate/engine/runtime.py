@@ -38,11 +38,11 @@ __all__ = [
     "InferenceSession",
     "available_providers",
     "create_session",
-    "cuda_available",
     "installed_builds",
     "probe",
     "providers",
     "session_options",
+    "version",
 ]
 
 
@@ -51,9 +51,9 @@ def available_providers() -> list[str]:
     return list(ort.get_available_providers())
 
 
-def cuda_available() -> bool:
-    """True when onnxruntime-gpu is installed and reports a usable CUDA provider."""
-    return CUDA in available_providers()
+def version() -> str:
+    """The installed ONNX Runtime's version."""
+    return str(ort.__version__)
 
 
 def installed_builds() -> list[str]:
