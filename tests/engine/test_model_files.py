@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import subprocess
 import sys
+
+import pytest
 
 from facegate.engine.model_files import dlib_model, package_file, retinaface_weights
 from facegate.errors import ModelUnavailable
