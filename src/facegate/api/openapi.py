@@ -18,7 +18,7 @@ from typing import Any
 import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter
 
@@ -366,6 +366,12 @@ def install(app: FastAPI) -> None:
         )
 
     app.add_api_route(SWAGGER_PAGE_PATH, swagger_page, methods=["GET"], include_in_schema=False)
+
+    async def docs(request: Request) -> RedirectResponse:
+        """FastAPI's usual address of the page, for those who try it first."""
+        return RedirectResponse(f"{request.scope.get('root_path', '')}{SWAGGER_PAGE_PATH}")
+
+    app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False)
 
 
 def _without_validation_errors(document: dict[str, Any]) -> dict[str, Any]:
