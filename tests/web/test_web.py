@@ -297,6 +297,43 @@ def test_phone_layout(server: str, browser: Browser, shots: Path, front_door: st
     assert errors == []
 
 
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def test_phone_test_page(
+    server: str, browser: Browser, shots: Path, front_door: str, faces_dir: Path
+) -> None:
+    """At 390 px every tab of a service is on screen, and the labels of two faces side by side
+    do not cover each other."""
+    page, errors = open_page(
+        browser, server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    _log_in(page)
+    page.get_by_role("link", name="Front door").click()
+    page.get_by_role("row").filter(has_text="Visitors").get_by_role("link", name="Test").click()
+    tabs = page.locator("nav.tabs a")
+    expect(tabs).to_have_count(4)
+    for tab in tabs.all():
+        box = tab.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    page.get_by_label("Photo", exact=True).set_input_files(faces_dir / "fr_two_people.jpg")
+    labels = page.locator(".face-box .face-label")
+    expect(labels).to_have_count(2)
+    first, second = (label.bounding_box() for label in labels.all())
+    assert first is not None and second is not None
+    assert not _overlap(first, second), (first, second)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"page is {width}px wide on a 390px screen"
+    _shot(page, shots / "11-phone-test-page.png", full_page=True)
+    assert errors == []
+
+
 def test_bad_login_is_explained(server: str, browser: Browser) -> None:
     page, _ = open_page(browser, server)
     page.goto("/#/login")
