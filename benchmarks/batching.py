@@ -21,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.config import Settings
-from facegate.engine.onnx_embedder import OnnxEmbedder
+from facegate.engine.dlib.onnx_embedder import OnnxEmbedder
 from facegate.engine.options import EngineOptions
 
 Chips = npt.NDArray[np.uint8]

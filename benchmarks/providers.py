@@ -26,11 +26,11 @@ import onnxruntime as ort
 
 from facegate.config import Settings
 from facegate.engine import runtime
-from facegate.engine.arcface import ArcFaceRecognizer, aligned_chips
-from facegate.engine.detector import RetinaFaceDetector
 from facegate.engine.images import decode
+from facegate.engine.insightface.arcface import ArcFaceRecognizer, aligned_chips
+from facegate.engine.insightface.scrfd import ScrfdDetector
 from facegate.engine.options import EngineOptions
-from facegate.engine.scrfd import ScrfdDetector
+from facegate.engine.retinaface import RetinaFaceDetector
 
 
 def _ms(call: Callable[[], object], rounds: int) -> float:

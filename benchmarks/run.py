@@ -37,12 +37,12 @@ import numpy.typing as npt
 
 from facegate.config import Settings
 from facegate.engine import model_sets
-from facegate.engine.embedder import DlibEmbedder
+from facegate.engine.dlib.embedder import DlibEmbedder
 from facegate.engine.face_engine import FaceEngine
 from facegate.engine.images import decode
-from facegate.engine.landmarks import Photo
 from facegate.engine.options import EngineOptions
 from facegate.engine.runtime import providers
+from facegate.engine.types import Photo
 
 REPO = Path(__file__).resolve().parent.parent
 FACES = REPO.parent / "shared" / "faces"

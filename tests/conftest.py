@@ -14,13 +14,20 @@ import pytest
 pytest.register_assert_rewrite("tests.support")
 
 from tests.support import FACES_DIR  # noqa: E402
+from tests.support.services import required, unavailable  # noqa: E402
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """A misspelt FACEGATE_TEST_REQUIRE stops the run before any test (services.required)."""
+    required("shared")
 
 
 def _require_faces() -> Path:
     if not (FACES_DIR / "manifest.json").is_file():
-        pytest.fail(
-            f"Test photos not found at {FACES_DIR}. Check out the project's shared/ folder "
-            "(it holds faces/ with manifest.json) beside the repository, as CI does."
+        unavailable(
+            "shared",
+            f"Test photos not found at {FACES_DIR}: check out the project's shared/ folder "
+            "(it holds faces/ with manifest.json) beside the repository, as CI does",
         )
     return FACES_DIR
 
@@ -35,7 +42,7 @@ def lfw_dir(faces_dir: Path) -> Path:
     """Labelled LFW photos for calibration (labels.csv, pairs.csv), beside faces/."""
     folder = faces_dir.parent / "lfw-dev"
     if not (folder / "pairs.csv").is_file():
-        pytest.fail(f"Calibration photos not found at {folder}: check out the project's shared/")
+        unavailable("shared", f"Calibration photos not found at {folder}: check out shared/")
     return folder
 
 
@@ -72,9 +79,10 @@ def _postgres_admin() -> Any:
     try:
         return psycopg.connect(POSTGRES_SERVER_URL, autocommit=True, connect_timeout=5)
     except psycopg.OperationalError as exc:
-        pytest.fail(
-            f"PostgreSQL is not reachable at {POSTGRES_SERVER_URL} ({exc}). Start it, point "
-            "FACEGATE_TEST_POSTGRES_URL at one, or deselect with -m 'not postgres'."
+        unavailable(
+            "postgres",
+            f"PostgreSQL is not reachable at {POSTGRES_SERVER_URL} ({exc}); start it or point "
+            "FACEGATE_TEST_POSTGRES_URL at one",
         )
 
 

@@ -48,8 +48,10 @@ def create_app(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         from facegate.admin.mail_outbox import MailWorker
+        from facegate.collection.recognition import Recognitions
         from facegate.collection.search import open_search
         from facegate.collection.servers import Presence
+        from facegate.collection.unknown import Limits
         from facegate.db.session import create_db_engine, session_factory, upgrade
         from facegate.events.worker import DeliveryWorker
         from facegate.inference import Inference
@@ -75,6 +77,9 @@ def create_app(
             settings.max_concurrent_inferences,
             max_queued=settings.max_queued_inferences,
             max_file_size=settings.max_file_size,
+        )
+        app.state.recognitions = Recognitions(
+            app.state.sessions, app.state.inference, app.state.index, Limits.of(settings)
         )
         await run_in_threadpool(_report_coverage, app.state.sessions, face_engine)
         presence = Presence(

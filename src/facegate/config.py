@@ -205,6 +205,20 @@ class Settings(BaseSettings):
         "`X-Forwarded-For` and `Forwarded` headers name the client; empty: none, the "
         "connection's peer is the client (login throttling and the audit trail use it).",
     )
+    trusted_user_header: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9-]+$",
+        description="Header a login proxy in front of facegate (Authelia, Authentik, "
+        "oauth2-proxy) sets to the signed-in user's e-mail address, e.g. `Remote-Email`; read "
+        "only from trusted_proxies, it signs the web UI in as that account, which must exist "
+        "(docs/deploy.md, docs/decisions.md D51). Not set: off.",
+    )
+    metrics_token: str | None = Field(
+        None,
+        min_length=16,
+        description="A secret `GET /metrics` then requires as `Authorization: Bearer <token>` "
+        "(Prometheus's `authorization` option); not set: /metrics answers anyone.",
+    )
     audit_retention_days: float = Field(
         365.0,
         gt=0,
@@ -227,7 +241,9 @@ class Settings(BaseSettings):
     )
     public_url: str = Field(
         "http://localhost:8000",
-        description="Base URL used in links sent by email (CompreFace's FRS_CRUD_HOST).",
+        description="Base URL used in links sent by email (CompreFace's FRS_CRUD_HOST); "
+        "`https://` also makes login cookies Secure, as a trusted TLS proxy's "
+        "`X-Forwarded-Proto: https` does (docs/deploy.md).",
     )
     enable_email_server: bool = Field(
         False, description="Confirm new accounts by email and allow password reset by email."
@@ -348,6 +364,15 @@ class Settings(BaseSettings):
     def _frigate_needs_a_broker(self) -> Settings:
         if self.frigate_url and not self.mqtt_url:
             raise ValueError("frigate_url needs mqtt_url (the broker Frigate publishes to)")
+        return self
+
+    @model_validator(mode="after")
+    def _user_header_needs_proxies(self) -> Settings:
+        if self.trusted_user_header and not self.trusted_proxies.strip():
+            raise ValueError(
+                "trusted_user_header needs trusted_proxies (the login proxy's address): "
+                "from anyone else the header is a forgery"
+            )
         return self
 
     @field_validator("model")

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, select
 from starlette.datastructures import Headers
 
-from facegate.api.addresses import client_address
+from facegate.api.addresses import client_address, forwarded_proto
 from facegate.config import Settings
 from facegate.db.tables import AuditEvent, LoginFailure
 from tests.support.clients import Browser, ok, refused
@@ -57,6 +57,34 @@ def test_no_proxy_is_trusted_by_default() -> None:
 def test_a_bad_proxy_setting_refuses_to_start() -> None:
     with pytest.raises(ValueError, match="does not appear to be an IPv4 or IPv6 network"):
         Settings(trusted_proxies="10.0.0.0/8, proxy.example.com")
+
+
+@pytest.mark.parametrize(
+    ("peer", "headers", "expected"),
+    [
+        ("10.0.0.2", {"x-forwarded-proto": "https"}, "https"),
+        ("10.0.0.2", {"x-forwarded-proto": "HTTP"}, "http"),
+        # Not a trusted proxy: a client cannot make its own cookies Secure or plain.
+        ("203.0.113.9", {"x-forwarded-proto": "https"}, None),
+        (None, {"x-forwarded-proto": "https"}, None),
+        ("10.0.0.2", {}, None),
+        # The nearest proxy's word is the last one.
+        ("10.0.0.2", {"x-forwarded-proto": "http, https"}, "https"),
+        ("10.0.0.2", {"forwarded": 'for=192.0.2.60;proto="https"'}, "https"),
+        # RFC 7239 first, as for the address.
+        ("10.0.0.2", {"forwarded": "for=192.0.2.60", "x-forwarded-proto": "https"}, None),
+    ],
+)
+def test_forwarded_proto(peer: str | None, headers: dict[str, str], expected: str | None) -> None:
+    assert forwarded_proto(peer, Headers(headers), PROXIES) == expected
+
+
+def test_a_user_header_without_trusted_proxies_refuses_to_start() -> None:
+    with pytest.raises(ValueError, match="trusted_user_header needs trusted_proxies"):
+        Settings(trusted_user_header="Remote-Email")
+    assert Settings(trusted_user_header="Remote-Email", trusted_proxies="127.0.0.1")
+    with pytest.raises(ValueError, match="pattern"):
+        Settings(trusted_user_header="Remote Email", trusted_proxies="127.0.0.1")
 
 
 @pytest.mark.parametrize(("trusted", "counted"), [("", "127.0.0.1"), ("127.0.0.1/32", "1.2.3.4")])

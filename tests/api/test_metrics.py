@@ -15,8 +15,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from facegate import face_services
-from tests.support.clients import running_api
-from tests.support.servers import FACEGATE, facegate_env, serving
+from tests.support.clients import refused, running_api
+from tests.support.servers import FACEGATE, facegate_env, serve, serving
 
 RECOGNIZE = "/api/v1/recognition/recognize"
 FACE = "/api/v1/recognition/faces/{image_id}"
@@ -24,9 +24,11 @@ FACE = "/api/v1/recognition/faces/{image_id}"
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
-def scrape(url: str) -> Samples:
-    """Every sample of `/metrics`, asked without a key, by name and labels."""
-    response = httpx.get(f"{url}/metrics", timeout=60)
+def scrape(url: str, token: str | None = None) -> Samples:
+    """Every sample of `/metrics`, asked without a key (with the metrics token, if given), by
+    name and labels."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    response = httpx.get(f"{url}/metrics", headers=headers, timeout=60)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/plain")
     return {
@@ -124,3 +126,14 @@ def test_workers_add_up(tmp_path: Path) -> None:
         total = "facegate_http_requests_total"
         assert value(samples, total, method="GET", route=route, status="400") == sent
         assert all(v > 0 for v in matching(samples, "process_resident_memory_bytes").values())
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_a_metrics_token_closes_metrics_to_everyone_else(make_settings: Any) -> None:
+    token = "scrape-token-0123456789"
+    with serve(make_settings(metrics_token=token)) as url:
+        assert refused(httpx.get(f"{url}/metrics"), 401, 1).startswith("GET /metrics needs")
+        wrong = {"Authorization": "Bearer scrape-token-0123456780"}
+        refused(httpx.get(f"{url}/metrics", headers=wrong), 401, 1)
+        samples = scrape(url, token)
+        assert value(samples, "facegate_model_info", model="fake", calculator="fake-calculator")

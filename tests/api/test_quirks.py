@@ -58,10 +58,10 @@ def test_double_take_face_plugins_undefined(api: Api) -> None:
 
 
 def test_double_take_recognition_with_mask_age_and_gender(api: Api) -> None:
-    """Double Take trains with `POST /recognition/faces?subject=`, then recognises as below (its
-    README's `face_plugins: mask,gender,age`) and reads `age` and `gender` as CompreFace 1.2's
-    objects (it scales their `probability` by 100): its service chooses `compreface-1.2`, while
-    the server keeps the seed's format."""
+    """Double Take trains with `POST /recognition/faces?subject=`, then recognises as below
+    (docs/integrations.md's `face_plugins: mask,gender,age`) and reads `age` and `gender` as
+    CompreFace 1.2's objects (it scales their `probability` by 100): its service chooses
+    `compreface-1.2`, while the server keeps the seed's format."""
     with api.session() as s:
         service = api.service(s)
         face_services.set_response_format(s, service=service, response_format="compreface-1.2")
@@ -71,7 +71,7 @@ def test_double_take_recognition_with_mask_age_and_gender(api: Api) -> None:
     )
     assert trained.status_code == 201, trained.text
     # Double Take's default det_prob_threshold is 0.8, the dlib set's own; SCRFD scores clear
-    # faces lower, so the README says to configure that set's default (docs/models.md).
+    # faces lower, so docs/integrations.md says to configure that set's default (docs/models.md).
     threshold = api.engine.det_prob_threshold
     response = api.request(
         "POST",

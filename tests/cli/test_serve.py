@@ -20,7 +20,7 @@ DATA = Path(__file__).parent / "data"
 
 
 def _create_service(db_url: str, data_dir: Path) -> str:
-    """The README's way: the CLI prints the new key alone on stdout."""
+    """The README's and docs/guide.md's way: the CLI prints the new key alone on stdout."""
     done = subprocess.run(
         [FACEGATE, "services", "create", "--type", "recognition", "--name", "faces"],
         env=facegate_env(db_url, data_dir),

@@ -17,7 +17,7 @@ from facegate.collection.clusters import (
     place,
     thresholds_for,
 )
-from facegate.engine.embedder import DLIB_RESNET_V1
+from facegate.engine.dlib.embedder import DLIB_RESNET_V1
 from facegate.engine.similarity import Scale, normalize
 
 SCALE = Scale(c0=1.0, c1=5.0)  # 0.5 at distance 1 (a right angle between unit vectors)

@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 
 from facegate.engine import crops
-from facegate.engine.arcface import TEMPLATE, aligned_chips
 from facegate.engine.faces import FaceRequest
+from facegate.engine.insightface.arcface import TEMPLATE, aligned_chips
 
 
 def test_similarity_transform_recovers_rotation_scale_and_shift():

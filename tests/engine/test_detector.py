@@ -1,4 +1,4 @@
-"""facegate.engine.detector on the real RetinaFace model: counts, golden values, scaling."""
+"""facegate.engine.retinaface on the real RetinaFace model: counts, golden values, scaling."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from facegate.engine.detector import RetinaFaceDetector
 from facegate.engine.images import decode
 from facegate.engine.model_sets import RETINAFACE_THRESHOLD
+from facegate.engine.retinaface import RetinaFaceDetector
 from tests.support import engine_options
 
 OPTIONS = engine_options()

@@ -10,14 +10,14 @@ import numpy.typing as npt
 import onnx
 import pytest
 
-from facegate.engine.dlib_onnx.export import (
+from facegate.engine.convert.dlib.export import (
     IR_VERSION,
     OPSET,
     build_model,
     export_bytes,
     fold_affines,
 )
-from facegate.engine.dlib_onnx.reader import (
+from facegate.engine.convert.dlib.reader import (
     AddPrev,
     Affine,
     Conv,
@@ -30,7 +30,7 @@ from facegate.engine.dlib_onnx.reader import (
     Tag,
     read_network,
 )
-from facegate.engine.embedder import source_path
+from facegate.engine.dlib.embedder import source_path
 from facegate.engine.runtime import create_session
 from tests.support import engine_options
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from facegate.engine.dlib_onnx.reader import (
+from facegate.engine.convert.dlib.reader import (
     RESNET_V1,
     AddPrev,
     Conv,
@@ -23,7 +23,7 @@ from facegate.engine.dlib_onnx.reader import (
     Tag,
     read_network,
 )
-from facegate.engine.embedder import source_path
+from facegate.engine.dlib.embedder import source_path
 
 
 @pytest.fixture(scope="module")

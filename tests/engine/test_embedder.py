@@ -1,4 +1,4 @@
-"""facegate.engine.embedder: DlibEmbedder's contract (shape, dtype, batching, empty input)."""
+"""facegate.engine.dlib.embedder: DlibEmbedder's contract (shape, dtype, batching, empty input)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from facegate.engine.embedder import DlibEmbedder, Embedder
+from facegate.engine.dlib.embedder import DlibEmbedder, Embedder
+from facegate.engine.dlib.landmarks import Aligner
 from facegate.engine.images import decode
-from facegate.engine.landmarks import Aligner
 from tests.support import engine_options
 
 

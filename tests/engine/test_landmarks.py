@@ -1,4 +1,4 @@
-"""facegate.engine.landmarks: dlib alignment points, chips and the 68-point predictor."""
+"""facegate.engine.dlib.landmarks: dlib alignment points, chips and the 68-point predictor."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from typing import Any
 import numpy as np
 import pytest
 
-from facegate.engine.attributes import AgeGender
-from facegate.engine.detector import Detections
-from facegate.engine.dlib_recognizer import DlibRecognizer
-from facegate.engine.embedder import DlibEmbedder
+from facegate.engine.dlib.age_gender import AgeGender
+from facegate.engine.dlib.embedder import DlibEmbedder
+from facegate.engine.dlib.landmarks import Aligner, Landmarks68
+from facegate.engine.dlib.recognizer import DlibRecognizer
 from facegate.engine.images import decode
-from facegate.engine.landmarks import Aligner, Landmarks68, Photo
+from facegate.engine.types import Detections, Photo
 from tests.support import engine_options
 
 # fr_obama_small.jpg: RetinaFace's box (see test_detector's golden values).

@@ -14,11 +14,8 @@ import numpy.typing as npt
 import pytest
 
 from facegate.engine import runtime
-from facegate.engine.face_engine import FaceEngine
-from facegate.engine.faces import FaceRequest
-from facegate.engine.mask import MaskClassifier
-from facegate.engine.mask_onnx import model_file
-from facegate.engine.mask_onnx.export import (
+from facegate.engine.convert.mask import model_file
+from facegate.engine.convert.mask.export import (
     INPUT_NAME,
     LOGITS_NAME,
     OUTPUT_NAME,
@@ -26,7 +23,7 @@ from facegate.engine.mask_onnx.export import (
     folded_convolutions,
     same_padding,
 )
-from facegate.engine.mask_onnx.reader import (
+from facegate.engine.convert.mask.reader import (
     Act,
     Add,
     AveragePool,
@@ -43,6 +40,9 @@ from facegate.engine.mask_onnx.reader import (
     ZeroPadding,
     read_model,
 )
+from facegate.engine.face_engine import FaceEngine
+from facegate.engine.faces import FaceRequest
+from facegate.engine.mask import MaskClassifier
 from tests.support import engine_options
 from tests.support.masks import draw_masks
 

@@ -12,11 +12,12 @@ import pydantic
 import pytest
 
 from facegate.config import Settings
-from facegate.engine import model_pack, model_sets
+from facegate.engine import model_sets
 from facegate.engine.face_engine import FaceEngine
 from facegate.engine.faces import FaceRequest
+from facegate.engine.insightface import model_pack
+from facegate.engine.insightface.model_pack import Role
 from facegate.engine.model_files import package_file
-from facegate.engine.model_pack import Role
 from facegate.errors import ModelUnavailable
 from tests.support import engine_options
 

@@ -13,13 +13,13 @@ import pytest
 from typer.testing import CliRunner
 
 from facegate.cli import app
-from facegate.engine.detector import RetinaFaceDetector
-from facegate.engine.dlib_onnx.model_file import ModelFile, build_model_file
-from facegate.engine.embedder import DlibEmbedder, source_path
+from facegate.engine.convert.dlib.model_file import ModelFile, build_model_file
+from facegate.engine.dlib.embedder import DlibEmbedder, source_path
+from facegate.engine.dlib.landmarks import Aligner
+from facegate.engine.dlib.onnx_embedder import OnnxEmbedder
 from facegate.engine.images import decode
-from facegate.engine.landmarks import Aligner
-from facegate.engine.onnx_embedder import OnnxEmbedder
 from facegate.engine.options import EngineOptions
+from facegate.engine.retinaface import RetinaFaceDetector
 from tests.support import engine_options
 
 Chips = npt.NDArray[np.uint8]

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from facegate.engine import plugins
-from facegate.engine.attributes import AGE_CLASSES, AgeGender, age_ranges, genders
+from facegate.engine.dlib.age_gender import AGE_CLASSES, AgeGender, age_ranges, genders
 from facegate.errors import ModelUnavailable
 from tests.support import engine_options
 

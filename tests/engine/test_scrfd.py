@@ -1,5 +1,5 @@
-"""facegate.engine.scrfd: anchor layout, distance decoding, letterboxing, on synthetic outputs
-and on the real SCRFD-500M model."""
+"""facegate.engine.insightface.scrfd: anchor layout, distance decoding, letterboxing, on synthetic
+outputs and on the real SCRFD-500M model."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from facegate.engine import runtime, scrfd
+from facegate.engine import runtime
 from facegate.engine.images import decode
+from facegate.engine.insightface import scrfd
 from facegate.engine.model_files import package_file
 from tests.support import engine_options
 

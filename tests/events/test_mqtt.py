@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import shutil
 import socket
 import subprocess
 import time
@@ -22,6 +23,7 @@ from tests.support.clients import running_api
 from tests.support.mqtt import subscribed
 from tests.support.receiver import FAST, wait_for
 from tests.support.servers import free_port
+from tests.support.services import unavailable
 
 
 def test_events_are_published_to_the_broker(
@@ -55,6 +57,8 @@ def test_events_are_published_to_the_broker(
 def broker_with_password(tmp_path: Path, user: str, password: str) -> Iterator[int]:
     """A Mosquitto of the test's own on a free port that refuses anonymous clients (the shared
     broker on 1883 takes anyone): what a Home Assistant or Frigate broker usually is."""
+    if shutil.which("mosquitto_passwd") is None:
+        unavailable("mqtt", "Debian's mosquitto is missing: apt-get install -y mosquitto")
     passwords = tmp_path / "passwords"
     subprocess.run(["mosquitto_passwd", "-b", "-c", str(passwords), user, password], check=True)
     port = free_port()

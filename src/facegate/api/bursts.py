@@ -5,25 +5,25 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from facegate import face_services
 from facegate.api import openapi as doc
 from facegate.api import render, schemas
 from facegate.api.deps import (
     BodyDep,
-    IndexDep,
-    InferenceDep,
+    ClientAddress,
+    RecognitionsDep,
     RecognitionService,
     SessionDep,
     SettingsDep,
 )
 from facegate.api.params import image_from_upload
-from facegate.api.unknown_faces import keep_strangers
 from facegate.collection import bursts
+from facegate.collection.recognition import Matching
 from facegate.config import ResponseFormat
+from facegate.engine.similarity import round5
 from facegate.errors import InvalidParameter, MissingPart
-from facegate.events import outbox
 from facegate.inference import FaceQuery
 
 router = APIRouter(prefix="/recognition", tags=["recognition"])
@@ -59,17 +59,20 @@ FRAMES = {
     ),
 )
 def recognize_burst(
-    request: Request,
     service: RecognitionService,
     body: BodyDep,
     session: SessionDep,
-    inference: InferenceDep,
-    index: IndexDep,
+    recognitions: RecognitionsDep,
     settings: SettingsDep,
+    source: ClientAddress,
 ) -> dict[str, Any]:
     query = body.params.face_query()
-    count = body.params.prediction_count()
-    threshold = face_services.min_similarity_of(service, requested=body.params.min_similarity())
+    matching = Matching.of(
+        service,
+        count=body.params.prediction_count(),
+        per_subject=True,
+        requested=body.params.min_similarity(),
+    )
     uploads = body.form.getlist("file") if body.form is not None else []
     if not uploads:
         raise MissingPart("file")
@@ -79,38 +82,11 @@ def recognize_burst(
             f"this one has {len(uploads)}"
         )
     frames = [image_from_upload(upload, "file") for upload in uploads]
-    burst = bursts.recognize(
-        inference,
-        index,
-        service,
-        frames,
-        query=query,
-        count=count,
-        min_similarity=threshold,
-        pictures=service.keep_unknown_faces,
-    )
-    strangers = [track.best.face for track in burst.tracks if track.verdict.subject is None]
-    keep_strangers(
-        request,
-        service=service,
-        faces=strangers,
-        matches=[[] for _ in strangers],
-        threshold=threshold,
-        inference=inference,
-        settings=settings,
+    burst = recognitions.burst(
+        session, service, frames, query=query, matching=matching, source=source
     )
     shape = face_services.response_format_of(service, default=settings.response_format)
-    shown = burst_body(burst, query, shape)
-    outbox.publish(
-        session,
-        service=service,
-        events=[
-            track_event(track, shown)
-            for track, shown in zip(burst.tracks, shown["result"], strict=True)
-        ],
-    )
-    face_services.count_request(session, service=service)
-    return shown
+    return burst_body(burst, query, shape)
 
 
 def burst_body(burst: bursts.Burst, query: FaceQuery, shape: ResponseFormat) -> dict[str, Any]:
@@ -127,34 +103,18 @@ def _track(track: bursts.Track, query: FaceQuery, shape: ResponseFormat) -> dict
     best = track.best
     return {
         "subject": verdict.subject,
-        "similarity": None if verdict.similarity is None else render.round5(verdict.similarity),
-        "support": render.round5(verdict.support),
+        "similarity": None if verdict.similarity is None else round5(verdict.similarity),
+        "support": round5(verdict.support),
         "frame": best.sighting.frame,
         "box": render.face(best.face, query, shape, round_box=True)["box"],
         "frames": [
-            {"frame": e.sighting.frame, "weight": render.round5(e.sighting.weight)}
+            {"frame": e.sighting.frame, "weight": round5(e.sighting.weight)}
             | render.face(e.face, query, shape, round_box=True)
             | {
                 "subjects": [
-                    {"subject": m.subject, "similarity": render.round5(m.similarity)}
-                    for m in e.matches
+                    {"subject": m.subject, "similarity": round5(m.similarity)} for m in e.matches
                 ]
             }
             for e in track.evidence
         ],
     }
-
-
-def track_event(track: bursts.Track, shown: dict[str, Any]) -> tuple[str, dict[str, Any]]:
-    """A track as a `face.recognized` or `face.unrecognized` event (docs/events.md): its
-    answer by the vote (an unknown track names its closest match), the box of its best frame
-    and the frames it was seen in."""
-    verdict = track.verdict
-    similarity = verdict.similarity
-    data = {
-        "subject": verdict.subject or verdict.closest,
-        "similarity": None if similarity is None else render.round5(similarity),
-        "box": shown["box"],
-        "frames": len(track.evidence),
-    }
-    return (outbox.FACE_RECOGNIZED if verdict.subject else outbox.FACE_UNRECOGNIZED), data

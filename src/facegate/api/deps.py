@@ -35,6 +35,7 @@ from facegate.errors import (
 from facegate.inference import Image, Inference
 
 if TYPE_CHECKING:
+    from facegate.collection.recognition import Recognitions
     from facegate.collection.search import Search
 
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
@@ -53,6 +54,11 @@ def get_inference(request: Request) -> Inference:
 def get_index(request: Request) -> Search:
     index: Search = request.app.state.index
     return index
+
+
+def get_recognitions(request: Request) -> Recognitions:
+    recognitions: Recognitions = request.app.state.recognitions
+    return recognitions
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -80,6 +86,7 @@ def get_client_address(request: Request) -> str | None:
 ClientAddress = Annotated[str | None, Depends(get_client_address)]
 InferenceDep = Annotated[Inference, Depends(get_inference)]
 IndexDep = Annotated["Search", Depends(get_index)]
+RecognitionsDep = Annotated["Recognitions", Depends(get_recognitions)]
 # scope="function": commit BEFORE the response is sent, so a client that got 201 can rely on it.
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 

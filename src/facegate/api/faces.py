@@ -7,8 +7,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-import numpy.typing as npt
 from fastapi import APIRouter, Response
 from sqlalchemy.orm import Session
 
@@ -26,16 +24,12 @@ from facegate.api.deps import (
     WritableService,
 )
 from facegate.api.params import embeddings_field, require_size
-from facegate.collection import enrol, store, stored
-from facegate.db.tables import Example, Service
-from facegate.engine.similarity import normalize
+from facegate.collection import enrol, store, verification
+from facegate.db.tables import Service
+from facegate.engine.similarity import round5
 from facegate.errors import (
-    EmbeddedByOtherModel,
-    ExampleNotFound,
-    ImageIdIncorrect,
     InvalidParameter,
 )
-from facegate.inference import embeddings
 
 router = APIRouter(prefix="/recognition", tags=["faces"])
 
@@ -198,19 +192,16 @@ def verify_against_example(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     query = body.params.face_query()
-    shape = face_services.response_format_of(service, default=settings.response_format)
-    analysis = inference.faces(body.image(), query)
-    # CompreFace looks the example up after detection, so "no face" (28) wins over a bad id.
-    example, stored_vector = _example_or_incorrect(
-        session, service, image_id, inference.calculator_id
+    found = verification.photo_against_example(
+        session, inference, service, body.image(), example_id=image_id, query=query
     )
-    scores = inference.scale.similarities(stored_vector, normalize(embeddings(analysis.faces)))
+    shape = face_services.response_format_of(service, default=settings.response_format)
     result = [
         render.face(face, query, shape, round_box=True)
-        | {"subject": example.subject.name, "similarity": render.round5(score)}
-        for face, score in zip(analysis.faces, scores, strict=True)
+        | {"subject": found.example.subject.name, "similarity": round5(score)}
+        for face, score in zip(found.analysis.faces, found.scores, strict=True)
     ]
-    return render.with_versions({"result": result}, analysis, query)
+    return render.with_versions({"result": result}, found.analysis, query)
 
 
 @router.post(
@@ -229,24 +220,9 @@ def verify_embeddings_against_example(
     inference: InferenceDep,
 ) -> dict[str, Any]:
     vectors = embeddings_field(body.json, "embeddings")
-    _, stored_vector = _example_or_incorrect(session, service, image_id, inference.calculator_id)
+    _, stored_vector = verification.example_embedding(
+        session, service, example_id=image_id, calculator=inference.calculator_id
+    )
     require_size(vectors, len(stored_vector))
-    scores = inference.scale.similarities(stored_vector, normalize(vectors))
+    scores = verification.similarities(inference.scale, stored_vector, vectors)
     return {"result": render.scored_embeddings(vectors, scores)}
-
-
-def _example_or_incorrect(
-    session: Session, service: Service, image_id: str, calculator: str
-) -> tuple[Example, npt.NDArray[np.float32]]:
-    """The example to verify against and its embedding by `calculator`; an unknown id is "Image
-    Id is incorrect" here, and an example that only another model embedded (not migrated yet)
-    cannot be compared."""
-    try:
-        example = store.get_example(session, service=service, example_id=image_id)
-    except ExampleNotFound:
-        raise ImageIdIncorrect() from None
-    vector = stored.vector(session, example_id=example.id, calculator=calculator)
-    if vector is None:
-        others = stored.models_of(session, example_id=example.id)
-        raise EmbeddedByOtherModel(", ".join(others), calculator)
-    return example, vector

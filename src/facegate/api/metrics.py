@@ -1,9 +1,11 @@
 """Prometheus over HTTP: the middleware that counts and times every request by its route
-template, and `GET /metrics` (no key, as Prometheus scrapes; docs/decisions.md D18)."""
+template, and `GET /metrics` (no key, as Prometheus scrapes, unless a metrics_token is set;
+docs/decisions.md D18 and D52)."""
 
 from __future__ import annotations
 
 import os
+import secrets
 import time
 from collections.abc import Iterator
 
@@ -23,6 +25,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facegate import face_services, metrics
 from facegate.api.middleware import API_PREFIX
+from facegate.errors import NotAuthenticated
 from facegate.events.health import sink_health
 
 UNMATCHED = "unmatched"  # the route label of a path no route serves (a 404), never the path
@@ -132,8 +135,15 @@ def _recorded() -> bytes:
 
 
 async def endpoint(request: Request) -> Response:
-    """`GET /metrics` in Prometheus's text format (files and database read off the loop)."""
+    """`GET /metrics` in Prometheus's text format (files and database read off the loop);
+    with a `metrics_token`, only for a scraper that sends it as a bearer token."""
     state = request.app.state
+    token = state.settings.metrics_token
+    given = request.headers.get("authorization", "")
+    if token is not None and not secrets.compare_digest(given.encode(), f"Bearer {token}".encode()):
+        raise NotAuthenticated(
+            "GET /metrics needs the metrics_token: Authorization: Bearer <token>"
+        )
 
     def body() -> bytes:
         if not state.ready:  # still loading: no database or engine to ask yet

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from facegate import face_services
 from facegate.api import openapi as doc
@@ -13,18 +12,18 @@ from facegate.api import render, schemas
 from facegate.api.deps import (
     Body,
     BodyDep,
-    IndexDep,
+    ClientAddress,
     InferenceDep,
+    RecognitionsDep,
     RecognitionService,
     SessionDep,
     SettingsDep,
 )
 from facegate.api.params import embeddings_field
-from facegate.api.unknown_faces import keep_strangers
+from facegate.collection.recognition import Matching
 from facegate.collection.search import Match
 from facegate.db.tables import Service
-from facegate.events import outbox
-from facegate.inference import embeddings
+from facegate.engine.similarity import round5
 
 router = APIRouter(prefix="/recognition", tags=["recognition"])
 
@@ -45,54 +44,30 @@ router = APIRouter(prefix="/recognition", tags=["recognition"])
     ),
 )
 def recognize(
-    request: Request,
     service: RecognitionService,
     body: BodyDep,
     session: SessionDep,
-    inference: InferenceDep,
-    index: IndexDep,
+    recognitions: RecognitionsDep,
     settings: SettingsDep,
+    source: ClientAddress,
 ) -> dict[str, Any]:
     query = body.params.face_query()
-    shape = face_services.response_format_of(service, default=settings.response_format)
-    count = body.params.prediction_count()
-    detect = body.params.boolean("detect_faces", True)
-    per_subject, min_similarity = _matching(service, body)
-    dry = body.params.dry_run()
-    keeps = service.keep_unknown_faces and not dry
-    image = body.image()
-    # A service that keeps unknown faces keeps their pictures, cut from the decoded photo.
-    analysis = inference.faces(image, query, detect=detect, pictures=keeps)
-    matches = index.search(
+    recognition = recognitions.photo(
+        session,
         service,
-        embeddings(analysis.faces),
-        k=count,
-        per_subject=per_subject,
-        min_similarity=min_similarity,
+        body.image(),
+        query=query,
+        matching=matching(service, body),
+        detect=body.params.boolean("detect_faces", True),
+        source=source,
+        dry_run=body.params.dry_run(),
     )
+    shape = face_services.response_format_of(service, default=settings.response_format)
     result = [
-        render.face(face, query, shape, round_box=True) | {"subjects": _subjects(found)}
-        for face, found in zip(analysis.faces, matches, strict=True)
+        render.face(one.face, query, shape, round_box=True) | {"subjects": _subjects(one.matches)}
+        for one in recognition.faces
     ]
-    if dry:
-        return render.with_versions({"result": result}, analysis, query)
-    # Before the count below, whose upsert would hold SQLite's write lock against this.
-    keep_strangers(
-        request,
-        service=service,
-        faces=analysis.faces,
-        matches=matches,
-        threshold=min_similarity,
-        inference=inference,
-        settings=settings,
-    )
-    # Cheap inserts in the request's transaction; the worker delivers them later.
-    outbox.publish(
-        session, service=service, events=[_event(face, threshold=min_similarity) for face in result]
-    )
-    # Counted last: the upsert locks the day's row until commit, so not during inference.
-    face_services.count_request(session, service=service)
-    return render.with_versions({"result": result}, analysis, query)
+    return render.with_versions({"result": result}, recognition.analysis, query)
 
 
 @router.post(
@@ -105,45 +80,32 @@ def recognize(
     ),
 )
 def recognize_embeddings(
-    service: RecognitionService, body: BodyDep, index: IndexDep, inference: InferenceDep
+    service: RecognitionService,
+    body: BodyDep,
+    recognitions: RecognitionsDep,
+    inference: InferenceDep,
 ) -> dict[str, Any]:
-    count = body.params.prediction_count()
-    per_subject, min_similarity = _matching(service, body)
-    embeddings = embeddings_field(body.json, "embeddings", size=inference.dimensions)
-    matches = index.search(
-        service,
-        np.asarray(embeddings, dtype=np.float32),
-        k=count,
-        per_subject=per_subject,
-        min_similarity=min_similarity,
-    )
+    vectors = embeddings_field(body.json, "embeddings", size=inference.dimensions)
+    found = recognitions.search_vectors(service, vectors, matching=matching(service, body))
     result = [
-        {"embedding": vector, "similarities": _subjects(found)}
-        for vector, found in zip(embeddings, matches, strict=True)
+        {"embedding": vector, "similarities": _subjects(matches)}
+        for vector, matches in zip(vectors, found, strict=True)
     ]
     return {"result": result}
 
 
-def _matching(service: Service, body: Body) -> tuple[bool, float | None]:
-    """`aggregate` and the threshold in force: the request's `min_similarity`, else the
-    service's (facegate extensions, decisions.md D19)."""
-    requested = body.params.min_similarity()
-    return body.params.per_subject(), face_services.min_similarity_of(service, requested=requested)
-
-
-def _event(face: dict[str, Any], *, threshold: float | None) -> tuple[str, dict[str, Any]]:
-    """A rendered face as an event: recognised or not by its best match against the threshold
-    in force, as unknown faces are told apart (docs/events.md)."""
-    best = face["subjects"][0] if face["subjects"] else {}
-    return outbox.face_event(
-        box=face.get("box", {}),
-        subject=best.get("subject"),
-        similarity=best.get("similarity"),
-        threshold=threshold,
+def matching(service: Service, body: Body) -> Matching:
+    """`prediction_count`, `aggregate` and the threshold in force: the request's
+    `min_similarity`, else the service's (facegate extensions, decisions.md D19)."""
+    return Matching.of(
+        service,
+        count=body.params.prediction_count(),
+        per_subject=body.params.per_subject(),
+        requested=body.params.min_similarity(),
     )
 
 
 def _subjects(matches: list[Match]) -> list[dict[str, Any]]:
     """Matches as CompreFace shows them: one per stored example, best first, duplicates kept
     (unless `aggregate=subject`)."""
-    return [{"subject": m.subject, "similarity": render.round5(m.similarity)} for m in matches]
+    return [{"subject": m.subject, "similarity": round5(m.similarity)} for m in matches]

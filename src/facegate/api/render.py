@@ -6,27 +6,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Collection, Iterable, Mapping
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from facegate.config import ResponseFormat
 from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Analysis, Face
+from facegate.engine.similarity import round5
 from facegate.inference import FaceQuery
 
 Json = dict[str, object]
-
-
-def box_json(face: Face) -> Json:
-    """The box in CompreFace's key order; the probability is not rounded (as detect does)."""
-    box = face.box
-    return {
-        "probability": box.probability,
-        "x_max": box.x_max,
-        "y_max": box.y_max,
-        "x_min": box.x_min,
-        "y_min": box.y_min,
-    }
 
 
 def face_json(
@@ -67,7 +55,7 @@ def face_json(
         result["quality"] = dataclasses.asdict(face.quality)
     if face.embedding is not None and face_plugins.CALCULATOR in plugins:
         result["embedding"] = [float(v) for v in face.embedding]
-    result["box"] = box_json(face)
+    result["box"] = face.box.as_json(rounded=False)
     # CompreFace's InsightFace builds answer `landmarks2d106` under the `landmarks` key.
     if face.landmarks106 is not None and face_plugins.LANDMARKS2D106 in plugins:
         result["landmarks"] = [[x, y] for x, y in face.landmarks106]
@@ -94,14 +82,6 @@ def _per_plugin(values: Mapping[str, object], plugins: Collection[str]) -> Json:
     return {slug: value for slug, value in values.items() if slug not in hidden}
 
 
-_FIVE_PLACES = Decimal("0.00001")
-
-
-def round5(value: float) -> float:
-    """CompreFace's `BigDecimal.setScale(5, HALF_UP)` on the value as Java prints it."""
-    return float(Decimal(repr(float(value))).quantize(_FIVE_PLACES, rounding=ROUND_HALF_UP))
-
-
 def scored_embeddings(vectors: list[list[float]], scores: Iterable[float]) -> list[dict[str, Any]]:
     """Embeddings with their similarity to a reference, best first (both embeddings/verify)."""
     result = [
@@ -121,7 +101,7 @@ def face(
         item, response_format=response_format, plugins=query.plugins, status=query.status
     )
     if round_box:
-        shown["box"] = {**shown["box"], "probability": round5(item.box.probability)}
+        shown["box"] = item.box.as_json(rounded=True)
     return shown
 
 

@@ -26,6 +26,7 @@ from facegate.api.deps import (
 from facegate.api.params import subject_name
 from facegate.collection import store
 from facegate.db.tables import Service
+from facegate.engine.similarity import round5
 from facegate.errors import InvalidParameter, SubjectWithoutExamples
 from facegate.inference import embeddings
 
@@ -153,7 +154,7 @@ def verify_against_subject(
         render.face(face, query, shape, round_box=True)
         | {
             "subject": match.subject,
-            "similarity": render.round5(match.similarity),
+            "similarity": round5(match.similarity),
             "image_id": match.example_id,
         }
         for face, match in zip(analysis.faces, best, strict=True)

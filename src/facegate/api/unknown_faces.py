@@ -4,12 +4,9 @@ one, kept by services that opt in, listed as clusters, named into subjects or di
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from datetime import timedelta
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
-from sqlalchemy.orm import Session, sessionmaker
+from fastapi import APIRouter, Response
 
 from facegate.api import openapi as doc
 from facegate.api import schemas
@@ -19,17 +16,10 @@ from facegate.api.deps import (
     SessionDep,
     SettingsDep,
     WritableService,
-    get_client_address,
 )
 from facegate.api.params import subject_name
 from facegate.collection import unknown
-from facegate.collection.search import Match
-from facegate.config import Settings
-from facegate.db.tables import Service
-from facegate.engine.faces import Face
-from facegate.engine.similarity import recognised
 from facegate.errors import ClusterNotFound, UnknownFaceNotFound
-from facegate.inference import Inference
 
 router = APIRouter(prefix="/recognition/unknown-faces", tags=["unknown faces"])
 log = logging.getLogger(__name__)
@@ -47,55 +37,6 @@ PICTURE = {
 }
 
 
-def keep_strangers(
-    request: Request,
-    *,
-    service: Service,
-    faces: Sequence[Face],
-    matches: Sequence[list[Match]],
-    threshold: float | None,
-    inference: Inference,
-    settings: Settings,
-) -> None:
-    """Keep the faces of a recognition that matched no one, if the service keeps them (their
-    pictures were cut by the engine, asked for by the handler).
-
-    In a transaction of its own, committed before the recognition's answer; a failure here is
-    logged and the recognition still answered (decisions.md D26): the kept faces are a
-    by-product, never worth a client's failed request."""
-    if not service.keep_unknown_faces:
-        return
-    strangers = [
-        unknown.Stranger(face.embedding, face.picture)
-        for face, found in zip(faces, matches, strict=True)
-        if not recognised(found[0].similarity if found else None, threshold=threshold)
-        and face.embedding is not None
-        and face.picture is not None
-    ]
-    if not strangers:
-        return
-    sessions: sessionmaker[Session] = request.app.state.sessions
-    try:
-        with sessions.begin() as s:
-            unknown.keep(
-                s,
-                service=service,
-                strangers=strangers,
-                calculator=inference.calculator_id,
-                scale=inference.scale,
-                limits=_limits(settings),
-                source=get_client_address(request),
-            )
-    except Exception:  # any failure: the recognition is answered all the same (docstring)
-        log.exception("could not keep the unknown faces of service %s", service.guid)
-
-
-def _limits(settings: Settings) -> unknown.Limits:
-    return unknown.Limits(
-        settings.unknown_faces_max, timedelta(days=settings.unknown_faces_max_age_days)
-    )
-
-
 @router.get(
     "/clusters",
     **doc.operation(
@@ -106,7 +47,7 @@ def list_clusters(
     service: RecognitionService, body: BodyDep, session: SessionDep, settings: SettingsDep
 ) -> dict[str, Any]:
     min_faces = max(body.params.integer("min_faces", 1), 1)
-    unknown.expire(session, service=service, limits=_limits(settings))
+    unknown.expire(session, service=service, limits=unknown.Limits.of(settings))
     found = unknown.list_clusters(session, service=service, min_faces=min_faces)
     return {
         "clusters": [

@@ -17,9 +17,8 @@ from facegate.api.deps import (
     VerificationService,
 )
 from facegate.api.params import embedding_value, embeddings_field, require_size
-from facegate.engine.similarity import normalize
-from facegate.errors import TooManyFaces
-from facegate.inference import embeddings
+from facegate.collection import verification
+from facegate.engine.similarity import round5
 
 router = APIRouter(prefix="/verification", tags=["verification"])
 
@@ -41,28 +40,28 @@ def verify(
     settings: SettingsDep,
 ) -> dict[str, Any]:
     query = body.params.face_query()
+    source = body.image("source_image", "sourceImageBase64")
+    target = body.image("target_image", "targetImageBase64")
+    found = verification.photos(
+        session,
+        inference,
+        service,
+        source,
+        target,
+        query=query,
+        dry_run=body.params.dry_run(),
+    )
     shape = face_services.response_format_of(service, default=settings.response_format)
-    source_image = body.image("source_image", "sourceImageBase64")
-    target_image = body.image("target_image", "targetImageBase64")
-    source = inference.faces(source_image, query, limit=2)
-    if len(source.faces) > 1:
-        raise TooManyFaces()
-    target = inference.faces(target_image, query)
-    reference = normalize(embeddings(source.faces))[0]
-    scores = inference.scale.similarities(reference, normalize(embeddings(target.faces)))
     matches = [
-        render.face(face, query, shape, round_box=True) | {"similarity": render.round5(score)}
-        for face, score in zip(target.faces, scores, strict=True)
+        render.face(face, query, shape, round_box=True) | {"similarity": round5(score)}
+        for face, score in zip(found.target.faces, found.scores, strict=True)
     ]
     item = {
-        "source_image_face": render.face(source.faces[0], query, shape, round_box=True),
+        "source_image_face": render.face(found.source.faces[0], query, shape, round_box=True),
         "face_matches": matches,
     }
-    if not body.params.dry_run():
-        # Counted last: the upsert locks the day's row until commit, so not during inference.
-        face_services.count_request(session, service=service)
     # Here plugins_versions sits inside the single result element (VerifyFacesResponse).
-    return {"result": [render.with_versions(item, target, query)]}
+    return {"result": [render.with_versions(item, found.target, query)]}
 
 
 @router.post(
@@ -81,5 +80,5 @@ def verify_embeddings(
     # Of the model's length: its similarity scale is fitted to its own embeddings.
     targets = embeddings_field(payload, "targets", size=inference.dimensions)
     require_size([source], inference.dimensions)
-    scores = inference.scale.similarities(normalize([source])[0], normalize(targets))
+    scores = verification.similarities(inference.scale, source, targets)
     return {"result": render.scored_embeddings(targets, scores)}

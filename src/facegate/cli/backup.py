@@ -2,7 +2,7 @@
 
 A backup is taken while servers run (SQLite's online backup); a restore replaces the database
 and is done with the servers stopped, since each keeps its collections' embeddings in memory.
-PostgreSQL has its own tools: pg_dump and pg_restore (README.md, "Import, export and backups").
+PostgreSQL has its own tools: pg_dump and pg_restore (docs/guide.md, "Import, export and backups").
 """
 
 from __future__ import annotations

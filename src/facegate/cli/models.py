@@ -26,8 +26,8 @@ def models_build(
 ) -> None:
     """Convert dlib's face network, and the mask classifier when its extra is installed, to
     ONNX into <data_dir>/models (reused when current)."""
-    from facegate.engine.dlib_onnx.model_file import build_model_file
-    from facegate.engine.mask_onnx.model_file import build_model_file as build_mask_file
+    from facegate.engine.convert.dlib.model_file import build_model_file
+    from facegate.engine.convert.mask.model_file import build_model_file as build_mask_file
     from facegate.errors import ModelUnavailable
 
     options = EngineOptions.from_settings(settings_from(data_dir))

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from facegate.engine.embedder import DLIB_RESNET_V1
+from facegate.engine.dlib.embedder import DLIB_RESNET_V1
 from facegate.engine.similarity import Scale, normalize
 
 Floats = npt.NDArray[np.float32]

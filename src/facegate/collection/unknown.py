@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from facegate.collection import clusters, store
+from facegate.config import Settings
 from facegate.db.session import bulk_write
 from facegate.db.tables import Service, UnknownCluster, UnknownFace, could_be_id, utcnow
 from facegate.engine.similarity import Scale, normalize
@@ -29,6 +30,10 @@ class Limits:
 
     max_faces: int
     max_age: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> Limits:
+        return cls(settings.unknown_faces_max, timedelta(days=settings.unknown_faces_max_age_days))
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,6 @@
 """Backups of the embedded SQLite database, taken while servers use it (SQLite's online backup).
 
-PostgreSQL is backed up with its own tools (`pg_dump`), as README.md shows ("Import, export and
+PostgreSQL is backed up with its own tools (`pg_dump`), as docs/guide.md shows ("Import, export and
 backups").
 """
 

@@ -13,12 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import numpy.typing as npt
 
 from facegate.engine.face_engine import FaceEngine
 from facegate.engine.similarity import Scale, fit, normalize
-
-Floats = npt.NDArray[np.float32]
+from facegate.engine.types import Floats
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-Pixels = npt.NDArray[np.uint8]
+from facegate.engine.types import Pixels
+
 Matrix = npt.NDArray[np.float64]
 
 

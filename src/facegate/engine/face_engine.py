@@ -11,12 +11,11 @@ import numpy.typing as npt
 
 from facegate.engine import geometry, images, model_sets, quality, thumbnails
 from facegate.engine import plugins as face_plugins
-from facegate.engine.detector import Detections
 from facegate.engine.faces import Analysis, Box, Face, FaceRequest
-from facegate.engine.landmarks import Photo
 from facegate.engine.model_sets import ModelSet
 from facegate.engine.options import EngineOptions
 from facegate.engine.similarity import Scale
+from facegate.engine.types import Detections, Photo
 
 # Every face, embedded, at the model set's threshold: what recognition and calibration need.
 EMBED_ALL = FaceRequest()

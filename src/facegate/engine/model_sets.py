@@ -11,34 +11,33 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
 
-import numpy as np
-import numpy.typing as npt
-
-from facegate.engine import model_pack, runtime
 from facegate.engine import plugins as face_plugins
-from facegate.engine.arcface import ArcFaceRecognizer
-from facegate.engine.attributes import AgeGender
-from facegate.engine.crop_network import CropNetwork
-from facegate.engine.detector import Detections, RetinaFaceDetector
-from facegate.engine.dlib_recognizer import DlibRecognizer
-from facegate.engine.embedder import DlibEmbedder
-from facegate.engine.faces import AgeRange, Gender
-from facegate.engine.genderage import InsightFaceAgeGender
-from facegate.engine.landmarks import Aligner, Landmarks68, Photo
-from facegate.engine.landmarks106 import Landmarks106
+from facegate.engine import runtime
+from facegate.engine.dlib.age_gender import AgeGender
+from facegate.engine.dlib.embedder import DlibEmbedder
+from facegate.engine.dlib.landmarks import Aligner, Landmarks68
+from facegate.engine.dlib.onnx_embedder import OnnxEmbedder
+from facegate.engine.dlib.recognizer import DlibRecognizer
+from facegate.engine.insightface import model_pack
+from facegate.engine.insightface.age_gender import InsightFaceAgeGender
+from facegate.engine.insightface.arcface import ArcFaceRecognizer
+from facegate.engine.insightface.crop_network import CropNetwork
+from facegate.engine.insightface.landmarks106 import Landmarks106
+from facegate.engine.insightface.model_pack import Pack, Role
+from facegate.engine.insightface.scrfd import ScrfdDetector
 from facegate.engine.mask import MaskClassifier
 from facegate.engine.model_files import package_file
-from facegate.engine.model_pack import Pack, Role
-from facegate.engine.onnx_embedder import OnnxEmbedder
 from facegate.engine.options import EngineOptions
-from facegate.engine.scrfd import ScrfdDetector
+from facegate.engine.retinaface import RetinaFaceDetector
 from facegate.engine.similarity import Scale
+from facegate.engine.types import (
+    Attributes,
+    Detector,
+    Points,
+    Recognizer,
+)
 from facegate.errors import ModelUnavailable
-
-Pixels = npt.NDArray[np.uint8]
-Floats = npt.NDArray[np.float32]
 
 DLIB = "dlib"
 INSIGHTFACE_S = "insightface-s"
@@ -72,35 +71,6 @@ INSIGHTFACE_LICENCE = (
     "InsightFace pretrained weights: non-commercial research use only (check before using "
     "facegate commercially)"
 )
-
-
-class Detector(Protocol):
-    def detect(self, pixels: Pixels, *, threshold: float) -> Detections: ...
-
-
-class Recognizer(Protocol):
-    """Aligned chips of a photo's faces, and embeddings from chips (the `calculator`)."""
-
-    calculator_id: str
-    dimensions: int
-
-    def chips(self, photo: Photo) -> Pixels: ...
-
-    def embed(self, chips: Pixels) -> Floats: ...
-
-    def whole_image(self, pixels: Pixels) -> Detections:
-        """The image as one face (recognize's `detect_faces=false`), with alignment points."""
-        ...
-
-
-class Attributes(Protocol):
-    def estimate(
-        self, photo: Photo, *, age: bool, gender: bool
-    ) -> tuple[list[AgeRange], list[Gender]]: ...
-
-
-class Points(Protocol):
-    def points(self, pixels: Pixels, boxes: Floats) -> list[list[tuple[int, int]]]: ...
 
 
 @dataclass(frozen=True)

@@ -12,11 +12,9 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.engine import geometry
-from facegate.engine.arcface import aligned_chips
 from facegate.engine.faces import Quality
-
-Pixels = npt.NDArray[np.uint8]
-Floats = npt.NDArray[np.float32]
+from facegate.engine.insightface.arcface import aligned_chips
+from facegate.engine.types import Floats, Pixels
 
 # ITU-R BT.601 luma, as Pillow's "L" conversion.
 LUMA = np.array([0.299, 0.587, 0.114])

@@ -9,23 +9,30 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import numpy.typing as npt
 
-Floats = npt.NDArray[np.float32]
+from facegate.engine.types import Floats
 
 # `fit` makes the median same-person pair score this much.
 SAME_MEDIAN_SIMILARITY = 0.99
 # Where `fit` balances a model's errors: a face whose best match scores under it is not
 # recognised, unless a threshold says otherwise (events, unknown faces: decisions.md D21, D26).
 BALANCE = 0.5
+_FIVE_PLACES = Decimal("0.00001")
 
 
 def recognised(best: float | None, *, threshold: float | None) -> bool:
     """Whether a face whose best match scored `best` (None: no match) is recognised: at or over
     `threshold`, else over BALANCE. Compared as answers show similarities (5 places)."""
-    return best is not None and round(best, 5) >= (BALANCE if threshold is None else threshold)
+    return best is not None and round5(best) >= (BALANCE if threshold is None else threshold)
+
+
+def round5(value: float) -> float:
+    """CompreFace's `BigDecimal.setScale(5, HALF_UP)` on the value as Java prints it."""
+    return float(Decimal(repr(float(value))).quantize(_FIVE_PLACES, rounding=ROUND_HALF_UP))
 
 
 def normalize(x: npt.ArrayLike) -> Floats:

@@ -18,7 +18,6 @@ import queue
 import socket
 import threading
 from collections import OrderedDict
-from datetime import timedelta
 from pathlib import Path
 from typing import IO, Any
 from urllib.parse import unquote, urlsplit
@@ -29,9 +28,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import face_services
 from facegate.collection import bursts, unknown
+from facegate.collection.recognition import Recognitions
 from facegate.collection.search import Search
 from facegate.config import Settings
 from facegate.db.tables import Service, utcnow
+from facegate.engine.similarity import round5
 from facegate.errors import FacegateError, NoFaceFound
 from facegate.events import outbox
 from facegate.frigate import events
@@ -66,6 +67,7 @@ class FrigateCompanion:
         self._sessions = sessions
         self._inference = inference
         self._index = index
+        self._recognitions = Recognitions(sessions, inference, index, unknown.Limits.of(settings))
         self._settings = settings
         self._cameras = events.cameras(settings.frigate_cameras)
         self._client = client or FrigateClient(
@@ -286,56 +288,22 @@ class FrigateCompanion:
                 return
             data = {
                 "subject": verdict.subject or verdict.closest,
-                "similarity": None if verdict.similarity is None else round(verdict.similarity, 5),
+                "similarity": None if verdict.similarity is None else round5(verdict.similarity),
                 "frigate_event": event.id,
                 "camera": event.camera,
                 "frames": len(tracked.frames),
                 "faces": len(best.evidence),
                 "sub_label": tracked.written,
-                "box": _box(best),
+                "box": best.best.face.box.as_json(rounded=True),
                 "start_time": event.start_time,
                 "end_time": event.end_time,
             }
             kind = outbox.FRIGATE_RECOGNIZED if verdict.subject else outbox.FRIGATE_UNRECOGNIZED
             outbox.publish(s, service=service, events=[(kind, data)])
             face_services.count_request(s, service=service)
-        if verdict.subject is None and service.keep_unknown_faces:
-            self._keep(service, best, camera=event.camera)
-
-    def _keep(self, service: Service, track: bursts.Track, *, camera: str) -> None:
-        """The unknown person's heaviest face, kept in a transaction of its own; a failure is
-        logged (decisions.md D26)."""
-        face = track.best.face
-        if face.embedding is None or face.picture is None:
-            return
-        limits = unknown.Limits(
-            self._settings.unknown_faces_max,
-            timedelta(days=self._settings.unknown_faces_max_age_days),
-        )
-        try:
-            with self._sessions.begin() as s:
-                unknown.keep(
-                    s,
-                    service=service,
-                    strangers=[unknown.Stranger(face.embedding, face.picture)],
-                    calculator=self._inference.calculator_id,
-                    scale=self._inference.scale,
-                    limits=limits,
-                    source=f"frigate:{camera}"[:64],
-                )
-        except Exception:
-            log.exception("could not keep the unknown face of service %s", service.guid)
-
-
-def _box(track: bursts.Track) -> dict[str, float | int]:
-    box = track.best.face.box
-    return {
-        "probability": round(box.probability, 5),
-        "x_max": box.x_max,
-        "y_max": box.y_max,
-        "x_min": box.x_min,
-        "y_min": box.y_min,
-    }
+        if verdict.subject is None:
+            source = f"frigate:{event.camera}"[:64]
+            self._recognitions.keep_strangers(service, [best.best.face], source=source)
 
 
 def claim(folder: Path) -> IO[bytes] | None:

@@ -153,7 +153,7 @@ def login(
         session, user=user, ttl=ttl(settings), replacing=request.cookies.get(SESSION_COOKIE)
     )
     audit.record(session, audit.LOGIN, actor=Actor.of(user, address), target=user.guid)
-    set_cookies(response, settings, issued)
+    set_cookies(request, response, settings, issued)
     return UserOut.of(user)
 
 
@@ -166,7 +166,7 @@ def logout(
     _login: CurrentLogin,
 ) -> None:
     logins.revoke(session, token=request.cookies[SESSION_COOKIE])
-    end_session_cookies(response, settings)
+    end_session_cookies(request, response, settings)
 
 
 @router.get("/user/me")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import secrets
 from datetime import timedelta
 from typing import Annotated
@@ -9,7 +10,8 @@ from typing import Annotated
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.admin import audit, logins, roles
+from facegate.admin import accounts, audit, logins, roles
+from facegate.api.addresses import forwarded_proto, from_trusted_proxy
 from facegate.api.deps import ClientAddress, SessionDep, SettingsDep
 from facegate.config import Settings
 from facegate.db.tables import LoginSession, User
@@ -21,30 +23,44 @@ CSRF_HEADER = "X-CSRF-Token"
 ADMIN_KEY_HEADER = "x-admin-key"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+log = logging.getLogger(__name__)
+
 
 def ttl(settings: Settings) -> timedelta:
     return timedelta(seconds=settings.session_ttl_seconds)
 
 
-def set_cookies(response: Response, settings: Settings, issued: logins.Issued) -> None:
+def secure_cookies(request: Request, settings: Settings) -> bool:
+    """Cookies are `Secure` when the browser reached facegate over https: `public_url` says so,
+    or a trusted proxy that terminates TLS does (`X-Forwarded-Proto: https`; docs/decisions.md
+    D50)."""
+    if settings.public_url.startswith("https://"):
+        return True
+    peer = request.client.host if request.client else None
+    return forwarded_proto(peer, request.headers, settings.trusted_networks) == "https"
+
+
+def set_cookies(
+    request: Request, response: Response, settings: Settings, issued: logins.Issued
+) -> None:
     """The session cookie is HttpOnly; the CSRF cookie is read by the page's JavaScript."""
-    secure = settings.public_url.startswith("https://")
+    secure = secure_cookies(request, settings)
     max_age = settings.session_ttl_seconds
     response.set_cookie(
         SESSION_COOKIE, issued.token, max_age=max_age, httponly=True, samesite="lax", secure=secure
     )
-    set_csrf_cookie(response, settings, issued.csrf_token)
+    set_csrf_cookie(request, response, settings, issued.csrf_token)
 
 
-def set_csrf_cookie(response: Response, settings: Settings, token: str) -> None:
-    secure = settings.public_url.startswith("https://")
+def set_csrf_cookie(request: Request, response: Response, settings: Settings, token: str) -> None:
+    secure = secure_cookies(request, settings)
     response.set_cookie(CSRF_COOKIE, token, samesite="lax", secure=secure)
 
 
-def end_session_cookies(response: Response, settings: Settings) -> None:
+def end_session_cookies(request: Request, response: Response, settings: Settings) -> None:
     """Drop the session cookie; a fresh anonymous CSRF token lets the page log in again."""
     response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax")
-    set_csrf_cookie(response, settings, secrets.token_urlsafe(32))
+    set_csrf_cookie(request, response, settings, secrets.token_urlsafe(32))
 
 
 def session_maker(request: Request) -> sessionmaker[Session]:
@@ -53,9 +69,45 @@ def session_maker(request: Request) -> sessionmaker[Session]:
     return factory
 
 
-def optional_login(request: Request, session: SessionDep) -> LoginSession | None:
+def proxy_user_email(request: Request, settings: Settings) -> str | None:
+    """The e-mail address a login proxy signed the request in as: the `trusted_user_header`,
+    believed only from a trusted proxy (anyone can write a header; docs/decisions.md D51)."""
+    header = settings.trusted_user_header
+    value = request.headers.get(header) if header else None
+    peer = request.client.host if request.client else None
+    if not value or not from_trusted_proxy(peer, settings.trusted_networks):
+        return None
+    return value.strip()
+
+
+def optional_login(
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    address: ClientAddress,
+) -> LoginSession | None:
+    """The session of the cookie. Behind a login proxy the proxy's user is the one signed in:
+    a cookie of anyone else is replaced by a new session of that user's account (the same
+    session, CSRF token and roles as a password login); a user without an enabled account
+    is nobody."""
     token = request.cookies.get(SESSION_COOKIE)
-    return logins.active(session, token=token) if token else None
+    login = logins.active(session, token=token) if token else None
+    email = proxy_user_email(request, settings)
+    if email is None:
+        return login
+    user = accounts.user_by_email(session, email)
+    if user is None or not user.enabled:
+        log.warning("the login proxy signed in %s, who has no enabled account here", email)
+        return None
+    if login is not None and login.user_id == user.id:
+        return login
+    issued = logins.start(session, user=user, ttl=ttl(settings), replacing=token)
+    audit.record(
+        session, audit.LOGIN, actor=audit.Actor.of(user, address), target=user.guid, via="proxy"
+    )
+    set_cookies(request, response, settings, issued)
+    return logins.active(session, token=issued.token)
 
 
 LoginDep = Annotated[LoginSession | None, Depends(optional_login)]
@@ -70,7 +122,7 @@ def csrf_guard(
     if request.method in SAFE_METHODS:
         expected = login.csrf_token if login else cookie or secrets.token_urlsafe(32)
         if cookie != expected:
-            set_csrf_cookie(response, settings, expected)
+            set_csrf_cookie(request, response, settings, expected)
         return
     stored = login.csrf_token if login else cookie
     if not stored or not logins.csrf_matches(stored, request.headers.get(CSRF_HEADER)):
@@ -84,7 +136,9 @@ def current_login(
         raise NotAuthenticated
     if logins.extend(login, ttl=ttl(settings)):
         token = request.cookies[SESSION_COOKIE]
-        set_cookies(response, settings, logins.Issued(token, login.csrf_token, login.expires_at))
+        set_cookies(
+            request, response, settings, logins.Issued(token, login.csrf_token, login.expires_at)
+        )
     return login
 
 

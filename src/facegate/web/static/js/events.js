@@ -39,7 +39,7 @@ function frigateLinks(status) {
   }
   const broker = status.mqtt === "connected";
   const api = status.api === "reachable" || status.api === "not called yet";
-  const last = status.lastEvent ? `, the last ${when(status.lastEvent)}` : "";
+  const last = status.lastEvent ? `, the last ${localTime(status.lastEvent)}` : "";
   const line = (/** @type {boolean} */ ok, /** @type {string} */ text) =>
     h(ok ? "li" : "li.error", {}, text);
   return h(

@@ -7,9 +7,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from facegate.engine import geometry, runtime
-from facegate.engine.detector import MAX_CANDIDATES, MIN_SCORE, NMS_IOU, Detections
-
-Floats = npt.NDArray[np.float32]
+from facegate.engine.types import Detections, Floats
 
 # SCRFD's training normalisation (InsightFace `scrfd.py`): RGB, (x - 127.5) / 128.
 MEAN = 127.5
@@ -103,7 +101,7 @@ def decode(
         if centers.shape[0] != score.shape[0]:
             raise ValueError(f"{score.shape[0]} outputs for {centers.shape[0]} anchors")
         level_scores = score.reshape(-1)
-        keep = np.flatnonzero(level_scores > max(threshold, MIN_SCORE))
+        keep = np.flatnonzero(level_scores > max(threshold, geometry.MIN_SCORE))
         distances = box[keep] * stride
         anchor = centers[keep]
         all_boxes.append(np.hstack([anchor - distances[:, :2], anchor + distances[:, 2:]]))
@@ -111,10 +109,10 @@ def decode(
         all_points.append(anchor[:, None, :] + offsets)
         all_scores.append(level_scores[keep])
     merged_scores = np.concatenate(all_scores).astype(np.float32)
-    order = np.argsort(-merged_scores, kind="stable")[:MAX_CANDIDATES]
+    order = np.argsort(-merged_scores, kind="stable")[: geometry.MAX_CANDIDATES]
     found = Detections(
         np.concatenate(all_boxes).astype(np.float32)[order],
         merged_scores[order],
         np.concatenate(all_points).astype(np.float32)[order],
     )
-    return found.take(geometry.nms(found.boxes, found.scores, NMS_IOU))
+    return found.take(geometry.nms(found.boxes, found.scores, geometry.NMS_IOU))

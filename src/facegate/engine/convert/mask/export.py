@@ -18,7 +18,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from facegate.engine.mask_onnx.reader import (
+from facegate.engine.convert.mask.reader import (
     Act,
     Activation,
     Add,
@@ -283,7 +283,7 @@ def build_model(model: Model) -> onnx.ModelProto:
         opset_imports=[helper.make_opsetid("", OPSET)],
         ir_version=IR_VERSION,
         producer_name="facegate",
-        doc_string=f"Keras model {model.name!r} converted by facegate.engine.mask_onnx",
+        doc_string=f"Keras model {model.name!r} converted by facegate.engine.convert.mask",
     )
     onnx.checker.check_model(onnx_model, full_check=True)
     return onnx_model

@@ -1,7 +1,7 @@
 """The converted dlib network in the data directory: converted from the `.dat` in
 `face_recognition_models` once, written to `<data_dir>/models/` with a sha256 checksum file,
 and reused while both the file and its source still match their recorded checksums
-(`facegate.engine.converted_file`)."""
+(`facegate.engine.convert.converted_file`)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from facegate.engine.converted_file import ConvertedFile
-from facegate.engine.dlib_onnx.export import export_bytes
-from facegate.engine.dlib_onnx.reader import read_network
-from facegate.engine.embedder import MODEL_NAME, source_path
+from facegate.engine.convert.converted_file import ConvertedFile
+from facegate.engine.convert.dlib.export import export_bytes
+from facegate.engine.convert.dlib.reader import read_network
+from facegate.engine.dlib.embedder import MODEL_NAME, source_path
 from facegate.engine.options import EngineOptions
 
 

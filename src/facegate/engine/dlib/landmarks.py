@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from functools import cached_property
 from typing import ClassVar, Self
 
 import dlib
 import numpy as np
 import numpy.typing as npt
 
-from facegate.engine.detector import Detections
 from facegate.engine.model_files import dlib_model
+from facegate.engine.types import Pixels
 
-Pixels = npt.NDArray[np.uint8]
 Boxes = npt.NDArray[np.float32]
 
 # dlib's face recognition network was trained on 150x150 chips with 0.25 padding.
@@ -86,20 +84,6 @@ class Aligner(_ShapePredictor):
         # trained on get_face_chip output.
         chips = [dlib.get_face_chip(pixels, shape, size=size, padding=padding) for shape in shapes]
         return np.ascontiguousarray(np.stack(chips).astype(np.uint8, copy=False))
-
-
-class Photo:
-    """One photo's detected faces, with dlib's 5 alignment points placed on them at most once
-    however many models cut dlib chips from them (the embedder, age and gender)."""
-
-    def __init__(self, pixels: Pixels, found: Detections, aligner: Aligner) -> None:
-        self.pixels = pixels
-        self.found = found
-        self._aligner = aligner
-
-    @cached_property
-    def shapes(self) -> dlib.full_object_detections:
-        return self._aligner.shapes(self.pixels, self.found.boxes)
 
 
 class Landmarks68(_ShapePredictor):

@@ -1,21 +1,21 @@
 """`OnnxEmbedder`: dlib's face descriptor network run by ONNX Runtime, from the file that
-`facegate.engine.dlib_onnx.model_file` converts once into the data directory."""
+`facegate.engine.convert.dlib.model_file` converts once into the data directory."""
 
 from __future__ import annotations
 
 import numpy as np
 
 from facegate.engine import runtime
-from facegate.engine.dlib_onnx.export import INPUT_NAME
-from facegate.engine.dlib_onnx.model_file import ModelFile
-from facegate.engine.embedder import (
+from facegate.engine.convert.dlib.export import INPUT_NAME
+from facegate.engine.convert.dlib.model_file import ModelFile
+from facegate.engine.dlib.embedder import (
     DIMENSIONS,
     DLIB_RESNET_V1,
     Chips,
     Embeddings,
     source_path,
 )
-from facegate.engine.landmarks import CHIP_SIZE
+from facegate.engine.dlib.landmarks import CHIP_SIZE
 from facegate.engine.options import EngineOptions
 
 

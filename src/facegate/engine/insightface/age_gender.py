@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
-from facegate.engine.crop_network import CropNetwork
 from facegate.engine.faces import AgeRange, Gender
-from facegate.engine.landmarks import Photo
-
-Pixels = npt.NDArray[np.uint8]
+from facegate.engine.insightface.crop_network import CropNetwork
+from facegate.engine.types import Photo
 
 # Output: two gender logits (female, male) and the age divided by 100.
 LABELS = ("female", "male")

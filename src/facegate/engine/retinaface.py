@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
@@ -11,35 +9,10 @@ from PIL import Image
 from facegate.engine import geometry, runtime
 from facegate.engine.model_files import retinaface_weights
 from facegate.engine.options import EngineOptions
-
-Floats = npt.NDArray[np.float32]
+from facegate.engine.types import Detections, Floats
 
 # The network was trained on BGR images minus these per-channel means (biubug6 `test_widerface`).
 BGR_MEANS = np.array([104.0, 117.0, 123.0], dtype=np.float32)
-NMS_IOU = 0.4
-# Candidates below this score are never faces at any sensible threshold; skipping them keeps
-# NMS cheap when a caller asks for det_prob_threshold=0.
-MIN_SCORE = 0.02
-MAX_CANDIDATES = 5000
-
-
-@dataclass(frozen=True)
-class Detections:
-    """Faces found in one image, highest score first, in the coordinates of the given pixels."""
-
-    boxes: Floats  # (N, 4) x_min, y_min, x_max, y_max
-    scores: Floats  # (N,)
-    landmarks: Floats  # (N, 5, 2)
-
-    def __len__(self) -> int:
-        return int(self.scores.shape[0])
-
-    def scaled(self, factor: float) -> Detections:
-        """The same detections with coordinates multiplied by `factor`."""
-        return Detections(self.boxes * factor, self.scores, self.landmarks * factor)
-
-    def take(self, indices: npt.NDArray[np.intp]) -> Detections:
-        return Detections(self.boxes[indices], self.scores[indices], self.landmarks[indices])
 
 
 class RetinaFaceDetector:
@@ -88,9 +61,11 @@ def decode(
     if priors.shape[0] != loc.shape[0]:
         raise ValueError(f"{loc.shape[0]} network outputs for {priors.shape[0]} anchors")
     scores = conf[:, 1]
-    candidates = np.flatnonzero(scores > max(threshold, MIN_SCORE))
-    candidates = candidates[np.argsort(-scores[candidates], kind="stable")][:MAX_CANDIDATES]
+    candidates = np.flatnonzero(scores > max(threshold, geometry.MIN_SCORE))
+    candidates = candidates[np.argsort(-scores[candidates], kind="stable")][
+        : geometry.MAX_CANDIDATES
+    ]
     boxes = geometry.decode_boxes(loc[candidates], priors[candidates])
     points = geometry.decode_landmarks(marks[candidates], priors[candidates])
     found = Detections(boxes, scores[candidates].astype(np.float32), points)
-    return found.take(geometry.nms(found.boxes, found.scores, NMS_IOU))
+    return found.take(geometry.nms(found.boxes, found.scores, geometry.NMS_IOU))

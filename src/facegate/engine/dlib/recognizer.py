@@ -3,14 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
-from facegate.engine.detector import Detections
-from facegate.engine.embedder import DIMENSIONS, DLIB_RESNET_V1, Embedder
-from facegate.engine.landmarks import Aligner, Photo
-
-Pixels = npt.NDArray[np.uint8]
-Floats = npt.NDArray[np.float32]
+from facegate.engine.dlib.embedder import DIMENSIONS, DLIB_RESNET_V1, Embedder
+from facegate.engine.dlib.landmarks import Aligner
+from facegate.engine.types import Detections, Floats, Photo, Pixels
 
 
 class DlibRecognizer:

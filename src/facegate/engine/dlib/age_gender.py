@@ -12,12 +12,12 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.engine import runtime
+from facegate.engine.dlib.landmarks import Aligner
 from facegate.engine.faces import AgeRange, Gender
-from facegate.engine.landmarks import Aligner, Photo
 from facegate.engine.model_files import package_file
 from facegate.engine.options import EngineOptions
+from facegate.engine.types import Floats, Photo
 
-Floats = npt.NDArray[np.float32]
 Chips = npt.NDArray[np.uint8]
 
 # Both networks read face chips cut by dlib's get_face_chip with this padding (manifest

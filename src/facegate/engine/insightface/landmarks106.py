@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import numpy as np
-import numpy.typing as npt
-
-from facegate.engine.crop_network import CropNetwork
 from facegate.engine.crops import to_image
-
-Pixels = npt.NDArray[np.uint8]
-Floats = npt.NDArray[np.float32]
+from facegate.engine.insightface.crop_network import CropNetwork
+from facegate.engine.types import Floats, Pixels
 
 
 class Landmarks106:

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import numpy as np
-import numpy.typing as npt
 
 from facegate.engine import runtime
 from facegate.engine.crops import Matrix, box_crop, warp
-from facegate.engine.model_pack import PackFile
+from facegate.engine.insightface.model_pack import PackFile
 from facegate.engine.options import EngineOptions
-
-Floats = npt.NDArray[np.float32]
-Pixels = npt.NDArray[np.uint8]
+from facegate.engine.types import Floats, Pixels
 
 # Without Sub/Mul at the top of the graph, InsightFace models take (x - 127.5) / 128.
 MEAN = 127.5

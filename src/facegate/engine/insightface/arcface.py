@@ -2,23 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Protocol
-
 import numpy as np
-import numpy.typing as npt
 
 from facegate.engine import runtime
 from facegate.engine.crops import similarity_transform, warp
-from facegate.engine.detector import Detections
-from facegate.engine.landmarks import Photo
-
-Floats = npt.NDArray[np.float32]
-Pixels = npt.NDArray[np.uint8]
-
-
-class PointFinder(Protocol):
-    def detect(self, pixels: Pixels, *, threshold: float) -> Detections: ...
-
+from facegate.engine.types import Detections, Detector, Floats, Photo, Pixels
 
 CHIP_SIZE = 112
 # Where ArcFace models expect the 5 points (eyes, nose tip, mouth corners) in a 112x112 chip:
@@ -50,7 +38,7 @@ class ArcFaceRecognizer:
     """An ArcFace-trained network (112x112 RGB in, one embedding out) and its alignment."""
 
     def __init__(
-        self, session: runtime.InferenceSession, *, calculator_id: str, detector: PointFinder
+        self, session: runtime.InferenceSession, *, calculator_id: str, detector: Detector
     ) -> None:
         self._session = session
         self._detector = detector

@@ -14,7 +14,7 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-from facegate.engine.dlib_onnx.reader import (
+from facegate.engine.convert.dlib.reader import (
     AddPrev,
     Affine,
     Conv,
@@ -195,7 +195,7 @@ def build_model(network: Network) -> onnx.ModelProto:
         opset_imports=[helper.make_opsetid("", OPSET)],
         ir_version=IR_VERSION,
         producer_name="facegate",
-        doc_string="dlib_face_recognition_resnet_model_v1 converted by facegate.engine.onnx_export",
+        doc_string="dlib_face_recognition_resnet_model_v1 converted by facegate (engine/convert)",
     )
     onnx.checker.check_model(model, full_check=True)
     return model
