@@ -25,6 +25,7 @@ from facegate.api.middleware import (
     TrailingSlash,
 )
 from facegate.config import Settings
+from facegate.events.health import SinkHealth, sink_health
 from facegate.metrics import record_memory
 
 if TYPE_CHECKING:
@@ -250,18 +251,23 @@ async def healthz(request: Request) -> JSONResponse:
         return JSONResponse({"status": "starting"}, status_code=503)
     database: Engine = request.app.state.db
 
-    def ping() -> Coverage:
+    def ping() -> tuple[Coverage, SinkHealth]:
         with database.connect() as connection:
             connection.execute(text("SELECT 1"))
         coverage: Coverage = request.app.state.presence.coverage()
-        return coverage
+        with request.app.state.sessions() as s:
+            sinks = sink_health(s, mqtt=request.app.state.events.mqtt_status())
+        return coverage, sinks
 
     try:
-        coverage = await run_in_threadpool(ping)
+        coverage, sinks = await run_in_threadpool(ping)
     except Exception as exc:  # any driver error means "not healthy", reported, not raised
         return JSONResponse({"status": "database unavailable", "error": str(exc)}, 503)
     calculator = request.app.state.inference.calculator_id
     body: dict[str, Any] = {"status": "OK", "embeddings": _embeddings(coverage, calculator)}
+    # As Frigate's below: a sink that cannot deliver is not facegate's ill health (a restart
+    # would not cure it), but it must be seen (docs/decisions.md D57).
+    body["events"] = sinks.body()
     # Frigate being away is not facegate's ill health (a restart would not cure it), but it
     # must be seen: the companion's links, in the answer (docs/frigate.md).
     if request.app.state.frigate is not None:

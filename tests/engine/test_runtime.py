@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -25,21 +26,39 @@ def _identity_model() -> bytes:
     return model.SerializeToString()
 
 
+CPU, CUDA, OPENVINO = runtime.CPU, runtime.CUDA, runtime.OPENVINO
+OPENVINO_CPU = (OPENVINO, {"device_type": "CPU"})
+
+
 def test_cpu_device_uses_only_the_cpu_provider():
     assert runtime.providers("cpu") == ["CPUExecutionProvider"]
+    assert runtime.providers("cpu", available=[CUDA, OPENVINO, CPU]) == [CPU]
 
 
-def test_auto_device_uses_cuda_only_when_available():
-    expected = ["CUDAExecutionProvider", "CPUExecutionProvider"]
-    if not runtime.cuda_available():
-        expected = ["CPUExecutionProvider"]
-    assert runtime.providers("auto") == expected
+@pytest.mark.parametrize(
+    ("device", "available", "expected"),
+    [
+        # auto: the accelerator the installed build offers, the CPU as the fallback.
+        ("auto", [CPU], [CPU]),
+        ("auto", [CUDA, CPU], [CUDA, CPU]),
+        ("auto", [OPENVINO, CPU], [OPENVINO_CPU, CPU]),
+        ("cuda", [CUDA, CPU], [CUDA, CPU]),
+        ("openvino", [OPENVINO, CPU], [OPENVINO_CPU, CPU]),
+    ],
+)
+def test_providers_by_device_and_build(device, available, expected):
+    assert runtime.providers(device, available=available) == expected
 
 
-@pytest.mark.skipif(runtime.cuda_available(), reason="this machine has CUDA")
-def test_cuda_device_without_cuda_names_the_package():
-    with pytest.raises(ModelUnavailable, match="onnxruntime-gpu"):
-        runtime.providers("cuda")
+def test_openvino_device_type_is_passed_on():
+    chosen = runtime.providers("openvino", openvino_device="GPU", available=[OPENVINO, CPU])
+    assert chosen == [(OPENVINO, {"device_type": "GPU"}), CPU]
+
+
+@pytest.mark.parametrize("device", ["cuda", "openvino"])
+def test_an_accelerator_the_build_lacks_is_named(device):
+    with pytest.raises(ModelUnavailable, match=f"facegate\\[{device}\\]"):
+        runtime.providers(device, available=[CPU])
 
 
 def test_session_options_follow_settings():
@@ -58,3 +77,31 @@ def test_create_session_from_bytes_and_from_a_path(tmp_path: Path):
         session = runtime.create_session(source, options=engine_options(threads=1, device="cpu"))
         (y,) = session.run(None, {"x": x})
         assert y.tolist() == [[1.0, 2.0]]
+
+
+@pytest.mark.skipif(
+    OPENVINO not in runtime.available_providers(),
+    reason="onnxruntime-openvino is not the installed ONNX Runtime build (docs/gpu.md)",
+)
+def test_openvino_embeds_as_the_cpu_provider(faces_dir: Path, tmp_path: Path):
+    """OpenVINO's CPU device gives the CPU provider's boxes and embeddings (measured: 1 - cosine
+    at most 1.2e-7 on dlib, 1.1e-6 on insightface-s; benchmarks/openvino.py)."""
+    from facegate.engine.face_engine import FaceEngine
+
+    def faces(device: str) -> list[Any]:
+        options = engine_options(data_dir=tmp_path, device=device, threads=1)
+        engine = FaceEngine.create(options)
+        found = []
+        for photo in ("fr_two_people.jpg", "fr_obama2.jpg"):
+            found += engine.analyze((faces_dir / photo).read_bytes()).faces
+        return found
+
+    cpu, openvino = faces("cpu"), faces("openvino")
+    assert len(cpu) == len(openvino) == 3
+    for a, b in zip(cpu, openvino, strict=True):
+        corners = (a.box.x_min, a.box.y_min, a.box.x_max, a.box.y_max)
+        assert corners == pytest.approx((b.box.x_min, b.box.y_min, b.box.x_max, b.box.y_max), abs=1)
+        cosine = np.dot(a.embedding, b.embedding) / (
+            np.linalg.norm(a.embedding) * np.linalg.norm(b.embedding)
+        )
+        assert cosine > 1 - 1e-5

@@ -81,6 +81,12 @@ def test_webhooks_on_the_service_dashboard(
         expect(
             page.locator("section.events").get_by_label("Publish events to MQTT")
         ).to_be_checked()
+        # This server has no broker, and one webhook's receiver is down: both shown on the
+        # dashboard, not left to wait unseen (docs/decisions.md D57).
+        problems = page.locator("section.sink-problems")
+        expect(problems.get_by_role("heading")).to_have_text("Events are not being delivered")
+        expect(problems).to_contain_text("FACEGATE_MQTT_URL is not set")
+        expect(problems).to_contain_text("1 webhook failed to take 1 delivery")
 
         section = page.locator("section.events")
         hook_row = section.locator(".webhooks tr", has_text=f"127.0.0.1:{down}")

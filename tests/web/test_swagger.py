@@ -44,8 +44,12 @@ def _recognize_in_swagger_ui(api: Api, browser: Browser, photo: Path) -> None:
             route.abort()
 
     page.route("**/*", only_this_server)
-    page.goto("/swagger-ui.html")
+    # Reached from the web UI's top bar, as a user finds it (and /docs leads there too).
+    page.goto("/")
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="API").click()
+    expect(page).to_have_url(f"{api.url}/swagger-ui.html")
     expect(page.locator(RECOGNIZE)).to_be_visible()
+    assert str(api.client.get("/docs", follow_redirects=True).url).endswith("/swagger-ui.html")
 
     # Authorize: the recognition key in its own scheme's field.
     page.locator("button.authorize").first.click()

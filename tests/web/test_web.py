@@ -231,17 +231,26 @@ def test_sign_up_to_recognised_faces(
     expect(boxes.first.locator(".face-card")).to_be_visible()
     expect(boxes.first.locator(".face-card")).to_contain_text("Similarity")
     expect(page.locator("pre.code").first).to_contain_text(f"x-api-key: {key}")
+    # A test changes nothing unless asked (docs/decisions.md D58): no events, no unknown faces
+    # kept, not counted.
+    expect(page.locator("pre.code").first).to_contain_text("dry_run=true")
+    expect(page.get_by_label(re.compile("^Live call"))).not_to_be_checked()
     expect(page.locator("pre.code").last).to_contain_text('"subjects"')
     _shot(page, shots / "07-test-page.png", full_page=True)
     page.get_by_label("Show landmarks").uncheck()
     expect(page.locator(".landmark").first).to_be_hidden()
+    # Switched on, the next photo goes as a client's call: the dashboard counts it.
+    page.get_by_label(re.compile("^Live call")).check()
+    page.get_by_label("Photo", exact=True).set_input_files(faces_dir / "fr_biden.jpg")
+    expect(page.locator("pre.code").first).not_to_contain_text("dry_run")
+    expect(boxes).to_have_count(1)
+    expect(boxes.locator(".face-label")).to_contain_text("biden")
 
-    # The dashboard counts the collection and today's recognition request.
+    # The dashboard counts the collection and today's live recognition request, not the dry one.
     page.get_by_role("link", name="Dashboard").click()
     expect(page.locator(".stat").filter(has_text="Subjects")).to_contain_text("2")
     expect(page.locator(".stat").filter(has_text="Face examples")).to_contain_text("4")
-    today = page.locator(".chart .bar").last
-    assert int(today.get_attribute("data-value") or 0) >= 1
+    expect(page.locator(".chart .bar").last).to_have_attribute("data-value", "1")
     expect(page.locator(".stat").filter(has_text="Model")).to_contain_text("dlib")
     expect(page.locator(".model-licence")).to_contain_text("CC0")
     expect(page.locator("#banner")).to_be_hidden()
@@ -285,6 +294,43 @@ def test_phone_layout(server: str, browser: Browser, shots: Path, front_door: st
     cell = page.locator("td[data-label='Type']").first
     expect(cell).to_have_css("display", "flex")  # a stacked "label: value" row, not a column
     _shot(page, shots / "10-phone-application.png", full_page=True)
+    assert errors == []
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["x"] < b["x"] + b["width"]
+        and b["x"] < a["x"] + a["width"]
+        and a["y"] < b["y"] + b["height"]
+        and b["y"] < a["y"] + a["height"]
+    )
+
+
+def test_phone_test_page(
+    server: str, browser: Browser, shots: Path, front_door: str, faces_dir: Path
+) -> None:
+    """At 390 px every tab of a service is on screen, and the labels of two faces side by side
+    do not cover each other."""
+    page, errors = open_page(
+        browser, server, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+    )
+    _log_in(page)
+    page.get_by_role("link", name="Front door").click()
+    page.get_by_role("row").filter(has_text="Visitors").get_by_role("link", name="Test").click()
+    tabs = page.locator("nav.tabs a")
+    expect(tabs).to_have_count(4)
+    for tab in tabs.all():
+        box = tab.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    page.get_by_label("Photo", exact=True).set_input_files(faces_dir / "fr_two_people.jpg")
+    labels = page.locator(".face-box .face-label")
+    expect(labels).to_have_count(2)
+    first, second = (label.bounding_box() for label in labels.all())
+    assert first is not None and second is not None
+    assert not _overlap(first, second), (first, second)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"page is {width}px wide on a 390px screen"
+    _shot(page, shots / "11-phone-test-page.png", full_page=True)
     assert errors == []
 
 

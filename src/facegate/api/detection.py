@@ -19,7 +19,7 @@ router = APIRouter(prefix="/detection", tags=["detection"])
     "/detect",
     **doc.operation(
         schemas.Detection,
-        params=doc.FACE_QUERY,
+        params=(*doc.FACE_QUERY, doc.DRY_RUN),
         body=doc.image_body("file"),
         refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.IMAGE),
     ),
@@ -35,6 +35,7 @@ def detect(
     shape = face_services.response_format_of(service, default=settings.response_format)
     # The calculator runs only when asked for here (CompreFace does not force it on detect).
     analysis = inference.faces(body.image(), query, embed=False)
-    # Counted last: the upsert locks the day's row until commit, so not during inference.
-    statistics.count_request(session, service=service)
+    if not body.params.dry_run():
+        # Counted last: the upsert locks the day's row until commit, so not during inference.
+        statistics.count_request(session, service=service)
     return render.detection_body(analysis, query, shape)

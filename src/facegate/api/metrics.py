@@ -26,6 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from facegate import face_services, metrics
 from facegate.api.middleware import API_PREFIX
 from facegate.errors import NotAuthenticated
+from facegate.events.health import sink_health
 
 UNMATCHED = "unmatched"  # the route label of a path no route serves (a 404), never the path
 
@@ -87,9 +88,12 @@ class _Families:
         return iter(self.families)
 
 
-def _scrape_time(sessions: sessionmaker[Session], model: str, calculator: str) -> bytes:
+def _scrape_time(
+    sessions: sessionmaker[Session], model: str, calculator: str, mqtt: str | None
+) -> bytes:
     """What this server's database and engine say now: the same from every worker, so read at
-    scrape time instead of kept in the workers' files."""
+    scrape time instead of kept in the workers' files. `mqtt`: the answering worker's broker
+    connection (facegate.events.health)."""
     info = InfoMetricFamily("facegate_model", "The model set in use and its calculator id.")
     info.add_metric([], {"model": model, "calculator": calculator})
     examples = GaugeMetricFamily(
@@ -97,11 +101,25 @@ def _scrape_time(sessions: sessionmaker[Session], model: str, calculator: str) -
         "Face examples stored in each recognition service.",
         labels=["application", "service"],
     )
+    waiting = GaugeMetricFamily(
+        "facegate_event_deliveries_waiting",
+        "Event deliveries waiting to be sent, by sink (webhook, mqtt).",
+        labels=["sink"],
+    )
+    problems = GaugeMetricFamily(
+        "facegate_event_sink_problems",
+        "Problems of the switched-on event sinks (a broker missing or down, a failing webhook, "
+        "deliveries given up in the last 24 hours); /healthz's `events` says which.",
+    )
     with sessions() as s:
         for application, service, count in face_services.examples_per_service(s):
             examples.add_metric([application, service], count)
+        sinks = sink_health(s, mqtt=mqtt)
+    for sink, count in sinks.waiting.items():
+        waiting.add_metric([sink], count)
+    problems.add_metric([], len(sinks.problems))
     registry = CollectorRegistry()
-    registry.register(_Families([info, examples]))
+    registry.register(_Families([info, examples, waiting, problems]))
     return generate_latest(registry)
 
 
@@ -132,7 +150,10 @@ async def endpoint(request: Request) -> Response:
             return _recorded()
         inference = state.inference
         return _recorded() + _scrape_time(
-            state.sessions, inference.engine.model, inference.calculator_id
+            state.sessions,
+            inference.engine.model,
+            inference.calculator_id,
+            state.events.mqtt_status(),
         )
 
     return Response(await run_in_threadpool(body), media_type=CONTENT_TYPE_LATEST)

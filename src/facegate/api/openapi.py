@@ -18,7 +18,7 @@ from typing import Any
 import fastapi_offline
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import TypeAdapter
 
@@ -146,6 +146,14 @@ UNIQUE_SUBJECTS = query(
     {"type": "boolean"},
     "facegate: give each subject to one face of the photo at most, sharing subjects out by the "
     "best total similarity; default: the service's setting (`uniqueSubjects`, off) "
+    f"({_TOLERANT_BOOLEAN})",
+)
+# facegate extension: a call that changes nothing (docs/api.md, docs/decisions.md D58).
+DRY_RUN = query(
+    "dry_run",
+    {"type": "boolean", "default": False},
+    "facegate: answer as usual but change nothing: no events to webhooks or MQTT, no unknown "
+    f"face kept, not counted in the service's statistics; the web UI's test page sends it "
     f"({_TOLERANT_BOOLEAN})",
 )
 SUBJECT_TO_ADD = query(
@@ -365,6 +373,12 @@ def install(app: FastAPI) -> None:
         )
 
     app.add_api_route(SWAGGER_PAGE_PATH, swagger_page, methods=["GET"], include_in_schema=False)
+
+    async def docs(request: Request) -> RedirectResponse:
+        """FastAPI's usual address of the page, for those who try it first."""
+        return RedirectResponse(f"{request.scope.get('root_path', '')}{SWAGGER_PAGE_PATH}")
+
+    app.add_api_route("/docs", docs, methods=["GET"], include_in_schema=False)
 
 
 def _without_validation_errors(document: dict[str, Any]) -> dict[str, Any]:

@@ -25,7 +25,10 @@ from facegate.errors import (
 from facegate.inference import FaceQuery, Image
 
 # CompreFace's `image.types` (application.yml); the extension of the original filename decides.
-IMAGE_EXTENSIONS = frozenset({"tif", "tiff", "jpg", "jpeg", "png", "bmp", "ico", "gif", "webp"})
+# HEIC and HEIF, iPhones' photos, are facegate's addition (engine/images.py).
+IMAGE_EXTENSIONS = frozenset(
+    {"tif", "tiff", "jpg", "jpeg", "png", "bmp", "ico", "gif", "webp", "heic", "heif"}
+)
 # Embedding values are compared as float32: squares of larger values could overflow (a real
 # embedding's values are below 100), and NaN or infinite ones give no similarity at all.
 EMBEDDING_BOUND = 1e15
@@ -71,6 +74,10 @@ class Params:
         if text in _FALSE:
             return False
         raise InvalidParameter(f"{name} should be a boolean (true or false); ")
+
+    def dry_run(self) -> bool:
+        """`dry_run`: the call changes nothing (docs/decisions.md D58)."""
+        return self.boolean("dry_run", False)
 
     def prediction_count(self) -> int:
         """Subjects per face; -1 means all (decisions.md D4)."""

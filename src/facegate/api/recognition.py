@@ -39,6 +39,7 @@ router = APIRouter(prefix="/recognition", tags=["recognition"])
             doc.DETECT_FACES,
             *doc.MATCHING,
             doc.UNIQUE_SUBJECTS,
+            doc.DRY_RUN,
         ),
         body=doc.image_body("file"),
         refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.IMAGE),
@@ -64,6 +65,7 @@ def recognize(
         ),
         detect=body.params.boolean("detect_faces", True),
         source=source,
+        dry_run=body.params.dry_run(),
     )
     shape = face_services.response_format_of(service, default=settings.response_format)
     result = [

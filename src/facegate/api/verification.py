@@ -27,7 +27,7 @@ router = APIRouter(prefix="/verification", tags=["verification"])
     "/verify",
     **doc.operation(
         schemas.Verification,
-        params=doc.FACE_QUERY,
+        params=(*doc.FACE_QUERY, doc.DRY_RUN),
         body=doc.image_body("source_image", "target_image"),
         refusals=(*doc.KEYED, doc.BAD_JSON, doc.BAD_PARAMETER, *doc.IMAGE, doc.ONE_FACE),
     ),
@@ -42,7 +42,15 @@ def verify(
     query = body.params.face_query()
     source = body.image("source_image", "sourceImageBase64")
     target = body.image("target_image", "targetImageBase64")
-    found = verification.photos(session, inference, service, source, target, query=query)
+    found = verification.photos(
+        session,
+        inference,
+        service,
+        source,
+        target,
+        query=query,
+        dry_run=body.params.dry_run(),
+    )
     shape = face_services.response_format_of(service, default=settings.response_format)
     matches = [
         render.face(face, query, shape, round_box=True) | {"similarity": round5(score)}

@@ -11,11 +11,19 @@ from typing import Annotated
 
 import typer
 
+from facegate.cli import failures
 from facegate.cli.backup import backup, restore
 from facegate.cli.bursts import recognize_burst
+from facegate.cli.doctor import doctor
 from facegate.cli.gallery_check import gallery_check
 from facegate.cli.models import migrate, models_app
-from facegate.cli.options import DataDirOption, ModelOption, database, settings_from
+from facegate.cli.options import (
+    DataDirOption,
+    ModelOption,
+    database,
+    public_database_url,
+    settings_from,
+)
 from facegate.cli.transfer import export_command, import_command
 from facegate.config import Settings
 from facegate.metrics import MULTIPROCESS_DIR
@@ -30,6 +38,7 @@ app.command("import")(import_command)
 app.command("export")(export_command)
 app.command("recognize-burst")(recognize_burst)
 app.command("gallery-check")(gallery_check)
+app.command()(doctor)
 
 
 @app.callback(invoke_without_command=True)
@@ -53,15 +62,24 @@ def serve(
     import uvicorn
 
     from facegate.app import create_app, server_options
+    from facegate.cli.serving import banner
     from facegate.db.session import upgrade
+    from facegate.engine.face_engine import FaceEngine
 
     settings = settings_from(data_dir, model)
+    # Loaded before uvicorn starts, so a missing model is one line and exit status 4 (as every
+    # command's), not a traceback from the application's start-up (docs/decisions.md D55), and
+    # before the database is created.
+    engine = FaceEngine.from_settings(settings)
     upgrade(settings)  # once here, so worker processes do not race to create the schema
     if settings.search_backend == "pgvector":
         _require_pgvector(settings)
+    typer.echo(banner(settings, host=host, port=port, workers=workers))
     if workers == 1:
-        uvicorn.run(create_app(settings), host=host, port=port, **server_options(settings))
+        app = create_app(settings, engine=engine)
+        uvicorn.run(app, host=host, port=port, **server_options(settings))
         return
+    del engine  # each worker loads its own
     # Each worker builds its own app (models, database pool, index) from the same environment;
     # the options given here are the only settings it could not read there itself.
     os.environ["FACEGATE_DATA_DIR"] = str(settings.data_dir)
@@ -128,14 +146,11 @@ class ServiceType(StrEnum):
 @db_app.command("upgrade")
 def db_upgrade(data_dir: DataDirOption = None) -> None:
     """Apply pending migrations (`serve` does this too when it starts)."""
-    from sqlalchemy.engine import make_url
-
     from facegate.db.session import upgrade
 
     settings = settings_from(data_dir)
     upgrade(settings)
-    url = make_url(settings.resolved_database_url).render_as_string(hide_password=True)
-    typer.echo(f"Database is up to date: {url}")
+    typer.echo(f"Database is up to date: {public_database_url(settings)}")
 
 
 @services_app.command("create")
@@ -279,4 +294,4 @@ def compare(
 
 
 def main() -> None:
-    app()
+    failures.run(app)

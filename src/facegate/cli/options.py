@@ -31,6 +31,13 @@ def settings_from(data_dir: str | None, model: str | None = None) -> Settings:
     return Settings.model_validate({k: v for k, v in given.items() if v is not None})
 
 
+def public_database_url(settings: Settings) -> str:
+    """The database URL in use, its password hidden."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(settings.resolved_database_url).render_as_string(hide_password=True)
+
+
 @contextmanager
 def database(data_dir: str | None) -> Iterator[Session]:
     """A transaction on the database `serve` would use, migrated first; errors exit with 1."""

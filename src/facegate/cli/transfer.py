@@ -19,7 +19,6 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
-from rich.table import Table
 
 from facegate.cli.options import DataDirOption, ModelOption, database, settings_from
 from facegate.collection import enrol
@@ -74,6 +73,14 @@ def import_command(
     report: Annotated[
         Path | None, typer.Option(help="Write every photo's outcome to this CSV file.")
     ] = None,
+    largest_face: Annotated[
+        bool,
+        typer.Option(
+            "--largest-face",
+            help="Enrol the largest face of a photo whose other faces are at most half its "
+            "size (people in the background); without it such photos are refused.",
+        ),
+    ] = False,
     data_dir: DataDirOption = None,
     model: ModelOption = None,
 ) -> None:
@@ -88,6 +95,9 @@ def import_command(
         raise typer.BadParameter("--url and --key go together", param_hint="--url/--key")
     if (url is None) == (service is None):
         raise typer.BadParameter("give either --service or --url and --key", param_hint="--service")
+    if largest_face and url is not None:
+        # CompreFace's POST /faces has no such choice: the server would refuse those photos.
+        raise typer.BadParameter("works with a local --service only", param_hint="--largest-face")
     if source.is_file() and tarfile.is_tarfile(source):
         if service is None:
             raise typer.BadParameter("a gallery imports into a local --service", param_hint="--url")
@@ -104,13 +114,20 @@ def import_command(
             assert service is not None  # checked above; mypy cannot follow the pairing
             settings = settings_from(data_dir, model)
             target = stack.enter_context(
-                _local_target(settings, data_dir, (service, app_name), workers, det_prob_threshold)
+                _local_target(
+                    settings,
+                    data_dir,
+                    (service, app_name),
+                    workers,
+                    det_prob_threshold=det_prob_threshold,
+                    largest_face=largest_face,
+                )
             )
         # Timed from here: the models are loaded (or the server answered), the photos start.
         started = time.perf_counter()
         with _progress(Console(stderr=True), len(photos)) as advance:
             results = enrol.enrol_photos(photos, target, workers=workers, on_result=advance)
-    _summarise(results, time.perf_counter() - started)
+    _summarise(results, time.perf_counter() - started, source=source, report=report)
     if report is not None:
         _write_report(report, results)
 
@@ -172,7 +189,9 @@ def _local_target(
     data_dir: str | None,
     names: tuple[str, str | None],
     workers: int,
+    *,
     det_prob_threshold: float | None,
+    largest_face: bool,
 ) -> Iterator[enrol.LocalTarget]:
     from facegate import face_services
     from facegate.db.session import create_db_engine, session_factory
@@ -190,6 +209,7 @@ def _local_target(
             keep_images=settings.save_images_to_db,
             det_prob_threshold=det_prob_threshold,
             quality=quality,
+            largest=largest_face,
         )
     finally:
         engine.dispose()
@@ -228,27 +248,44 @@ def recognition_service(s: Session, name: str, app_name: str | None, *, create: 
     return service
 
 
-def _summarise(results: list[enrol.Result], seconds: float) -> None:
+# Refused photos listed by name under the counts; the rest are in --report's file.
+REFUSALS_SHOWN = 5
+
+
+def _summarise(
+    results: list[enrol.Result], seconds: float, *, source: Path, report: Path | None
+) -> None:
+    """The counts on one line (scripts read it), then the refusals by reason and the first few
+    photos, named from the source folder, so a re-run of a large import stays readable."""
     counts = Counter(result.status for result in results)
-    console = Console()
-    refused = [result for result in results if result.status is enrol.Status.refused]
-    if refused:
-        table = Table(title="Refused photos")
-        for column in ("file", "subject", "reason", "detail"):
-            table.add_column(column, overflow="fold")  # whole file names, on narrow terminals too
-        for result in refused:
-            table.add_row(
-                str(result.photo.path), result.photo.subject, result.reason, result.detail
-            )
-        console.print(table)
-    rate = counts[enrol.Status.enrolled] / seconds if seconds > 0 else 0.0
-    console.print(
-        f"{len(results)} photos: {counts[enrol.Status.enrolled]} enrolled, "
-        f"{counts[enrol.Status.skipped]} already enrolled, {len(refused)} refused "
-        f"({seconds:.1f} s, {rate:.1f} photos/s)",
-        highlight=False,
-        soft_wrap=True,  # one line whatever the width: scripts read it
+    refused = sorted(
+        (result for result in results if result.status is enrol.Status.refused),
+        key=lambda result: result.photo.path,  # the same order on every run
     )
+    enrolled = counts[enrol.Status.enrolled]
+    pace = f", {enrolled / seconds:.1f} photos/s" if enrolled and seconds > 0 else ""
+    lines = [
+        f"{len(results)} photos: {enrolled} enrolled, {counts[enrol.Status.skipped]} already "
+        f"enrolled, {len(refused)} refused ({seconds:.1f} s{pace})"
+    ]
+    if refused:
+        reasons = Counter(result.reason for result in refused).most_common()
+        lines.append("Refused: " + ", ".join(f"{n} {reason}" for reason, n in reasons))
+        if any(result.reason == "two faces" for result in refused):
+            lines.append("  (--largest-face enrols the main face of photos with people behind)")
+        base = source if source.is_dir() else source.parent
+        for result in refused[:REFUSALS_SHOWN]:
+            lines.append(f"  {_shown(result.photo.path, base)}: {result.reason}")
+        if len(refused) > REFUSALS_SHOWN:
+            rest = len(refused) - REFUSALS_SHOWN
+            where = f"in {report}" if report else "with --report FILE.csv"
+            lines.append(f"  and {rest} more: every photo's outcome {where}")
+    typer.echo("\n".join(lines))
+
+
+def _shown(path: Path, base: Path) -> str:
+    """`path` from the source folder when it lies under it (short), else as given."""
+    return str(path.relative_to(base)) if path.is_relative_to(base) else str(path)
 
 
 def _write_report(path: Path, results: list[enrol.Result]) -> None:

@@ -25,7 +25,7 @@ from facegate.collection import quality_gate, store
 from facegate.collection.quality_gate import QualityLimits
 from facegate.db.tables import Example, Service, Subject
 from facegate.engine import plugins as face_plugins
-from facegate.engine.faces import Embedding
+from facegate.engine.faces import Embedding, Face
 from facegate.errors import (
     FacegateError,
     ImageTooLarge,
@@ -40,25 +40,36 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# `largest`: the largest face is taken when the next is at most this share of its area, someone
+# in the background; two faces closer in size are two people posing (docs/decisions.md D59).
+BACKGROUND_AREA = 0.5
+
+
 def face_embedding(
     inference: Inference,
     image: Image,
     *,
     det_prob_threshold: float | None = None,
     quality: QualityLimits | None = None,
+    largest: bool = False,
 ) -> Embedding:
     """The embedding of the one face in `image`, as POST /faces takes it: no face is error 28,
     more than one is error 31 (two faces are enough to tell), and with the service's enrolment
-    `quality` limits a face outside them is refused (decisions.md D24)."""
+    `quality` limits a face outside them is refused (decisions.md D24). `largest` takes the
+    largest face when the others are much smaller (BACKGROUND_AREA)."""
     plugins = [] if quality is None else [face_plugins.QUALITY]
     query = FaceQuery(det_prob_threshold=det_prob_threshold, plugins=plugins)
-    faces = inference.faces(image, query, limit=2).faces
-    if len(faces) > 1:
+    faces = inference.faces(image, query, limit=2).faces  # largest first
+    if len(faces) > 1 and not (largest and _area(faces[1]) <= BACKGROUND_AREA * _area(faces[0])):
         raise TooManyFaces()
     if quality is not None:
         quality_gate.check(faces[0], quality)
     embedding: Embedding = embeddings(faces)[0]
     return embedding
+
+
+def _area(face: Face) -> int:
+    return (face.box.x_max - face.box.x_min) * (face.box.y_max - face.box.y_min)
 
 
 # --- the photos to import ---------------------------------------------------------------------
@@ -161,8 +172,11 @@ class LocalTarget:
         keep_images: bool,
         det_prob_threshold: float | None = None,
         quality: QualityLimits | None = None,
+        largest: bool = False,
     ) -> None:
+        """`largest`: a photo with someone in the background gives its largest face."""
         self._sessions = sessions
+        self._largest = largest
         self._inference = inference
         self._service_id = service_id
         self._keep_images = keep_images
@@ -187,6 +201,7 @@ class LocalTarget:
             image,
             det_prob_threshold=self._det_prob_threshold,
             quality=self._quality,
+            largest=self._largest,
         )
         with self._sessions.begin() as s:
             example = store.add_example(

@@ -90,15 +90,18 @@ class Recognitions:
         matching: Matching,
         detect: bool = True,
         source: str | None = None,
+        dry_run: bool = False,
     ) -> Recognition:
         """Recognise the faces of one photo; events and the request count go into `s`, the
-        caller's transaction (`source`: who asked, recorded with kept strangers)."""
+        caller's transaction (`source`: who asked, recorded with kept strangers). A `dry_run`
+        writes nothing: no stranger kept, no event, not counted (decisions.md D58)."""
         # A service that keeps unknown faces keeps their pictures, cut from the decoded photo.
-        analysis = self.inference.faces(
-            image, query, detect=detect, pictures=service.keep_unknown_faces
-        )
+        keeps = service.keep_unknown_faces and not dry_run
+        analysis = self.inference.faces(image, query, detect=detect, pictures=keeps)
         found = self.search_vectors(service, embeddings(analysis.faces), matching=matching)
         faces = [RecognizedFace(face, m) for face, m in zip(analysis.faces, found, strict=True)]
+        if dry_run:
+            return Recognition(analysis, faces)
         threshold = matching.min_similarity
         strangers = [one.face for one in faces if not one.recognised(threshold)]
         # Before the count below, whose upsert would hold SQLite's write lock against this.

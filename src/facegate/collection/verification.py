@@ -42,16 +42,18 @@ def photos(
     target: Image,
     *,
     query: FaceQuery,
+    dry_run: bool = False,
 ) -> Verification:
     """Score every face of `target` against the one face of `source` (two or more there: error
-    TooManyFaces); the request is counted in `s`."""
+    TooManyFaces); the request is counted in `s`, unless it is a `dry_run` (decisions.md D58)."""
     found = inference.faces(source, query, limit=2)
     if len(found.faces) > 1:
         raise TooManyFaces()
     faces = inference.faces(target, query)
     scores = similarities(inference.scale, embeddings(found.faces)[0], embeddings(faces.faces))
-    # Counted last: the upsert locks the day's row until commit, so not during inference.
-    statistics.count_request(s, service=service)
+    if not dry_run:
+        # Counted last: the upsert locks the day's row until commit, so not during inference.
+        statistics.count_request(s, service=service)
     return Verification(found, faces, scores)
 
 

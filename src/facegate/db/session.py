@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fcntl
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from facegate.config import Settings
 from facegate.db.tables import Guard, utcnow
 
+log = logging.getLogger(__name__)
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 BUSY_TIMEOUT_MS = 30_000
 # Any constant shared by every facegate process; serialises concurrent upgrades on PostgreSQL.
@@ -31,6 +33,14 @@ def create_db_engine(settings: Settings) -> Engine:
         # A small pool per process: uvicorn workers each hold their own (CompreFace: Hikari 3).
         return create_engine(url, pool_size=5, max_overflow=10, pool_pre_ping=True)
     if url.database and url.database != ":memory:":
+        if not Path(url.database).exists():
+            # A command run in another folder would otherwise quietly start an empty database
+            # beside the server's (./data by default): said on stderr, before it is made.
+            log.warning(
+                "facegate: no database at %s: creating a new one (to use a server's, set "
+                "FACEGATE_DATA_DIR or --data-dir to its data directory)",
+                url.database,
+            )
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
     event.listen(engine, "connect", _sqlite_pragmas)

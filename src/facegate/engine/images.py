@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
 from facegate.engine.types import Pixels
 from facegate.errors import (
@@ -18,8 +19,12 @@ from facegate.errors import (
 )
 
 # CompreFace's extension whitelist (tif, tiff, jpg, jpeg, png, bmp, ico, gif, webp) as Pillow
-# format names; anything else Pillow could open (PSD, PDF, ...) is refused.
-FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "ICO")
+# format names, and HEIF (.heic and .heif: iPhones' photos; facegate's addition, decoded by
+# pillow-heif's libheif); anything else Pillow could open (PSD, PDF, ...) is refused.
+FORMATS = ("JPEG", "PNG", "BMP", "GIF", "TIFF", "WEBP", "ICO", "HEIF")
+# Pillow opens HEIF through pillow-heif's plugin. libheif applies the file's rotation itself
+# and pillow-heif then leaves EXIF saying "upright", so exif_transpose does not turn it twice.
+register_heif_opener(thumbnails=False)
 
 # Orientations 5-8 swap width and height (EXIF tag 274).
 _TRANSPOSED_ORIENTATIONS = {5, 6, 7, 8}
@@ -150,6 +155,7 @@ def _not_an_image_message(data: bytes) -> str:
         data[:4096].decode("utf-8")
     except UnicodeDecodeError:
         return (
-            "The file is not an image in a supported format (jpeg, png, bmp, gif, tiff, webp, ico)"
+            "The file is not an image in a supported format (jpeg, png, bmp, gif, tiff, webp, ico, "
+            "heic)"
         )
     return "The file contains text, not an image"

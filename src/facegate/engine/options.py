@@ -14,7 +14,8 @@ from facegate.config import Settings
 class EngineOptions:
     model: str  # the model set (docs/models.md)
     data_dir: Path  # its models/ folder holds the converted dlib network and model packs
-    device: Literal["auto", "cpu", "cuda"]
+    device: Literal["auto", "cpu", "cuda", "openvino"]
+    openvino_device: str  # OpenVINO's device_type: CPU, GPU, NPU, AUTO:GPU,CPU
     threads: int  # per ONNX Runtime session
     embedder: Literal["onnx", "dlib"]  # runtime of dlib's network
     max_detect_size: int
@@ -26,6 +27,7 @@ class EngineOptions:
             model=settings.model,
             data_dir=settings.data_dir,
             device=settings.device,
+            openvino_device=settings.openvino_device,
             threads=settings.threads,
             embedder=settings.embedder,
             max_detect_size=settings.max_detect_size,

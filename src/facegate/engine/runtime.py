@@ -3,40 +3,121 @@ lives in one place."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from importlib import metadata
 from pathlib import Path
-
-import onnxruntime as ort
-from onnxruntime import InferenceSession
+from typing import Any
 
 from facegate.engine.options import EngineOptions
 from facegate.errors import ModelUnavailable
 
+# The builds of ONNX Runtime on PyPI; each installs the same `onnxruntime` module, so exactly
+# one may be installed (docs/gpu.md, docs/decisions.md D56).
+BUILDS = {"onnxruntime": "cpu", "onnxruntime-gpu": "cuda", "onnxruntime-openvino": "openvino"}
+NO_RUNTIME = (
+    "No ONNX Runtime is installed: pip install 'facegate[cpu]' (or [cuda] or [openvino] for a "
+    "GPU, docs/gpu.md)"
+)
+
+try:
+    import onnxruntime as ort
+    from onnxruntime import InferenceSession
+except ImportError as missing:
+    raise ModelUnavailable(NO_RUNTIME) from missing
+
 CUDA = "CUDAExecutionProvider"
+OPENVINO = "OpenVINOExecutionProvider"
 CPU = "CPUExecutionProvider"
+
+# An execution provider as InferenceSession takes it: a name, or a name with its options.
+Provider = str | tuple[str, dict[str, Any]]
 
 # InferenceSession is re-exported so other modules can name the type without importing
 # onnxruntime themselves.
-__all__ = ["InferenceSession", "create_session", "cuda_available", "providers", "session_options"]
+__all__ = [
+    "InferenceSession",
+    "available_providers",
+    "create_session",
+    "installed_builds",
+    "probe",
+    "providers",
+    "session_options",
+    "version",
+]
 
 
-def cuda_available() -> bool:
-    """True when onnxruntime-gpu is installed and reports a usable CUDA provider."""
-    return CUDA in ort.get_available_providers()
+def available_providers() -> list[str]:
+    """The execution providers the installed ONNX Runtime build offers on this machine."""
+    return list(ort.get_available_providers())
 
 
-def providers(device: str) -> list[str]:
-    """Execution providers in priority order for `device` (auto, cpu or cuda)."""
+def version() -> str:
+    """The installed ONNX Runtime's version."""
+    return str(ort.__version__)
+
+
+def installed_builds() -> list[str]:
+    """The ONNX Runtime distributions installed (more than one breaks the `onnxruntime`
+    module: each overwrites the other's files, microsoft/onnxruntime#26996)."""
+    found = []
+    for name in BUILDS:
+        try:
+            metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+        found.append(name)
+    return found
+
+
+def providers(
+    device: str, *, openvino_device: str = "CPU", available: Sequence[str] | None = None
+) -> list[Provider]:
+    """Execution providers in priority order for `device` (auto, cpu, cuda or openvino), given
+    the providers the installed build offers (default: ask ONNX Runtime)."""
+    offered = available_providers() if available is None else list(available)
+    openvino: Provider = (OPENVINO, {"device_type": openvino_device})
+    # CPU stays last as the fallback for operators an accelerator's provider does not implement.
     if device == "cpu":
         return [CPU]
-    if cuda_available():
-        # CPU stays as the fallback for operators the CUDA provider does not implement.
-        return [CUDA, CPU]
-    if device == "cuda":
+    if device == "cuda" and CUDA not in offered:
         raise ModelUnavailable(
             "FACEGATE_DEVICE=cuda, but ONNX Runtime has no CUDAExecutionProvider: install "
-            "the `onnxruntime-gpu` package (pip install 'facegate[gpu]') on a machine with a GPU"
+            "onnxruntime-gpu alone (pip uninstall onnxruntime; pip install 'facegate[cuda]', "
+            "docs/gpu.md) on a machine with an NVIDIA GPU, CUDA 12 and cuDNN 9"
         )
+    if device == "openvino" and OPENVINO not in offered:
+        raise ModelUnavailable(
+            "FACEGATE_DEVICE=openvino, but ONNX Runtime has no OpenVINOExecutionProvider: "
+            "install onnxruntime-openvino alone (pip uninstall onnxruntime; pip install "
+            "'facegate[openvino]', docs/gpu.md)"
+        )
+    if device in ("auto", "cuda") and CUDA in offered:
+        return [CUDA, CPU]
+    if device in ("auto", "openvino") and OPENVINO in offered:
+        return [openvino, CPU]
     return [CPU]
+
+
+def probe(chosen: Sequence[Provider]) -> list[str]:
+    """The providers a session asking for `chosen` really runs on: ONNX Runtime leaves out,
+    with a log line only, a provider that cannot start here (CUDA without its libraries)."""
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "probe",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    try:
+        session = InferenceSession(
+            model.SerializeToString(), sess_options=session_options(1), providers=list(chosen)
+        )
+    except Exception:  # pybind's errors of ONNX Runtime share no public base class
+        return []
+    return list(session.get_providers())
 
 
 def session_options(threads: int) -> ort.SessionOptions:
@@ -58,5 +139,7 @@ def create_session(model: bytes | Path, *, options: EngineOptions) -> InferenceS
     """Load an ONNX model (file path or serialized bytes) with facegate's session policy."""
     source = str(model) if isinstance(model, Path) else model
     return InferenceSession(
-        source, sess_options=session_options(options.threads), providers=providers(options.device)
+        source,
+        sess_options=session_options(options.threads),
+        providers=providers(options.device, openvino_device=options.openvino_device),
     )

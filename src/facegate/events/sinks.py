@@ -24,6 +24,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 log = logging.getLogger(__name__)
 
+CONNECTED = "connected"  # an MqttPublisher's status while the broker holds its connection
 SIGNATURE_HEADER = "X-Facegate-Signature"
 EVENT_ID_HEADER = "X-Facegate-Event-Id"
 EVENT_TYPE_HEADER = "X-Facegate-Event-Type"
@@ -143,6 +144,12 @@ class MqttPublisher:
         self._refusal = f": {reason}" if reason.is_failure else ""
         if not reason.is_failure and self._on_connect is not None:
             self._on_connect()
+
+    def status(self) -> str:
+        """`connected`, or why not (as the deliveries' error says it)."""
+        if self._client.is_connected():
+            return CONNECTED
+        return f"not connected to the MQTT broker{self._refusal}"
 
     def send(self, *, service: str, type: str, body: bytes) -> Outcome:
         return self.publish(topic(self.prefix, service, type), body)

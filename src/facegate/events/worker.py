@@ -77,6 +77,10 @@ class DeliveryWorker(Poller):
         self._pool = ThreadPoolExecutor(PARALLEL_LANES, thread_name_prefix="facegate-events")
         self._pruned_at = utcnow() - PRUNE_EVERY
 
+    def mqtt_status(self) -> str | None:
+        """None when this server has no broker, else `connected` or why not."""
+        return None if self._mqtt is None else self._mqtt.status()
+
     def poll(self) -> int:
         self._prune()
         if self._announce.is_set():

@@ -37,15 +37,19 @@ from facegate.errors import (
     MailDisabled,
     ResetMailThrottled,
 )
+from facegate.events.health import sink_health
 
 router = APIRouter(tags=["admin: account"])
 
 
 @router.get("/config")
-def config(session: SessionDep, settings: SettingsDep, inference: InferenceDep) -> ConfigOut:
+def config(
+    request: Request, session: SessionDep, settings: SettingsDep, inference: InferenceDep
+) -> ConfigOut:
     """What the pages need to know: sign-up and mail, the face model with the examples it
-    cannot search yet (the UI's banner), the response format of services that choose none.
-    Also hands out the CSRF cookie."""
+    cannot search yet (the UI's banner), the response format of services that choose none,
+    event sinks that cannot deliver (the dashboard's warning). Also hands out the CSRF
+    cookie."""
     engine = inference.engine
     coverage = stored.coverage(session)
     return ConfigOut(
@@ -61,6 +65,7 @@ def config(session: SessionDep, settings: SettingsDep, inference: InferenceDep) 
             embedded_by_model=coverage.by_model,
         ),
         response_format=settings.response_format,
+        event_problems=sink_health(session, mqtt=request.app.state.events.mqtt_status()).problems,
     )
 
 

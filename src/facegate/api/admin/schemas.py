@@ -167,6 +167,8 @@ class ConfigOut(Model):
     face_model: FaceModelOut
     # The server's `response_format`: what services that choose none answer in.
     response_format: ResponseFormat
+    # Sentences on event sinks that cannot deliver (facegate.events.health); empty: none.
+    event_problems: list[str]
 
 
 class UserOut(Model):

@@ -169,6 +169,7 @@
  * @property {boolean} signupOpen
  * @property {FaceModel} faceModel
  * @property {ResponseFormat} responseFormat of services that choose none
+ * @property {string[]} eventProblems event sinks that cannot deliver, as sentences (empty: none)
  */
 /** @typedef {{firstName: string, lastName: string, email: string, password: string}} NewUser */
 /**

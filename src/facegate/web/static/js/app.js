@@ -94,8 +94,15 @@ function match(routes, path) {
 /** @param {User | null} user */
 function renderNav(user) {
   const nav = part("nav");
+  // The REST API's Swagger page (served offline by facegate), for everyone who reaches the UI.
+  const apiDocs = h("a", { href: "/swagger-ui.html", title: "REST API reference (Swagger)" }, "API");
   if (!user) {
-    fill(nav, h("a", { href: "#/login" }, "Log in"), h("a", { href: "#/sign-up" }, "Sign up"));
+    fill(
+      nav,
+      h("a", { href: "#/login" }, "Log in"),
+      h("a", { href: "#/sign-up" }, "Sign up"),
+      apiDocs,
+    );
     return;
   }
   const name = `${user.firstName ?? ""} ${user.lastName ?? ""}`.trim() || user.email;
@@ -104,6 +111,7 @@ function renderNav(user) {
     h("a", { href: "#/" }, "Applications"),
     isAdmin(user) ? h("a", { href: "#/users" }, "Users") : null,
     isAdmin(user) ? h("a", { href: "#/audit" }, "Audit") : null,
+    apiDocs,
     h("a.user", { href: "#/account", title: `Account settings (${user.email})` }, name),
     h("button.link", { type: "button", onclick: logout }, "Log out"),
   );

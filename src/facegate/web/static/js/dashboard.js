@@ -146,6 +146,25 @@ function thresholdField(app, service) {
 }
 
 /**
+ * Event sinks that cannot deliver (MQTT on without a broker, a failing webhook): the server's
+ * whole, so a door automation that stopped receiving is seen (docs/decisions.md D57).
+ * @param {string[]} problems
+ */
+function eventProblems(problems) {
+  if (!problems.length) return null;
+  return h(
+    "section.card.sink-problems",
+    { role: "alert" },
+    h("h2", {}, "Events are not being delivered"),
+    h(
+      "ul",
+      {},
+      problems.map((problem) => h("li", {}, problem)),
+    ),
+  );
+}
+
+/**
  * @param {HTMLElement} main
  * @param {PageParams} params
  */
@@ -202,6 +221,7 @@ export async function render(main, params) {
   fill(
     main,
     serviceHeader(ctx, "dashboard"),
+    eventProblems(config.eventProblems),
     h(
       "section.stats",
       {},

@@ -135,13 +135,23 @@ function views(kind, body) {
 }
 
 /**
+ * The operation's path and query: the plugins, and `dry_run` unless the call is to count as a
+ * client's (docs/api.md, docs/decisions.md D58).
+ * @param {string} path
+ * @param {boolean} live
+ */
+function target(path, live) {
+  return `${path}?face_plugins=${PLUGINS.join(",")}${live ? "" : "&dry_run=true"}`;
+}
+
+/**
  * The same request as a curl command, to copy.
  * @param {string} key
- * @param {string} path
+ * @param {string} path with its query
  * @param {[string, File][]} parts
  */
 function curl(key, path, parts) {
-  const url = `${window.location.origin}/api/v1${path}?face_plugins=${PLUGINS.join(",")}`;
+  const url = `${window.location.origin}/api/v1${path}`;
   const files = parts.map(([name, file]) => ` \\\n  -F "${name}=@${file.name}"`).join("");
   return `curl -X POST "${url}" \\\n  -H "x-api-key: ${key}"${files}`;
 }
@@ -232,19 +242,28 @@ export async function render(main, params) {
       ),
     ),
   );
+  // Off: a test changes nothing, so a webhook that opens a door does not fire from here. It
+  // applies to the next photo: switching it on does not send the one shown again.
+  const live = h("input", { type: "checkbox", name: "live" });
+  const liveSwitch = h(
+    "label.switch.live-call",
+    {},
+    live,
+    kind === "recognition"
+      ? "Live call: send events, keep unknown faces, count it"
+      : "Live call: count it in the statistics",
+  );
 
   async function send() {
     if (operation.parts.some(([name]) => !chosen[name])) return;
     /** @type {[string, File][]} */
     const parts = operation.parts.map(([name]) => [name, chosen[name]]);
-    fill(request, curl(ctx.service.apiKey, operation.path, parts));
+    const path = target(operation.path, live.checked);
+    fill(request, curl(ctx.service.apiKey, path, parts));
     fill(result, h("p.loading", {}, "Looking for faces…"));
     let body;
     try {
-      body = await api.run(
-        `${operation.path}?face_plugins=${PLUGINS.join(",")}`,
-        Object.fromEntries(parts),
-      );
+      body = await api.run(path, Object.fromEntries(parts));
     } catch (err) {
       const { message, code } = /** @type {import("./api.js").ApiError} */ (err);
       fill(response, JSON.stringify({ message, code }, null, 2));
@@ -329,6 +348,7 @@ export async function render(main, params) {
       {},
       h("div.drops", {}, drops),
       toggles,
+      liveSwitch,
       result,
       h(
         "details.panel",
