@@ -16,7 +16,7 @@ from facegate.engine.faces import Analysis, Box, Face, FaceRequest
 from facegate.engine.landmarks import Photo
 from facegate.engine.model_sets import ModelSet
 from facegate.engine.options import EngineOptions
-from facegate.engine.similarity import Scale
+from facegate.engine.similarity import FalseAccept, Scale
 
 # Every face, embedded, at the model set's threshold: what recognition and calibration need.
 EMBED_ALL = FaceRequest()
@@ -37,6 +37,7 @@ class FaceEngine:
         self.calculator_id: str = models.calculator_id
         self.dimensions: int = models.recognizer.dimensions
         self.scale: Scale = models.scale
+        self.false_accepts: tuple[FalseAccept, ...] = models.false_accepts
         self.det_prob_threshold: float = models.det_prob_threshold
         self.plugins_versions: dict[str, str] = dict(models.versions)
 
