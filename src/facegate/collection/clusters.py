@@ -2,8 +2,8 @@
 
 Pure numpy, so the store (`facegate.collection.unknown`), the benchmark and the tests run the
 same rule. Similarities are the model set's calibrated scale (`engine.similarity.Scale`, 0.5
-where same-person and different-person errors balance), so one pair of thresholds serves every
-model set (decisions.md D27).
+where 1 in 1,000 different-person pairs score as much: decisions.md D60); the thresholds are
+fitted per model family (decisions.md D27).
 """
 
 from __future__ import annotations
@@ -31,8 +31,8 @@ class Thresholds:
 # Fitted on shared/lfw-dev by benchmarks/clusters.py (docs/unknown-faces.md). dlib's scale
 # leaves a tail of different people above 0.9 (its 99.9th percentile pair scores 0.68, its
 # worst 0.98), so its clusters need far more; ArcFace's different pairs stay under 0.4.
-DLIB = Thresholds(join=0.98, merge=0.95)
-ARCFACE = Thresholds(join=0.5, merge=0.7)
+DLIB = Thresholds(join=0.983, merge=0.946)
+ARCFACE = Thresholds(join=0.773, merge=0.875)
 
 
 def thresholds_for(calculator: str) -> Thresholds:

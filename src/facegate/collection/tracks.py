@@ -2,8 +2,8 @@
 
 Pure numpy and plain data, so the burst recognition (`facegate.collection.bursts`), the
 benchmark and the tests run the same rule (decisions.md D40, D41). Similarities are the model
-set's calibrated scale (`engine.similarity.Scale`, 0.5 where same-person and different-person
-errors balance), so one link threshold serves every model set.
+set's calibrated scale (`engine.similarity.Scale`, 0.5 where 1 in 1,000 different-person
+pairs score as much: decisions.md D60), so one link threshold serves every model set.
 """
 
 from __future__ import annotations
