@@ -83,6 +83,7 @@ def keep_strangers(
                 strangers=strangers,
                 calculator=inference.calculator_id,
                 scale=inference.scale,
+                thresholds=inference.cluster_thresholds,
                 limits=_limits(settings),
                 source=get_client_address(request),
             )

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from facegate.collection import clusters, store
 from facegate.db.session import bulk_write
 from facegate.db.tables import Service, UnknownCluster, UnknownFace, could_be_id, utcnow
-from facegate.engine.similarity import Scale, normalize
+from facegate.engine.similarity import ClusterThresholds, Scale, normalize
 from facegate.errors import ClusterNotFound, UnknownFaceNotFound
 
 
@@ -60,6 +60,7 @@ def keep(
     strangers: Sequence[Stranger],
     calculator: str,
     scale: Scale,
+    thresholds: ClusterThresholds,
     limits: Limits,
     source: str | None,
 ) -> list[str]:
@@ -74,7 +75,6 @@ def keep(
     now = utcnow()
     prune(s, service_id=service.id, limits=limits, now=now, room=len(vectors))
     found = _Clusters.load(s, service_id=service.id, calculator=calculator, size=len(vectors[0]))
-    thresholds = clusters.thresholds_for(calculator)
     kept = []
     for stranger, vector in zip(strangers, vectors, strict=True):
         placement = clusters.place(found.sums, vector, scale, thresholds)

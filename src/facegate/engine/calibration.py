@@ -42,11 +42,12 @@ class Labelled:
 
     def distances(self) -> PairDistances:
         """The distances of every pair of photos with a face, split by identity."""
-        names = [name for name, vector in self.embeddings.items() if vector is not None]
-        missed = sorted(name for name, vector in self.embeddings.items() if vector is None)
+        found = {name: vector for name, vector in self.embeddings.items() if vector is not None}
+        names = list(found)
+        missed = sorted(set(self.embeddings) - set(found))
         if len(names) < 2:
             return PairDistances(np.zeros(0), np.zeros(0), missed)
-        vectors = np.stack([self.embeddings[name] for name in names]).astype(np.float64)
+        vectors = np.stack(list(found.values())).astype(np.float64)
         identities = np.array([self.identities[name] for name in names])
         upper = np.triu_indices(len(names), k=1)
         # |a - b|^2 = 2 - 2 a.b for unit vectors; float64 so that ~10^5 pairs sort stably.

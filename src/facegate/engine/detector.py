@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,9 +14,17 @@ from facegate.engine.model_files import retinaface_weights
 from facegate.engine.options import EngineOptions
 
 Floats = npt.NDArray[np.float32]
+Pixels = npt.NDArray[np.uint8]
+
+# When nothing passes the threshold the detectors look again at the photo framed by a border of
+# this share of its longer side on each side (docs/models.md "Detection recall"): a face that
+# fills a tight crop (LFW's) is, once scaled to the detection size, larger than the faces the
+# networks learnt, and cut by the frame; framed, it is neither.
+SECOND_LOOK_BORDER = 0.5
 
 # The network was trained on BGR images minus these per-channel means (biubug6 `test_widerface`).
 BGR_MEANS = np.array([104.0, 117.0, 123.0], dtype=np.float32)
+RGB_ZERO = (123, 117, 104)  # the colour the network sees as zero
 NMS_IOU = 0.4
 # Candidates below this score are never faces at any sensible threshold; skipping them keeps
 # NMS cheap when a caller asks for det_prob_threshold=0.
@@ -41,6 +50,26 @@ class Detections:
     def take(self, indices: npt.NDArray[np.intp]) -> Detections:
         return Detections(self.boxes[indices], self.scores[indices], self.landmarks[indices])
 
+    def shifted(self, offset: float) -> Detections:
+        """The same detections with `offset` added to every coordinate."""
+        return Detections(self.boxes + offset, self.scores, self.landmarks + offset)
+
+
+def with_second_look(
+    detect: Callable[[Pixels], Detections], pixels: Pixels, *, fill: tuple[int, int, int]
+) -> Detections:
+    """`detect(pixels)`, or when it finds nothing, `detect` on the photo framed by a border of
+    `fill` (the colour the network's input normalises to zero), in `pixels` coordinates."""
+    found = detect(pixels)
+    if len(found):
+        return found
+    height, width = pixels.shape[:2]
+    border = round(max(height, width) * SECOND_LOOK_BORDER)
+    framed = np.empty((height + 2 * border, width + 2 * border, 3), dtype=np.uint8)
+    framed[...] = fill
+    framed[border : border + height, border : border + width] = pixels
+    return detect(framed).shifted(-border)
+
 
 class RetinaFaceDetector:
     """Finds faces; images larger than `max_detect_size` are downscaled for detection only."""
@@ -56,11 +85,16 @@ class RetinaFaceDetector:
         return cls(session, max_detect_size=options.max_detect_size)
 
     def detect(self, pixels: npt.NDArray[np.uint8], *, threshold: float) -> Detections:
-        """Faces scoring strictly above `threshold` (CompreFace drops `probability <= t`)."""
-        batch, scale = self.prepare(pixels)
-        loc, conf, marks = self._session.run(None, {self._input: batch})
-        found = decode(loc[0], conf[0], marks[0], batch.shape[2], batch.shape[3], threshold)
-        return found.scaled(scale) if scale != 1.0 else found
+        """Faces scoring strictly above `threshold` (CompreFace drops `probability <= t`),
+        with a second look at a framed photo when there are none (`with_second_look`)."""
+
+        def look(image: Pixels) -> Detections:
+            batch, scale = self.prepare(image)
+            loc, conf, marks = self._session.run(None, {self._input: batch})
+            found = decode(loc[0], conf[0], marks[0], batch.shape[2], batch.shape[3], threshold)
+            return found.scaled(scale) if scale != 1.0 else found
+
+        return with_second_look(look, pixels, fill=RGB_ZERO)
 
     def prepare(self, pixels: npt.NDArray[np.uint8]) -> tuple[Floats, float]:
         """RGB uint8 (H, W, 3) -> network input (1, 3, h, w) and the factor back to `pixels`."""

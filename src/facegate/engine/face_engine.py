@@ -16,7 +16,7 @@ from facegate.engine.faces import Analysis, Box, Face, FaceRequest
 from facegate.engine.landmarks import Photo
 from facegate.engine.model_sets import ModelSet
 from facegate.engine.options import EngineOptions
-from facegate.engine.similarity import FalseAccept, Scale
+from facegate.engine.similarity import ClusterThresholds, FalseAccept, Scale
 
 # Every face, embedded, at the model set's threshold: what recognition and calibration need.
 EMBED_ALL = FaceRequest()
@@ -38,6 +38,7 @@ class FaceEngine:
         self.dimensions: int = models.recognizer.dimensions
         self.scale: Scale = models.scale
         self.false_accepts: tuple[FalseAccept, ...] = models.false_accepts
+        self.cluster_thresholds: ClusterThresholds = models.clusters
         self.det_prob_threshold: float = models.det_prob_threshold
         self.plugins_versions: dict[str, str] = dict(models.versions)
 

@@ -34,7 +34,7 @@ from facegate.engine.model_pack import Pack, Role
 from facegate.engine.onnx_embedder import OnnxEmbedder
 from facegate.engine.options import EngineOptions
 from facegate.engine.scrfd import ScrfdDetector
-from facegate.engine.similarity import FalseAccept, Scale
+from facegate.engine.similarity import ClusterThresholds, FalseAccept, Scale
 from facegate.errors import ModelUnavailable
 
 Pixels = npt.NDArray[np.uint8]
@@ -77,6 +77,13 @@ ARCFACE_FALSE_ACCEPTS = {
         FalseAccept(1e-5, 0.704, 109_496, 1),
     )
 }
+
+# Unknown-face clustering, fitted on shared/lfw-dev and deepface's photos by
+# benchmarks/clusters.py (docs/unknown-faces.md). dlib's scale leaves a tail of different people
+# close to the same-person side (1 in 10,000 pairs scores 0.92), so its clusters need far more;
+# ArcFace's 1 in 10,000 scores 0.61.
+DLIB_CLUSTERS = ClusterThresholds(join=0.983, merge=0.946)
+ARCFACE_CLUSTERS = ClusterThresholds(join=0.773, merge=0.875)
 
 # RetinaFace scores real faces at 0.99+; CompreFace's default for this detector is 0.8.
 RETINAFACE_THRESHOLD = 0.8
@@ -134,6 +141,7 @@ class ModelSet:
     scale: Scale
     # The similarity per false-accept rate, as measured (empty: not measured for this model).
     false_accepts: tuple[FalseAccept, ...]
+    clusters: ClusterThresholds
     versions: Mapping[str, str]  # plugin slug ("detector" too) -> version string
     licence: str
 
@@ -220,6 +228,7 @@ def _dlib(options: EngineOptions) -> ModelSet:
         det_prob_threshold=RETINAFACE_THRESHOLD,
         scale=DLIB_SCALE,
         false_accepts=DLIB_FALSE_ACCEPTS,
+        clusters=DLIB_CLUSTERS,
         versions=versions,
         licence=DLIB_LICENCE,
     )
@@ -278,6 +287,7 @@ def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
         false_accepts=ARCFACE_FALSE_ACCEPTS.get(recognizer_file.sha256, ())
         if scale == fitted
         else (),
+        clusters=ARCFACE_CLUSTERS,
         versions=versions,
         licence=INSIGHTFACE_LICENCE,
     )

@@ -68,6 +68,17 @@ class Scale:
         return self.from_distance(np.sqrt(squared))
 
 
+@dataclass(frozen=True)
+class ClusterThresholds:
+    """Unknown-face clustering (`collection.clusters`): a face joins the nearest cluster whose
+    centroid scores at least `join`; after the join, clusters whose centroids score at least
+    `merge` with the grown one merge into it. Each model set declares its own (decisions.md
+    D27)."""
+
+    join: float
+    merge: float
+
+
 def dots(query: Floats, matrix: Floats) -> Floats:
     """The dot product of `query` with each row of `matrix` (or with one vector). Each row is
     summed on its own, not by BLAS, whose order of summing depends on the row's place in the

@@ -320,6 +320,7 @@ class FrigateCompanion:
                     strangers=[unknown.Stranger(face.embedding, face.picture)],
                     calculator=self._inference.calculator_id,
                     scale=self._inference.scale,
+                    thresholds=self._inference.cluster_thresholds,
                     limits=limits,
                     source=f"frigate:{camera}"[:64],
                 )
