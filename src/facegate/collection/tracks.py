@@ -27,9 +27,9 @@ SimilarityFn = Callable[[Floats, Floats], float]
 # person who crossed the frame between two snapshots).
 LINK_IOU = 0.3
 LINK_SIMILARITY = 0.5
-# Where each quality measure stops adding weight: twice the enrolment gate's default limits
-# (docs/quality.md: 15 px between the eyes, sharpness 40), the point where the measured median
-# similarity is back at its undegraded level.
+# Where each quality measure stops adding weight: twice the limits of docs/quality.md's
+# stricter first rule (15 px between the eyes, sharpness 40: a fall of 0.01), the point where
+# the measured median similarity is back at its undegraded level.
 FULL_EYE_DISTANCE = 30.0
 FULL_SHARPNESS = 80.0
 # Brightness (0..1) inside this range takes full weight; outside it falls towards 0 and 1.
