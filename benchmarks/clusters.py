@@ -33,7 +33,7 @@ from facegate.db.session import create_db_engine, session_factory, upgrade
 from facegate.db.tables import UnknownFace
 from facegate.engine.face_engine import FaceEngine
 from facegate.engine.faces import Face, FaceRequest
-from facegate.engine.similarity import Scale, normalize
+from facegate.engine.similarity import ClusterThresholds, Scale, normalize
 
 LFW = Path(__file__).resolve().parents[2] / "shared" / "lfw-dev"
 JOINS = (0.5, 0.7, 0.9, 0.95, 0.98, 0.99)
@@ -104,6 +104,7 @@ def run(model: str, sweep: bool) -> None:
                     ],
                     calculator=engine.calculator_id,
                     scale=engine.scale,
+                    thresholds=engine.cluster_thresholds,
                     limits=unknown.Limits(10_000, timedelta(days=1)),
                     source=None,
                 )
@@ -123,7 +124,7 @@ def run(model: str, sweep: bool) -> None:
     for identity in truth:
         counts[identity] = counts.get(identity, 0) + 1
     repeated = [i for i, identity in enumerate(truth) if counts[identity] > 1]
-    thresholds = clusters.thresholds_for(engine.calculator_id)
+    thresholds = engine.cluster_thresholds
     print(f"\n### {model}: join {thresholds.join}, merge {thresholds.merge}\n")
     print(
         f"{len(rows)} photos, {len(truth)} with a face, {len(counts)} people "
@@ -147,7 +148,7 @@ def run(model: str, sweep: bool) -> None:
         matrix = np.array(vectors, dtype=np.float32)
         for join in JOINS:
             for merge in MERGES:
-                labels = clusters.cluster(matrix, engine.scale, clusters.Thresholds(join, merge))
+                labels = clusters.cluster(matrix, engine.scale, ClusterThresholds(join, merge))
                 print(f"| {join} | {merge} | {scores(identities, labels.tolist())} |")
         print("\n| nearest member: join | clusters | ARI | purity | completeness |")
         print("|---|---|---|---|---|")

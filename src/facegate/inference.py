@@ -16,7 +16,7 @@ import numpy.typing as npt
 
 from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Analysis, Face, FaceRequest
-from facegate.engine.similarity import Scale
+from facegate.engine.similarity import ClusterThresholds, Scale
 from facegate.errors import FileTooLarge, InferenceQueueFull, NoFaceFound
 from facegate.metrics import FACES, INFERENCE_RUNNING, INFERENCE_WAITING, STAGE_SECONDS
 
@@ -120,6 +120,11 @@ class Inference:
     def scale(self) -> Scale:
         scale: Scale = self.engine.scale
         return scale
+
+    @property
+    def cluster_thresholds(self) -> ClusterThresholds:
+        thresholds: ClusterThresholds = self.engine.cluster_thresholds
+        return thresholds
 
     def faces(
         self,

@@ -100,6 +100,7 @@ def test_config_tells_the_pages_what_is_open(server: Callable[..., Opener]) -> N
             "inconsistentExamples": 0,
             "examples": 0,
             "embeddedByModel": {},
+            "falseAcceptRates": [{"rate": 0.001, "similarity": 0.5, "pairs": 1000, "accepted": 1}],
         },
         "responseFormat": "seed",  # of services that choose none
         "eventProblems": [],

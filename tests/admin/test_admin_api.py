@@ -506,10 +506,10 @@ def test_enrolment_quality_gate_of_a_service(browser: Callable[[], Browser]) -> 
     settings = f"{models}/{service['id']}/settings"
     defaults = ok(b.put(settings, {"enrolmentQuality": {}}))["enrolmentQuality"]
     assert defaults == {
-        "minEyeDistance": 15.0,
-        "minSharpness": 40.0,
-        "minBrightness": 0.11,
-        "maxBrightness": 0.6,
+        "minEyeDistance": 14.0,
+        "minSharpness": 15.0,
+        "minBrightness": 0.07,
+        "maxBrightness": 0.73,
         "maxYaw": None,
         "maxPitch": None,
         "minDetection": None,

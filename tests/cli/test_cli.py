@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 from pathlib import Path
@@ -155,33 +156,31 @@ def test_models_calibrate_fits_and_writes_a_packs_scale(lfw_dir: Path, tmp_path:
     pack.mkdir(parents=True)
     for name in ("scrfd_500m_bnkps.onnx", "w600k_mbf.onnx"):
         shutil.copyfile(carrier / name, pack / name)
-    # A small calibration folder: the people of lfw-dev with several photos, and 200 strangers.
-    with (lfw_dir / "pairs.csv").open() as source:
-        rows = list(csv.DictReader(source))
-    pairs = [r for r in rows if r["same"] == "1"][:60] + [r for r in rows if r["same"] == "0"][:200]
-    photos = sorted({r["file_a"] for r in pairs} | {r["file_b"] for r in pairs})
+    # A small calibration folder: lfw-dev's first 160 photos (of 79 people); every pair of them
+    # counts.
+    with (lfw_dir / "labels.csv").open() as source:
+        rows = list(csv.DictReader(source))[:160]
     folder = tmp_path / "calibration"
-    folder.mkdir()
+    (folder / "images").mkdir(parents=True)
     with (folder / "labels.csv").open("w", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(["file", "identity"])
-        writer.writerows([photo, Path(photo).stem.rsplit("_", 1)[0]] for photo in photos)
-    for photo in photos:
-        (folder / photo).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(lfw_dir / photo, folder / photo)
-    with (folder / "pairs.csv").open("w", newline="") as out:
-        writer = csv.DictWriter(out, fieldnames=["file_a", "file_b", "same"])
+        writer = csv.DictWriter(out, fieldnames=["file", "identity"])
         writer.writeheader()
-        writer.writerows(pairs)
+        writer.writerows(rows)
+    for row in rows:
+        shutil.copyfile(lfw_dir / row["file"], folder / row["file"])
     done = _facegate(
         "models", "calibrate", folder, "--model", "insightface:mine", "--write", tmp_path=tmp_path
     )
     assert done.returncode == 0, done.stderr
     print(done.stdout)
-    # Emile_Lahoud_0001 has no face at the default threshold: its one pair drops out.
-    assert "59 same-person pairs, 200 different-person pairs, 1 photos without a face" in (
+    # Every photo has its face, Emile_Lahoud_0001's at the second look (docs/models.md).
+    identities = [row["identity"] for row in rows]
+    same = sum(a == b for a, b in itertools.combinations(identities, 2))
+    different = len(rows) * (len(rows) - 1) // 2 - same
+    assert f"{same} same-person pairs, {different} different-person pairs, 0 photos without" in (
         done.stdout
     )
+    assert "0.001: 0.500" in done.stdout  # the fit puts 1 in 1,000 at 0.5
     written = json.loads((pack / "facegate.json").read_text())
     assert set(written) == {"c0", "c1", "det_prob_threshold"}
     assert 1.0 < written["c0"] < 1.3  # ArcFace distances: same ~0.9, different ~1.4

@@ -3,22 +3,20 @@ measure a clustering against labels (checked on scikit-learn's documented exampl
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
 from facegate.collection.clusters import (
-    ARCFACE,
-    DLIB,
     Placement,
-    Thresholds,
     adjusted_rand_index,
     cluster,
     pair_precision_recall,
     place,
-    thresholds_for,
 )
-from facegate.engine.dlib.embedder import DLIB_RESNET_V1
-from facegate.engine.similarity import Scale, normalize
+from facegate.engine import model_sets
+from facegate.engine.similarity import ClusterThresholds, Scale, normalize
 
 SCALE = Scale(c0=1.0, c1=5.0)  # 0.5 at distance 1 (a right angle between unit vectors)
 
@@ -54,7 +52,7 @@ def _unit(*values: float) -> np.ndarray:
 
 def test_a_face_joins_the_nearest_close_cluster_or_starts_one() -> None:
     sums = np.stack([_unit(1, 0, 0), _unit(0, 1, 0) * 2])
-    thresholds = Thresholds(join=0.9, merge=0.99)
+    thresholds = ClusterThresholds(join=0.9, merge=0.99)
     assert place(sums, _unit(1, 0.05, 0), SCALE, thresholds) == Placement(0)
     assert place(sums, _unit(0.05, 1, 0), SCALE, thresholds) == Placement(1)
     assert place(sums, _unit(0, 0, 1), SCALE, thresholds) == Placement(None)
@@ -64,19 +62,19 @@ def test_a_face_joins_the_nearest_close_cluster_or_starts_one() -> None:
 def test_clusters_that_a_join_brings_close_merge() -> None:
     # Two clusters either side of a face between them: it joins one and the two merge.
     sums = np.stack([_unit(1, 0.3, 0), _unit(1, -0.3, 0)])
-    placement = place(sums, _unit(1, 0, 0), SCALE, Thresholds(join=0.9, merge=0.9))
+    placement = place(sums, _unit(1, 0, 0), SCALE, ClusterThresholds(join=0.9, merge=0.9))
     assert placement.cluster in (0, 1) and placement.merged == (1 - placement.cluster,)
-    assert place(sums, _unit(1, 0, 0), SCALE, Thresholds(join=0.9, merge=1.01)).merged == ()
+    assert place(sums, _unit(1, 0, 0), SCALE, ClusterThresholds(join=0.9, merge=1.01)).merged == ()
 
 
 def test_cluster_labels_people_apart() -> None:
     rng = np.random.default_rng(0)
     people = normalize(rng.normal(size=(5, 64)))
     faces = np.repeat(people, 4, axis=0) + rng.normal(scale=0.02, size=(20, 64))
-    labels = cluster(faces.astype(np.float32), SCALE, Thresholds(join=0.9, merge=0.95))
+    labels = cluster(faces.astype(np.float32), SCALE, ClusterThresholds(join=0.9, merge=0.95))
     assert adjusted_rand_index(np.repeat(np.arange(5), 4), labels) == 1.0
 
 
-def test_thresholds_by_model_family() -> None:
-    assert thresholds_for(DLIB_RESNET_V1) == DLIB
-    assert thresholds_for("insightface-s/w600k_mbf.onnx") == ARCFACE
+def test_each_model_set_declares_its_familys_thresholds(model_engine: Any) -> None:
+    expected = {"dlib": model_sets.DLIB_CLUSTERS, "insightface-s": model_sets.ARCFACE_CLUSTERS}
+    assert model_engine.cluster_thresholds == expected[model_engine.model]

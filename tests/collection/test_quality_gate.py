@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
+from typing import Any
 
 import pytest
+from PIL import Image
 
 from facegate.collection.quality_gate import QualityLimits, check, refusals
-from facegate.engine.faces import Box, Face, Quality
+from facegate.engine import plugins
+from facegate.engine.faces import Box, Face, FaceRequest, Quality
 from facegate.errors import ExampleRefused
+from tests.support.degraded import jpeg
 
 GOOD = Quality(
     eye_distance=100.0,
@@ -76,3 +81,27 @@ def test_limits_round_trip_through_their_stored_form():
 def test_a_face_the_plugin_did_not_measure_is_a_bug_not_a_pass():
     with pytest.raises(RuntimeError):
         check(_face(None), QualityLimits())
+
+
+def _brightness_of(engine: Any, image: Image.Image) -> tuple[float, list[str]]:
+    """The largest face's brightness in `image`, and what the default limits say of it."""
+    request = FaceRequest(plugins=frozenset({plugins.QUALITY}))
+    (face, *_) = engine.analyze(jpeg(image), request).faces
+    assert face.quality is not None
+    return face.quality.brightness, refusals(face.quality, QualityLimits())
+
+
+def test_a_bright_studio_portrait_passes_the_defaults_and_a_blown_one_does_not(
+    model_engine: Any, faces_dir: Path
+) -> None:
+    """A sharp, well-lit portrait brightened to the studio portrait the old 0.6 limit refused
+    (brightness 0.638) passes; blown out (pixel values times 3), it is refused as too bright and
+    for nothing else (docs/quality.md, decisions.md D61)."""
+    photo = Image.open(faces_dir / "fr_obama.jpg").convert("RGB")
+    original, refused_as = _brightness_of(model_engine, photo)
+    assert refused_as == []
+    factor = 0.64 / original
+    studio, refused_as = _brightness_of(model_engine, photo.point(lambda v: min(255, v * factor)))
+    assert 0.62 <= studio <= 0.68 and refused_as == []
+    blown, refused_as = _brightness_of(model_engine, photo.point(lambda v: min(255, v * 3)))
+    assert blown > 0.73 and len(refused_as) == 1 and refused_as[0].startswith("face too bright")

@@ -28,7 +28,7 @@ from facegate.engine.faces import (
     Gender,
     Pose,
 )
-from facegate.engine.similarity import Scale
+from facegate.engine.similarity import ClusterThresholds, FalseAccept, Scale
 
 # Every slug but the ones the real dlib set lacks too (mask, landmarks2d106), and `quality`:
 # it measures pixels at the detector's eye points, which the fake has none of (its tests run on
@@ -56,6 +56,8 @@ class FakeEngine(FaceAnalyzer):
     det_prob_threshold = 0.8
     # Unit vectors of one person are equal (distance 0 -> 1.0); random ones lie ~1.41 apart.
     scale = Scale(c0=0.7, c1=3.0)
+    false_accepts = (FalseAccept(1e-3, 0.5, 1000, 1),)
+    cluster_thresholds = ClusterThresholds(join=0.9, merge=0.95)
 
     def __init__(self, faces_dir: Path | None = None, max_image_pixels: int = 178_956_970) -> None:
         """`faces_dir`: the shared photos whose manifest says who is in them (None: none)."""

@@ -97,8 +97,9 @@ def _said(prediction: Prediction) -> str:
 
 @models_app.command("calibrate")
 def models_calibrate(
-    folder: Annotated[
-        Path, typer.Argument(help="Photos with labels.csv and pairs.csv.", file_okay=False)
+    folders: Annotated[
+        list[Path],
+        typer.Argument(help="Folders of photos with labels.csv (file,identity).", file_okay=False),
     ],
     data_dir: DataDirOption = None,
     model: ModelOption = None,
@@ -106,16 +107,26 @@ def models_calibrate(
         bool, typer.Option("--write", help="Save the fit as the pack's facegate.json.")
     ] = False,
 ) -> None:
-    """Fit the model's similarity scale on labelled pairs and print the error rates."""
+    """Fit the model's similarity scale on every pair of the labelled photos (0.5 where 1 in
+    1,000 different-person pairs score as much) and print the error rates and the similarity
+    per false-accept rate, under the scale in use and under the fit."""
     from facegate.engine import calibration, model_sets
     from facegate.engine.face_engine import FaceEngine
 
     settings = settings_from(data_dir, model)
     engine = FaceEngine.from_settings(settings)
-    distances = calibration.folder_distances(engine, folder)
-    fitted = distances.fit()
+    labelled = calibration.Labelled({}, {})
+    for folder in folders:
+        labelled += calibration.read_folder(engine, folder)
+    distances = labelled.distances()
+    try:
+        fitted = distances.fit()
+    except ValueError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    names = ", ".join(str(folder) for folder in folders)
     typer.echo(f"{engine.model} now:\n{distances.report(engine.scale)}")
-    typer.echo(f"fitted on {folder}:\n{distances.report(fitted)}")
+    typer.echo(f"fitted on {names}:\n{distances.report(fitted)}")
     if not write:
         return
     if not settings.model.startswith(model_sets.PACK_PREFIX):

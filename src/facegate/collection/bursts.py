@@ -69,7 +69,7 @@ def recognize(
 
     `query` as recognize's (its limit counts per frame; the `quality` plugin always runs, for
     the weights); `count`: subjects shown per face (-1: all); `min_similarity`: the threshold
-    in force (None: the scale's balance point). A frame without a face adds nothing; a burst
+    in force (None: BALANCE, the scale's 0.5). A frame without a face adds nothing; a burst
     without a face anywhere is CompreFace's error 28, as one photo without a face is."""
     # Checked once here, so a bad threshold is not taken for a frame without a face below.
     FaceRequest(det_prob_threshold=query.det_prob_threshold, limit=query.limit)

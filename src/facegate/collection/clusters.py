@@ -2,8 +2,8 @@
 
 Pure numpy, so the store (`facegate.collection.unknown`), the benchmark and the tests run the
 same rule. Similarities are the model set's calibrated scale (`engine.similarity.Scale`, 0.5
-where same-person and different-person errors balance), so one pair of thresholds serves every
-model set (decisions.md D27).
+where 1 in 1,000 different-person pairs score as much: decisions.md D60); the thresholds are
+fitted per model family (decisions.md D27).
 """
 
 from __future__ import annotations
@@ -13,32 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
-from facegate.engine.dlib.embedder import DLIB_RESNET_V1
-from facegate.engine.similarity import Scale, normalize
+from facegate.engine.similarity import ClusterThresholds, Scale, normalize
 
 Floats = npt.NDArray[np.float32]
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """A face joins the nearest cluster whose centroid scores at least `join`; after the join,
-    clusters whose centroids score at least `merge` with the grown one merge into it."""
-
-    join: float
-    merge: float
-
-
-# Fitted on shared/lfw-dev by benchmarks/clusters.py (docs/unknown-faces.md). dlib's scale
-# leaves a tail of different people above 0.9 (its 99.9th percentile pair scores 0.68, its
-# worst 0.98), so its clusters need far more; ArcFace's different pairs stay under 0.4.
-DLIB = Thresholds(join=0.98, merge=0.95)
-ARCFACE = Thresholds(join=0.5, merge=0.7)
-
-
-def thresholds_for(calculator: str) -> Thresholds:
-    """The thresholds for embeddings of this calculator: dlib's, else ArcFace's (every other
-    model set is an ArcFace pack)."""
-    return DLIB if calculator == DLIB_RESNET_V1 else ARCFACE
 
 
 @dataclass(frozen=True)
@@ -50,7 +27,7 @@ class Placement:
     merged: tuple[int, ...] = ()
 
 
-def place(sums: Floats, vector: Floats, scale: Scale, thresholds: Thresholds) -> Placement:
+def place(sums: Floats, vector: Floats, scale: Scale, thresholds: ClusterThresholds) -> Placement:
     """The placement of a normalised `vector` among clusters given as sums of their members'
     normalised embeddings (rows of `sums`), by centroid similarity."""
     if len(sums) == 0:
@@ -66,7 +43,7 @@ def place(sums: Floats, vector: Floats, scale: Scale, thresholds: Thresholds) ->
     return Placement(best, tuple(int(i) for i in np.flatnonzero(closeness >= thresholds.merge)))
 
 
-def cluster(vectors: Floats, scale: Scale, thresholds: Thresholds) -> npt.NDArray[np.int64]:
+def cluster(vectors: Floats, scale: Scale, thresholds: ClusterThresholds) -> npt.NDArray[np.int64]:
     """A cluster label for each row of `vectors` (raw embeddings), placed one by one in order,
     as the store places faces as they are seen."""
     rows = normalize(vectors)

@@ -16,12 +16,12 @@ from facegate.collection import stored
 from facegate.collection.reembed import photo_embedding
 from facegate.db.tables import Example, ExampleImage, Service, Subject
 from facegate.engine.face_engine import FaceEngine
-from facegate.engine.similarity import Scale, normalize
+from facegate.engine.similarity import Scale, normalize, recognised
 from facegate.errors import FacegateError
 from facegate.inference import Inference
 
 Floats = npt.NDArray[np.float32]
-UNKNOWN = None  # no other example scores 0.5 or more
+UNKNOWN = None  # no other example scores BALANCE or more
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ class ServiceComparison:
 
 
 def leave_one_out(vectors: Floats, subjects: Sequence[str], scale: Scale) -> list[Prediction]:
-    """For each row, the subject of the most similar other row (UNKNOWN under 0.5)."""
+    """For each row, the subject of the most similar other row (UNKNOWN under BALANCE)."""
     normed = normalize(vectors)
     predictions = []
     for i in range(len(normed)):
@@ -76,7 +76,8 @@ def leave_one_out(vectors: Floats, subjects: Sequence[str], scale: Scale) -> lis
         scores = scale.similarities(normed[i], normed[others])
         best = int(np.argmax(scores))
         score = float(scores[best])
-        predictions.append(Prediction(subjects[others[best]] if score >= 0.5 else UNKNOWN, score))
+        subject = subjects[others[best]] if recognised(score, threshold=None) else UNKNOWN
+        predictions.append(Prediction(subject, score))
     return predictions
 
 

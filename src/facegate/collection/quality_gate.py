@@ -19,10 +19,10 @@ class QualityLimits:
     """Each limit None is not checked. Angles are absolute degrees; brightness 0..1. The
     defaults are measured (docs/quality.md, decisions.md D25)."""
 
-    min_eye_distance: float | None = 15.0
-    min_sharpness: float | None = 40.0
-    min_brightness: float | None = 0.11
-    max_brightness: float | None = 0.6
+    min_eye_distance: float | None = 14.0
+    min_sharpness: float | None = 15.0
+    min_brightness: float | None = 0.07
+    max_brightness: float | None = 0.73
     # No default on pose or the detector's score: the recognisers held up to the largest
     # angles of the test photos, and the two detectors score on different scales.
     max_yaw: float | None = None

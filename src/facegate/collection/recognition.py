@@ -183,6 +183,7 @@ class Recognitions:
                     strangers=strangers,
                     calculator=self.inference.calculator_id,
                     scale=self.inference.scale,
+                    thresholds=self.inference.cluster_thresholds,
                     limits=self.unknown_limits,
                     source=source,
                 )

@@ -2,8 +2,8 @@
 
 Pure numpy and plain data, so the burst recognition (`facegate.collection.bursts`), the
 benchmark and the tests run the same rule (decisions.md D40, D41). Similarities are the model
-set's calibrated scale (`engine.similarity.Scale`, 0.5 where same-person and different-person
-errors balance), so one link threshold serves every model set.
+set's calibrated scale (`engine.similarity.Scale`, 0.5 where 1 in 1,000 different-person
+pairs score as much: decisions.md D60), so one link threshold serves every model set.
 """
 
 from __future__ import annotations
@@ -27,9 +27,9 @@ SimilarityFn = Callable[[Floats, Floats], float]
 # person who crossed the frame between two snapshots).
 LINK_IOU = 0.3
 LINK_SIMILARITY = 0.5
-# Where each quality measure stops adding weight: twice the enrolment gate's default limits
-# (docs/quality.md: 15 px between the eyes, sharpness 40), the point where the measured median
-# similarity is back at its undegraded level.
+# Where each quality measure stops adding weight: twice the limits of docs/quality.md's
+# stricter first rule (15 px between the eyes, sharpness 40: a fall of 0.01), the point where
+# the measured median similarity is back at its undegraded level.
 FULL_EYE_DISTANCE = 30.0
 FULL_SHARPNESS = 80.0
 # Brightness (0..1) inside this range takes full weight; outside it falls towards 0 and 1.

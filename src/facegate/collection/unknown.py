@@ -20,7 +20,7 @@ from facegate.collection import clusters, store
 from facegate.config import Settings
 from facegate.db.session import bulk_write
 from facegate.db.tables import Service, UnknownCluster, UnknownFace, could_be_id, utcnow
-from facegate.engine.similarity import Scale, normalize
+from facegate.engine.similarity import ClusterThresholds, Scale, normalize
 from facegate.errors import ClusterNotFound, UnknownFaceNotFound
 
 
@@ -65,6 +65,7 @@ def keep(
     strangers: Sequence[Stranger],
     calculator: str,
     scale: Scale,
+    thresholds: ClusterThresholds,
     limits: Limits,
     source: str | None,
 ) -> list[str]:
@@ -79,7 +80,6 @@ def keep(
     now = utcnow()
     prune(s, service_id=service.id, limits=limits, now=now, room=len(vectors))
     found = _Clusters.load(s, service_id=service.id, calculator=calculator, size=len(vectors[0]))
-    thresholds = clusters.thresholds_for(calculator)
     kept = []
     for stranger, vector in zip(strangers, vectors, strict=True):
         placement = clusters.place(found.sums, vector, scale, thresholds)

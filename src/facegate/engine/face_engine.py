@@ -15,7 +15,7 @@ from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Analysis, Box, Face, FaceRequest
 from facegate.engine.model_sets import ModelSet
 from facegate.engine.options import EngineOptions
-from facegate.engine.similarity import Scale
+from facegate.engine.similarity import ClusterThresholds, FalseAccept, Scale
 from facegate.engine.types import Detections, Photo
 
 # Every face, embedded, at the model set's threshold: what recognition and calibration need.
@@ -42,6 +42,8 @@ class FaceEngine:
         self.calculator_id: str = models.calculator_id
         self.dimensions: int = models.recognizer.dimensions
         self.scale: Scale = models.scale
+        self.false_accepts: tuple[FalseAccept, ...] = models.false_accepts
+        self.cluster_thresholds: ClusterThresholds = models.clusters
         self.det_prob_threshold: float = models.det_prob_threshold
         self.plugins_versions: dict[str, str] = dict(models.versions)
 

@@ -9,7 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.engine.plugins import CALCULATOR
-from facegate.engine.similarity import Scale, round5
+from facegate.engine.similarity import ClusterThresholds, FalseAccept, Scale, round5
 from facegate.errors import InvalidParameter, NoFaceFound
 
 Embedding = npt.NDArray[np.float32]
@@ -153,5 +153,7 @@ class FaceAnalyzer(Protocol):
     scale: Scale
     det_prob_threshold: float
     plugins_versions: dict[str, str]
+    cluster_thresholds: ClusterThresholds
+    false_accepts: tuple[FalseAccept, ...]
 
     def analyze(self, image: bytes, request: FaceRequest = ...) -> Analysis: ...

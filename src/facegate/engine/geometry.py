@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from functools import lru_cache
 
 import numpy as np
 import numpy.typing as npt
 
 from facegate.engine.faces import Pose
-from facegate.engine.types import Floats
+from facegate.engine.types import Detections, Floats, Pixels
 
 # RetinaFace-MobileNet0.25 (biubug6/Pytorch_Retinaface `cfg_mnet`): one feature map per stride,
 # two square anchors per cell, and the variances used to encode offsets during training.
@@ -23,6 +24,28 @@ NMS_IOU = 0.4
 # NMS cheap when a caller asks for det_prob_threshold=0.
 MIN_SCORE = 0.02
 MAX_CANDIDATES = 5000
+
+# When nothing passes the threshold the detectors look again at the photo framed by a border of
+# this share of its longer side on each side (docs/models.md "Detection recall"): a face that
+# fills a tight crop (LFW's) is, once scaled to the detection size, larger than the faces the
+# networks learnt, and cut by the frame; framed, it is neither.
+SECOND_LOOK_BORDER = 0.5
+
+
+def with_second_look(
+    detect: Callable[[Pixels], Detections], pixels: Pixels, *, fill: tuple[int, int, int]
+) -> Detections:
+    """`detect(pixels)`, or when it finds nothing, `detect` on the photo framed by a border of
+    `fill` (the colour the network's input normalises to zero), in `pixels` coordinates."""
+    found = detect(pixels)
+    if len(found):
+        return found
+    height, width = pixels.shape[:2]
+    border = round(max(height, width) * SECOND_LOOK_BORDER)
+    framed = np.empty((height + 2 * border, width + 2 * border, 3), dtype=np.uint8)
+    framed[...] = fill
+    framed[border : border + height, border : border + width] = pixels
+    return detect(framed).shifted(-border)
 
 
 @lru_cache(maxsize=32)

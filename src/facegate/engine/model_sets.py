@@ -30,7 +30,7 @@ from facegate.engine.mask import MaskClassifier
 from facegate.engine.model_files import package_file
 from facegate.engine.options import EngineOptions
 from facegate.engine.retinaface import RetinaFaceDetector
-from facegate.engine.similarity import Scale
+from facegate.engine.similarity import ClusterThresholds, FalseAccept, Scale
 from facegate.engine.types import (
     Attributes,
     Detector,
@@ -51,14 +51,38 @@ BUFFALO_S_FILES = ("scrfd_500m_bnkps.onnx", "w600k_mbf.onnx", LANDMARKS106_FILE)
 # (`facegate models calibrate` writes it): {"c0": .., "c1": .., "det_prob_threshold": ..}.
 PACK_SETTINGS = "facegate.json"
 
-# Similarity scales fitted by `similarity.fit` on the pairs of shared/faces and shared/lfw-dev
-# (docs/models.md "Similarity"; tests/engine/test_similarity.py checks they are the current fit).
-DLIB_SCALE = Scale(c0=0.4051, c1=19.784)
+# Similarity scales fitted by `similarity.fit` on shared/lfw-dev and deepface's labelled test
+# photos (docs/models.md "Similarity", reproduced by `facegate models calibrate`; tests/engine/
+# test_similarity.py checks them on lfw-dev), with the similarity each false-accept rate needs
+# there (`/admin/config` shows it).
+DLIB_SCALE = Scale(c0=0.38686, c1=24.891)
+DLIB_FALSE_ACCEPTS = (
+    FalseAccept(1e-2, 0.088, 109_964, 1_099),
+    FalseAccept(1e-3, 0.500, 109_964, 109),
+    FalseAccept(1e-4, 0.924, 109_964, 10),
+    FalseAccept(1e-5, 0.978, 109_964, 1),
+)
 # By the recogniser file's sha256; other ArcFace recognisers use the MobileFaceNet fit (their
-# distances fall in the same range) until calibrated with `facegate models calibrate`.
+# distances fall in the same range) until calibrated with `facegate models calibrate`, and
+# publish no false-accept table.
 W600K_MBF_SHA256 = "9cc6e4a75f0e2bf0b1aed94578f144d15175f357bdc05e815e5c4a02b319eb4f"
-ARCFACE_SCALES = {W600K_MBF_SHA256: Scale(c0=1.2037, c1=6.548)}
+ARCFACE_SCALES = {W600K_MBF_SHA256: Scale(c0=1.24407, c1=6.466)}
 ARCFACE_DEFAULT_SCALE = ARCFACE_SCALES[W600K_MBF_SHA256]
+ARCFACE_FALSE_ACCEPTS = {
+    W600K_MBF_SHA256: (
+        FalseAccept(1e-2, 0.346, 109_964, 1_099),
+        FalseAccept(1e-3, 0.500, 109_964, 109),
+        FalseAccept(1e-4, 0.611, 109_964, 10),
+        FalseAccept(1e-5, 0.705, 109_964, 1),
+    )
+}
+
+# Unknown-face clustering, fitted on shared/lfw-dev and deepface's photos by
+# benchmarks/clusters.py (docs/unknown-faces.md). dlib's scale leaves a tail of different people
+# close to the same-person side (1 in 10,000 pairs scores 0.92), so its clusters need far more;
+# ArcFace's 1 in 10,000 scores 0.61.
+DLIB_CLUSTERS = ClusterThresholds(join=0.983, merge=0.946)
+ARCFACE_CLUSTERS = ClusterThresholds(join=0.773, merge=0.875)
 
 # RetinaFace scores real faces at 0.99+; CompreFace's default for this detector is 0.8.
 RETINAFACE_THRESHOLD = 0.8
@@ -85,6 +109,9 @@ class ModelSet:
     mask: MaskClassifier | None  # None: the `mask` extra is not installed
     det_prob_threshold: float
     scale: Scale
+    # The similarity per false-accept rate, as measured (empty: not measured for this model).
+    false_accepts: tuple[FalseAccept, ...]
+    clusters: ClusterThresholds
     versions: Mapping[str, str]  # plugin slug ("detector" too) -> version string
     licence: str
 
@@ -170,6 +197,8 @@ def _dlib(options: EngineOptions) -> ModelSet:
         mask=mask,
         det_prob_threshold=RETINAFACE_THRESHOLD,
         scale=DLIB_SCALE,
+        false_accepts=DLIB_FALSE_ACCEPTS,
+        clusters=DLIB_CLUSTERS,
         versions=versions,
         licence=DLIB_LICENCE,
     )
@@ -211,6 +240,7 @@ def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
     mask = _optional_mask(options, versions)
     overrides = _pack_settings(pack.folder) if name != INSIGHTFACE_S else {}
     fitted = ARCFACE_SCALES.get(recognizer_file.sha256, ARCFACE_DEFAULT_SCALE)
+    scale = Scale(c0=overrides.get("c0", fitted.c0), c1=overrides.get("c1", fitted.c1))
     return ModelSet(
         name=name,
         detector=detector,
@@ -223,7 +253,11 @@ def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
         else Landmarks106(CropNetwork.load(landmarks_file, options)),
         mask=mask,
         det_prob_threshold=overrides.get("det_prob_threshold", SCRFD_THRESHOLD),
-        scale=Scale(c0=overrides.get("c0", fitted.c0), c1=overrides.get("c1", fitted.c1)),
+        scale=scale,
+        false_accepts=ARCFACE_FALSE_ACCEPTS.get(recognizer_file.sha256, ())
+        if scale == fitted
+        else (),
+        clusters=ARCFACE_CLUSTERS,
         versions=versions,
         licence=INSIGHTFACE_LICENCE,
     )

@@ -9,10 +9,11 @@ from PIL import Image
 from facegate.engine import geometry, runtime
 from facegate.engine.model_files import retinaface_weights
 from facegate.engine.options import EngineOptions
-from facegate.engine.types import Detections, Floats
+from facegate.engine.types import Detections, Floats, Pixels
 
 # The network was trained on BGR images minus these per-channel means (biubug6 `test_widerface`).
 BGR_MEANS = np.array([104.0, 117.0, 123.0], dtype=np.float32)
+RGB_ZERO = (123, 117, 104)  # the colour the network sees as zero
 
 
 class RetinaFaceDetector:
@@ -29,11 +30,16 @@ class RetinaFaceDetector:
         return cls(session, max_detect_size=options.max_detect_size)
 
     def detect(self, pixels: npt.NDArray[np.uint8], *, threshold: float) -> Detections:
-        """Faces scoring strictly above `threshold` (CompreFace drops `probability <= t`)."""
-        batch, scale = self.prepare(pixels)
-        loc, conf, marks = self._session.run(None, {self._input: batch})
-        found = decode(loc[0], conf[0], marks[0], batch.shape[2], batch.shape[3], threshold)
-        return found.scaled(scale) if scale != 1.0 else found
+        """Faces scoring strictly above `threshold` (CompreFace drops `probability <= t`),
+        with a second look at a framed photo when there are none (`with_second_look`)."""
+
+        def look(image: Pixels) -> Detections:
+            batch, scale = self.prepare(image)
+            loc, conf, marks = self._session.run(None, {self._input: batch})
+            found = decode(loc[0], conf[0], marks[0], batch.shape[2], batch.shape[3], threshold)
+            return found.scaled(scale) if scale != 1.0 else found
+
+        return geometry.with_second_look(look, pixels, fill=RGB_ZERO)
 
     def prepare(self, pixels: npt.NDArray[np.uint8]) -> tuple[Floats, float]:
         """RGB uint8 (H, W, 3) -> network input (1, 3, h, w) and the factor back to `pixels`."""

@@ -1,8 +1,8 @@
 """Embedding similarity: CompreFace's tanh mapping of Euclidean distance, one scale per model.
 
 Each model set carries its own `Scale` (docs/models.md, "Similarity"): the coefficients are
-fitted on labelled photo pairs by `fit`, so that 0.5 is where the model's same-person and
-different-person errors balance.
+fitted on labelled photos by `fit`, so that 0.5 is where the model accepts FALSE_ACCEPT_RATE of
+different-person pairs, the same promise on every model set (decisions.md D60).
 """
 
 from __future__ import annotations
@@ -18,7 +18,11 @@ from facegate.engine.types import Floats
 
 # `fit` makes the median same-person pair score this much.
 SAME_MEDIAN_SIMILARITY = 0.99
-# Where `fit` balances a model's errors: a face whose best match scores under it is not
+# The share of different-person pairs that score BALANCE or more (decisions.md D60).
+FALSE_ACCEPT_RATE = 1e-3
+# The rates each model set publishes the similarity of (docs/models.md, `/admin/config`).
+FALSE_ACCEPT_RATES = (1e-2, 1e-3, 1e-4, 1e-5)
+# Where `fit` puts FALSE_ACCEPT_RATE: a face whose best match scores under it is not
 # recognised, unless a threshold says otherwise (events, unknown faces: decisions.md D21, D26).
 BALANCE = 0.5
 _FIVE_PLACES = Decimal("0.00001")
@@ -71,6 +75,17 @@ class Scale:
         return self.from_distance(np.sqrt(squared))
 
 
+@dataclass(frozen=True)
+class ClusterThresholds:
+    """Unknown-face clustering (`collection.clusters`): a face joins the nearest cluster whose
+    centroid scores at least `join`; after the join, clusters whose centroids score at least
+    `merge` with the grown one merge into it. Each model set declares its own (decisions.md
+    D27)."""
+
+    join: float
+    merge: float
+
+
 def dots(query: Floats, matrix: Floats) -> Floats:
     """The dot product of `query` with each row of `matrix` (or with one vector). Each row is
     summed on its own, not by BLAS, whose order of summing depends on the row's place in the
@@ -79,24 +94,59 @@ def dots(query: Floats, matrix: Floats) -> Floats:
     return products
 
 
-def fit(same: npt.ArrayLike, different: npt.ArrayLike) -> Scale:
+@dataclass(frozen=True)
+class FalseAccept:
+    """The similarity at which `rate` of `pairs` different-person pairs score at least as much
+    (`accepted` of them); None where the pairs are too few: under one accepted pair."""
+
+    rate: float
+    similarity: float | None
+    pairs: int
+    accepted: int
+
+
+def accepting_distance(different: npt.ArrayLike, rate: float) -> float | None:
+    """The distance within which `rate` of the different-person pair distances lie: halfway
+    between the k-th and the next smallest, k = floor(rate * pairs), so that exactly k pairs
+    are within it (None: k is 0, too few pairs for the rate)."""
+    distances = np.sort(np.asarray(different, dtype=np.float64))
+    k = math.floor(rate * len(distances))
+    if k == 0 or k >= len(distances):
+        return None
+    return float(distances[k - 1] + distances[k]) / 2
+
+
+def false_accepts(
+    different: npt.ArrayLike, scale: Scale, rates: tuple[float, ...] = FALSE_ACCEPT_RATES
+) -> tuple[FalseAccept, ...]:
+    """The similarity under `scale` for each false-accept rate on these different-person pair
+    distances (rounded to 3 places, as published)."""
+    pairs = int(np.size(different))
+    table = []
+    for rate in rates:
+        distance = accepting_distance(different, rate)
+        similarity = None if distance is None else round(float(scale.from_distance(distance)), 3)
+        table.append(FalseAccept(rate, similarity, pairs, math.floor(rate * pairs)))
+    return tuple(table)
+
+
+def fit(
+    same: npt.ArrayLike, different: npt.ArrayLike, *, false_accept_rate: float = FALSE_ACCEPT_RATE
+) -> Scale:
     """The scale for same-person and different-person pair distances.
 
-    c0 is where the two errors balance: the distance that minimises the larger of the rate of
-    same-person pairs beyond it and the rate of different-person pairs within it; where a range
-    of distances does (a gap between the two sides), its middle. c1 makes the median
-    same-person pair score SAME_MEDIAN_SIMILARITY.
+    c0, the distance that scores BALANCE, is the one within which `false_accept_rate` of the
+    different-person pairs lie (`accepting_distance`): the different-person side carries over
+    between photo sets far better than the same-person side, and there are far more of its
+    pairs (decisions.md D60). c1 makes the median same-person pair score
+    SAME_MEDIAN_SIMILARITY.
     """
-    same_d = np.sort(np.asarray(same, dtype=np.float64))
-    different_d = np.sort(np.asarray(different, dtype=np.float64))
-    edges = np.unique(np.concatenate([same_d, different_d]))
-    candidates = (edges[:-1] + edges[1:]) / 2  # one threshold between each pair of distances
-    false_reject = 1 - np.searchsorted(same_d, candidates, side="right") / len(same_d)
-    false_accept = np.searchsorted(different_d, candidates, side="right") / len(different_d)
-    worst = np.maximum(false_reject, false_accept)
-    best = np.flatnonzero(np.isclose(worst, worst.min(), rtol=0, atol=1e-12))
-    # The balanced range runs from the distance below the first best threshold to the one above
-    # the last: its middle stays put when one more pair lands near an edge.
-    c0 = float(edges[best[0]] + edges[best[-1] + 1]) / 2
-    c1 = math.atanh(2 * SAME_MEDIAN_SIMILARITY - 1) / (c0 - float(np.median(same_d)))
-    return Scale(c0=round(c0, 4), c1=round(c1, 3))
+    c0 = accepting_distance(different, false_accept_rate)
+    if c0 is None:
+        raise ValueError(
+            f"{np.size(different)} different-person pairs are too few for a false-accept rate "
+            f"of {false_accept_rate:g}: at least {math.ceil(1 / false_accept_rate)} are needed"
+        )
+    median_same = float(np.median(np.asarray(same, dtype=np.float64)))
+    c1 = math.atanh(2 * SAME_MEDIAN_SIMILARITY - 1) / (c0 - median_same)
+    return Scale(c0=round(c0, 5), c1=round(c1, 3))

@@ -36,6 +36,10 @@ class Detections:
     def take(self, indices: npt.NDArray[np.intp]) -> Detections:
         return Detections(self.boxes[indices], self.scores[indices], self.landmarks[indices])
 
+    def shifted(self, offset: float) -> Detections:
+        """The same detections with `offset` added to every coordinate."""
+        return Detections(self.boxes + offset, self.scores, self.landmarks + offset)
+
 
 class ShapeAligner(Protocol):
     """Places alignment points on face boxes (dlib's 5-point predictor in every model set)."""

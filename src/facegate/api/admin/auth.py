@@ -21,6 +21,7 @@ from facegate.api.admin.schemas import (
     Credentials,
     EmailOnly,
     FaceModelOut,
+    FalseAcceptOut,
     Names,
     PasswordChange,
     PasswordOnly,
@@ -63,6 +64,12 @@ def config(
             - coverage.by_model.get(engine.calculator_id, 0),
             examples=coverage.examples,
             embedded_by_model=coverage.by_model,
+            false_accept_rates=[
+                FalseAcceptOut(
+                    rate=row.rate, similarity=row.similarity, pairs=row.pairs, accepted=row.accepted
+                )
+                for row in engine.false_accepts
+            ],
         ),
         response_format=settings.response_format,
         event_problems=sink_health(session, mqtt=request.app.state.events.mqtt_status()).problems,

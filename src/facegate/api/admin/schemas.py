@@ -148,10 +148,22 @@ class WebhookChange(Model):
 # --- responses ----------------------------------------------------------------------------------
 
 
+class FalseAcceptOut(Model):
+    """The similarity at which `rate` of different-person pairs score as much or more, measured
+    on `pairs` of them (`accepted` scored that much); null: too few pairs for the rate."""
+
+    rate: float
+    similarity: float | None
+    pairs: int
+    accepted: int
+
+
 class FaceModelOut(Model):
     """The server's model set; `inconsistent_examples` have no embedding by it (only by
     another model) and are not searched until `facegate migrate` embeds them. `examples` is
-    how many there are in all, `embedded_by_model` how many each model has embedded."""
+    how many there are in all, `embedded_by_model` how many each model has embedded.
+    `false_accept_rates`: the threshold to give a service for each false-accept rate (empty:
+    not measured for this model; docs/models.md "Similarity")."""
 
     name: str
     calculator: str
@@ -159,6 +171,7 @@ class FaceModelOut(Model):
     inconsistent_examples: int
     examples: int
     embedded_by_model: dict[str, int]
+    false_accept_rates: list[FalseAcceptOut]
 
 
 class ConfigOut(Model):

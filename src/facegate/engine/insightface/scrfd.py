@@ -7,7 +7,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from facegate.engine import geometry, runtime
-from facegate.engine.types import Detections, Floats
+from facegate.engine.types import Detections, Floats, Pixels
 
 # SCRFD's training normalisation (InsightFace `scrfd.py`): RGB, (x - 127.5) / 128.
 MEAN = 127.5
@@ -38,23 +38,29 @@ class ScrfdDetector:
         self._max_side = max_detect_size
 
     def detect(self, pixels: npt.NDArray[np.uint8], *, threshold: float) -> Detections:
-        """Faces scoring strictly above `threshold`, in `pixels` coordinates."""
-        batch, scale = self.prepare(pixels)
-        # One image: drop the batch axis where the export kept one.
-        outputs = [
-            o[0] if o.ndim == 3 else o for o in self._session.run(self._names, {self._input: batch})
-        ]
-        levels = len(self._strides)
-        found = decode(
-            outputs[:levels],
-            outputs[levels : 2 * levels],
-            outputs[2 * levels :],
-            strides=self._strides,
-            height=batch.shape[2],
-            width=batch.shape[3],
-            threshold=threshold,
-        )
-        return found.scaled(1.0 / scale)
+        """Faces scoring strictly above `threshold`, in `pixels` coordinates, with a second look
+        at a framed photo when there are none (`detector.with_second_look`)."""
+
+        def look(image: Pixels) -> Detections:
+            batch, scale = self.prepare(image)
+            # One image: drop the batch axis where the export kept one.
+            outputs = [
+                o[0] if o.ndim == 3 else o
+                for o in self._session.run(self._names, {self._input: batch})
+            ]
+            levels = len(self._strides)
+            found = decode(
+                outputs[:levels],
+                outputs[levels : 2 * levels],
+                outputs[2 * levels :],
+                strides=self._strides,
+                height=batch.shape[2],
+                width=batch.shape[3],
+                threshold=threshold,
+            )
+            return found.scaled(1.0 / scale)
+
+        return geometry.with_second_look(look, pixels, fill=(128, 128, 128))
 
     def prepare(self, pixels: npt.NDArray[np.uint8]) -> tuple[Floats, float]:
         """RGB uint8 (H, W, 3) -> padded network input (1, 3, h, w) and the factor applied."""
