@@ -5,6 +5,9 @@ L2-normalised embeddings (5 examples per subject) written through `store.add_exa
 gallery import's bulk path: its speed is a column), in one service or spread over 100; then two
 "nodes" (two search objects on their own database engines, as two servers would hold):
 
+- index build: the part of the import that built pgvector's index once the rows were in (a
+  large load does, decisions.md D70), from the log line of `pgvector.index_after_load`;
+- disk: the `embeddings` table with its indexes (pgvector: and the HNSW index alone);
 - load: node B's first search (the memory backend reads the service whole; pgvector none);
 - top-1 p50 / p99: 200 queries, each a stored embedding plus noise, through `Search.search`;
 - recall@1: how often the best match is exact search's (the memory backend's, exact by
@@ -16,6 +19,7 @@ gallery import's bulk path: its speed is a column), in one service or spread ove
 
 Usage: python benchmarks/search.py [--sizes 100000] [--dims 128,512] [--services 1,100]
            [--backends memory,pgvector] [--database-url postgresql://...] [--pgvector-url ...]
+           [--queries 200]
 Without --database-url the memory backend runs on SQLite in a temporary folder; pgvector needs
 --pgvector-url (a PostgreSQL with the extension; the tests' carrier: tests/support/pgvector.py).
 """
@@ -23,6 +27,7 @@ Without --database-url the memory backend runs on SQLite in a temporary folder; 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import statistics
 import sys
@@ -37,7 +42,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import face_services
-from facegate.collection import store
+from facegate.collection import pgvector, store
 from facegate.collection.search import Search, open_search
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory, upgrade
@@ -45,7 +50,6 @@ from facegate.db.tables import Service
 from facegate.engine.similarity import Scale, normalize
 
 EXAMPLES_PER_SUBJECT = 5
-QUERIES = 200
 SCALE = Scale(c0=1.1, c1=5.0)
 
 
@@ -85,6 +89,32 @@ def fill(
     return made, first, n / (time.perf_counter() - started)
 
 
+class Builds(logging.Handler):
+    """The seconds of each index build that `pgvector` logs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seconds: list[float] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.seconds.append(getattr(record, "build_seconds", 0.0))
+
+
+def disk(settings: Settings, sessions: sessionmaker[Session], dim: int) -> str:
+    """The embeddings' size on disk: the table with its indexes (pgvector: and the HNSW index)."""
+    url = settings.resolved_database_url
+    if not url.startswith("postgresql"):
+        return f"{Path(url.removeprefix('sqlite:///')).stat().st_size / 2**20:,.0f} MB (file)"
+    with sessions() as s:
+        table = s.scalar(text("SELECT pg_total_relation_size('embeddings')")) or 0
+        index = s.scalar(
+            text("SELECT pg_relation_size(to_regclass(:name))"),
+            {"name": pgvector.index_name(f"synthetic-{dim}")},
+        )
+    hnsw = "" if index is None else f" ({index / 2**20:,.0f} MB HNSW)"
+    return f"{table / 2**20:,.0f} MB{hnsw}"
+
+
 def timed(call: Callable[[], object]) -> float:
     started = time.perf_counter()
     call()
@@ -102,12 +132,20 @@ def node(settings: Settings, backend: str, dim: int) -> Search:
     )
 
 
-def measure(settings: Settings, backend: str, n: int, dim: int, services: int) -> list[str]:
+def measure(
+    settings: Settings, backend: str, n: int, dim: int, services: int, queries_count: int
+) -> list[str]:
     rng = np.random.default_rng(n + dim + services)
     upgrade(settings)
     sessions = session_factory(create_db_engine(settings))
     a = node(settings, backend, dim)  # pgvector: the import below keeps the index up to date
-    made, vectors, write_rate = fill(sessions, n, dim, services, rng)
+    builds = Builds()
+    logging.getLogger(pgvector.__name__).addHandler(builds)
+    logging.getLogger(pgvector.__name__).setLevel(logging.INFO)
+    try:
+        made, vectors, write_rate = fill(sessions, n, dim, services, rng)
+    finally:
+        logging.getLogger(pgvector.__name__).removeHandler(builds)
     if settings.resolved_database_url.startswith("postgresql"):
         with sessions() as s:  # what autovacuum does within a minute of a bulk import
             s.execute(text("ANALYZE"))
@@ -115,8 +153,8 @@ def measure(settings: Settings, backend: str, n: int, dim: int, services: int) -
     service = made[0]
     b = node(settings, backend, dim)
     exact = node(settings.model_copy(update={"search_backend": "memory"}), "memory", dim)
-    picks = rng.choice(len(vectors), size=QUERIES, replace=False)
-    queries = vectors[picks] + 0.02 * rng.normal(size=(QUERIES, dim)).astype(np.float32)
+    picks = rng.choice(len(vectors), size=min(queries_count, len(vectors)), replace=False)
+    queries = vectors[picks] + 0.02 * rng.normal(size=(len(picks), dim)).astype(np.float32)
     before = rss_bytes()
     load = timed(lambda: b.search(service, queries[0]))
     memory = rss_bytes() - before
@@ -127,7 +165,7 @@ def measure(settings: Settings, backend: str, n: int, dim: int, services: int) -
         latencies.append(time.perf_counter() - started)
         found.append(matches[0].example_id)
     truth = [matches[0].example_id for matches in exact.search(service, queries)]
-    recall = sum(f == t for f, t in zip(found, truth, strict=True)) / QUERIES
+    recall = sum(f == t for f, t in zip(found, truth, strict=True)) / len(picks)
     normal = statistics.median(latencies)
     firsts = []
     for i in range(5):  # a write through A, then B's first search
@@ -153,6 +191,8 @@ def measure(settings: Settings, backend: str, n: int, dim: int, services: int) -
         f"{n:,}",
         str(services),
         f"{write_rate:,.0f}",
+        f"{sum(builds.seconds):.1f} s" if builds.seconds else "-",
+        disk(settings, sessions, dim),
         f"{load:.2f} s",
         f"{normal * 1000:.2f} ms",
         f"{latencies[int(0.99 * len(latencies))] * 1000:.2f} ms",
@@ -185,9 +225,11 @@ def main() -> None:
     parser.add_argument("--backends", default="memory,pgvector")
     parser.add_argument("--database-url", help="memory backend's database (default SQLite)")
     parser.add_argument("--pgvector-url", help="a PostgreSQL with pgvector")
+    parser.add_argument("--queries", type=int, default=200, help="searches timed, and recalled")
     args = parser.parse_args()
     header = (
-        "| backend | dim | examples | services | import examples/s | load (node B) | top-1 p50 "
+        "| backend | dim | examples | services | import examples/s | of which index build "
+        "| disk | load (node B) | top-1 p50 "
         "| top-1 p99 | recall@1 | RSS of the load | write -> visible on B | extra on B's "
         "first search |"
     )
@@ -210,7 +252,7 @@ def main() -> None:
                                 "search_backend": backend,
                             }
                         )
-                        row = measure(settings, backend, n, dim, services)
+                        row = measure(settings, backend, n, dim, services, args.queries)
                         print("| " + " | ".join(row) + " |", flush=True)
 
 

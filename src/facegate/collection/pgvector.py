@@ -10,12 +10,20 @@ by service loses nothing; a scan that still comes back short (a small service in
 is answered by an exact scan of the service's rows. Candidates are ranked on their exact
 float32 embeddings (`search.rank`). A write is visible to every node at its next request: the
 database is the index.
+
+A bulk load (`index_after_load`, a gallery import) that adds many rows to a model's index drops
+the index first and builds it again over every row at the end, in the same transaction, which
+costs a fraction of inserting each row into the graph (decisions.md D70).
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -38,11 +46,30 @@ EXTRA_CANDIDATES = 16
 # At 64, 100,000 random 128-d embeddings gave recall@1 98.5 % (benchmarks/search.py).
 EF_SEARCH = 200
 MAX_EF_SEARCH = 1000
+# The HNSW graph's build breadth (pgvector's default is 64): at 300,000 random 128-d rows, 128
+# lifted recall@1 at EF_SEARCH from 99.0 % to 100 % for a 1.4 times longer build (decisions.md
+# D71).
+EF_CONSTRUCTION = 128
 # halfvec (16-bit vectors and their index operators) came with pgvector 0.7, iterative index
 # scans (a filter that loses nothing) with 0.8.
 HALFVEC_SINCE = (0, 7)
 ITERATIVE_SINCE = (0, 8)
 _CALCULATOR = re.compile(r"[A-Za-z0-9._:-]{1,64}")
+# A load rebuilds a model's index rather than inserting into it when it adds at least
+# REBUILD_AT rows and at least REBUILD_SHARE of the rows already there: measured on 2 cores
+# (docs/performance.md), inserting a row into the graph costs about 4 ms and building the graph
+# about 0.6 ms a row, so a rebuild is the cheaper one from about a fifth. Below REBUILD_AT
+# rows the inserts take seconds, and the table is not locked for a rebuild.
+REBUILD_AT = 5_000
+REBUILD_SHARE = 0.25
+# The memory an HNSW build needs per row beyond the indexed value (2 bytes a dimension as
+# halfvec, 4 as vector): the graph's neighbours (2 x m = 32 at the lowest layer) and their
+# distances, with room to spare; pgvector builds far slower once the graph outgrows
+# maintenance_work_mem. A build asks for what the rows need, up to BUILD_MEMORY_CAP, never less
+# than the server's own setting.
+BUILD_BYTES_PER_ROW = 800
+BUILD_MEMORY_CAP = 8 * 2**30
+log = logging.getLogger(__name__)
 
 # float32 little-endian bytes -> vector, in SQL: sign, exponent and mantissa of each value,
 # exact in float8 (subnormals, under 1e-38, read as 0). IMMUTABLE, for a generated column.
@@ -109,14 +136,74 @@ def prepare(connection: Connection, *, calculator: str, dimensions: int) -> tupl
             "GENERATED ALWAYS AS (facegate_vector(vector)) STORED"
         )
     )
+    if connection.scalar(text("SELECT to_regclass(:name)"), {"name": index_name(calculator)}):
+        return version
     kind = _indexed_type(version)
-    connection.execute(
-        text(
-            f"CREATE INDEX IF NOT EXISTS {index_name(calculator)} ON embeddings USING hnsw "
-            f"((vec::{kind}({dimensions})) {kind}_ip_ops) WHERE calculator = '{calculator}'"
-        )
+    _build(
+        connection,
+        calculator,
+        f"CREATE INDEX {index_name(calculator)} ON embeddings USING hnsw "
+        f"((vec::{kind}({dimensions})) {kind}_ip_ops) WITH (ef_construction = {EF_CONSTRUCTION}) "
+        f"WHERE calculator = '{calculator}'",
     )
     return version
+
+
+def _build(connection: Connection, calculator: str, definition: str) -> None:
+    """Build a model's index over its rows, with the memory that keeps its graph in one piece
+    (the setting lasts until the transaction ends)."""
+    started = time.perf_counter()
+    rows, dimensions = connection.execute(
+        text(
+            "SELECT count(*), max(octet_length(vector)) / 4 FROM embeddings "
+            "WHERE calculator = :calculator"
+        ),
+        {"calculator": calculator},
+    ).one()
+    wanted = min(BUILD_MEMORY_CAP, rows * (2 * (dimensions or 0) + BUILD_BYTES_PER_ROW))
+    current = connection.scalar(
+        text("SELECT setting::bigint * 1024 FROM pg_settings WHERE name = 'maintenance_work_mem'")
+    )
+    if wanted > current:
+        connection.execute(text(f"SET LOCAL maintenance_work_mem = '{wanted // 2**20 + 1}MB'"))
+    connection.execute(text(definition))
+    seconds = time.perf_counter() - started
+    log.info(
+        "built the search index of model %s over %d embeddings in %.1f s",
+        calculator,
+        rows,
+        seconds,
+        extra={"build_seconds": seconds},
+    )
+
+
+@contextmanager
+def index_after_load(s: Session, loading: Mapping[str, int]) -> Iterator[None]:
+    """A bulk load of `loading` (model id -> rows about to be added) into `s`'s transaction: each
+    model's index that the load would mostly fill is dropped first and built again over every
+    row once the load is done, in the same transaction, so that no search ever sees a partial
+    or missing index (searches and writes of this database wait for the transaction instead).
+    Nothing changes on SQLite, on a database without the model's index, or for a small load."""
+    connection = s.connection()
+    rebuilt = {}
+    if connection.dialect.name == "postgresql":
+        for calculator, adding in loading.items():
+            name = index_name(calculator) if _CALCULATOR.fullmatch(calculator) else None
+            if name is None or adding < REBUILD_AT:
+                continue
+            definition = connection.scalar(
+                text("SELECT pg_get_indexdef(to_regclass(:name))"), {"name": name}
+            )
+            held = connection.scalar(
+                text("SELECT count(*) FROM embeddings WHERE calculator = :calculator"),
+                {"calculator": calculator},
+            )
+            if definition is not None and adding >= REBUILD_SHARE * held:
+                connection.execute(text(f"DROP INDEX {name}"))
+                rebuilt[calculator] = definition
+    yield
+    for calculator, definition in rebuilt.items():
+        _build(connection, calculator, definition)
 
 
 def _indexed_type(version: tuple[int, ...]) -> str:

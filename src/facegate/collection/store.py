@@ -11,6 +11,7 @@ collection are serialised) and records what it changed under that version
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
 from facegate import names
-from facegate.collection import changes, flags
+from facegate.collection import changes, flags, pgvector
 from facegate.db.session import bulk_write
 from facegate.db.tables import (
     Embedding,
@@ -274,16 +275,18 @@ def add_example(
 
 def add_examples(s: Session, *, service: Service, examples: Sequence[NewExample]) -> list[str]:
     """Store many examples at bulk-insert speed (a gallery import): up to BULK_CHUNK of one
-    model under each version; returns their ids in order."""
+    model under each version, a large load's pgvector index built once at the end
+    (`pgvector.index_after_load`); returns their ids in order."""
     ids: list[str] = []
     chunk: list[NewExample] = []
-    for example in examples:
-        if chunk and (len(chunk) == BULK_CHUNK or example.calculator != chunk[0].calculator):
+    with pgvector.index_after_load(s, Counter(example.calculator for example in examples)):
+        for example in examples:
+            if chunk and (len(chunk) == BULK_CHUNK or example.calculator != chunk[0].calculator):
+                ids += _add_chunk(s, service, chunk)
+                chunk = []
+            chunk.append(example)
+        if chunk:
             ids += _add_chunk(s, service, chunk)
-            chunk = []
-        chunk.append(example)
-    if chunk:
-        ids += _add_chunk(s, service, chunk)
     return ids
 
 
