@@ -36,8 +36,8 @@ def test_a_csv_names_files_relative_to_itself_with_an_optional_header(tmp_path: 
     table = tmp_path / "list.csv"
     table.write_text("file,subject\na.jpg, Ann Lee \n\n/abs/b.jpg,Bob\n")
     assert enrol.photos_in_csv(table) == [
-        enrol.Photo(tmp_path / "a.jpg", "Ann Lee"),
-        enrol.Photo(Path("/abs/b.jpg"), "Bob"),
+        enrol.PhotoFile(tmp_path / "a.jpg", "Ann Lee"),
+        enrol.PhotoFile(Path("/abs/b.jpg"), "Bob"),
     ]
     table.write_text("a.jpg,Ann\nb.jpg\n")
     with pytest.raises(InvalidParameter, match="line 2: expected two columns"):
@@ -76,7 +76,7 @@ class _Target:
     def enrolled_hashes(self) -> set[str]:
         return set(self.known)
 
-    def enrol(self, photo: enrol.Photo, data: bytes, digest: str) -> str:
+    def enrol(self, photo: enrol.PhotoFile, data: bytes, digest: str) -> str:
         if data == b"no face":
             raise NoFaceFound()
         with self.lock:
@@ -88,7 +88,7 @@ def test_enrol_photos_skips_known_and_repeated_content(tmp_path: Path) -> None:
     contents = {"a": b"one", "b": b"two", "c": b"one", "d": b"no face", "e": b"old"}
     for name, data in contents.items():
         (tmp_path / name).write_bytes(data)
-    photos = [enrol.Photo(tmp_path / name, "ann") for name in [*contents, "missing"]]
+    photos = [enrol.PhotoFile(tmp_path / name, "ann") for name in [*contents, "missing"]]
     target = _Target({enrol.content_hash(b"old")})
     seen: list[enrol.Result] = []
     results = enrol.enrol_photos(photos, target, workers=3, on_result=seen.append)

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from facegate.collection.enrol import Photo
+from facegate.collection.enrol import PhotoFile
 from facegate.errors import FacegateError
 
 FACES = "/api/v1/recognition/faces"
@@ -60,7 +60,7 @@ class RemoteTarget:
                 continue  # a line cut short by a crash: that photo is sent again
         return known
 
-    def enrol(self, photo: Photo, data: bytes, digest: str) -> str:
+    def enrol(self, photo: PhotoFile, data: bytes, digest: str) -> str:
         params: dict[str, str | float] = {"subject": photo.subject}
         if self._det_prob_threshold is not None:
             params["det_prob_threshold"] = self._det_prob_threshold

@@ -132,7 +132,7 @@ def import_command(
         _write_report(report, results)
 
 
-def _photos(source: Path) -> list[enrol.Photo]:
+def _photos(source: Path) -> list[enrol.PhotoFile]:
     from facegate.errors import FacegateError
 
     if source.is_dir():

@@ -76,7 +76,7 @@ def _area(face: Face) -> int:
 
 
 @dataclass(frozen=True)
-class Photo:
+class PhotoFile:
     """A photo file and the subject it shows."""
 
     path: Path
@@ -87,10 +87,10 @@ def _visible(path: Path) -> bool:
     return not path.name.startswith(".")  # the remote journal and editors' files are hidden
 
 
-def photos_in_folders(root: Path) -> list[Photo]:
+def photos_in_folders(root: Path) -> list[PhotoFile]:
     """One folder per subject under `root`, named as the subject; every file in it is a photo."""
     return [
-        Photo(path, folder.name)
+        PhotoFile(path, folder.name)
         for folder in sorted(root.iterdir())
         if folder.is_dir() and _visible(folder)
         for path in sorted(folder.iterdir())
@@ -98,7 +98,7 @@ def photos_in_folders(root: Path) -> list[Photo]:
     ]
 
 
-def photos_in_csv(table: Path) -> list[Photo]:
+def photos_in_csv(table: Path) -> list[PhotoFile]:
     """Rows of `file,subject` (a first row `file,subject` is a header); relative file names are
     read from the CSV's folder. A row without both is an InvalidParameter naming its line."""
     photos = []
@@ -110,7 +110,7 @@ def photos_in_csv(table: Path) -> list[Photo]:
                 raise InvalidParameter(f"{table}, line {line}: expected two columns, file,subject")
             if line == 1 and [cell.strip().lower() for cell in row] == ["file", "subject"]:
                 continue
-            photos.append(Photo(table.parent / row[0].strip(), row[1].strip()))
+            photos.append(PhotoFile(table.parent / row[0].strip(), row[1].strip()))
     return photos
 
 
@@ -127,7 +127,7 @@ class Status(StrEnum):
 class Result:
     """What became of one photo: its example id, or why it was skipped or refused."""
 
-    photo: Photo
+    photo: PhotoFile
     status: Status
     reason: str = ""  # refused: no face, two faces, unreadable, too large, or the error's message
     detail: str = ""  # the error's own message
@@ -153,7 +153,7 @@ class Target(Protocol):
 
     def enrolled_hashes(self) -> set[str]: ...
 
-    def enrol(self, photo: Photo, data: bytes, digest: str) -> str:
+    def enrol(self, photo: PhotoFile, data: bytes, digest: str) -> str:
         """Enrol the photo and return its image id; a refusal is a FacegateError."""
         ...
 
@@ -194,7 +194,7 @@ class LocalTarget:
                 )
             )
 
-    def enrol(self, photo: Photo, data: bytes, digest: str) -> str:
+    def enrol(self, photo: PhotoFile, data: bytes, digest: str) -> str:
         image = Image(data, photo.path.name)
         embedding = face_embedding(
             self._inference,
@@ -217,7 +217,7 @@ class LocalTarget:
 
 
 def enrol_photos(
-    photos: Iterable[Photo],
+    photos: Iterable[PhotoFile],
     target: Target,
     *,
     workers: int,
@@ -229,7 +229,7 @@ def enrol_photos(
     known = target.enrolled_hashes()
     lock = threading.Lock()
 
-    def enrol(photo: Photo) -> Result:
+    def enrol(photo: PhotoFile) -> Result:
         try:
             data = photo.path.read_bytes()
         except OSError as error:

@@ -18,19 +18,19 @@ from facegate.db.tables import AuditEvent, Service, User, Webhook
 from facegate.events.outbox import DeliveryView
 
 
-class Model(BaseModel):
+class CamelModel(BaseModel):
     model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
 
 
 # --- requests -----------------------------------------------------------------------------------
 
 
-class Credentials(Model):
+class Credentials(CamelModel):
     email: str
     password: str
 
 
-class Registration(Model):
+class Registration(CamelModel):
     email: str
     password: str
     first_name: str
@@ -41,39 +41,39 @@ class NewUser(Registration):
     role: Role = Role.USER
 
 
-class Names(Model):
+class Names(CamelModel):
     first_name: str
     last_name: str
 
 
-class PasswordChange(Model):
+class PasswordChange(CamelModel):
     old_password: str
     new_password: str
 
 
-class EmailOnly(Model):
+class EmailOnly(CamelModel):
     email: str
 
 
-class PasswordOnly(Model):
+class PasswordOnly(CamelModel):
     password: str
 
 
-class RoleChange(Model):
+class RoleChange(CamelModel):
     user_id: str
     role: Role
 
 
-class Invitation(Model):
+class Invitation(CamelModel):
     user_email: str
     role: Role
 
 
-class NameOnly(Model):
+class NameOnly(CamelModel):
     name: str
 
 
-class NewService(Model):
+class NewService(CamelModel):
     name: str
     type: Literal["recognition", "detection", "verification"]
     response_format: ResponseFormat | None = None
@@ -82,7 +82,7 @@ class NewService(Model):
 _DEFAULT_LIMITS = QualityLimits()
 
 
-class EnrolmentQuality(Model):
+class EnrolmentQuality(CamelModel):
     """The enrolment quality gate's limits (decisions.md D24): a limit left out takes its
     default (docs/quality.md), a limit set to null is not checked."""
 
@@ -102,7 +102,7 @@ class EnrolmentQuality(Model):
         return None if limits is None else cls(**limits.to_json())
 
 
-class ServiceSettings(Model):
+class ServiceSettings(CamelModel):
     """What a service chooses for itself; a field left out keeps its value.
 
     `responseFormat: null` takes the server's format; `similarityThreshold: null` keeps every
@@ -133,7 +133,7 @@ class ServiceSettings(Model):
         return self
 
 
-class NewWebhook(Model):
+class NewWebhook(CamelModel):
     """`events`: the event types it receives (docs/events.md); empty: every type."""
 
     url: str
@@ -141,14 +141,14 @@ class NewWebhook(Model):
     enabled: bool = True
 
 
-class WebhookChange(Model):
+class WebhookChange(CamelModel):
     enabled: bool
 
 
 # --- responses ----------------------------------------------------------------------------------
 
 
-class FalseAcceptOut(Model):
+class FalseAcceptOut(CamelModel):
     """The similarity at which `rate` of different-person pairs score as much or more, measured
     on `pairs` of them (`accepted` scored that much); null: too few pairs for the rate."""
 
@@ -158,7 +158,7 @@ class FalseAcceptOut(Model):
     accepted: int
 
 
-class FaceModelOut(Model):
+class FaceModelOut(CamelModel):
     """The server's model set; `inconsistent_examples` have no embedding by it (only by
     another model) and are not searched until `facegate migrate` embeds them. `examples` is
     how many there are in all, `embedded_by_model` how many each model has embedded.
@@ -174,7 +174,7 @@ class FaceModelOut(Model):
     false_accept_rates: list[FalseAcceptOut]
 
 
-class ConfigOut(Model):
+class ConfigOut(CamelModel):
     mail_service_enabled: bool
     signup_open: bool
     face_model: FaceModelOut
@@ -184,7 +184,7 @@ class ConfigOut(Model):
     event_problems: list[str]
 
 
-class UserOut(Model):
+class UserOut(CamelModel):
     user_id: str
     email: str
     first_name: str
@@ -202,12 +202,12 @@ class UserOut(Model):
         )
 
 
-class RegistrationOut(Model):
+class RegistrationOut(CamelModel):
     user: UserOut
     confirmation_required: bool
 
 
-class UserRoleOut(Model):
+class UserRoleOut(CamelModel):
     """A user with one role: the global role in user lists, the app role in member lists."""
 
     user_id: str
@@ -227,13 +227,13 @@ class UserRoleOut(Model):
         )
 
 
-class OwnerOut(Model):
+class OwnerOut(CamelModel):
     user_id: str
     first_name: str
     last_name: str
 
 
-class AppOut(Model):
+class AppOut(CamelModel):
     id: str
     name: str
     role: Role | None
@@ -242,7 +242,7 @@ class AppOut(Model):
     can_edit_services: bool
 
 
-class ServiceOut(Model):
+class ServiceOut(CamelModel):
     id: str
     name: str
     type: str
@@ -278,12 +278,12 @@ class ServiceOut(Model):
         )
 
 
-class DayCount(Model):
+class DayCount(CamelModel):
     created_date: date
     request_count: int
 
 
-class WebhookOut(Model):
+class WebhookOut(CamelModel):
     id: str
     url: str
     events: list[str]
@@ -311,7 +311,7 @@ class NewWebhookOut(WebhookOut):
         return cls(**WebhookOut.of(hook).model_dump(), secret=hook.secret)
 
 
-class DeliveryOut(Model):
+class DeliveryOut(CamelModel):
     """One event to one sink, with its last attempt; `nextAttemptAt` while it is pending."""
 
     id: int
@@ -339,7 +339,7 @@ class DeliveryOut(Model):
         )
 
 
-class AuditEntryOut(Model):
+class AuditEntryOut(CamelModel):
     """One entry of the audit trail (docs/admin-api.md, "Audit trail")."""
 
     id: int
@@ -356,14 +356,14 @@ class AuditEntryOut(Model):
         return cls.model_validate(audit.as_dict(entry))
 
 
-class AuditPageOut(Model):
+class AuditPageOut(CamelModel):
     items: list[AuditEntryOut]
     page: int
     size: int
     total: int
 
 
-class MailOut(Model):
+class MailOut(CamelModel):
     """One account e-mail of the outbox, without its text (it holds a link's token)."""
 
     id: int
@@ -387,7 +387,7 @@ class MailOut(Model):
         )
 
 
-class FrigateOut(Model):
+class FrigateOut(CamelModel):
     """The Frigate companion for one service: `configured` false when the server has no
     `frigate_url`; `cameras` those whose person events the service takes ("" every camera,
     null none); `byEnvironment` when they are `frigate_cameras` (the service of
