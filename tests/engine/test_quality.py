@@ -64,9 +64,10 @@ def test_each_measure_follows_its_degradation(model_engine: Any, faces_dir: Path
         _measure(model_engine, photo.resize((photo.width // f, photo.height // f))).eye_distance
         for f in (2, 4)
     ]
-    # Within 5%: the landmarks move by a pixel or two as the detector sees a smaller photo.
+    # Within 7%: the landmarks move by a pixel or two as the detector sees a smaller photo, at
+    # its own size since SCRFD stopped enlarging small photos (decisions.md D75: 5.1 % at 1/4).
     assert smaller == pytest.approx(
-        [original.eye_distance / 2, original.eye_distance / 4], rel=0.05
+        [original.eye_distance / 2, original.eye_distance / 4], rel=0.07
     )
     blurred = [
         _measure(model_engine, photo.filter(ImageFilter.GaussianBlur(radius)))

@@ -45,7 +45,7 @@ def test_faces_that_fill_the_photo_are_found_and_recognised(
     model_engine: Any, lfw_dir: Path
 ) -> None:
     """insightface-s found no face in 418 of lfw-dev's 433 tight crops before the second look,
-    dlib in none; now both find one in each, the same person as in the whole photo."""
+    dlib in none; now both find the crop's face, the same person as in the whole photo."""
     with (lfw_dir / "labels.csv").open() as labels:
         files = [row["file"] for row in csv.DictReader(labels)][::10]
     unmatched = []
@@ -53,7 +53,8 @@ def test_faces_that_fill_the_photo_are_found_and_recognised(
         photo = Image.open(lfw_dir / name).convert("RGB")
         left, top = (photo.width - CROP) // 2, (photo.height - CROP) // 2
         crop = photo.crop((left, top, left + CROP, top + CROP))
-        (face,) = model_engine.analyze(jpeg(crop)).faces
+        # The largest face: a 150 px crop may show a sliver of someone behind, too.
+        face, *_ = model_engine.analyze(jpeg(crop)).faces
         assert 0 <= face.box.x_min < face.box.x_max <= CROP
         whole = model_engine.analyze(jpeg(photo)).faces
         best = max(

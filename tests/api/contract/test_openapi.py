@@ -129,6 +129,7 @@ def test_recognize_is_described_with_defaults_ranges_and_both_bodies(
         "min_similarity",
         "aggregate",
         "unique_subjects",
+        "dry_run",
     }
     assert parameters["unique_subjects"] == {"type": "boolean"}  # default: the service's
     assert parameters["limit"] == {
