@@ -18,7 +18,7 @@ from datetime import datetime
 
 import numpy as np
 import numpy.typing as npt
-from sqlalchemy import delete, false, func, insert, select, update
+from sqlalchemy import ColumnElement, delete, false, func, insert, select, true, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -415,18 +415,25 @@ def get_example(s: Session, *, service: Service, example_id: str) -> Example:
     return example
 
 
+def _refs(
+    s: Session, *, service: Service, ids: Collection[str], where: ColumnElement[bool] | None = None
+) -> list[ExampleRef]:
+    """The service's examples among `ids` that meet `where`, with their subjects' names; ids
+    that cannot be an example's are skipped."""
+    candidates = [example_id for example_id in ids if could_be_id(example_id)]
+    rows = s.execute(
+        select(Example.id, Subject.name)
+        .join(Subject, Subject.id == Example.subject_id)
+        .where(Subject.service_id == service.id, Example.id.in_(candidates))
+        .where(true() if where is None else where)
+    )
+    return [ExampleRef(example_id, name) for example_id, name in rows]
+
+
 def delete_examples(s: Session, *, service: Service, ids: Collection[str]) -> list[ExampleRef]:
     """Delete the examples with these ids; unknown ids are skipped. Subjects stay."""
     version = _write(s, service)
-    candidates = [example_id for example_id in ids if could_be_id(example_id)]
-    found = [
-        ExampleRef(example_id, name)
-        for example_id, name in s.execute(
-            select(Example.id, Subject.name)
-            .join(Subject, Subject.id == Example.subject_id)
-            .where(Subject.service_id == service.id, Example.id.in_(candidates))
-        )
-    ]
+    found = _refs(s, service=service, ids=ids)
     removed = tuple(ref.image_id for ref in found)
     if removed:
         s.execute(delete(Example).where(Example.id.in_(removed)))
@@ -450,19 +457,8 @@ def set_aside(
     """Set these examples aside (`aside`), so that no search finds them, or restore them
     (decisions.md D65); unknown ids and examples already so are skipped. Returns those changed."""
     version = _write(s, service)
-    candidates = [example_id for example_id in ids if could_be_id(example_id)]
-    found = [
-        ExampleRef(example_id, name)
-        for example_id, name in s.execute(
-            select(Example.id, Subject.name)
-            .join(Subject, Subject.id == Example.subject_id)
-            .where(
-                Subject.service_id == service.id,
-                Example.id.in_(candidates),
-                Example.set_aside_at.is_(None) if aside else Example.set_aside_at.is_not(None),
-            )
-        )
-    ]
+    unchanged = Example.set_aside_at.is_(None) if aside else Example.set_aside_at.is_not(None)
+    found = _refs(s, service=service, ids=ids, where=unchanged)
     changed = tuple(ref.image_id for ref in found)
     if changed:
         s.execute(
