@@ -106,15 +106,11 @@ def _track(track: bursts.Track, query: FaceQuery, shape: ResponseFormat) -> dict
         "similarity": None if verdict.similarity is None else round5(verdict.similarity),
         "support": round5(verdict.support),
         "frame": best.sighting.frame,
-        "box": render.face(best.face, query, shape, round_box=True)["box"],
+        "box": best.face.box.as_json(rounded=True),
         "frames": [
             {"frame": e.sighting.frame, "weight": round5(e.sighting.weight)}
             | render.face(e.face, query, shape, round_box=True)
-            | {
-                "subjects": [
-                    {"subject": m.subject, "similarity": round5(m.similarity)} for m in e.matches
-                ]
-            }
+            | {"subjects": render.matches(e.matches)}
             for e in track.evidence
         ],
     }

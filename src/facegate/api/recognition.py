@@ -22,9 +22,7 @@ from facegate.api.deps import (
 )
 from facegate.api.params import embeddings_field
 from facegate.collection.recognition import Matching
-from facegate.collection.search import Match
 from facegate.db.tables import Service
-from facegate.engine.similarity import round5
 
 router = APIRouter(prefix="/recognition", tags=["recognition"])
 
@@ -69,7 +67,8 @@ def recognize(
     )
     shape = face_services.response_format_of(service, default=settings.response_format)
     result = [
-        render.face(one.face, query, shape, round_box=True) | {"subjects": _subjects(one.matches)}
+        render.face(one.face, query, shape, round_box=True)
+        | {"subjects": render.matches(one.matches)}
         for one in recognition.faces
     ]
     return render.with_versions({"result": result}, recognition.analysis, query)
@@ -87,13 +86,14 @@ def recognize(
 def recognize_embeddings(
     service: RecognitionService,
     body: BodyDep,
+    session: SessionDep,
     recognitions: RecognitionsDep,
     inference: InferenceDep,
 ) -> dict[str, Any]:
     vectors = embeddings_field(body.json, "embeddings", size=inference.dimensions)
-    found = recognitions.search_vectors(service, vectors, matching=matching(service, body))
+    found = recognitions.search_vectors(session, service, vectors, matching=matching(service, body))
     result = [
-        {"embedding": vector, "similarities": _subjects(matches)}
+        {"embedding": vector, "similarities": render.matches(matches)}
         for vector, matches in zip(vectors, found, strict=True)
     ]
     return {"result": result}
@@ -108,9 +108,3 @@ def matching(service: Service, body: Body) -> Matching:
         per_subject=body.params.per_subject(),
         requested=body.params.min_similarity(),
     )
-
-
-def _subjects(matches: list[Match]) -> list[dict[str, Any]]:
-    """Matches as CompreFace shows them: one per stored example, best first, duplicates kept
-    (unless `aggregate=subject`)."""
-    return [{"subject": m.subject, "similarity": round5(m.similarity)} for m in matches]

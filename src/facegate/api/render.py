@@ -8,6 +8,7 @@ import dataclasses
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
+from facegate.collection.search import Match
 from facegate.config import ResponseFormat
 from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Analysis, Face
@@ -118,3 +119,9 @@ def detection_body(
     """The body of POST /api/v1/detection/detect, and what `facegate detect` prints."""
     faces = [face(item, query, response_format, round_box=False) for item in analysis.faces]
     return with_versions({"result": faces}, analysis, query)
+
+
+def matches(found: Iterable[Match]) -> list[dict[str, Any]]:
+    """Matches as CompreFace shows them: one per stored example, best first, duplicates kept
+    (unless `aggregate=subject`); recognition's and a burst frame's `subjects`."""
+    return [{"subject": m.subject, "similarity": round5(m.similarity)} for m in found]

@@ -2,8 +2,8 @@
 the faces matched to no one kept (for a service that keeps them), one event per face written and
 the request counted (docs/architecture.md, "One photo through /recognize").
 
-The HTTP handlers (one photo, embeddings, a burst), `facegate recognize` and the Frigate
-companion all call `Recognitions`; none of them re-states these rules.
+The HTTP handlers (one photo, embeddings, a burst) call `Recognitions`, and the Frigate
+companion keeps its unknown faces through it; none of them re-states these rules.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ class Recognitions:
         # A service that keeps unknown faces keeps their pictures, cut from the decoded photo.
         keeps = service.keep_unknown_faces and not dry_run
         analysis = self.inference.faces(image, query, detect=detect, pictures=keeps)
-        found = self.search_vectors(service, embeddings(analysis.faces), matching=matching)
+        found = self.search_vectors(s, service, embeddings(analysis.faces), matching=matching)
         faces = [RecognizedFace(face, m) for face, m in zip(analysis.faces, found, strict=True)]
         if dry_run:
             return Recognition(analysis, faces)
@@ -113,12 +113,12 @@ class Recognitions:
         return Recognition(analysis, faces)
 
     def search_vectors(
-        self, service: Service, vectors: npt.ArrayLike, *, matching: Matching
+        self, s: Session, service: Service, vectors: npt.ArrayLike, *, matching: Matching
     ) -> list[list[Match]]:
         """The matches of each embedding (`/embeddings/recognize`; nothing kept or counted),
-        less the subjects the service's rejections take from it (decisions.md D66)."""
-        with self.sessions() as s:
-            rejected = rejections.load(s, service=service, calculator=self.inference.calculator_id)
+        less the subjects the service's rejections take from it (decisions.md D66), read in
+        the caller's session rather than a second pooled connection per search."""
+        rejected = rejections.load(s, service=service, calculator=self.inference.calculator_id)
         return assignment.recognise(
             self.search,
             service,
