@@ -31,7 +31,7 @@ from facegate.metrics import record_memory
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session, sessionmaker
 
-    from facegate.collection.stored import Coverage
+    from facegate.collection.reads import Coverage
     from facegate.engine.faces import FaceAnalyzer
 
 log = logging.getLogger(__name__)
@@ -197,10 +197,10 @@ def _frigate(app: FastAPI, settings: Settings) -> tuple[Any, Any]:
 def _report_coverage(sessions: sessionmaker[Session], engine: FaceAnalyzer) -> None:
     """Log, at start, examples this model has not embedded: they are not searched until
     `facegate migrate` embeds them."""
-    from facegate.collection import stored
+    from facegate.collection import reads
 
     with sessions() as s:
-        stale = stored.stale_count(s, calculator=engine.calculator_id)
+        stale = reads.stale_count(s, calculator=engine.calculator_id)
     if stale:
         log.warning(
             "%d face examples have no embedding by %s (%s), only by another model: they are "

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from facegate.collection import stored, unknown
+from facegate.collection import reads, unknown
 from facegate.collection.quality_gate import QualityLimits
 from facegate.config import RESPONSE_FORMATS, ResponseFormat
 from facegate.db.session import flush_unique
@@ -285,7 +285,7 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
     subjects = s.execute(
         select(Subject.id, Subject.name, Subject.name_key).where(Subject.service_id == service.id)
     ).all()
-    embeddings = stored.service_embeddings(s, service_id=service.id)
+    embeddings = reads.service_embeddings(s, service_id=service.id)
     for subject_id, subject_name, name_key in subjects:
         copy = Subject(service_id=clone.id, name=subject_name, name_key=name_key)
         s.add(copy)

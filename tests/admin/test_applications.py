@@ -35,7 +35,7 @@ def session(db_engine: Engine) -> Iterator[Session]:
 
 def test_clone_copies_the_whole_collection(session: Session) -> None:
     admin = user(session, "admin@example.com", Role.ADMINISTRATOR)
-    standing = applications.create_app(session, user=admin, name="X")
+    standing = applications.create_owned_app(session, user=admin, name="X")
     service = applications.create_service(
         session, standing=standing, name="faces", type="recognition"
     )
@@ -75,7 +75,7 @@ def test_clone_copies_the_whole_collection(session: Session) -> None:
 
 def test_regenerated_key_replaces_the_old_one(session: Session) -> None:
     admin = user(session, "admin@example.com", Role.OWNER)
-    standing = applications.create_app(session, user=admin, name="X")
+    standing = applications.create_owned_app(session, user=admin, name="X")
     service = applications.create_service(session, standing=standing, name="d", type="detection")
     old = service.api_key
     applications.regenerate_key(session, standing=standing, service=service)
@@ -87,7 +87,7 @@ def test_regenerated_key_replaces_the_old_one(session: Session) -> None:
 
 def test_statistics_newest_first_within_six_months(session: Session) -> None:
     admin = user(session, "admin@example.com", Role.OWNER)
-    standing = applications.create_app(session, user=admin, name="X")
+    standing = applications.create_owned_app(session, user=admin, name="X")
     service = applications.create_service(session, standing=standing, name="v", type="verification")
     today = datetime.now(UTC).date()
     for days_ago, times in [(0, 3), (1, 1), (400, 5)]:
@@ -103,7 +103,7 @@ def test_members_and_ownership_hand_over(session: Session) -> None:
     admin = user(session, "admin@example.com", Role.ADMINISTRATOR)
     ann = user(session, "ann@example.com")
     bob = user(session, "bob@example.com")
-    standing = applications.create_app(session, user=admin, name="X")
+    standing = applications.create_owned_app(session, user=admin, name="X")
     applications.invite(session, standing=standing, email="ANN@example.com", role=Role.USER)
     with pytest.raises(AlreadyMember):
         applications.invite(session, standing=standing, email="ann@example.com", role=Role.USER)
@@ -132,10 +132,10 @@ def test_deleting_a_user_with_replacer_deleter(session: Session) -> None:
     owner = user(session, "owner@example.com", Role.OWNER)
     admin = user(session, "admin@example.com", Role.ADMINISTRATOR)
     leaver = user(session, "leaver@example.com", Role.ADMINISTRATOR)
-    standing = applications.create_app(session, user=leaver, name="X")
+    standing = applications.create_owned_app(session, user=leaver, name="X")
     accounts.delete_user(session, actor=admin, target=leaver, replacer="deleter")
     assert applications.owner(session, app=standing.app) is admin
-    standing2 = applications.create_app(session, user=admin, name="Y")
+    standing2 = applications.create_owned_app(session, user=admin, name="Y")
     accounts.delete_user(session, actor=owner, target=admin, replacer="owner")
     assert applications.owner(session, app=standing2.app) is owner
     assert applications.owner(session, app=standing.app) is owner

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from facegate import face_services
-from facegate.collection import statistics, store, stored
+from facegate.collection import reads, statistics, store
 from facegate.db.session import session_factory
 from facegate.db.tables import Example, Service, Subject
 from facegate.errors import NameNotUnique
@@ -100,7 +100,7 @@ def test_rename_regenerate_and_delete_service(s: Session, service: Service) -> N
     # ON DELETE CASCADE (foreign keys are on in SQLite too) removes the whole collection.
     assert s.scalar(select(func.count()).select_from(Subject)) == 0
     assert s.scalar(select(func.count()).select_from(Example)) == 0
-    assert stored.service_version(s, service_id=service_id) is None
+    assert reads.service_version(s, service_id=service_id) is None
 
 
 def test_clone_service_copies_the_collection(s: Session, service: Service) -> None:
@@ -114,12 +114,12 @@ def test_clone_service_copies_the_collection(s: Session, service: Service) -> No
     [copy] = page.items
     assert copy.image_id != original.id
     assert store.example_image(s, service=clone, example_id=copy.image_id) == b"photo"
-    assert stored.models_of(s, example_id=copy.image_id) == stored.models_of(
+    assert reads.models_of(s, example_id=copy.image_id) == reads.models_of(
         s, example_id=original.id
     )
     assert np.array_equal(
-        stored.vector(s, example_id=copy.image_id, calculator=CALC),
-        stored.vector(s, example_id=original.id, calculator=CALC),
+        reads.vector(s, example_id=copy.image_id, calculator=CALC),
+        reads.vector(s, example_id=original.id, calculator=CALC),
     )
     # The clone is independent of its source.
     store.delete_all_subjects(s, service=service)

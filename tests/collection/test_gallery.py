@@ -171,7 +171,7 @@ def test_archive_keeps_empty_subjects_and_skips_what_cannot_be_re_embedded(
     import numpy as np
 
     from facegate import face_services
-    from facegate.collection import gallery, store, stored
+    from facegate.collection import gallery, reads, store
     from facegate.errors import GalleryIdClash
     from facegate.inference import Inference
     from tests.support.fake_engine import FakeEngine
@@ -214,7 +214,7 @@ def test_archive_keeps_empty_subjects_and_skips_what_cannot_be_re_embedded(
     page = store.list_examples(s, service=moved, subject=None, page=0, size=10)
     assert page.items == order  # the same ids, in the same order (creation times kept)
     kept = store.get_example(s, service=moved, example_id=added[2].id)
-    assert np.allclose(stored.vector(s, example_id=kept.id, calculator=current), np.eye(32)[2])
+    assert np.allclose(reads.vector(s, example_id=kept.id, calculator=current), np.eye(32)[2])
 
 
 def test_a_gallery_is_not_imported_while_a_migration_runs(

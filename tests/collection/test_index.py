@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import face_services
-from facegate.collection import store, stored
+from facegate.collection import reads, store
 from facegate.collection.index import MARGIN, IndexRegistry, rounded, rounded_scores
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
@@ -349,7 +349,7 @@ def test_rows_alike_to_16_bits_are_ranked_and_scored_exactly(
     assert [m.subject for m in matches] == ["Near", "Far"]
     with sessions() as s:
         for match in matches:
-            exact = stored.vector(s, example_id=match.example_id, calculator=CALC)
+            exact = reads.vector(s, example_id=match.example_id, calculator=CALC)
             assert exact is not None
             assert match.similarity == float(DLIB_SCALE.similarities(query, exact[None])[0])
     with sessions() as s:

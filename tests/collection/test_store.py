@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from facegate import face_services
-from facegate.collection import statistics, store, stored
+from facegate.collection import reads, statistics, store
 from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import Service
@@ -114,8 +114,8 @@ def test_add_example_creates_or_reuses_the_subject(s: Session, service: Service)
     second = add(s, service, "ANN", 2)
     assert store.list_subjects(s, service=service) == ["Ann"]
     assert first.subject_id == second.subject_id
-    assert stored.models_of(s, example_id=first.id) == [CALC]
-    kept = stored.vector(s, example_id=first.id, calculator=CALC)
+    assert reads.models_of(s, example_id=first.id) == [CALC]
+    kept = reads.vector(s, example_id=first.id, calculator=CALC)
     assert kept is not None and kept.dtype == np.float32 and kept.shape == (128,)
     np.testing.assert_allclose(np.linalg.norm(kept), 1.0, rtol=1e-6)
     np.testing.assert_allclose(kept, vector(1) / np.linalg.norm(vector(1)), rtol=1e-5)
@@ -267,9 +267,9 @@ def test_every_collection_write_bumps_the_version(s: Session, service: Service) 
         lambda: store.delete_all_subjects(s, service=service),
     ]
     for write in writes:
-        before = stored.service_version(s, service_id=service.id) or 0
+        before = reads.service_version(s, service_id=service.id) or 0
         write()
-        after = stored.service_version(s, service_id=service.id) or 0
+        after = reads.service_version(s, service_id=service.id) or 0
         assert after > before and service.version == after
 
 
@@ -281,19 +281,19 @@ def test_stale_embeddings_and_another_models_beside(s: Session, service: Service
         s, service=service, subject="Ann", embedding=vector(2), calculator="old", image=None
     )
     add(s, service, "Bob", 3)
-    assert stored.has_stale_embeddings(s, calculator=CALC)
-    assert stored.stale_examples(s, calculator=CALC) == [old.id]  # only those with a photo
+    assert reads.has_stale_embeddings(s, calculator=CALC)
+    assert reads.stale_examples(s, calculator=CALC) == [old.id]  # only those with a photo
     store.add_embedding(s, example_id=old.id, embedding=vector(9) * 3, calculator=CALC)
-    assert stored.models_of(s, example_id=old.id) == [CALC, "old"]  # the old one stays
-    added = stored.vector(s, example_id=old.id, calculator=CALC)
+    assert reads.models_of(s, example_id=old.id) == [CALC, "old"]  # the old one stays
+    added = reads.vector(s, example_id=old.id, calculator=CALC)
     assert added is not None
     np.testing.assert_allclose(np.linalg.norm(added), 1.0, rtol=1e-6)
-    assert stored.stale_examples(s, calculator=CALC) == []
+    assert reads.stale_examples(s, calculator=CALC) == []
     store.add_embedding(s, example_id="gone", embedding=vector(1), calculator=CALC)
-    assert stored.coverage(s) == stored.Coverage(examples=3, by_model={CALC: 2, "old": 2})
+    assert reads.coverage(s) == reads.Coverage(examples=3, by_model={CALC: 2, "old": 2})
     assert store.drop_embeddings(s, calculator="old") == 2
-    assert stored.coverage(s) == stored.Coverage(examples=3, by_model={CALC: 2})
-    assert stored.models_of(s, example_id=old.id) == [CALC]
+    assert reads.coverage(s) == reads.Coverage(examples=3, by_model={CALC: 2})
+    assert reads.models_of(s, example_id=old.id) == [CALC]
 
 
 def test_collection_rows_stream_in_chunks(s: Session, service: Service) -> None:
@@ -301,10 +301,10 @@ def test_collection_rows_stream_in_chunks(s: Session, service: Service) -> None:
     store.add_example(
         s, service=service, subject="Old", embedding=vector(9), calculator="old", image=None
     )
-    chunks = list(stored.collection_rows(s, service_id=service.id, calculator=CALC, chunk=2))
+    chunks = list(reads.collection_rows(s, service_id=service.id, calculator=CALC, chunk=2))
     assert [len(chunk) for chunk in chunks] == [2, 2, 1]
     assert {row[0] for chunk in chunks for row in chunk} == ids
-    names = stored.subject_names(s, service_id=service.id)
+    names = reads.subject_names(s, service_id=service.id)
     assert sorted(names.values()) == ["Old", "S0", "S1"]
     assert {names[row[2]] for chunk in chunks for row in chunk} == {"S0", "S1"}
 

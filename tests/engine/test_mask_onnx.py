@@ -35,7 +35,7 @@ from facegate.engine.convert.mask.reader import (
     Identity,
     Input,
     KerasFormatError,
-    Model,
+    KerasModel,
     Relu,
     ZeroPadding,
     read_model,
@@ -50,7 +50,7 @@ Array = npt.NDArray[np.float64]
 
 
 @pytest.fixture(scope="module")
-def keras() -> Model:
+def keras() -> KerasModel:
     return read_model(model_file.source_path())
 
 
@@ -103,7 +103,7 @@ def _activate(x: Array, activation: str) -> Array:
     return x
 
 
-def forward(model: Model, crops: npt.NDArray[np.uint8]) -> tuple[Array, Array]:
+def forward(model: KerasModel, crops: npt.NDArray[np.uint8]) -> tuple[Array, Array]:
     """Probabilities and the last Dense's pre-activation values, as Keras computes them."""
     values: dict[str, Array] = {}
     logits = np.zeros(0)
@@ -145,7 +145,7 @@ def forward(model: Model, crops: npt.NDArray[np.uint8]) -> tuple[Array, Array]:
 # --- tests ----------------------------------------------------------------------------------------
 
 
-def test_reader_finds_mobilenet_v2_with_its_head(keras: Model):
+def test_reader_finds_mobilenet_v2_with_its_head(keras: KerasModel):
     kinds = Counter(type(layer.op).__name__ for layer in keras.layers)
     assert kinds == {
         "Conv": 52,  # 35 Conv2D + 17 DepthwiseConv2D
@@ -168,7 +168,7 @@ def test_reader_finds_mobilenet_v2_with_its_head(keras: Model):
     assert len(folded_convolutions(keras)) == 52
 
 
-def test_reader_weights_are_the_stored_arrays(keras: Model):
+def test_reader_weights_are_the_stored_arrays(keras: KerasModel):
     with h5py.File(model_file.source_path(), "r") as file:
         stored = file["model_weights/block_1_depthwise/block_1_depthwise/depthwise_kernel:0"][()]
     (layer,) = [layer for layer in keras.layers if layer.name == "block_1_depthwise"]
@@ -247,7 +247,7 @@ def _face_crops(faces_dir: Path, engine: FaceEngine) -> npt.NDArray[np.uint8]:
 
 
 def test_onnx_graph_matches_the_numpy_forward_pass(
-    keras: Model, faces_dir: Path, face_engine: FaceEngine
+    keras: KerasModel, faces_dir: Path, face_engine: FaceEngine
 ):
     crops = _face_crops(faces_dir, face_engine)
     assert len(crops) >= 8  # 5 faces, and most of them again with a mask

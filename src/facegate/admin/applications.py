@@ -119,7 +119,7 @@ def owner(s: Session, *, app: Application) -> User | None:
     return owners(s, apps=[app]).get(app.id)
 
 
-def create_app(s: Session, *, user: User, name: str) -> Access:
+def create_owned_app(s: Session, *, user: User, name: str) -> Access:
     if not roles.can_create_app(Role(user.global_role)):
         raise InsufficientPrivileges
     app = face_services.create_application(s, name=clean_name(name, kind="Application"))

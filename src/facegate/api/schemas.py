@@ -75,7 +75,7 @@ class EmbeddingsVerification(BaseModel):
 # --- faces: the parts of a face that each plugin adds -----------------------------------------
 
 
-class Box(BaseModel):
+class FaceBox(BaseModel):
     probability: float
     x_max: int
     y_max: int
@@ -120,7 +120,7 @@ class Quality(BaseModel):
     detection: float = Field(description="The detector's score")
 
 
-class Face(BaseModel):
+class FoundFace(BaseModel):
     """One face: its box, and a key for each requested plugin (`face_plugins`).
 
     `age` and `gender` are the seed's `[low, high]` and `"male"`, or CompreFace 1.2's objects
@@ -132,7 +132,7 @@ class Face(BaseModel):
     quality: Quality | Absent = Field(default=None, description="With `quality` (facegate's)")
     mask: MaskValue | Absent = Field(default=None, description="With `mask` (the `mask` extra)")
     embedding: Embedding | Absent = Field(default=None, description="With `calculator`")
-    box: Box
+    box: FaceBox
     landmarks: list[Point] | Absent = Field(
         default=None, description="With `landmarks` (5 points) or `landmarks2d106` (106)"
     )
@@ -152,7 +152,7 @@ class SubjectSimilarity(BaseModel):
     similarity: float
 
 
-class RecognizedFace(Face):
+class RecognizedFace(FoundFace):
     subjects: list[SubjectSimilarity] = Field(
         description="The `prediction_count` most similar stored examples, best first (with "
         "`aggregate=subject`: subjects, each by its best example); those under `min_similarity` "
@@ -183,7 +183,7 @@ class BurstTrack(BaseModel):
     )
     support: float = Field(description="The share of the track's weight behind the answer")
     frame: int = Field(description="The frame of the track's heaviest face")
-    box: Box = Field(description="That face's box")
+    box: FaceBox = Field(description="That face's box")
     frames: list[BurstFrameFace] = Field(description="The evidence: the track's face per frame")
 
 
@@ -195,11 +195,11 @@ class BurstRecognition(BaseModel):
 
 
 class Detection(BaseModel):
-    result: list[Face]
+    result: list[FoundFace]
     plugins_versions: PluginsVersions | Absent = None
 
 
-class ExampleMatch(Face):
+class ExampleMatch(FoundFace):
     subject: str
     similarity: float
 
@@ -209,7 +209,7 @@ class ExampleVerification(BaseModel):
     plugins_versions: PluginsVersions | Absent = None
 
 
-class SubjectMatch(Face):
+class SubjectMatch(FoundFace):
     subject: str
     similarity: float = Field(description="To the subject's most similar example")
     image_id: str = Field(description="That example")
@@ -222,12 +222,12 @@ class SubjectVerification(BaseModel):
     plugins_versions: PluginsVersions | Absent = None
 
 
-class FaceMatch(Face):
+class FaceMatch(FoundFace):
     similarity: float
 
 
 class VerificationItem(BaseModel):
-    source_image_face: Face
+    source_image_face: FoundFace
     face_matches: list[FaceMatch]
     plugins_versions: PluginsVersions | Absent = None
 

@@ -13,7 +13,7 @@ from facegate.api import schemas
 from facegate.api.admin.deps import Administrator
 from facegate.api.deps import InferenceDep, SessionDep, SettingsDep
 from facegate.api.faces import IMAGE_HEADERS
-from facegate.collection import reembed, store, stored
+from facegate.collection import reads, reembed, store
 
 router = APIRouter(tags=["utility"])
 
@@ -34,9 +34,7 @@ def consistence_status(
     return {
         # facegate ships no demo collection (decisions.md D8), so it is never inconsistent.
         "demoFaceCollectionIsInconsistent": False,
-        "dbIsInconsistent": stored.has_stale_embeddings(
-            session, calculator=inference.calculator_id
-        ),
+        "dbIsInconsistent": reads.has_stale_embeddings(session, calculator=inference.calculator_id),
         "saveImagesToDB": settings.save_images_to_db,
         "status": "OK",
     }

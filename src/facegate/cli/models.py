@@ -151,14 +151,14 @@ def models_retire(
 ) -> None:
     """Delete the embeddings of every model but the current one, once `facegate migrate` has
     embedded every example with it and no running server searches with the others."""
-    from facegate.collection import servers, store, stored
+    from facegate.collection import reads, servers, store
     from facegate.engine.face_engine import FaceEngine
 
     settings = settings_from(data_dir, model)
     engine = FaceEngine.from_settings(settings)
     calculator = engine.calculator_id
     with database(data_dir) as s:
-        coverage = stored.coverage(s)
+        coverage = reads.coverage(s)
         missing = coverage.examples - coverage.by_model.get(calculator, 0)
         if missing:
             typer.echo(

@@ -30,7 +30,7 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from facegate.collection import enrol, reembed, store, stored
+from facegate.collection import enrol, reads, reembed, store
 from facegate.db.tables import Example, ExampleImage, Service, Subject
 from facegate.engine.faces import Embedding
 from facegate.errors import FacegateError, GalleryIdClash, InvalidGallery
@@ -84,7 +84,7 @@ def export(s: Session, *, service: Service, out: IO[bytes], model: str) -> Expor
     """Write the service's gallery to `out` as a tar archive; the manifest records `model`, the
     server's model set, and the calculators of the examples' embeddings."""
     subjects = store.list_subjects(s, service=service)
-    embeddings = stored.service_embeddings(s, service_id=service.id)
+    embeddings = reads.service_embeddings(s, service_id=service.id)
     lines, photos, calculators = [], 0, set[str]()
     with tarfile.open(fileobj=out, mode="w") as archive:
         for example, subject, photo in _rows(s, service):
@@ -94,7 +94,7 @@ def export(s: Session, *, service: Service, out: IO[bytes], model: str) -> Expor
                 _add(archive, path, photo)
                 photos += 1
             vectors = {
-                calculator: stored.as_vector(blob).tolist()
+                calculator: reads.as_vector(blob).tolist()
                 for calculator, blob in sorted(embeddings.get(example.id, {}).items())
             }
             first = next(iter(vectors))  # an example always has an embedding
@@ -226,11 +226,11 @@ def _check_ids(
     """The gallery's examples not yet on this server; raises GalleryIdClash for an id that is."""
     ids = [record["id"] for record in gallery.examples]
     found = {}
-    for start in range(0, len(ids), stored.IDS_PER_QUERY):
+    for start in range(0, len(ids), reads.IDS_PER_QUERY):
         rows = s.execute(
             select(Example, Subject.service_id, Subject.name)
             .join(Subject, Subject.id == Example.subject_id)
-            .where(Example.id.in_(ids[start : start + stored.IDS_PER_QUERY]))
+            .where(Example.id.in_(ids[start : start + reads.IDS_PER_QUERY]))
         )
         found.update({example.id: (example, owner, name) for example, owner, name in rows})
     fresh = []

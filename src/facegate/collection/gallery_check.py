@@ -20,7 +20,7 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from facegate.collection import quality_gate, stored
+from facegate.collection import quality_gate, reads
 from facegate.collection.quality_gate import QualityLimits
 from facegate.db.tables import Embedding, Example, Service, Subject, UnknownFace
 from facegate.engine import plugins as face_plugins
@@ -135,7 +135,7 @@ def read(s: Session, *, service: Service, calculator: str) -> tuple[Gallery, Str
     gallery = Gallery(
         [row[0] for row in rows],
         np.array([row[1] for row in rows], dtype=np.int64),
-        stored.subject_names(s, service_id=service.id),
+        reads.subject_names(s, service_id=service.id),
         _matrix([row[2] for row in rows]),
         np.array([row[3] is not None for row in rows], dtype=bool),
     )
@@ -145,7 +145,7 @@ def read(s: Session, *, service: Service, calculator: str) -> tuple[Gallery, Str
 def _matrix(blobs: list[bytes]) -> npt.NDArray[np.float32]:
     if not blobs:
         return np.zeros((0, 0), dtype=np.float32)
-    return normalize(np.stack([stored.as_vector(blob) for blob in blobs]))
+    return normalize(np.stack([reads.as_vector(blob) for blob in blobs]))
 
 
 def check(
@@ -346,7 +346,7 @@ def refused_by_gate(
     found = []
     query = FaceQuery(limit=1, plugins=[face_plugins.QUALITY])
     for i in np.flatnonzero(~gallery.aside):
-        data = stored.stored_image(s, example_id=gallery.ids[i])
+        data = reads.stored_image(s, example_id=gallery.ids[i])
         if data is None:
             continue
         subject = gallery.names[int(gallery.subjects[i])]

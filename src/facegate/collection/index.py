@@ -23,7 +23,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.collection import changes, stored
+from facegate.collection import changes, reads
 from facegate.collection.search import Candidate, Match, rank
 from facegate.db.session import snapshot
 from facegate.db.tables import Service
@@ -308,7 +308,7 @@ class IndexRegistry:
         still exists."""
         ids = [view.ids[row].decode() for row in rows]
         with self._sessions() as s:
-            found = stored.vectors(s, calculator=self.calculator, example_ids=ids)
+            found = reads.vectors(s, calculator=self.calculator, example_ids=ids)
         return {
             int(row): Candidate(
                 example_id,
@@ -323,7 +323,7 @@ class IndexRegistry:
     def _current(self, service: Service) -> _Collection:
         """The service's collection, brought up to its version in the database."""
         with self._sessions() as s:
-            version = stored.service_version(s, service_id=service.id)
+            version = reads.service_version(s, service_id=service.id)
         cached = self._cached(service)
         if version is not None and cached is not None and cached.version >= version:
             return cached
@@ -342,7 +342,7 @@ class IndexRegistry:
         """Follow the record of writes, or load the service whole, in one snapshot: the version
         and the rows read together, in one pass (decisions.md D28)."""
         with snapshot(self._sessions) as s:
-            version = stored.service_version(s, service_id=service.id)
+            version = reads.service_version(s, service_id=service.id)
             cached = self._cached(service)
             if version is None:  # deleted, by this process or another
                 with self._lock:
@@ -359,8 +359,8 @@ class IndexRegistry:
                     INDEX_UPDATES.labels("changes").inc()
                     self._warn_if_retired(service, writes)
                     return cached
-            names = stored.subject_names(s, service_id=service.id)
-            rows = stored.collection_rows(s, service_id=service.id, calculator=self.calculator)
+            names = reads.subject_names(s, service_id=service.id)
+            rows = reads.collection_rows(s, service_id=service.id, calculator=self.calculator)
             loaded = _Collection.load(service.guid, version, rows, names)
         INDEX_UPDATES.labels("load").inc()
         with self._lock:
@@ -398,7 +398,7 @@ class IndexRegistry:
         ]
         if not added:
             return {}
-        return stored.embedded_rows(s, calculator=self.calculator, example_ids=added)
+        return reads.embedded_rows(s, calculator=self.calculator, example_ids=added)
 
 
 def _candidates(

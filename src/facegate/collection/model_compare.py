@@ -12,7 +12,7 @@ import numpy.typing as npt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from facegate.collection import stored
+from facegate.collection import reads
 from facegate.collection.reembed import photo_embedding
 from facegate.db.tables import Example, ExampleImage, Service, Subject
 from facegate.engine.face_engine import FaceEngine
@@ -82,7 +82,7 @@ def leave_one_out(vectors: Floats, subjects: Sequence[str], scale: Scale) -> lis
 
 
 def stored_examples(s: Session, service: Service) -> Iterator[StoredExample]:
-    embeddings = stored.service_embeddings(s, service_id=service.id)
+    embeddings = reads.service_embeddings(s, service_id=service.id)
     rows = s.execute(
         select(Example.id, Subject.name, ExampleImage.data)
         .join(Subject, Subject.id == Example.subject_id)
@@ -101,7 +101,7 @@ def _vectors(examples: Sequence[StoredExample], engine: FaceEngine) -> list[Floa
     vectors: list[Floats | None] = []
     for example in examples:
         if (blob := example.embeddings.get(engine.calculator_id)) is not None:
-            vectors.append(stored.as_vector(blob))
+            vectors.append(reads.as_vector(blob))
         elif example.photo is None:
             vectors.append(None)
         else:

@@ -31,7 +31,7 @@ import numpy.typing as npt
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.collection import stored
+from facegate.collection import reads
 from facegate.collection.search import Candidate, Match, rank
 from facegate.db.session import exclusive
 from facegate.db.tables import Service
@@ -358,7 +358,7 @@ class PgvectorSearch:
         )
         found = s.execute(statement, values if limit is None else {**values, "limit": limit})
         return [
-            Candidate(example_id, subject_id, name, stored.as_vector(blob))
+            Candidate(example_id, subject_id, name, reads.as_vector(blob))
             for example_id, blob, subject_id, name in found
         ]
 

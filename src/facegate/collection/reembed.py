@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.collection import flags, store, stored
+from facegate.collection import flags, reads, store
 from facegate.engine.faces import Embedding
 from facegate.errors import FacegateError, MigrationImpossible, MigrationRunning, NoFaceFound
 from facegate.inference import FaceQuery, Image, Inference, embeddings
@@ -33,7 +33,7 @@ class Outcome:
 def start(session: Session, *, calculator: str) -> None:
     """Take the migration flag (visible to every process), after checking every example to
     re-embed kept its photo. Raises MigrationImpossible or MigrationRunning."""
-    without_photo = stored.stale_count(session, calculator=calculator, without_photo=True)
+    without_photo = reads.stale_count(session, calculator=calculator, without_photo=True)
     if without_photo:
         raise MigrationImpossible(without_photo)
     if not flags.take_flag(session, name=flags.MIGRATION_FLAG):
@@ -61,11 +61,11 @@ def migrate(
     reembedded, skipped = 0, []
     try:
         with sessions() as s:
-            pending = stored.stale_examples(s, calculator=inference.calculator_id)
+            pending = reads.stale_examples(s, calculator=inference.calculator_id)
         for done, example_id in enumerate(pending, start=1):
             with sessions() as s, s.begin():
                 flags.refresh_flag(s, name=flags.MIGRATION_FLAG)
-                data = stored.stored_image(s, example_id=example_id)
+                data = reads.stored_image(s, example_id=example_id)
                 if data is not None:
                     try:
                         embedding = photo_embedding(inference, data)

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.collection import stored
+from facegate.collection import reads
 from facegate.collection.flags import holder_died
 from facegate.db.leases import holder
 from facegate.db.tables import RunningServer, new_uuid, utcnow
@@ -60,7 +60,7 @@ class Presence:
             "calculator": calculator,
             "model": model,
         }
-        self._coverage = stored.Coverage(examples=0, by_model={})
+        self._coverage = reads.Coverage(examples=0, by_model={})
         self._counted = -math.inf
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="facegate-presence", daemon=True)
@@ -82,11 +82,11 @@ class Presence:
             except Exception:  # the database may be away for a while: say so, try again
                 log.exception("could not record this server as running")
 
-    def coverage(self) -> stored.Coverage:
+    def coverage(self) -> reads.Coverage:
         """How many examples there are and each model has embedded, at most this old."""
         if time.monotonic() - self._counted > COVERAGE_SECONDS:
             with self._sessions() as s:
-                self._coverage = stored.coverage(s)
+                self._coverage = reads.coverage(s)
             self._counted = time.monotonic()
         return self._coverage
 

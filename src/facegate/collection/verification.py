@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from facegate.collection import statistics, store, stored
+from facegate.collection import reads, statistics, store
 from facegate.db.tables import Example, Service
 from facegate.engine.faces import Analysis
 from facegate.engine.similarity import Scale, normalize
@@ -93,8 +93,8 @@ def example_embedding(
         example = store.get_example(s, service=service, example_id=example_id)
     except ExampleNotFound:
         raise ImageIdIncorrect() from None
-    vector = stored.vector(s, example_id=example.id, calculator=calculator)
+    vector = reads.vector(s, example_id=example.id, calculator=calculator)
     if vector is None:
-        others = stored.models_of(s, example_id=example.id)
+        others = reads.models_of(s, example_id=example.id)
         raise EmbeddedByOtherModel(", ".join(others), calculator)
     return example, vector

@@ -48,8 +48,8 @@ def list_apps(session: SessionDep, user: CurrentUser, search: str = "") -> list[
 
 
 @router.post("/app", status_code=201)
-def create_app(body: NameOnly, session: SessionDep, user: CurrentUser, actor: ActorDep) -> AppOut:
-    standing = applications.create_app(session, user=user, name=body.name)
+def add_app(body: NameOnly, session: SessionDep, user: CurrentUser, actor: ActorDep) -> AppOut:
+    standing = applications.create_owned_app(session, user=user, name=body.name)
     audit.record(session, audit.APP_CREATED, actor=actor, target=standing.app.guid, name=body.name)
     return app_out(session, standing)
 

@@ -30,7 +30,7 @@ from facegate.api.admin.schemas import (
     UserOut,
 )
 from facegate.api.deps import ClientAddress, InferenceDep, SessionDep, SettingsDep
-from facegate.collection import stored
+from facegate.collection import reads
 from facegate.errors import (
     AccountDisabled,
     BadCredentials,
@@ -52,7 +52,7 @@ def config(
     event sinks that cannot deliver (the dashboard's warning). Also hands out the CSRF
     cookie."""
     engine = inference.engine
-    coverage = stored.coverage(session)
+    coverage = reads.coverage(session)
     return ConfigOut(
         mail_service_enabled=settings.enable_email_server,
         signup_open=accounts.signup_open(session, allow_signup=settings.allow_signup),

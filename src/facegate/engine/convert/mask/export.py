@@ -31,8 +31,8 @@ from facegate.engine.convert.mask.reader import (
     Identity,
     Input,
     KerasFormatError,
+    KerasModel,
     Layer,
-    Model,
     Relu,
     ZeroPadding,
 )
@@ -178,7 +178,7 @@ def _input(graph: _Graph) -> str:
     return graph.node("Transpose", [x], "input/nchw", perm=[0, 3, 1, 2])
 
 
-def folded_convolutions(model: Model) -> dict[str, Layer]:
+def folded_convolutions(model: KerasModel) -> dict[str, Layer]:
     """Batch norm name -> the convolution it folds into: one with no activation whose only
     use is that batch norm."""
     consumers = Counter(name for layer in model.layers for name in layer.inputs)
@@ -244,7 +244,7 @@ def _layer(
     raise KerasFormatError(f"layer {layer.name}: unexpected {type(op).__name__}")
 
 
-def build_model(model: Model) -> onnx.ModelProto:
+def build_model(model: KerasModel) -> onnx.ModelProto:
     """The ONNX model computing `model`'s output from uint8 RGB crops, dynamic batch."""
     rows, cols, channels = model.input.shape
     last = model.layers[-1]
@@ -289,7 +289,7 @@ def build_model(model: Model) -> onnx.ModelProto:
     return onnx_model
 
 
-def export_bytes(model: Model) -> bytes:
+def export_bytes(model: KerasModel) -> bytes:
     """The serialized ONNX model for `model`."""
     data: bytes = build_model(model).SerializeToString()
     return data

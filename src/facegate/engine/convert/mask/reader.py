@@ -136,7 +136,7 @@ class Layer:
 
 
 @dataclass(frozen=True)
-class Model:
+class KerasModel:
     """Layers in the file's order (Keras writes a functional model's layers topologically)."""
 
     name: str
@@ -290,7 +290,7 @@ def _layer_weights(group: Any) -> dict[str, FloatArray]:
     return weights
 
 
-def read_model(source: bytes | Path) -> Model:
+def read_model(source: bytes | Path) -> KerasModel:
     """Parse a Keras 2 HDF5 model file (a functional model, one input, one output)."""
     import h5py  # the `mask` extra; only the build step needs it
 
@@ -319,4 +319,4 @@ def read_model(source: bytes | Path) -> Model:
                 raise KerasFormatError(f"layer {name}: missing {exc}") from None
             layers.append(Layer(name=name, op=op, inputs=_inputs(entry)))
     output = str(body["output_layers"][0][0])
-    return Model(name=str(body["name"]), layers=tuple(layers), output=output)
+    return KerasModel(name=str(body["name"]), layers=tuple(layers), output=output)
