@@ -8,7 +8,9 @@ transaction.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields, replace
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -93,22 +95,48 @@ def create_service(
     if type not in SERVICE_TYPES:
         raise ValueError(f"service type must be one of {SERVICE_TYPES}, not {type!r}")
     check_service_name(s, app_id=app.id, name=name, other_than=None)
-    _check_response_format(response_format)
-    service = Service(
-        app_id=app.id, name=name, type=type, version=0, response_format=response_format
-    )
+    service = Service(app_id=app.id, name=name, type=type, version=0)
     s.add(service)
-    s.flush()
+    change_settings(s, service=service, response_format=response_format)
     return service
 
 
-def set_response_format(
-    s: Session, *, service: Service, response_format: ResponseFormat | None
-) -> None:
-    """The plugin output shape of the service's answers; None: the server's setting."""
-    _check_response_format(response_format)
-    service.response_format = response_format
+@dataclass(frozen=True)
+class ServiceSettings:
+    """What a service chooses for itself: each field is the `Service` column of the same name.
+
+    A new per-service setting is a field here (and in `_CHECKS` when a value needs checking or
+    has consequences), its column and migration, a field of the admin API's
+    `ServiceSettingsFields`, and its use (docs/architecture.md, "One feature, few files")."""
+
+    response_format: ResponseFormat | None = None  # None: the server's setting
+    similarity_threshold: float | None = None  # None: recognition keeps every match (D19)
+    enrolment_quality: QualityLimits | None = None  # None: the quality gate is off (D24)
+    mqtt_events: bool = False  # whether its events go to the MQTT broker (docs/events.md)
+    keep_unknown_faces: bool = False  # the faces recognition matches to no one (D26)
+    unique_subjects: bool = False  # one subject per photo at most, unless asked (D67)
+    frigate_cameras: str | None = None  # Frigate's cameras it takes: "" every one, None none
+
+
+# A clone is a copy to try things on: it takes no Frigate camera (an event goes to one service,
+# decisions.md D44) and sends nothing to the broker (Home Assistant would announce it, D43).
+NOT_CLONED = frozenset({"mqtt_events", "frigate_cameras"})
+
+
+def settings_of(service: Service) -> ServiceSettings:
+    values = {field.name: getattr(service, field.name) for field in fields(ServiceSettings)}
+    return ServiceSettings(**{**values, "enrolment_quality": enrolment_quality_of(service)})
+
+
+def change_settings(s: Session, *, service: Service, **changes: Any) -> ServiceSettings:
+    """Set the settings named (`ServiceSettings`' fields; the others keep their values), each
+    checked first; returns the service's settings."""
+    replace(settings_of(service), **changes)  # a name it lacks is a TypeError, before any change
+    for name, value in changes.items():
+        check = _CHECKS.get(name)
+        setattr(service, name, value if check is None else check(s, service, value))
     s.flush()
+    return settings_of(service)
 
 
 def response_format_of(service: Service, *, default: ResponseFormat) -> ResponseFormat:
@@ -116,28 +144,56 @@ def response_format_of(service: Service, *, default: ResponseFormat) -> Response
     return service.response_format or default
 
 
-def set_similarity_threshold(s: Session, *, service: Service, threshold: float | None) -> None:
-    """The similarity under which recognition leaves a match out; None: every match is kept."""
+def _similarity_threshold(_: Session, __: Service, threshold: float | None) -> float | None:
     if threshold is not None and not 0 <= threshold <= 1:
         raise ValueError(f"similarity threshold must be from 0 to 1, not {threshold!r}")
-    service.similarity_threshold = threshold
-    s.flush()
+    return threshold
 
 
-def set_keep_unknown_faces(s: Session, *, service: Service, keep: bool) -> None:
-    """Whether recognition keeps the faces it matches to no one (decisions.md D26); turned
-    off, what was kept is deleted."""
-    if not keep:
+def _enrolment_quality(_: Session, __: Service, limits: QualityLimits | None) -> object:
+    return None if limits is None else limits.to_json()
+
+
+def _keep_unknown_faces(s: Session, service: Service, keep: bool) -> bool:
+    if not keep:  # turned off, what was kept is deleted (decisions.md D26)
         unknown.forget(s, service=service)
-    service.keep_unknown_faces = keep
-    s.flush()
+    return keep
 
 
-def set_unique_subjects(s: Session, *, service: Service, unique: bool) -> None:
-    """Whether recognition gives each subject to one face of a photo at most, unless a request
-    says otherwise (`unique_subjects`, decisions.md D67)."""
-    service.unique_subjects = unique
-    s.flush()
+def _frigate_cameras(_: Session, service: Service, cameras: str | None) -> str | None:
+    """Names separated by commas or spaces, stored comma-separated (docs/frigate.md)."""
+    if cameras is None:
+        return None
+    if service.type != "recognition":
+        raise InvalidParameter("Only a recognition service recognises Frigate's events")
+    names = [name for name in cameras.replace(",", " ").split() if name]
+    if any(not _CAMERA.fullmatch(name) for name in names):
+        raise InvalidParameter(
+            "Frigate camera names are letters, digits, '_' and '-', separated by commas"
+        )
+    cameras = ",".join(dict.fromkeys(names))
+    if len(cameras) > FRIGATE_CAMERAS_MAX:
+        raise InvalidParameter(f"At most {FRIGATE_CAMERAS_MAX} characters of camera names")
+    return cameras
+
+
+def _response_format(_: Session, __: Service, response_format: str | None) -> str | None:
+    if response_format is not None and response_format not in RESPONSE_FORMATS:
+        raise ValueError(
+            f"response format must be one of {RESPONSE_FORMATS}, not {response_format!r}"
+        )
+    return response_format
+
+
+# Each setting's check, given the session and service for its consequences; it returns the
+# value as the column stores it.
+_CHECKS: dict[str, Callable[[Session, Service, Any], object]] = {
+    "response_format": _response_format,
+    "similarity_threshold": _similarity_threshold,
+    "enrolment_quality": _enrolment_quality,
+    "keep_unknown_faces": _keep_unknown_faces,
+    "frigate_cameras": _frigate_cameras,
+}
 
 
 def frigate_services(s: Session) -> list[tuple[int, str]]:
@@ -151,41 +207,10 @@ def frigate_services(s: Session) -> list[tuple[int, str]]:
     return [(service_id, cameras or "") for service_id, cameras in rows]
 
 
-def set_frigate_cameras(s: Session, *, service: Service, cameras: str | None) -> None:
-    """The Frigate cameras whose person events the service recognises (docs/frigate.md): names
-    separated by commas or spaces, stored comma-separated; "" every camera; None none."""
-    if cameras is not None and service.type != "recognition":
-        raise InvalidParameter("Only a recognition service recognises Frigate's events")
-    if cameras is not None:
-        names = [name for name in cameras.replace(",", " ").split() if name]
-        if any(not _CAMERA.fullmatch(name) for name in names):
-            raise InvalidParameter(
-                "Frigate camera names are letters, digits, '_' and '-', separated by commas"
-            )
-        cameras = ",".join(dict.fromkeys(names))
-        if len(cameras) > FRIGATE_CAMERAS_MAX:
-            raise InvalidParameter(f"At most {FRIGATE_CAMERAS_MAX} characters of camera names")
-    service.frigate_cameras = cameras
-    s.flush()
-
-
-def set_enrolment_quality(s: Session, *, service: Service, limits: QualityLimits | None) -> None:
-    """The limits a new example's face must meet; None turns the quality gate off."""
-    service.enrolment_quality = None if limits is None else limits.to_json()
-    s.flush()
-
-
 def enrolment_quality_of(service: Service) -> QualityLimits | None:
     """The service's enrolment quality limits; None when its gate is off."""
     stored = service.enrolment_quality
     return None if stored is None else QualityLimits.from_json(stored)
-
-
-def _check_response_format(response_format: str | None) -> None:
-    if response_format is not None and response_format not in RESPONSE_FORMATS:
-        raise ValueError(
-            f"response format must be one of {RESPONSE_FORMATS}, not {response_format!r}"
-        )
 
 
 def services_named(
@@ -278,10 +303,9 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
         type=service.type,
         response_format=service.response_format,
     )
-    clone.similarity_threshold = service.similarity_threshold
-    clone.enrolment_quality = service.enrolment_quality
-    clone.keep_unknown_faces = service.keep_unknown_faces
-    clone.unique_subjects = service.unique_subjects
+    for field in fields(ServiceSettings):
+        if field.name not in NOT_CLONED:
+            setattr(clone, field.name, getattr(service, field.name))
     subjects = s.execute(
         select(Subject.id, Subject.name, Subject.name_key).where(Subject.service_id == service.id)
     ).all()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from datetime import date
 
 import numpy as np
@@ -10,7 +11,9 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from facegate import face_services
+from facegate.api.admin.schemas import ServiceSettingsFields
 from facegate.collection import reads, statistics, store
+from facegate.collection.quality_gate import QualityLimits
 from facegate.db.session import session_factory
 from facegate.db.tables import Example, Service, Subject
 from facegate.errors import NameNotUnique
@@ -129,12 +132,12 @@ def test_clone_service_copies_the_collection(s: Session, service: Service) -> No
 def test_response_format_defaults_to_the_servers(s: Session, service: Service) -> None:
     assert service.response_format is None
     assert face_services.response_format_of(service, default="compreface-1.2") == "compreface-1.2"
-    face_services.set_response_format(s, service=service, response_format="seed")
+    face_services.change_settings(s, service=service, response_format="seed")
     s.expire_all()  # read back from the database
     assert face_services.response_format_of(service, default="compreface-1.2") == "seed"
     assert face_services.clone_service(s, service=service, name="copy").response_format == "seed"
     with pytest.raises(ValueError, match="response format"):
-        face_services.set_response_format(s, service=service, response_format="v1")  # type: ignore[arg-type]
+        face_services.change_settings(s, service=service, response_format="v1")
     with pytest.raises(ValueError, match="response format"):
         face_services.create_service(
             s,
@@ -171,3 +174,28 @@ def test_count_request_from_two_sessions(db_engine: Engine) -> None:
         assert statistics.request_counts(s, service=service, since=date(2024, 1, 1)) == [
             (date(2024, 5, 1), 2)
         ]
+
+
+def test_settings_are_declared_once_and_cloned(s: Session, service: Service) -> None:
+    """A per-service setting is one field of `ServiceSettings`, a `Service` column of the same
+    name, and the admin API's field (docs/architecture.md, "One feature, few files")."""
+    declared = [field.name for field in fields(face_services.ServiceSettings)]
+    assert declared == list(ServiceSettingsFields.model_fields)
+    assert set(declared) <= set(Service.__table__.columns.keys())
+    chosen = face_services.change_settings(
+        s,
+        service=service,
+        similarity_threshold=0.7,
+        enrolment_quality=QualityLimits(min_sharpness=20.0),
+        keep_unknown_faces=True,
+        unique_subjects=True,
+        mqtt_events=True,
+        frigate_cameras="door, garden door",
+    )
+    s.expire_all()  # read back from the database
+    assert face_services.settings_of(service) == chosen
+    assert chosen.frigate_cameras == "door,garden"
+    clone = face_services.settings_of(face_services.clone_service(s, service=service, name="c"))
+    assert clone == replace(chosen, mqtt_events=False, frigate_cameras=None)
+    with pytest.raises(TypeError):
+        face_services.change_settings(s, service=service, no_such_setting=1)

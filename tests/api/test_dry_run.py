@@ -29,7 +29,7 @@ def test_a_dry_run_leaves_no_trace(settings: Any, face_engine: Any, faces_dir: P
         with api.session() as s:
             service = api.service(s)
             service.mqtt_events = True  # no broker: each event would wait as a delivery
-            face_services.set_keep_unknown_faces(s, service=service, keep=True)
+            face_services.change_settings(s, service=service, keep_unknown_faces=True)
         dry = ok(api.recognize("fr_obama.jpg", dry_run="true"))
         detected = api.request(
             "POST",

@@ -105,7 +105,7 @@ def test_set_aside_of_an_unknown_example_is_refused(api: Api) -> None:
 
 def test_duplicates_strangers_and_the_quality_gate(api: Api) -> None:
     with api.session() as s:
-        face_services.set_keep_unknown_faces(s, service=api.service(s), keep=True)
+        face_services.change_settings(s, service=api.service(s), keep_unknown_faces=True)
     first = _added(api, "obama", "fr_obama.jpg")
     again = _added(api, "obama", "fr_obama.jpg")
     _added(api, "kit", "knn_train_kit_harington_john1.jpeg")

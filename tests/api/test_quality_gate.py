@@ -26,7 +26,7 @@ def _add(api: Api, name: str, data: bytes) -> Any:
 
 def test_gate_refuses_each_degradation_for_its_own_measure(api: Api) -> None:
     with api.session() as s:
-        face_services.set_enrolment_quality(s, service=api.service(s), limits=QualityLimits())
+        face_services.change_settings(s, service=api.service(s), enrolment_quality=QualityLimits())
     original = ok(_add(api, GOOD_PHOTO, api.photo(GOOD_PHOTO)), 201)
     for name, data in variants(api.faces / GOOD_PHOTO).items():
         message = refused(_add(api, name, data), 400, 0)

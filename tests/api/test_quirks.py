@@ -64,7 +64,7 @@ def test_double_take_recognition_with_mask_age_and_gender(api: Api) -> None:
     `compreface-1.2`, while the server keeps the seed's format."""
     with api.session() as s:
         service = api.service(s)
-        face_services.set_response_format(s, service=service, response_format="compreface-1.2")
+        face_services.change_settings(s, service=service, response_format="compreface-1.2")
     assert api.settings.response_format == "seed"
     trained = api.request(
         "POST", "/api/v1/recognition/faces?subject=Obama", files=_photo(api, "fr_obama.jpg")

@@ -67,7 +67,7 @@ def test_right_answers_stay_and_the_service_can_ask_for_it(api: Api) -> None:
     assert sorted(filter(None, tops)) == ["biden", "obama"] and tops.count(None) == 1
     assert sorted(_tops(api, "knn_test_kit_with_rose.jpg", unique_subjects=1)) == ["kit", "rose"]
     with api.session() as s:
-        face_services.set_unique_subjects(s, service=api.service(s), unique=True)
+        face_services.change_settings(s, service=api.service(s), unique_subjects=True)
     assert _repeated(_tops(api, "fp_multiface.jpg", min_similarity=0)) == []
     overridden = _tops(api, "fp_multiface.jpg", min_similarity=0, unique_subjects="false")
     assert _repeated(overridden)

@@ -28,7 +28,7 @@ def test_known_people_recognised_strangers_unknown(
     for person, photo in ENROLLED.items():
         assert api.add(person, photo).status_code == 201
     with api.session() as s:
-        face_services.set_similarity_threshold(s, service=api.service(s), threshold=0.5)
+        face_services.change_settings(s, service=api.service(s), similarity_threshold=0.5)
     known = [
         image
         for image in manifest

@@ -37,7 +37,7 @@ PEOPLE = {
 
 def _keep(api: Api, keep: bool = True) -> None:
     with api.session() as s:
-        face_services.set_keep_unknown_faces(s, service=api.service(s), keep=keep)
+        face_services.change_settings(s, service=api.service(s), keep_unknown_faces=keep)
 
 
 def _clusters(api: Api, **params: Any) -> list[dict[str, Any]]:

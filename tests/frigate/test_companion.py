@@ -154,11 +154,11 @@ def test_services_choose_their_cameras_and_the_environments_comes_first(
         with api.session() as s:
             app = face_services.default_application(s)
             garden = face_services.create_service(s, app=app, name="garden", type="recognition")
-            face_services.set_frigate_cameras(s, service=garden, cameras="")
+            face_services.change_settings(s, service=garden, frigate_cameras="")
             garden.mqtt_events = True
             off = face_services.create_service(s, app=app, name="off", type="recognition")
-            face_services.set_frigate_cameras(s, service=off, cameras="driveway")
-            face_services.set_frigate_cameras(s, service=off, cameras=None)
+            face_services.change_settings(s, service=off, frigate_cameras="driveway")
+            face_services.change_settings(s, service=off, frigate_cameras=None)
         photo = (faces_dir / "fr_obama2.jpg").read_bytes()
         frigate.replay("7.0-door", [photo], camera="front_door")
         frigate.replay("8.0-garden", [photo], camera="garden")
@@ -181,7 +181,7 @@ def test_a_service_set_in_the_ui_alone(
         frigate.replay("9.0-nobody", [photo], camera="street", wait=False)
         with api.session() as s:
             cameras = " front_door,garden front_door "
-            face_services.set_frigate_cameras(s, service=api.service(s), cameras=cameras)
+            face_services.change_settings(s, service=api.service(s), frigate_cameras=cameras)
             assert api.service(s).frigate_cameras == "front_door,garden"
         frigate.replay("10.0-door", [photo])
         wait_for(lambda: frigate.sub_labels != [], "the sub-label")
@@ -194,13 +194,13 @@ def test_frigate_cameras_are_names_of_a_recognition_service(db_engine: Any) -> N
         app = face_services.default_application(s)
         door = face_services.create_service(s, app=app, name="door", type="recognition")
         with pytest.raises(InvalidParameter, match="letters, digits"):
-            face_services.set_frigate_cameras(s, service=door, cameras="front door!")
+            face_services.change_settings(s, service=door, frigate_cameras="front door!")
         with pytest.raises(InvalidParameter, match="At most 500"):
-            face_services.set_frigate_cameras(s, service=door, cameras="a" * 501)
+            face_services.change_settings(s, service=door, frigate_cameras="a" * 501)
         detect = face_services.create_service(s, app=app, name="d", type="detection")
         with pytest.raises(InvalidParameter, match="Only a recognition service"):
-            face_services.set_frigate_cameras(s, service=detect, cameras="")
-        face_services.set_frigate_cameras(s, service=door, cameras="")
+            face_services.change_settings(s, service=detect, frigate_cameras="")
+        face_services.change_settings(s, service=door, frigate_cameras="")
         assert face_services.frigate_services(s) == [(door.id, "")]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -12,7 +13,6 @@ from facegate import face_services, names
 from facegate.admin import accounts, roles
 from facegate.admin.roles import Role
 from facegate.collection import statistics as request_statistics
-from facegate.collection.quality_gate import QualityLimits
 from facegate.config import ResponseFormat
 from facegate.db.session import flush_unique, serialise
 from facegate.db.tables import Application, AppMember, Service, User, Webhook, could_be_id, utcnow
@@ -262,33 +262,6 @@ def rename_service(s: Session, *, standing: Access, service: Service, name: str)
     face_services.rename_service(s, service=service, name=name)
 
 
-def set_response_format(
-    s: Session, *, standing: Access, service: Service, response_format: ResponseFormat | None
-) -> None:
-    standing.require_edit_services()
-    face_services.set_response_format(s, service=service, response_format=response_format)
-
-
-def set_similarity_threshold(
-    s: Session, *, standing: Access, service: Service, threshold: float | None
-) -> None:
-    standing.require_edit_services()
-    face_services.set_similarity_threshold(s, service=service, threshold=threshold)
-
-
-def set_enrolment_quality(
-    s: Session, *, standing: Access, service: Service, limits: QualityLimits | None
-) -> None:
-    standing.require_edit_services()
-    face_services.set_enrolment_quality(s, service=service, limits=limits)
-
-
-def set_mqtt_events(s: Session, *, standing: Access, service: Service, enabled: bool) -> None:
-    standing.require_edit_services()
-    service.mqtt_events = enabled
-    s.flush()
-
-
 def webhooks(s: Session, *, service: Service) -> list[Webhook]:
     """The service's webhooks, without their secrets' being shown (any reader of the app)."""
     return hooks.of_service(s, service=service)
@@ -326,21 +299,10 @@ def deliveries(s: Session, *, service: Service) -> list[outbox.DeliveryView]:
     return outbox.recent_deliveries(s, service=service)
 
 
-def set_keep_unknown_faces(s: Session, *, standing: Access, service: Service, keep: bool) -> None:
+def change_settings(s: Session, *, standing: Access, service: Service, **changes: Any) -> None:
+    """The service's own settings named (`face_services.ServiceSettings`)."""
     standing.require_edit_services()
-    face_services.set_keep_unknown_faces(s, service=service, keep=keep)
-
-
-def set_unique_subjects(s: Session, *, standing: Access, service: Service, unique: bool) -> None:
-    standing.require_edit_services()
-    face_services.set_unique_subjects(s, service=service, unique=unique)
-
-
-def set_frigate_cameras(
-    s: Session, *, standing: Access, service: Service, cameras: str | None
-) -> None:
-    standing.require_edit_services()
-    face_services.set_frigate_cameras(s, service=service, cameras=cameras)
+    face_services.change_settings(s, service=service, **changes)
 
 
 def clone_service(s: Session, *, standing: Access, service: Service, name: str) -> Service:

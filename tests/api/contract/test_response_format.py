@@ -22,7 +22,7 @@ def _choose(api: Api, key: str, kind: str, response_format: ResponseFormat | Non
     with api.session() as s:
         service = face_services.service_by_key(s, api_key=key, type=kind)
         assert service is not None
-        face_services.set_response_format(s, service=service, response_format=response_format)
+        face_services.change_settings(s, service=service, response_format=response_format)
 
 
 def _recognized(api: Api, key: str) -> dict[str, Any]:

@@ -23,7 +23,7 @@ def _names(api: Api, photo: str, **params: object) -> list[str]:
 
 def _set_threshold(api: Api, threshold: float | None) -> None:
     with api.session() as s:
-        face_services.set_similarity_threshold(s, service=api.service(s), threshold=threshold)
+        face_services.change_settings(s, service=api.service(s), similarity_threshold=threshold)
 
 
 def test_min_similarity_leaves_strangers_unknown(api: Api) -> None:

@@ -90,45 +90,9 @@ def rename_service(
 def change_settings(
     app_id: str, service_id: str, body: ServiceSettings, session: SessionDep, user: CurrentUser
 ) -> ServiceOut:
-    """The service's own settings, those the body names: `responseFormat` (null: the server's
-    format), `similarityThreshold` (null: recognition keeps every match), `enrolmentQuality`
-    (null: new examples are not checked), `mqttEvents` (whether its events go to the MQTT
-    broker), `keepUnknownFaces` (false also deletes what was kept), `uniqueSubjects` (one
-    subject per photo at most) and `frigateCameras` (the Frigate cameras whose person events it
-    recognises: "" every one, null none)."""
+    """The service's own settings, those the body names (the others keep their values)."""
     standing, service = _service(session, user, app_id, service_id)
-    if "response_format" in body.model_fields_set:
-        applications.set_response_format(
-            session, standing=standing, service=service, response_format=body.response_format
-        )
-    if "similarity_threshold" in body.model_fields_set:
-        applications.set_similarity_threshold(
-            session, standing=standing, service=service, threshold=body.similarity_threshold
-        )
-    if "enrolment_quality" in body.model_fields_set:
-        quality = body.enrolment_quality
-        applications.set_enrolment_quality(
-            session,
-            standing=standing,
-            service=service,
-            limits=None if quality is None else quality.limits(),
-        )
-    if "mqtt_events" in body.model_fields_set:
-        applications.set_mqtt_events(
-            session, standing=standing, service=service, enabled=body.mqtt_events
-        )
-    if "keep_unknown_faces" in body.model_fields_set:
-        applications.set_keep_unknown_faces(
-            session, standing=standing, service=service, keep=body.keep_unknown_faces
-        )
-    if "unique_subjects" in body.model_fields_set:
-        applications.set_unique_subjects(
-            session, standing=standing, service=service, unique=body.unique_subjects
-        )
-    if "frigate_cameras" in body.model_fields_set:
-        applications.set_frigate_cameras(
-            session, standing=standing, service=service, cameras=body.frigate_cameras
-        )
+    applications.change_settings(session, standing=standing, service=service, **body.changes())
     return _out(session, standing, service)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -102,35 +103,41 @@ class EnrolmentQuality(CamelModel):
         return None if limits is None else cls(**limits.to_json())
 
 
-class ServiceSettings(CamelModel):
-    """What a service chooses for itself; a field left out keeps its value.
-
-    `responseFormat: null` takes the server's format; `similarityThreshold: null` keeps every
-    match (decisions.md D19); `enrolmentQuality: null` turns the quality gate off (D24);
+class ServiceSettingsFields(CamelModel):
+    """A service's own settings (`face_services.ServiceSettings`), as the admin API reads and
+    writes them: `responseFormat: null` takes the server's format; `similarityThreshold: null`
+    keeps every match (decisions.md D19); `enrolmentQuality: null` turns the quality gate off
+    (D24); `mqttEvents` sends its events to the MQTT broker (docs/events.md);
     `keepUnknownFaces` keeps the faces recognition matches to no one (D26); `uniqueSubjects`
-    gives each subject to one face of a photo at most (D67)."""
+    gives each subject to one face of a photo at most (D67); `frigateCameras`: Frigate's cameras
+    whose person events it recognises, "" every camera, null none (docs/frigate.md)."""
 
     response_format: ResponseFormat | None = None
     similarity_threshold: float | None = Field(default=None, ge=0, le=1)
     enrolment_quality: EnrolmentQuality | None = None
-    # Whether the service's events go to the MQTT broker (docs/events.md).
     mqtt_events: StrictBool = False
     keep_unknown_faces: StrictBool = False
-    # One subject per photo at most, unless a request says otherwise (decisions.md D67).
     unique_subjects: StrictBool = False
-    # Frigate's cameras whose person events it recognises: "" every camera, null none
-    # (docs/frigate.md).
     frigate_cameras: StrictStr | None = None
+
+
+class ServiceSettings(ServiceSettingsFields):
+    """What a service chooses for itself; a field left out keeps its value."""
 
     @model_validator(mode="after")
     def _names_a_field(self) -> ServiceSettings:
         # An empty body is a client's mistake (a misspelt field), not a request to change nothing.
         if not self.model_fields_set:
-            raise ValueError(
-                "name one or more of responseFormat, similarityThreshold, enrolmentQuality,"
-                " mqttEvents, keepUnknownFaces, frigateCameras"
-            )
+            named = ", ".join(to_camel(name) for name in ServiceSettingsFields.model_fields)
+            raise ValueError(f"name one or more of {named}")
         return self
+
+    def changes(self) -> dict[str, Any]:
+        """The settings the body names, as `face_services.change_settings` takes them."""
+        changes = {name: getattr(self, name) for name in self.model_fields_set}
+        if self.enrolment_quality is not None:
+            changes["enrolment_quality"] = self.enrolment_quality.limits()
+        return changes
 
 
 class NewWebhook(CamelModel):
@@ -242,7 +249,7 @@ class AppOut(CamelModel):
     can_edit_services: bool
 
 
-class ServiceOut(CamelModel):
+class ServiceOut(ServiceSettingsFields):
     id: str
     name: str
     type: str
@@ -250,13 +257,6 @@ class ServiceOut(CamelModel):
     created_date: datetime
     subject_count: int
     image_count: int
-    response_format: ResponseFormat | None
-    similarity_threshold: float | None
-    enrolment_quality: EnrolmentQuality | None
-    mqtt_events: bool
-    keep_unknown_faces: bool
-    unique_subjects: bool
-    frigate_cameras: str | None
 
     @classmethod
     def of(cls, service: Service, counts: tuple[int, int] = (0, 0)) -> ServiceOut:
@@ -268,13 +268,7 @@ class ServiceOut(CamelModel):
             created_date=service.created_at,
             subject_count=counts[0],
             image_count=counts[1],
-            response_format=service.response_format,
-            similarity_threshold=service.similarity_threshold,
-            enrolment_quality=EnrolmentQuality.of(face_services.enrolment_quality_of(service)),
-            mqtt_events=service.mqtt_events,
-            keep_unknown_faces=service.keep_unknown_faces,
-            unique_subjects=service.unique_subjects,
-            frigate_cameras=service.frigate_cameras,
+            **asdict(face_services.settings_of(service)),
         )
 
 

@@ -30,14 +30,7 @@
  * @property {boolean} canEditServices
  */
 /**
- * @typedef {object} Service
- * @property {string} id
- * @property {string} name
- * @property {ServiceKind} type
- * @property {string} apiKey
- * @property {string} createdDate
- * @property {number} subjectCount
- * @property {number} imageCount
+ * @typedef {object} ServiceSettings What a service chooses for itself (PUT .../settings).
  * @property {ResponseFormat | null} responseFormat null: the server's
  * @property {number | null} similarityThreshold recognition leaves out matches under it; null: none
  * @property {EnrolmentQuality | null} enrolmentQuality new examples' limits; null: the gate is off
@@ -46,6 +39,12 @@
  * @property {boolean} uniqueSubjects recognition gives each subject to one face of a photo
  * @property {string | null} frigateCameras Frigate cameras whose person events it recognises
  *   ("" every camera, null none)
+ */
+/**
+ * @typedef {ServiceSettings & {
+ *   id: string, name: string, type: ServiceKind, apiKey: string, createdDate: string,
+ *   subjectCount: number, imageCount: number
+ * }} Service
  */
 /**
  * @typedef {object} EnrolmentQuality Limits on a new example's face; a null limit is not checked.
@@ -327,18 +326,9 @@ export const admin = {
   /** @type {(appId: string, id: string, name: string) => Promise<Service>} */
   renameService: (appId, id, name) =>
     request("PUT", `/app/${enc(appId)}/model/${enc(id)}`, { name }),
-  /** @type {(appId: string, id: string, responseFormat: ResponseFormat | null) => Promise<Service>} */
-  setResponseFormat: (appId, id, responseFormat) =>
-    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { responseFormat }),
-  /** @type {(appId: string, id: string, similarityThreshold: number | null) => Promise<Service>} */
-  setSimilarityThreshold: (appId, id, similarityThreshold) =>
-    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { similarityThreshold }),
-  /** @type {(appId: string, id: string, enrolmentQuality: EnrolmentQuality | null) => Promise<Service>} */
-  setEnrolmentQuality: (appId, id, enrolmentQuality) =>
-    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { enrolmentQuality }),
-  /** @type {(appId: string, id: string, mqttEvents: boolean) => Promise<Service>} */
-  setMqttEvents: (appId, id, mqttEvents) =>
-    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { mqttEvents }),
+  /** @type {(appId: string, id: string, changes: Partial<ServiceSettings>) => Promise<Service>} */
+  changeSettings: (appId, id, changes) =>
+    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, changes),
   /** @type {(appId: string, id: string) => Promise<Webhook[]>} */
   webhooks: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/webhooks`),
   /** @type {(appId: string, id: string, url: string, events: string[]) => Promise<Webhook>} */
@@ -352,17 +342,8 @@ export const admin = {
     request("DELETE", `/app/${enc(appId)}/model/${enc(id)}/webhooks/${enc(hookId)}`),
   /** @type {(appId: string, id: string) => Promise<Delivery[]>} */
   deliveries: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/deliveries`),
-  /** @type {(appId: string, id: string, frigateCameras: string | null) => Promise<Service>} */
-  setFrigateCameras: (appId, id, frigateCameras) =>
-    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { frigateCameras }),
   /** @type {(appId: string, id: string) => Promise<FrigateStatus>} */
   frigate: (appId, id) => request("GET", `/app/${enc(appId)}/model/${enc(id)}/frigate`),
-  /** @type {(appId: string, id: string, uniqueSubjects: boolean) => Promise<Service>} */
-  setUniqueSubjects: (appId, id, uniqueSubjects) =>
-    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { uniqueSubjects }),
-  /** @type {(appId: string, id: string, keepUnknownFaces: boolean) => Promise<Service>} */
-  setKeepUnknownFaces: (appId, id, keepUnknownFaces) =>
-    request("PUT", `/app/${enc(appId)}/model/${enc(id)}/settings`, { keepUnknownFaces }),
   /** @type {(appId: string, id: string, name: string) => Promise<Service>} */
   cloneService: (appId, id, name) =>
     request("POST", `/app/${enc(appId)}/model/${enc(id)}`, { name }),

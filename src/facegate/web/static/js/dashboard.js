@@ -69,7 +69,7 @@ function settingsSection({ app, service }, serverFormat) {
     const chosen = /** @type {ResponseFormat | null} */ (target.value || null);
     try {
       service.responseFormat = (
-        await admin.setResponseFormat(app.id, service.id, chosen)
+        await admin.changeSettings(app.id, service.id, { responseFormat: chosen })
       ).responseFormat;
       toast("Response format saved");
     } catch (err) {
@@ -127,7 +127,7 @@ function thresholdField(app, service) {
       async (chosen, input) => {
         try {
           service.similarityThreshold = (
-            await admin.setSimilarityThreshold(app.id, service.id, chosen)
+            await admin.changeSettings(app.id, service.id, { similarityThreshold: chosen })
           ).similarityThreshold;
           toast("Similarity threshold saved");
         } catch (err) {

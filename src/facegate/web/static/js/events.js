@@ -159,7 +159,8 @@ export function eventsSection({ app, service }) {
   const switchMqtt = async (event) => {
     const box = /** @type {HTMLInputElement} */ (event.target);
     try {
-      service.mqttEvents = (await admin.setMqttEvents(app.id, service.id, box.checked)).mqttEvents;
+      const changed = await admin.changeSettings(app.id, service.id, { mqttEvents: box.checked });
+      service.mqttEvents = changed.mqttEvents;
       toast(service.mqttEvents ? "Events go to MQTT" : "No more events to MQTT");
     } catch (err) {
       toast(/** @type {Error} */ (err).message, "error");
@@ -196,7 +197,7 @@ export function eventsSection({ app, service }) {
         async (values) => {
           const cameras = values.take ? values.cameras.trim() : null;
           service.frigateCameras = (
-            await admin.setFrigateCameras(app.id, service.id, cameras)
+            await admin.changeSettings(app.id, service.id, { frigateCameras: cameras })
           ).frigateCameras;
           const saved = service.frigateCameras === null ? "No more Frigate events" : "Saved";
           toast(saved);

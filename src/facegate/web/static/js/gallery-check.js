@@ -180,7 +180,8 @@ export async function render(main, params) {
     checked: ctx.service.uniqueSubjects,
     disabled: !ctx.app.canEditServices,
     onchange: async () => {
-      ctx.service = await admin.setUniqueSubjects(ctx.app.id, ctx.service.id, unique.checked);
+      const changes = { uniqueSubjects: unique.checked };
+      ctx.service = await admin.changeSettings(ctx.app.id, ctx.service.id, changes);
       toast(unique.checked ? "One subject per photo" : "Subjects may repeat in a photo");
     },
   });

@@ -31,7 +31,7 @@ export function qualityGateField(app, service) {
   const save = async (quality) => {
     try {
       service.enrolmentQuality = (
-        await admin.setEnrolmentQuality(app.id, service.id, quality)
+        await admin.changeSettings(app.id, service.id, { enrolmentQuality: quality })
       ).enrolmentQuality;
       toast(quality ? "Enrolment quality gate saved" : "Enrolment quality gate off");
     } catch (err) {

@@ -150,7 +150,8 @@ export async function render(main, params) {
         keep.checked = true;
         return;
       }
-      ctx.service = await admin.setKeepUnknownFaces(ctx.app.id, ctx.service.id, on);
+      const changes = { keepUnknownFaces: on };
+      ctx.service = await admin.changeSettings(ctx.app.id, ctx.service.id, changes);
       toast(on ? "Unknown faces are kept" : "Unknown faces are no longer kept");
       await draw();
     },
