@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from facegate.collection import reads, unknown
+from facegate.collection import reads, rejections, unknown
 from facegate.collection.quality_gate import QualityLimits
 from facegate.config import RESPONSE_FORMATS, ResponseFormat
 from facegate.db.session import flush_unique
@@ -310,10 +310,12 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
         select(Subject.id, Subject.name, Subject.name_key).where(Subject.service_id == service.id)
     ).all()
     embeddings = reads.service_embeddings(s, service_id=service.id)
+    copies: dict[int, int] = {}  # subject id -> its copy's
     for subject_id, subject_name, name_key in subjects:
         copy = Subject(service_id=clone.id, name=subject_name, name_key=name_key)
         s.add(copy)
         s.flush()
+        copies[subject_id] = copy.id
         rows = s.execute(
             select(Example.id, ExampleImage.data, Example.set_aside_at)
             .outerjoin(ExampleImage, ExampleImage.example_id == Example.id)
@@ -336,6 +338,8 @@ def clone_service(s: Session, *, service: Service, name: str) -> Service:
             if image is not None:
                 s.add(ExampleImage(example_id=example_id, data=image))
         s.flush()
+    # The whole collection: its rejections too ("this is not X", decisions.md D66).
+    rejections.copy(s, source=service, target=clone, subjects=copies)
     return clone
 
 

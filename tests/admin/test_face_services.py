@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 
 from facegate import face_services
 from facegate.api.admin.schemas import ServiceSettingsFields
-from facegate.collection import reads, statistics, store
+from facegate.collection import reads, rejections, statistics, store
 from facegate.collection.quality_gate import QualityLimits
 from facegate.db.session import session_factory
 from facegate.db.tables import Example, Service, Subject
 from facegate.errors import NameNotUnique
-from tests.support.embeddings import CALC, add
+from tests.support.embeddings import CALC, add, vector
 
 # --- applications and services -------------------------------------------------------------
 
@@ -127,6 +127,27 @@ def test_clone_service_copies_the_collection(s: Session, service: Service) -> No
     # The clone is independent of its source.
     store.delete_all_subjects(s, service=service)
     assert store.list_examples(s, service=clone, subject=None, page=0, size=20).total_elements == 2
+
+
+def test_clone_service_copies_the_rejections_to_the_copied_subjects(
+    s: Session, service: Service
+) -> None:
+    add(s, service, "Ann", 1)
+    add(s, service, "Bob", 2)
+    rejections.add(s, service=service, subject="Ann", embedding=vector(3), calculator=CALC)
+    clone = face_services.clone_service(s, service=service, name="copy")
+    copied = rejections.load(s, service=clone, calculator=CALC)
+    [subject_id] = copied.subject_ids
+    owner = s.get(Subject, subject_id)
+    assert owner is not None and (owner.service_id, owner.name) == (clone.id, "Ann")
+    original = rejections.load(s, service=service, calculator=CALC)
+    assert np.array_equal(copied.vectors, original.vectors)
+    # The copy is the clone's own: undone in the source, it stays; gone with its subject.
+    [source] = rejections.list_rejections(s, service=service)
+    rejections.delete_rejection(s, service=service, rejection_id=source.id)
+    assert [r.subject for r in rejections.list_rejections(s, service=clone)] == ["Ann"]
+    store.delete_subject(s, service=clone, name="ann")
+    assert rejections.list_rejections(s, service=clone) == []
 
 
 def test_response_format_defaults_to_the_servers(s: Session, service: Service) -> None:

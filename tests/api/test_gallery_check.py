@@ -1,6 +1,7 @@
 """The gallery check (decisions.md D65) on the real insightface-s engine over real HTTP, on both
 databases and the pgvector backend: it finds a planted outlier, the Angelina Jolie / Kate Siegel
-pair, duplicates and strangers, and an example set aside leaves search until it is restored."""
+pair, duplicates and strangers, and an example set aside leaves search until it is restored
+(listed, marked, all the while)."""
 
 from __future__ import annotations
 
@@ -71,7 +72,7 @@ def test_the_check_finds_the_planted_outlier_and_the_confusable_pair(api: Api) -
 
 def test_an_example_set_aside_leaves_search_until_restored(api: Api) -> None:
     obama = _added(api, "obama", "fr_obama.jpg")
-    _added(api, "obama", "fr_obama2.jpg")
+    second = _added(api, "obama", "fr_obama2.jpg")
     biden = _added(api, "biden", "fr_biden.jpg")
     assert {s["subject"] for s in _best(api, "fr_obama.jpg")} == {"obama", "biden"}
     assert len(_best(api, "fr_obama.jpg")) == 3
@@ -83,7 +84,9 @@ def test_an_example_set_aside_leaves_search_until_restored(api: Api) -> None:
     report = _check(api)
     assert report["set_aside"] == [{"image_id": biden, "subject": "biden"}]
     assert report["examples"] == 2
-    assert len(api.examples()) == 3  # still listed and kept
+    # Still listed and kept, marked (CompreFace's fields first).
+    assert [list(face) for face in api.examples()] == [["image_id", "subject", "set_aside"]] * 3
+    assert _marks(api) == {obama: False, second: False, biden: True}
     # Setting aside twice changes nothing.
     ok(api.request("PUT", f"/api/v1/recognition/faces/{biden}/set-aside"))
     ok(api.request("PUT", f"/api/v1/recognition/faces/{obama}/set-aside"))
@@ -95,6 +98,12 @@ def test_an_example_set_aside_leaves_search_until_restored(api: Api) -> None:
     assert _best(api, "fr_biden.jpg")[0]["subject"] == "biden"
     assert _best(api, "fr_obama.jpg")[0]["similarity"] == 1.0
     assert len(_best(api, "fr_obama.jpg")) == 3 and _check(api)["set_aside"] == []
+    assert _marks(api) == {obama: False, second: False, biden: False}
+
+
+def _marks(api: Api) -> dict[str, bool]:
+    """Whether GET /faces lists each example as set aside."""
+    return {face["image_id"]: face["set_aside"] is True for face in api.examples()}
 
 
 def test_set_aside_of_an_unknown_example_is_refused(api: Api) -> None:

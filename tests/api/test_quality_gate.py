@@ -33,7 +33,7 @@ def test_gate_refuses_each_degradation_for_its_own_measure(api: Api) -> None:
         assert message.startswith("Example refused: ") and REASONS[name] in message, message
         others = set(REASONS.values()) - {REASONS[name]}
         assert not any(reason in message for reason in others), message
-    assert api.examples() == [original]
+    assert api.examples() == [original | {"set_aside": False}]
 
 
 def test_gate_is_off_by_default_and_answers_unchanged(api: Api) -> None:

@@ -1,7 +1,7 @@
 """ "This face is not X" (decisions.md D66) on the real insightface-s engine over real HTTP, on both
 databases: the Angelina Jolie -> Kate Siegel false match goes after "this is not Kate Siegel"
-and comes back after undo, while Kate Siegel's own photo and other faces keep their answers;
-rejections are listed, undone and reported as events."""
+and comes back after undo, while Kate Siegel's own photo and other faces keep their answers, in
+one photo and in a burst of frames; rejections are listed, undone and reported as events."""
 
 from __future__ import annotations
 
@@ -11,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image, ImageFilter
 from sqlalchemy import select
 
 from facegate.db.tables import OutboxEvent
 from tests.support.clients import Api, ok, refused, running_api
+from tests.support.degraded import jpeg
 
 REJECTIONS = "/api/v1/recognition/rejections"
+BURST = "/api/v1/recognition/recognize/burst"
 
 
 @pytest.fixture
@@ -86,6 +89,35 @@ def test_this_is_not_kate_siegel_until_undone(api: Api) -> None:
 
 def _of(face: dict[str, Any]) -> dict[str, Any]:
     return {"embedding": face["embedding"]}
+
+
+def _burst(api: Api, frames: list[bytes]) -> dict[str, Any]:
+    """The one track of a burst of one face."""
+    files = [("file", (f"{n}.jpg", frame, "image/jpeg")) for n, frame in enumerate(frames)]
+    [track] = ok(api.request("POST", BURST, files=files))["result"]
+    found: dict[str, Any] = track
+    return found
+
+
+def test_a_burst_of_the_rejected_face_is_not_kate_siegel_until_undone(api: Api) -> None:
+    ok(api.add("Kate Siegel", "fp_kate_siegel.jpg"), 201)
+    ok(api.add("obama", "fr_obama.jpg"), 201)
+    photo = Image.open(api.faces / "fp_angelina_jolie.jpg").convert("RGB")
+    # Three frames of one face, none the photo the rejection is made from.
+    jolie = [jpeg(photo.filter(ImageFilter.GaussianBlur(sigma))) for sigma in (0.5, 1, 1.5)]
+    assert _burst(api, jolie)["subject"] == "Kate Siegel"
+    siegel = [api.photo("fp_kate_siegel.jpg")] * 2
+    assert _burst(api, siegel)["subject"] == "Kate Siegel"
+
+    rejected = {"subject": "Kate Siegel", **_of(_face(api, "fp_angelina_jolie.jpg"))}
+    added = ok(api.request("POST", REJECTIONS, json=rejected), 201)
+    track = _burst(api, jolie)
+    assert track["subject"] is None  # the next candidate, Obama, is a stranger to her
+    assert {s["subject"] for frame in track["frames"] for s in frame["subjects"]} == {"obama"}
+    assert _burst(api, siegel)["subject"] == "Kate Siegel"
+
+    ok(api.request("DELETE", f"{REJECTIONS}/{added['id']}"))
+    assert _burst(api, jolie)["subject"] == "Kate Siegel"
 
 
 def test_rejections_are_refused_when_wrong(api: Api) -> None:

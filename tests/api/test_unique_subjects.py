@@ -1,10 +1,10 @@
 """One person once per photo (decisions.md D67) on the real dlib engine over real HTTP: asked
-per request or by the service, two faces of one photo never get one subject, a face that loses
-its subject gets its next candidate, and right answers stay."""
+per request or by the service, two faces of one photo (or of one frame of a burst) never get
+one subject, a face that loses its subject gets its next candidate, and right answers stay."""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,6 +14,7 @@ import pytest
 from facegate import face_services
 from tests.support.clients import Api, ok, running_api
 
+BURST = "/api/v1/recognition/recognize/burst"
 PEOPLE = {
     "obama": "fr_obama.jpg",
     "biden": "fr_biden.jpg",
@@ -71,3 +72,29 @@ def test_right_answers_stay_and_the_service_can_ask_for_it(api: Api) -> None:
     assert _repeated(_tops(api, "fp_multiface.jpg", min_similarity=0)) == []
     overridden = _tops(api, "fp_multiface.jpg", min_similarity=0, unique_subjects="false")
     assert _repeated(overridden)
+
+
+def _burst_tops(api: Api, **params: Any) -> tuple[list[str | None], list[list[str | None]]]:
+    """A burst of two frames of the group photo: each track's answer, and each frame's faces'
+    best subjects."""
+    photo = api.photo("fp_multiface.jpg")
+    files = [("file", (f"{n}.jpg", photo, "image/jpeg")) for n in range(2)]
+    tracks = ok(api.request("POST", BURST, params={"min_similarity": 0, **params}, files=files))
+    frames: defaultdict[int, list[str | None]] = defaultdict(list)
+    for track in tracks["result"]:
+        for seen in track["frames"]:
+            frames[seen["frame"]] += [s["subject"] for s in seen["subjects"][:1]]
+    return [track["subject"] for track in tracks["result"]], list(frames.values())
+
+
+def test_a_burst_frames_faces_never_share_a_subject_when_asked(api: Api) -> None:
+    answers, frames = _burst_tops(api)
+    assert len(answers) == 6 and _repeated(answers) and all(map(_repeated, frames))
+    answers, frames = _burst_tops(api, unique_subjects=1)
+    assert len(frames) == 2 and not any(map(_repeated, frames))
+    assert _repeated(answers) == [] and sorted(filter(None, answers)) == sorted(PEOPLE)
+    with api.session() as s:
+        api.service(s).unique_subjects = True  # the service's setting
+    answers, frames = _burst_tops(api)
+    assert _repeated(answers) == [] and not any(map(_repeated, frames))
+    assert _repeated(_burst_tops(api, unique_subjects="no")[0])

@@ -1,6 +1,6 @@
 """A gallery moved between servers with `facegate export` and `facegate import gallery.tar`: same
-subjects, same example ids, same recognition results, on both databases; re-embedded when the
-other server runs another model set."""
+subjects, same example ids, the same example set aside, same recognition results, on both
+databases; re-embedded when the other server runs another model set."""
 
 from __future__ import annotations
 
@@ -11,12 +11,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
+from facegate import face_services
+from facegate.collection import enrol, store
 from facegate.config import Settings
+from facegate.db.tables import Example
 from tests.support.clients import Api, running_api
 from tests.support.commands import facegate, subject_folders
+from tests.support.servers import database
 
 PROBES = ["knn_test_obama1.jpg", "fr_biden.jpg", "knn_test_johnsnow_test1.jpg", "fr_two_people.jpg"]
+# The example set aside before the export: the first probe's own photo.
+ASIDE = PROBES[0]
 
 
 def _other_database(db_url: str, tmp_path: Path) -> str:
@@ -58,13 +65,20 @@ def _alike(got: list[Any], expected: list[Any]) -> bool:
 def _gallery(
     settings: Settings, db_url: str, faces_dir: Path, manifest: list[dict[str, Any]], tmp_path: Path
 ) -> tuple[str, Path]:
-    """Photos imported into service "faces" of `settings`, exported; the key and archive."""
+    """Photos imported into service "faces" of `settings`, the example of ASIDE set aside,
+    exported; the key and archive."""
     subject_folders(faces_dir, manifest, tmp_path / "photos")
     data_dir = settings.data_dir
     done = facegate("import", tmp_path / "photos", "--service", "faces", data_dir=data_dir,
                     db_url=db_url, timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr
     key = done.stderr.split("its API key: ", 1)[1].split()[0]
+    with database(settings) as sessions, sessions.begin() as s:
+        service = face_services.service_by_key(s, api_key=key, type="recognition")
+        assert service is not None
+        photo = enrol.content_hash((faces_dir / ASIDE).read_bytes())
+        aside = s.scalars(select(Example.id).where(Example.content_hash == photo)).all()
+        assert len(store.set_aside(s, service=service, ids=aside, aside=True)) == 1
     created = facegate("services", "create", "--type", "recognition", "--name", "empty",
                        data_dir=data_dir, db_url=db_url)  # fmt: skip
     assert created.returncode == 0, created.stderr
@@ -96,6 +110,14 @@ def test_round_trip_keeps_subjects_ids_and_results(
     with running_api(settings, face_engine, faces_dir, keys={"recognition": key}) as api:
         before, results = api.snapshot(), _recognitions(api)
     assert len(before[1]) == 22
+    # Listed as set aside, and searched past: the probe's own photo is not its best match.
+    [aside] = [face["image_id"] for face in before[1] if face["set_aside"] is True]
+    [[best, *_]] = results[0]
+    assert best["subject"] == "obama" and best["similarity"] < 1
+    with tarfile.open(archive) as tar:
+        lines = tar.extractfile("examples.jsonl").read().splitlines()  # type: ignore[union-attr]
+    marked = [r["id"] for r in map(json.loads, lines) if r["set_aside_at"] is not None]
+    assert marked == [aside]
 
     other_url = _other_database(db_url, tmp_path)
     other_dir = tmp_path / "other"
@@ -106,8 +128,8 @@ def test_round_trip_keeps_subjects_ids_and_results(
     other_key = imported.stderr.split("its API key: ", 1)[1].split()[0]
     other = Settings(data_dir=other_dir, database_url=other_url)
     with running_api(other, face_engine, faces_dir, keys={"recognition": other_key}) as api:
-        assert api.snapshot() == before
-        assert _alike(_recognitions(api), results)
+        assert api.snapshot() == before  # the example set aside still marked
+        assert _alike(_recognitions(api), results)  # and still searched past
 
     # Again: every example is already there, nothing changes. Into another service: the ids
     # clash, and nothing is written (that service is not even created).
@@ -146,6 +168,7 @@ def test_import_under_another_model_re_embeds_the_photos(
     other = Settings(data_dir=other_dir, model="insightface-s")
     with running_api(other, arcface, faces_dir, keys={"recognition": key}) as api:
         assert len(api.examples()) == 22
+        assert [face["set_aside"] for face in api.examples()].count(True) == 1
         best = [sorted(face[0]["subject"] for face in probe) for probe in _recognitions(api)]
     assert best == [["obama"], ["biden"], ["kit_harington"], ["biden", "obama"]]
 
@@ -170,8 +193,7 @@ def test_archive_keeps_empty_subjects_and_skips_what_cannot_be_re_embedded(
 
     import numpy as np
 
-    from facegate import face_services
-    from facegate.collection import gallery, reads, store
+    from facegate.collection import gallery, reads
     from facegate.errors import GalleryIdClash
     from facegate.inference import Inference
     from tests.support.fake_engine import FakeEngine
@@ -185,6 +207,7 @@ def test_archive_keeps_empty_subjects_and_skips_what_cannot_be_re_embedded(
         for i, (name, calculator) in enumerate([("Ann", current), ("Bob", "old-model"),
                                                 ("Ann", current)])
     ]  # fmt: skip
+    store.set_aside(s, service=service, ids=[added[2].id], aside=True)
     buffer = io.BytesIO()
     done = gallery.export(s, service=service, out=buffer, model="fake")
     assert (done.subjects, done.examples, done.photos) == (3, 3, 0)
@@ -193,6 +216,8 @@ def test_archive_keeps_empty_subjects_and_skips_what_cannot_be_re_embedded(
     read = gallery.read(archive)
     assert read.manifest["calculators"] == sorted([current, "old-model"])
     assert read.subjects == ["Nobody yet", "Ann", "Bob"]
+    aside = [record["id"] for record in read.examples if record["set_aside_at"] is not None]
+    assert aside == [added[2].id]
 
     embedded = gallery.embed(read, inference)
     assert embedded.skipped == [f"{added[1].id}: no photo to re-embed it with this model"]
@@ -212,7 +237,12 @@ def test_archive_keeps_empty_subjects_and_skips_what_cannot_be_re_embedded(
     assert (result.added, result.reembedded, len(result.skipped)) == (2, 0, 1)
     assert store.list_subjects(s, service=moved) == ["Nobody yet", "Ann", "Bob"]
     page = store.list_examples(s, service=moved, subject=None, page=0, size=10)
-    assert page.items == order  # the same ids, in the same order (creation times kept)
+    # The same ids, in the same order (creation times kept), the one set aside still aside.
+    assert page.items == order
+    assert [(e.image_id, e.set_aside) for e in page.items] == [
+        (added[0].id, False),
+        (added[2].id, True),
+    ]
     kept = store.get_example(s, service=moved, example_id=added[2].id)
     assert np.allclose(reads.vector(s, example_id=kept.id, calculator=current), np.eye(32)[2])
 

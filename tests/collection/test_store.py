@@ -72,7 +72,7 @@ def test_rename_finds_case_insensitively_and_may_change_case(s: Session, service
     assert store.rename_subject(s, service=service, old="anna", new="ANNA") is True
     assert store.list_subjects(s, service=service) == ["ANNA"]
     refs = store.list_examples(s, service=service, subject="ANNA", page=0, size=20).items
-    assert refs == [store.ExampleRef(example.id, "ANNA")]
+    assert refs == [store.ListedExample(example.id, "ANNA", set_aside=False)]
 
 
 def test_rename_onto_an_existing_subject_merges(s: Session, service: Service) -> None:
@@ -184,9 +184,16 @@ def test_list_examples_pages_like_spring(s: Session, service: Service) -> None:
 
 def test_list_examples_subject_filter_is_exact(s: Session, service: Service) -> None:
     ann = add(s, service, "Ann", 1)
+    aside = add(s, service, "Ann", 3)
     add(s, service, "Bob", 2)
+    store.set_aside(s, service=service, ids=[aside.id], aside=True)
     page = store.list_examples(s, service=service, subject="Ann", page=0, size=20)
-    assert page.items == [store.ExampleRef(ann.id, "Ann")] and page.total_pages == 1
+    # Set aside, still listed, marked (decisions.md D80).
+    assert page.items == [
+        store.ListedExample(ann.id, "Ann", set_aside=False),
+        store.ListedExample(aside.id, "Ann", set_aside=True),
+    ]
+    assert page.total_pages == 1
     assert (
         store.list_examples(s, service=service, subject="ann", page=0, size=20).total_elements == 0
     )

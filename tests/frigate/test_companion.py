@@ -112,6 +112,25 @@ def test_a_strangers_event_ends_unknown_and_in_unknown_faces(
     assert [len(cluster.faces) for cluster in clusters] == [1]
 
 
+def test_a_rejection_holds_for_frigates_events(
+    make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path
+) -> None:
+    """The snapshots are matched as a photo is (decisions.md D66): "this face is not Obama",
+    recorded for the sharp snapshot's face, leaves the event the first test names unnamed."""
+    with (
+        companion(make_settings, face_engine, faces_dir) as (api, frigate, prefix),
+        subscribed(f"{prefix}/+/frigate/#") as got,
+    ):
+        [face] = api.recognize("fr_obama2.jpg", face_plugins="calculator").json()["result"]
+        rejection = {"subject": "obama", "embedding": face["embedding"]}
+        added = api.request("POST", "/api/v1/recognition/rejections", json=rejection)
+        assert added.status_code == 201, added.text
+        frigate.replay("1607124100.2-rejected", one_good_among_poor(faces_dir / "fr_obama2.jpg"))
+        wait_for(lambda: len(got) >= 1, "the facegate event")
+    assert frigate.sub_labels == []
+    assert json.loads(got[0].payload)["type"] == "frigate.unrecognized"
+
+
 def test_other_labels_and_cameras_are_left_alone(
     make_settings: Callable[..., Settings], face_engine: Any, faces_dir: Path
 ) -> None:

@@ -1,5 +1,6 @@
 """Recognition over several frames (a facegate extension, decisions.md D40): one answer per
-person across a burst of photos, with each frame's evidence."""
+person across a burst of photos, with each frame's evidence; each frame's faces matched as
+`/recognize` matches one photo's (rejections, `unique_subjects`)."""
 
 from __future__ import annotations
 
@@ -53,7 +54,7 @@ FRAMES = {
     "/recognize/burst",
     **doc.operation(
         schemas.BurstRecognition,
-        params=(*doc.FACE_QUERY, doc.PREDICTION_COUNT, doc.MIN_SIMILARITY),
+        params=(*doc.FACE_QUERY, doc.PREDICTION_COUNT, doc.MIN_SIMILARITY, doc.UNIQUE_SUBJECTS),
         body=FRAMES,
         refusals=(*doc.KEYED, doc.BAD_PARAMETER, *doc.IMAGE),
     ),
@@ -72,6 +73,7 @@ def recognize_burst(
         count=body.params.prediction_count(),
         per_subject=True,
         requested=body.params.min_similarity(),
+        unique=body.params.unique_subjects(service.unique_subjects),
     )
     uploads = body.form.getlist("file") if body.form is not None else []
     if not uploads:

@@ -103,7 +103,11 @@ def list_examples(
         size=body.params.integer("size", store.DEFAULT_PAGE_SIZE),
     )
     return {
-        "faces": [{"image_id": ref.image_id, "subject": ref.subject} for ref in page.items],
+        # `set_aside`, a facegate extension after CompreFace's fields (decisions.md D80).
+        "faces": [
+            {"image_id": ref.image_id, "subject": ref.subject, "set_aside": ref.set_aside}
+            for ref in page.items
+        ],
         "total_pages": page.total_pages,
         "total_elements": page.total_elements,
         "page_number": page.page_number,

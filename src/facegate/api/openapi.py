@@ -144,8 +144,9 @@ MATCHING = (MIN_SIMILARITY, AGGREGATE)
 UNIQUE_SUBJECTS = query(
     "unique_subjects",
     {"type": "boolean"},
-    "facegate: give each subject to one face of the photo at most, sharing subjects out by the "
-    "best total similarity; default: the service's setting (`uniqueSubjects`, off) "
+    "facegate: give each subject to one face of the photo (of each frame of a burst) at most, "
+    "sharing subjects out by the best total similarity; default: the service's setting "
+    "(`uniqueSubjects`, off) "
     f"({_TOLERANT_BOOLEAN})",
 )
 # facegate extension: a call that changes nothing (docs/api.md, docs/decisions.md D58).

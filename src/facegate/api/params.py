@@ -79,6 +79,11 @@ class Params:
         """`dry_run`: the call changes nothing (docs/decisions.md D58)."""
         return self.boolean("dry_run", False)
 
+    def unique_subjects(self, default: bool) -> bool:
+        """`unique_subjects`: each subject given to one face of a photo (of each frame of a
+        burst) at most; `default`: the service's setting (decisions.md D67)."""
+        return self.boolean("unique_subjects", default)
+
     def prediction_count(self) -> int:
         """Subjects per face; -1 means all (decisions.md D4)."""
         count = self.integer("prediction_count", 1)

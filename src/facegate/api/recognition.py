@@ -59,7 +59,7 @@ def recognize(
         query=query,
         matching=replace(
             matching(service, body),
-            unique=body.params.boolean("unique_subjects", service.unique_subjects),
+            unique=body.params.unique_subjects(service.unique_subjects),
         ),
         detect=body.params.boolean("detect_faces", True),
         source=source,

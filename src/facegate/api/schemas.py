@@ -284,8 +284,15 @@ class ExampleRef(BaseModel):
 ExampleRefs = list[ExampleRef]
 
 
+class ListedExample(ExampleRef):
+    set_aside: bool = Field(
+        description="facegate: whether the example is set aside, so that no search finds it "
+        "(`PUT /faces/{image_id}/set-aside`)"
+    )
+
+
 class ExamplePage(BaseModel):
-    faces: list[ExampleRef]
+    faces: list[ListedExample]
     total_pages: int = Field(ge=0)
     total_elements: int = Field(ge=0)
     page_number: int = Field(ge=0)

@@ -39,8 +39,8 @@ def recognize_burst(
     {"message", "code"} body and exits with 1."""
     from facegate import face_services
     from facegate.api.bursts import burst_body
-    from facegate.collection import bursts
-    from facegate.collection.recognition import Matching
+    from facegate.collection import bursts, unknown
+    from facegate.collection.recognition import Matching, Recognitions
     from facegate.collection.search import open_search
     from facegate.db.session import create_db_engine, session_factory, upgrade
     from facegate.engine.face_engine import FaceEngine
@@ -59,10 +59,15 @@ def recognize_burst(
         with sessions.begin() as s:
             found = recognition_service(s, service, app_name, create=False)
             matching = Matching.of(
-                found, count=prediction_count, per_subject=True, requested=min_similarity
+                found,
+                count=prediction_count,
+                per_subject=True,
+                requested=min_similarity,
+                unique=found.unique_subjects,
             )
             shape = face_services.response_format_of(found, default=settings.response_format)
         engine = FaceEngine.from_settings(settings)
+        inference = Inference(engine, 1, max_file_size=settings.max_file_size)
         index = open_search(
             settings.search_backend,
             sessions,
@@ -70,15 +75,17 @@ def recognize_burst(
             dimensions=engine.dimensions,
             scale=engine.scale,
         )
+        recognitions = Recognitions(sessions, inference, index, unknown.Limits.of(settings))
+        # The service's rejections, read by the server's model: known once the engine is.
+        with sessions() as s:
+            match = recognitions.matcher(s, found, matching)
         query = FaceQuery(det_prob_threshold=det_prob_threshold)
         try:
             burst = bursts.recognize(
-                Inference(engine, 1, max_file_size=settings.max_file_size),
-                index,
-                found,
+                inference,
                 [Image(path.read_bytes(), path.name) for path in frames],
                 query=query,
-                count=matching.count,
+                match=match,
                 min_similarity=matching.min_similarity,
             )
         except FacegateError as error:

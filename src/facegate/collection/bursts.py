@@ -1,26 +1,30 @@
 """Recognition over several frames: every face of every frame searched in the service's
 collection, followed across the frames, and one answer per track (decisions.md D40, D41).
 
-The HTTP endpoint, the CLI and the Frigate companion all call `recognize`; the tracking and
-voting maths is in `facegate.collection.tracks`.
+The HTTP endpoint, the CLI and the Frigate companion all call `recognize` with the matcher
+of `Recognitions.matcher`, so a frame's faces are matched as one photo's are (rejections, one
+subject per photo); the tracking and voting maths is in `facegate.collection.tracks`.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 
 from facegate.collection import tracks
-from facegate.collection.search import Match, Search
-from facegate.db.tables import Service
+from facegate.collection.search import Match
 from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Face, FaceRequest
 from facegate.engine.similarity import normalize
 from facegate.errors import NoFaceFound
 from facegate.inference import FaceQuery, Image, Inference, embeddings
+
+# The matches of one frame's faces (their embeddings, one row each), each face's best first.
+Matcher = Callable[[npt.NDArray[np.float32]], list[list[Match]]]
 
 
 @dataclass(frozen=True)
@@ -56,21 +60,20 @@ class Burst:
 
 def recognize(
     inference: Inference,
-    index: Search,
-    service: Service,
     frames: Sequence[Image],
     *,
     query: FaceQuery,
-    count: int = 1,
+    match: Matcher,
     min_similarity: float | None = None,
     pictures: bool = False,
 ) -> Burst:
     """Recognise the faces of `frames` (in time order) as tracks with one answer each.
 
     `query` as recognize's (its limit counts per frame; the `quality` plugin always runs, for
-    the weights); `count`: subjects shown per face (-1: all); `min_similarity`: the threshold
-    in force (None: BALANCE, the scale's 0.5). A frame without a face adds nothing; a burst
-    without a face anywhere is CompreFace's error 28, as one photo without a face is."""
+    the weights); `match`: each frame's faces matched as one photo's, one entry per subject
+    (`Recognitions.matcher`); `min_similarity`: the threshold in force (None: BALANCE, the
+    scale's 0.5), for the vote. A frame without a face adds nothing; a burst without a face
+    anywhere is CompreFace's error 28, as one photo without a face is."""
     # Checked once here, so a bad threshold is not taken for a frame without a face below.
     FaceRequest(det_prob_threshold=query.det_prob_threshold, limit=query.limit)
     # The weights want the quality measures; an engine without them (a test's) sizes by box.
@@ -87,13 +90,10 @@ def recognize(
             per_frame.append([])
             continue
         vectors = embeddings(faces)
-        matches = index.search(
-            service, vectors, k=count, per_subject=True, min_similarity=min_similarity
-        )
         sightings = []
-        for face, vector, match in zip(faces, normalize(vectors), matches, strict=True):
-            sighting = _sighting(number, face, vector, match)
-            found[id(sighting)] = (face, match)
+        for face, vector, matches in zip(faces, normalize(vectors), match(vectors), strict=True):
+            sighting = _sighting(number, face, vector, matches)
+            found[id(sighting)] = (face, matches)
             sightings.append(sighting)
         per_frame.append(sightings)
     if not any(per_frame):

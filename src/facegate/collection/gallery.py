@@ -8,12 +8,15 @@ The archive (decisions.md D23):
     examples.jsonl      one example a line: id, subject, embeddings (calculator -> floats: one
                         per model that embedded it), calculator and embedding (one of those, as
                         archives before embeddings by model had it), sha256, created, photo (its
-                        path in the archive, or null when none was kept)
+                        path in the archive, or null when none was kept), set_aside_at (when
+                        it was set aside, decisions.md D65; null, or absent in older archives,
+                        when it was not)
     photos/<id>.<ext>   the kept photos
 
-An import keeps the ids. An example's stored embedding is used when the archive has the server's
-model's; otherwise the example is re-embedded from its photo, and one without a photo is skipped
-and reported. The whole import is one transaction: all of it or nothing.
+An import keeps the ids, and what was set aside stays aside. An example's stored embedding is
+used when the archive has the server's model's; otherwise the example is re-embedded from its
+photo, and one without a photo is skipped and reported. The whole import is one transaction:
+all of it or nothing.
 """
 
 from __future__ import annotations
@@ -68,16 +71,18 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
-def _rows(s: Session, service: Service) -> list[tuple[Example, str, bytes | None]]:
-    """Every example of the service with its subject's name and kept photo, oldest first."""
+def _rows(s: Session, service: Service) -> list[tuple[Example, str, bytes | None, datetime | None]]:
+    """Every example of the service with its subject's name, kept photo and when it was set
+    aside, oldest first. The mark is read as a column, not from the Example: `store.set_aside`
+    updates rows past the session's objects, so one loaded earlier in the session is stale."""
     query = (
-        select(Example, Subject.name, ExampleImage.data)
+        select(Example, Subject.name, ExampleImage.data, Example.set_aside_at)
         .join(Subject, Subject.id == Example.subject_id)
         .outerjoin(ExampleImage, ExampleImage.example_id == Example.id)
         .where(Subject.service_id == service.id)
         .order_by(Example.created_at, Example.id)
     )
-    return [(example, subject, photo) for example, subject, photo in s.execute(query)]
+    return [(example, subject, photo, aside) for example, subject, photo, aside in s.execute(query)]
 
 
 def export(s: Session, *, service: Service, out: IO[bytes], model: str) -> Exported:
@@ -87,7 +92,7 @@ def export(s: Session, *, service: Service, out: IO[bytes], model: str) -> Expor
     embeddings = reads.service_embeddings(s, service_id=service.id)
     lines, photos, calculators = [], 0, set[str]()
     with tarfile.open(fileobj=out, mode="w") as archive:
-        for example, subject, photo in _rows(s, service):
+        for example, subject, photo, aside in _rows(s, service):
             path = None
             if photo is not None:
                 path = f"photos/{example.id}.{_extension(photo)}"
@@ -107,6 +112,7 @@ def export(s: Session, *, service: Service, out: IO[bytes], model: str) -> Expor
                 "sha256": example.content_hash,
                 "created": example.created_at.isoformat(),
                 "photo": path,
+                "set_aside_at": aside and aside.isoformat(),
             }
             lines.append(json.dumps(record))
             calculators.update(vectors)
@@ -205,6 +211,7 @@ def restore(s: Session, *, service: Service, gallery: Gallery, embedded: Embedde
     added = []
     for record in fresh:
         photo = gallery.photos.get(record["photo"]) if record["photo"] else None
+        aside = record.get("set_aside_at")  # older archives do not have it
         added.append(
             store.NewExample(
                 subject=record["subject"],
@@ -214,6 +221,7 @@ def restore(s: Session, *, service: Service, gallery: Gallery, embedded: Embedde
                 content_hash=record["sha256"] or (enrol.content_hash(photo) if photo else None),
                 example_id=record["id"],
                 created_at=datetime.fromisoformat(record["created"]),
+                set_aside_at=aside and datetime.fromisoformat(aside),
             )
         )
     outcome.added = len(store.add_examples(s, service=service, examples=added))

@@ -3,7 +3,8 @@ the faces matched to no one kept (for a service that keeps them), one event per 
 the request counted (docs/architecture.md, "One photo through /recognize").
 
 The HTTP handlers (one photo, embeddings, a burst) call `Recognitions`, and the Frigate
-companion keeps its unknown faces through it; none of them re-states these rules.
+companion and `facegate recognize-burst` match faces (`Recognitions.matcher`) and the companion
+keeps its unknown faces through it; none of them re-states these rules.
 """
 
 from __future__ import annotations
@@ -41,11 +42,17 @@ class Matching:
 
     @classmethod
     def of(
-        cls, service: Service, *, count: int, per_subject: bool, requested: float | None
+        cls,
+        service: Service,
+        *,
+        count: int,
+        per_subject: bool,
+        requested: float | None,
+        unique: bool = False,
     ) -> Matching:
         """The request's matching: its `min_similarity`, else the service's."""
         threshold = requested if requested is not None else service.similarity_threshold
-        return cls(count, per_subject, threshold)
+        return cls(count, per_subject, threshold, unique)
 
 
 @dataclass(frozen=True)
@@ -116,20 +123,32 @@ class Recognitions:
         self, s: Session, service: Service, vectors: npt.ArrayLike, *, matching: Matching
     ) -> list[list[Match]]:
         """The matches of each embedding (`/embeddings/recognize`; nothing kept or counted),
-        less the subjects the service's rejections take from it (decisions.md D66), read in
-        the caller's session rather than a second pooled connection per search."""
+        by `matcher`'s rules."""
+        return self.matcher(s, service, matching)(np.asarray(vectors, dtype=np.float32))
+
+    def matcher(self, s: Session, service: Service, matching: Matching) -> bursts.Matcher:
+        """How one photo's faces (their embeddings) are matched in `service`: the search less
+        the subjects the service's rejections take from each face (decisions.md D66) and, with
+        `matching.unique`, each subject given to one face at most (D67). One photo, a burst's
+        every frame and the Frigate companion's snapshots all match through it. The rejections
+        are read now, once, in the caller's session rather than a second pooled connection per
+        search; the matcher needs no session after."""
         rejected = rejections.load(s, service=service, calculator=self.inference.calculator_id)
-        return assignment.recognise(
-            self.search,
-            service,
-            np.asarray(vectors, dtype=np.float32),
-            k=matching.count,
-            per_subject=matching.per_subject,
-            min_similarity=matching.min_similarity,
-            rejections=rejected,
-            unique=matching.unique,
-            scale=self.inference.scale,
-        )
+
+        def match(vectors: npt.NDArray[np.float32]) -> list[list[Match]]:
+            return assignment.recognise(
+                self.search,
+                service,
+                vectors,
+                k=matching.count,
+                per_subject=matching.per_subject,
+                min_similarity=matching.min_similarity,
+                rejections=rejected,
+                unique=matching.unique,
+                scale=self.inference.scale,
+            )
+
+        return match
 
     def burst(
         self,
@@ -141,15 +160,14 @@ class Recognitions:
         matching: Matching,
         source: str | None = None,
     ) -> bursts.Burst:
-        """Recognise a burst of frames as tracks (decisions.md D40): an unknown track's best
-        face kept, one event per track, the request counted once."""
+        """Recognise a burst of frames as tracks (decisions.md D40), each frame's faces matched
+        as one photo's are (`matcher`): an unknown track's best face kept, one event per track,
+        the request counted once."""
         burst = bursts.recognize(
             self.inference,
-            self.search,
-            service,
             frames,
             query=query,
-            count=matching.count,
+            match=self.matcher(s, service, matching),
             min_similarity=matching.min_similarity,
             pictures=service.keep_unknown_faces,
         )

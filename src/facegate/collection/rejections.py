@@ -15,6 +15,7 @@ service's rejections with its own model at each request, one indexed query.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -112,6 +113,28 @@ def delete_rejection(s: Session, *, service: Service, rejection_id: str) -> Reje
         events=[(outbox.REJECTION_DELETED, {"id": rejection_id, "subject": found[0].subject})],
     )
     return found[0]
+
+
+def copy(s: Session, *, source: Service, target: Service, subjects: Mapping[int, int]) -> None:
+    """Copy `source`'s rejections into `target` (a clone of it: face_services.clone_service),
+    each to its subject's copy (`subjects`: source subject id -> the copy's id), as they were
+    made; no event, as the clone's examples have none."""
+    rows = s.execute(
+        select(
+            Rejection.subject_id, Rejection.calculator, Rejection.embedding, Rejection.created_at
+        ).where(Rejection.service_id == source.id)
+    ).all()
+    s.add_all(
+        Rejection(
+            service_id=target.id,
+            subject_id=subjects[subject_id],
+            calculator=calculator,
+            embedding=embedding,
+            created_at=created_at,
+        )
+        for subject_id, calculator, embedding, created_at in rows
+    )
+    s.flush()
 
 
 def load(s: Session, *, service: Service, calculator: str) -> Rejections:

@@ -62,10 +62,17 @@ class ExampleRef:
 
 
 @dataclass(frozen=True)
+class ListedExample(ExampleRef):
+    """An example as GET /faces lists it: with whether it is set aside (decisions.md D65)."""
+
+    set_aside: bool
+
+
+@dataclass(frozen=True)
 class Page:
     """One page of examples, numbered from 0 like Spring's Pageable."""
 
-    items: list[ExampleRef]
+    items: list[ListedExample]
     total_elements: int
     page_number: int
     page_size: int
@@ -237,7 +244,8 @@ def delete_all_subjects(s: Session, *, service: Service) -> int:
 class NewExample:
     """An example to store: a face of `subject` (created if new), its embedding by
     `calculator` (stored L2-normalised) and photo. `content_hash` is the photo's SHA-256
-    (collection.enrol); `example_id` and `created_at` keep an imported gallery's."""
+    (collection.enrol); `example_id`, `created_at` and `set_aside_at` (set aside since then,
+    decisions.md D65) keep an imported gallery's."""
 
     subject: str
     embedding: npt.ArrayLike
@@ -246,6 +254,7 @@ class NewExample:
     content_hash: str | None = None
     example_id: str | None = None
     created_at: datetime | None = None
+    set_aside_at: datetime | None = None
 
 
 # Examples written under one version (one record of changes, one event batch) by add_examples:
@@ -306,6 +315,7 @@ def _add_chunk(s: Session, service: Service, examples: Sequence[NewExample]) -> 
                 "subject_id": owner.id,
                 "content_hash": example.content_hash,
                 "created_at": example.created_at or now,
+                "set_aside_at": example.set_aside_at,
             }
             for example_id, owner, example in rows
         ],
@@ -388,16 +398,19 @@ def list_examples(
     s: Session, *, service: Service, subject: str | None, page: int, size: int
 ) -> Page:
     """CompreFace's GET /faces: the subject filter is exact and case-sensitive (and matches
-    nothing when it breaks the rule for names, decisions.md D11)."""
+    nothing when it breaks the rule for names, decisions.md D11); examples set aside are listed
+    too, marked."""
     page = max(page, 0)
     size = DEFAULT_PAGE_SIZE if size < 1 else min(size, MAX_PAGE_SIZE)
-    query = select(Example.id, Subject.name).join(Subject, Subject.id == Example.subject_id)
+    query = select(Example.id, Subject.name, Example.set_aside_at).join(
+        Subject, Subject.id == Example.subject_id
+    )
     query = query.where(Subject.service_id == service.id)
     if subject is not None:
         query = query.where(Subject.name == subject if names.is_subject(subject) else false())
     total = s.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = s.execute(query.order_by(Example.created_at, Example.id).offset(page * size).limit(size))
-    items = [ExampleRef(example_id, name) for example_id, name in rows]
+    items = [ListedExample(example_id, name, aside is not None) for example_id, name, aside in rows]
     return Page(items=items, total_elements=total, page_number=page, page_size=size)
 
 

@@ -3,9 +3,10 @@
 It subscribes to Frigate's `<frigate_topic_prefix>/events` on the MQTT broker of
 `mqtt_url`; for each person on the configured cameras it fetches the event's snapshot from
 Frigate's API whenever Frigate finds a better one, recognises the snapshots so far as a burst
-(`collection.bursts`), writes a recognised name back as the event's sub-label, and when the
-event ends publishes one `frigate.recognized` or `frigate.unrecognized` event through the
-service's outbox (webhooks, MQTT) and keeps an unknown face where the service keeps them.
+(`collection.bursts`, each snapshot's faces matched as a photo's: rejections, one subject per
+photo), writes a recognised name back as the event's sub-label, and when the event ends
+publishes one `frigate.recognized` or `frigate.unrecognized` event through the service's
+outbox (webhooks, MQTT) and keeps an unknown face where the service keeps them.
 One thread handles the messages in order; nothing here blocks paho's network thread.
 """
 
@@ -28,7 +29,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from facegate import face_services
 from facegate.collection import bursts, statistics, unknown
-from facegate.collection.recognition import Recognitions
+from facegate.collection.recognition import Matching, Recognitions
 from facegate.collection.search import Search
 from facegate.config import Settings
 from facegate.db.tables import Service, utcnow
@@ -66,7 +67,6 @@ class FrigateCompanion:
             raise ValueError("the Frigate companion needs frigate_url and mqtt_url")
         self._sessions = sessions
         self._inference = inference
-        self._index = index
         self._recognitions = Recognitions(sessions, inference, index, unknown.Limits.of(settings))
         self._settings = settings
         self._cameras = events.cameras(settings.frigate_cameras)
@@ -239,19 +239,23 @@ class FrigateCompanion:
         written to Frigate when recognised and new."""
         with self._sessions() as s:
             service = self._service(s, tracked)
-        if service is None:
-            return None
+            if service is None:
+                return None
+            # Matched as a photo sent to /recognize is, by the service's own settings.
+            matching = Matching.of(
+                service, count=1, per_subject=True, requested=None, unique=service.unique_subjects
+            )
+            match = self._recognitions.matcher(s, service, matching)
         tracked.recognised_frames = len(tracked.frames)
         event = tracked.event
         frames = [Image(frame, f"{event.id}-{n}.jpg") for n, frame in enumerate(tracked.frames)]
         try:
             burst = bursts.recognize(
                 self._inference,
-                self._index,
-                service,
                 frames,
                 query=FaceQuery(),
-                min_similarity=service.similarity_threshold,
+                match=match,
+                min_similarity=matching.min_similarity,
                 pictures=final and service.keep_unknown_faces,
             )
         except NoFaceFound:

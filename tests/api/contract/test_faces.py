@@ -41,7 +41,8 @@ def test_add_refuses_two_faces_and_no_face(api: Api) -> None:
 def test_list_pages_and_subject_filter(api: Api) -> None:
     for photo in ("fr_obama.jpg", "fr_obama2.jpg", "fr_obama3.jpg"):
         assert api.add("obama", photo).status_code == 201
-    assert api.add("biden", "fr_biden.jpg").status_code == 201
+    added = api.add("biden", "fr_biden.jpg")
+    assert added.status_code == 201
     page = api.request("GET", FACES, params={"page": 1, "size": 3}).json()
     assert page["total_elements"] == 4
     assert page["total_pages"] == 2
@@ -49,7 +50,11 @@ def test_list_pages_and_subject_filter(api: Api) -> None:
     assert page["page_size"] == 3
     assert len(page["faces"]) == 1
     biden = api.request("GET", FACES, params={"subject": "biden"}).json()
-    assert [face["subject"] for face in biden["faces"]] == ["biden"]
+    # CompreFace's fields, and facegate's mark of an example set aside (decisions.md D80).
+    assert biden["faces"] == [added.json() | {"set_aside": False}]
+    api.request("PUT", f"{FACES}/{added.json()['image_id']}/set-aside")
+    [listed] = api.request("GET", FACES, params={"subject": "biden"}).json()["faces"]
+    assert listed["set_aside"] is True
     assert biden["page_size"] == 20
     # The subject filter is exact and case-sensitive (CompreFace).
     assert api.request("GET", FACES, params={"subject": "Biden"}).json()["faces"] == []
