@@ -79,6 +79,14 @@ def test_the_gallery_check_and_this_is_not_x_in_the_browser(served: Api, browser
     aside = page.get_by_role("region", name="Set aside")
     expect(aside.locator("tbody tr")).to_have_count(1)
     expect(outliers.locator("tbody tr")).to_have_count(0)
+    # The collection shows it kept, marked.
+    page.goto(f"/#/app/{app_id}/service/{service['id']}/collection")
+    page.get_by_role("list", name="Subjects").get_by_role("button", name="obama").click()
+    expect(page.locator(".thumb img")).to_have_count(4)
+    expect(page.locator(".thumb.aside .aside-mark")).to_have_text(["Set aside"])
+    page.goto(f"/#/app/{app_id}/service/{service['id']}")
+    page.get_by_role("link", name="Gallery check").click()
+    aside = page.get_by_role("region", name="Set aside")
     aside.get_by_role("button", name="Restore").click()
     expect(page.get_by_role("region", name="Outliers").locator("tbody tr")).to_have_count(1)
 

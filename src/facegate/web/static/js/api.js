@@ -185,7 +185,7 @@
  */
 /**
  * @typedef {object} FacePage One page of a subject's face examples.
- * @property {{image_id: string, subject: string}[]} faces
+ * @property {{image_id: string, subject: string, set_aside: boolean}[]} faces
  * @property {number} total_pages
  * @property {number} total_elements
  */

@@ -102,10 +102,15 @@ export class ExampleGrid {
           // With save_images_to_db=false the server keeps no photo, only the embedding.
           onerror: () => img.replaceWith(h("span.no-image", {}, "No image stored")),
         });
+        // Set aside by the gallery check: kept, but search leaves it out (docs/gallery-check.md).
+        const marks = [checked ? "checked" : "", face.set_aside ? "aside" : ""];
         return h(
           "li.thumb",
-          { class: checked ? "checked" : null },
+          { class: marks.join(" ").trim() || null },
           img,
+          face.set_aside
+            ? h("span.aside-mark", { title: "Search leaves it out" }, "Set aside")
+            : null,
           this.selecting
             ? h("input", {
                 type: "checkbox",
