@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import numpy.typing as npt
@@ -43,6 +44,9 @@ from facegate.engine.images import decode
 from facegate.engine.options import EngineOptions
 from facegate.engine.runtime import providers
 from facegate.engine.types import Photo
+
+if TYPE_CHECKING:
+    import httpx
 
 REPO = Path(__file__).resolve().parent.parent
 FACES = REPO.parent / "shared" / "faces"
@@ -198,12 +202,12 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes], timeout: float = 
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"facegate serve exited with {server.returncode}")
+            raise RuntimeError(f"{server.args} exited with {server.returncode}")
         with socket.socket() as probe:
             if probe.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.2)
-    raise RuntimeError("facegate serve did not start")
+    raise RuntimeError(f"{server.args} did not open port {port}")
 
 
 def _api_key(data_dir: Path) -> str:
@@ -216,11 +220,24 @@ def _api_key(data_dir: Path) -> str:
     return result.stdout.strip()
 
 
+def recognize(http: httpx.Client, photo: bytes) -> httpx.Response:
+    """One photo posted to facegate's /api/v1/recognition/recognize."""
+    return http.post(
+        "/api/v1/recognition/recognize", files={"file": ("p.jpg", photo, "image/jpeg")}
+    )
+
+
 def _load(
-    url: str, key: str, photo: bytes | Sequence[bytes], concurrency: int, requests: int
+    url: str,
+    key: str,
+    photo: bytes | Sequence[bytes],
+    concurrency: int,
+    requests: int,
+    send: Callable[[httpx.Client, bytes], httpx.Response] = recognize,
 ) -> tuple[list[float], int]:
     """Latencies (ms) of the successful ones of `requests` recognitions sent by `concurrency`
-    keep-alive clients, and the number of failed ones; several photos are sent in turn."""
+    keep-alive clients, and the number of failed ones; several photos are sent in turn.
+    `send` posts one photo (benchmarks/peers.py sends them to other servers' endpoints)."""
     import httpx
 
     photos = [photo] if isinstance(photo, bytes) else list(photo)
@@ -238,10 +255,7 @@ def _load(
                     return
                 start = time.perf_counter()
                 try:
-                    response = http.post(
-                        "/api/v1/recognition/recognize",
-                        files={"file": ("p.jpg", photos[index % len(photos)], "image/jpeg")},
-                    )
+                    response = send(http, photos[index % len(photos)])
                     failure = "" if response.status_code == 200 else response.text[:200]
                 except httpx.TransportError as error:
                     failure = repr(error)
