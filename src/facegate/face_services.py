@@ -2,7 +2,8 @@
 
 Plain functions taking a Session first and keyword-only arguments, like
 `facegate.collection.store` (which holds each service's face collection); the caller owns the
-transaction.
+transaction. Like the store with subjects' names, they check the names of applications and
+services themselves, so the admin API, the CLI and imports cannot apply different rules.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from facegate import names
 from facegate.collection import reads, rejections, unknown
 from facegate.collection.quality_gate import QualityLimits
 from facegate.config import RESPONSE_FORMATS, ResponseFormat
@@ -29,7 +31,7 @@ from facegate.db.tables import (
     could_be_id,
     new_uuid,
 )
-from facegate.errors import InvalidParameter, NameNotUnique
+from facegate.errors import EmptyField, InvalidParameter, NameNotUnique
 
 SERVICE_TYPES = ("recognition", "detection", "verification")
 # Frigate's camera names (its config keys): letters, digits, `_` and `-`.
@@ -49,12 +51,24 @@ class ServiceSummary:
 
 
 def create_application(s: Session, *, name: str) -> Application:
-    if s.scalar(select(Application.id).where(Application.name == name)) is not None:
-        raise NameNotUnique(name)
-    application = Application(name=name)
+    application = Application(name=_application_name(s, name=name, renaming=None))
     s.add(application)
-    flush_unique(s, NameNotUnique(name))  # the same name created at the same moment
+    flush_unique(s, NameNotUnique(application.name))  # the same name created at the same moment
     return application
+
+
+def rename_application(s: Session, *, application: Application, name: str) -> None:
+    application.name = _application_name(s, name=name, renaming=application)
+    flush_unique(s, NameNotUnique(application.name))
+
+
+def application_named(s: Session, *, name: str | None) -> Application:
+    """The application called `name`, created if there is none; the default one for None (the
+    CLI's `--app`)."""
+    if name is None:
+        return default_application(s)
+    name = _valid_name(name, what="Application")
+    return find_application(s, name=name) or create_application(s, name=name)
 
 
 def find_application(s: Session, *, name: str) -> Application | None:
@@ -68,20 +82,43 @@ def default_application(s: Session) -> Application:
     )
 
 
-# --- services ---------------------------------------------------------------------------------
+# --- names -------------------------------------------------------------------------------------
+# The one rule for applications' and services' names (decisions.md D82): every function here that
+# creates, renames or clones one checks it, whoever calls.
 
 
-def check_service_name(s: Session, *, app_id: int, name: str, other_than: int | None) -> None:
-    """The one rule for service names: unique in their application, ignoring case (as
-    CompreFace's admin). `other_than`: the id of the service being renamed, which may keep its
-    own name."""
+def _valid_name(name: str, *, what: str) -> str:
+    """`name` as stored (stripped) if `names.check` allows it; its messages name `what`."""
+    return names.check(name, what=f"{what} name", empty=EmptyField("name"))
+
+
+def _application_name(s: Session, *, name: str, renaming: Application | None) -> str:
+    """A valid name no other application bears exactly (code 17)."""
+    name = _valid_name(name, what="Application")
+    clash = select(Application.id).where(Application.name == name)
+    if renaming is not None:
+        clash = clash.where(Application.id != renaming.id)
+    if s.scalar(clash) is not None:
+        raise NameNotUnique(name)
+    return name
+
+
+def _service_name(s: Session, *, app_id: int, name: str, renaming: Service | None) -> str:
+    """A valid name no other service of the application bears in any case (code 17), as in
+    CompreFace's admin: there a service renamed may change its name's case, but renaming it to
+    its very own name is refused too (decisions.md C5.2)."""
+    name = _valid_name(name, what="Service")
     clash = select(Service.id).where(
         Service.app_id == app_id, func.lower(Service.name) == name.lower()
     )
-    if other_than is not None:
-        clash = clash.where(Service.id != other_than)
+    if renaming is not None and renaming.name != name:
+        clash = clash.where(Service.id != renaming.id)
     if s.scalar(clash) is not None:
         raise NameNotUnique(name)
+    return name
+
+
+# --- services ---------------------------------------------------------------------------------
 
 
 def create_service(
@@ -94,7 +131,7 @@ def create_service(
 ) -> Service:
     if type not in SERVICE_TYPES:
         raise ValueError(f"service type must be one of {SERVICE_TYPES}, not {type!r}")
-    check_service_name(s, app_id=app.id, name=name, other_than=None)
+    name = _service_name(s, app_id=app.id, name=name, renaming=None)
     service = Service(app_id=app.id, name=name, type=type, version=0)
     s.add(service)
     change_settings(s, service=service, response_format=response_format)
@@ -166,12 +203,12 @@ def _frigate_cameras(_: Session, service: Service, cameras: str | None) -> str |
         return None
     if service.type != "recognition":
         raise InvalidParameter("Only a recognition service recognises Frigate's events")
-    names = [name for name in cameras.replace(",", " ").split() if name]
-    if any(not _CAMERA.fullmatch(name) for name in names):
+    given = [name for name in cameras.replace(",", " ").split() if name]
+    if any(not _CAMERA.fullmatch(name) for name in given):
         raise InvalidParameter(
             "Frigate camera names are letters, digits, '_' and '-', separated by commas"
         )
-    cameras = ",".join(dict.fromkeys(names))
+    cameras = ",".join(dict.fromkeys(given))
     if len(cameras) > FRIGATE_CAMERAS_MAX:
         raise InvalidParameter(f"At most {FRIGATE_CAMERAS_MAX} characters of camera names")
     return cameras
@@ -276,10 +313,8 @@ def examples_per_service(s: Session) -> list[tuple[str, str, int]]:
 
 
 def rename_service(s: Session, *, service: Service, name: str) -> None:
-    if name != service.name:
-        check_service_name(s, app_id=service.app_id, name=name, other_than=service.id)
-        service.name = name
-        s.flush()
+    service.name = _service_name(s, app_id=service.app_id, name=name, renaming=service)
+    s.flush()
 
 
 def regenerate_key(s: Session, *, service: Service) -> str:

@@ -189,6 +189,23 @@ def test_unknown_app_is_404_code_2(browser: Callable[[], Browser]) -> None:
     refused(b.get("/admin/app/no-such-app"), 404, 2)
 
 
+def test_the_standing_is_found_before_the_body_is_validated(
+    browser: Callable[[], Browser],
+) -> None:
+    """The application and service of the path are declared dependencies (decisions.md D82):
+    one the caller cannot see is refused as such whatever the body; a member gets code 26."""
+    owner, _ = account(browser, "owner@example.com")
+    outsider, _ = account(browser, "outsider@example.com")
+    app = f"/admin/app/{ok(owner.post('/admin/app', {'name': 'X'}), 201)['id']}"
+    service = ok(owner.post(f"{app}/model", {"name": "s", "type": "detection"}), 201)["id"]
+    unreadable = {"name": 5}
+    refused(outsider.put(app, unreadable), 400, 9)
+    refused(outsider.put(f"{app}/model/{service}", unreadable), 400, 9)
+    refused(owner.put("/admin/app/no-such-app", unreadable), 404, 2)
+    refused(owner.put(f"{app}/model/no-such-service", unreadable), 404, 3)
+    refused(owner.put(f"{app}/model/{service}", unreadable), 400, 26)
+
+
 # --- sessions and CSRF ----------------------------------------------------------------------------
 
 

@@ -16,7 +16,7 @@ from facegate.collection import reads, rejections, statistics, store
 from facegate.collection.quality_gate import QualityLimits
 from facegate.db.session import session_factory
 from facegate.db.tables import Example, Service, Subject
-from facegate.errors import NameNotUnique
+from facegate.errors import EmptyField, InvalidName, InvalidParameter, NameNotUnique
 from tests.support.embeddings import CALC, add, vector
 
 # --- applications and services -------------------------------------------------------------
@@ -70,6 +70,31 @@ def test_service_names_are_unique_per_application(s: Session, service: Service) 
     )
     with pytest.raises(ValueError, match="service type"):
         face_services.create_service(s, app=other_app, name="x", type="nonsense")
+
+
+def test_every_write_of_a_name_checks_it(s: Session, service: Service) -> None:
+    """The names rule lives here, not in the callers (decisions.md D82): creating, renaming and
+    cloning a service or an application checks the name, and stores it stripped."""
+    app = service.application
+    with pytest.raises(InvalidName):
+        face_services.create_service(s, app=app, name="a;b", type="detection")
+    with pytest.raises(InvalidName):
+        face_services.clone_service(s, service=service, name="..")
+    with pytest.raises(EmptyField, match="Field name cannot be empty"):
+        face_services.rename_service(s, service=service, name=" ")
+    with pytest.raises(InvalidParameter, match="Application name size"):
+        face_services.create_application(s, name="x" * 51)
+    assert face_services.create_service(s, app=app, name=" door ", type="detection").name == "door"
+    # As in CompreFace's admin: its own name again is taken, the same name in another case not.
+    with pytest.raises(NameNotUnique, match="Name faces is not unique"):
+        face_services.rename_service(s, service=service, name="faces")
+    face_services.rename_service(s, service=service, name="Faces")
+    shop = face_services.application_named(s, name=" Shop ")
+    assert shop.name == "Shop" and face_services.application_named(s, name="Shop") is shop
+    with pytest.raises(NameNotUnique, match="Name Shop is not unique"):
+        face_services.rename_application(s, application=app, name="Shop ")
+    face_services.rename_application(s, application=app, name=app.name)  # its own: a no-op
+    assert face_services.application_named(s, name=None) is face_services.default_application(s)
 
 
 def test_list_services_counts_subjects_and_examples(s: Session, service: Service) -> None:

@@ -17,7 +17,9 @@ from facegate.config import Settings
 from facegate.db.session import create_db_engine, session_factory
 from facegate.db.tables import User
 from facegate.errors import NameNotUnique
+from tests.support.clients import Browser, ok, refused
 from tests.support.commands import facegate
+from tests.support.servers import serve
 
 
 def test_create_prints_the_key_alone_and_list_shows_it(
@@ -111,7 +113,7 @@ def test_sqlite_goes_to_the_data_dir_by_default(tmp_path: Path) -> None:
 def test_service_names_differ_by_more_than_case_on_every_path(
     db_url: str, tmp_path: Path, settings: Settings
 ) -> None:
-    """One rule (face_services.check_service_name) for the CLI and the admin API alike."""
+    """One rule (face_services' own check) for the CLI and the admin layer alike."""
     data_dir = tmp_path / "data"
     create = ("services", "create", "--type", "recognition", "--app", "Shop")
     assert facegate(*create, "--name", "Faces", data_dir=data_dir, db_url=db_url).returncode == 0
@@ -136,3 +138,57 @@ def test_service_names_differ_by_more_than_case_on_every_path(
         assert (refused.returncode, refused.stderr.strip()) == (1, "Name DOORS is not unique")
     finally:
         engine.dispose()
+
+
+# Names every path refuses: (name, HTTP status, code). A service's name taken in another case
+# is refused too (decisions.md C5.2).
+BAD_SERVICE_NAMES = [("FACES", 400, 17), ("a;b", 400, 36), ("x" * 51, 400, 26), ("  ", 400, 5)]
+BAD_APP_NAMES = [("a/b", 400, 36), ("x" * 51, 400, 26)]
+
+
+def test_the_cli_and_the_admin_api_refuse_the_same_names(
+    db_url: str, tmp_path: Path, settings: Settings
+) -> None:
+    """face_services checks every name itself (decisions.md D82): the admin API's create, rename
+    and clone, `facegate services create` and `facegate import` refuse a bad or taken name with
+    one message, the CLI with exit status 1 and nothing created."""
+    empty = tmp_path / "photos"
+    empty.mkdir()
+
+    def cli(*args: str) -> str:
+        result = facegate(*args, data_dir=settings.data_dir, db_url=db_url)
+        assert (result.returncode, result.stdout) == (1, ""), result.stderr
+        return result.stderr.strip()
+
+    with serve(settings) as url:
+        b = Browser(url)
+        try:
+            ok(b.sign_up("owner@example.com"), 201)
+            ok(b.login("owner@example.com"))
+            app = ok(b.post("/admin/app", {"name": "Shop"}), 201)
+            models = f"/admin/app/{app['id']}/model"
+            faces = ok(b.post(models, {"name": "Faces", "type": "recognition"}), 201)
+            doors = ok(b.post(models, {"name": "Doors", "type": "recognition"}), 201)
+            for name, status, code in BAD_SERVICE_NAMES:
+                message = refused(b.post(models, {"name": name, "type": "detection"}), status, code)
+                rename = b.put(f"{models}/{doors['id']}", {"name": name})
+                assert refused(rename, status, code) == message
+                clone = b.post(f"{models}/{faces['id']}", {"name": name})
+                assert refused(clone, status, code) == message
+                create = ("services", "create", "--type", "detection", "--app", "Shop")
+                assert cli(*create, "--name", name) == message, name
+                if code in (17, 36):  # the import's own path: a lookup, then the creation
+                    imported = cli("import", str(empty), "--service", name, "--app", "Shop")
+                    assert imported == message
+            for name, status, code in BAD_APP_NAMES:
+                message = refused(b.post("/admin/app", {"name": name}), status, code)
+                rename = b.put(f"/admin/app/{app['id']}", {"name": name})
+                assert refused(rename, status, code) == message
+                create = ("services", "create", "--type", "detection", "--name", "d")
+                assert cli(*create, "--app", name) == message, name
+            names = [service["name"] for service in ok(b.get(f"{models}s"))]
+        finally:
+            b.close()
+    assert names == ["Doors", "Faces"]
+    listed = facegate("services", "list", data_dir=settings.data_dir, db_url=db_url)
+    assert len(listed.stdout.splitlines()) == 3  # the header and the two services

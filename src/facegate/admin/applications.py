@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from facegate import face_services, names
+from facegate import face_services
 from facegate.admin import accounts, roles
 from facegate.admin.roles import Role
 from facegate.collection import statistics as request_statistics
@@ -19,20 +19,13 @@ from facegate.db.tables import Application, AppMember, Service, User, Webhook, c
 from facegate.errors import (
     AlreadyMember,
     AppNotFound,
-    EmptyField,
     InsufficientPrivileges,
-    NameNotUnique,
     ServiceNotInApp,
     UserNotFound,
 )
 from facegate.events import hooks, outbox
 
 STATISTICS_MONTHS = 6
-
-
-def clean_name(name: str, *, kind: str) -> str:
-    """An application or service name (`kind`: "Application", "Service", "Model")."""
-    return names.check(name, what=f"{kind} name", empty=EmptyField("name"))
 
 
 @dataclass(frozen=True)
@@ -122,7 +115,7 @@ def owner(s: Session, *, app: Application) -> User | None:
 def create_owned_app(s: Session, *, user: User, name: str) -> Access:
     if not roles.can_create_app(Role(user.global_role)):
         raise InsufficientPrivileges
-    app = face_services.create_application(s, name=clean_name(name, kind="Application"))
+    app = face_services.create_application(s, name=name)
     s.add(AppMember(app_id=app.id, user_id=user.id, role=Role.OWNER))
     s.flush()
     return Access(app, user, Role.OWNER)
@@ -130,14 +123,7 @@ def create_owned_app(s: Session, *, user: User, name: str) -> Access:
 
 def rename_app(s: Session, *, standing: Access, name: str) -> None:
     standing.require_manage()
-    name = clean_name(name, kind="Application")
-    clash = select(Application.id).where(
-        Application.name == name, Application.id != standing.app.id
-    )
-    if s.scalar(clash) is not None:
-        raise NameNotUnique(name)
-    standing.app.name = name
-    flush_unique(s, NameNotUnique(name))
+    face_services.rename_application(s, application=standing.app, name=name)
 
 
 def delete_app(s: Session, *, standing: Access) -> None:
@@ -231,16 +217,6 @@ def service_in(s: Session, *, standing: Access, service_guid: str) -> Service:
     return service
 
 
-def _service_name(s: Session, *, app: Application, name: str, renaming: Service | None) -> str:
-    """A valid name, unique in the application (face_services.check_service_name); as in
-    CompreFace's admin, renaming a service to its very own name is refused too."""
-    name = clean_name(name, kind="Service")
-    changes_name = renaming is not None and renaming.name != name
-    other_than = renaming.id if renaming is not None and changes_name else None
-    face_services.check_service_name(s, app_id=app.id, name=name, other_than=other_than)
-    return name
-
-
 def create_service(
     s: Session,
     *,
@@ -250,7 +226,6 @@ def create_service(
     response_format: ResponseFormat | None = None,
 ) -> Service:
     standing.require_edit_services()
-    name = _service_name(s, app=standing.app, name=name, renaming=None)
     return face_services.create_service(
         s, app=standing.app, name=name, type=type, response_format=response_format
     )
@@ -258,7 +233,6 @@ def create_service(
 
 def rename_service(s: Session, *, standing: Access, service: Service, name: str) -> None:
     standing.require_edit_services()
-    name = _service_name(s, app=standing.app, name=name, renaming=service)
     face_services.rename_service(s, service=service, name=name)
 
 
@@ -307,7 +281,6 @@ def change_settings(s: Session, *, standing: Access, service: Service, **changes
 
 def clone_service(s: Session, *, standing: Access, service: Service, name: str) -> Service:
     standing.require_edit_services()
-    name = _service_name(s, app=standing.app, name=name, renaming=None)
     return face_services.clone_service(s, service=service, name=name)
 
 

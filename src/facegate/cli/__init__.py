@@ -164,18 +164,10 @@ def services_create(
 ) -> None:
     """Create a face service and print its API key, alone, on stdout."""
     from facegate import face_services
-    from facegate.admin.applications import clean_name
 
     with database(data_dir) as s:
-        if app_name is None:
-            application = face_services.default_application(s)
-        else:
-            app_name = clean_name(app_name, kind="Application")
-            found = face_services.find_application(s, name=app_name)
-            application = found or face_services.create_application(s, name=app_name)
-        service = face_services.create_service(
-            s, app=application, name=clean_name(name, kind="Model"), type=type.value
-        )
+        application = face_services.application_named(s, name=app_name)
+        service = face_services.create_service(s, app=application, name=name, type=type.value)
         api_key = service.api_key
     typer.echo(api_key)
 

@@ -238,13 +238,10 @@ def recognition_service(s: Session, name: str, app_name: str | None, *, create: 
         raise typer.BadParameter(
             f"no recognition service is called {name!r}", param_hint="--service"
         )
-    if app_name is None:
-        application = face_services.default_application(s)
-    else:
-        found_app = face_services.find_application(s, name=app_name)
-        application = found_app or face_services.create_application(s, name=app_name)
+    application = face_services.application_named(s, name=app_name)
     service = face_services.create_service(s, app=application, name=name, type="recognition")
-    typer.echo(f"Created recognition service {name!r}; its API key: {service.api_key}", err=True)
+    created = f"Created recognition service {service.name!r}; its API key: {service.api_key}"
+    typer.echo(created, err=True)
     return service
 
 

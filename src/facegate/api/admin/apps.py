@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from facegate.admin import applications, audit, roles
 from facegate.admin.applications import Access
 from facegate.admin.roles import Role
-from facegate.api.admin.deps import ActorDep, CurrentUser
+from facegate.api.admin.deps import ActorDep, AppAccess, CurrentUser
 from facegate.api.admin.schemas import (
     AppOut,
     Invitation,
@@ -55,36 +55,30 @@ def add_app(body: NameOnly, session: SessionDep, user: CurrentUser, actor: Actor
 
 
 @router.get("/app/{app_id}")
-def get_app(app_id: str, session: SessionDep, user: CurrentUser) -> AppOut:
-    return app_out(session, applications.access(session, user=user, app_guid=app_id))
+def get_app(standing: AppAccess, session: SessionDep) -> AppOut:
+    return app_out(session, standing)
 
 
 @router.put("/app/{app_id}")
-def rename_app(app_id: str, body: NameOnly, session: SessionDep, user: CurrentUser) -> AppOut:
-    standing = applications.access(session, user=user, app_guid=app_id)
+def rename_app(body: NameOnly, standing: AppAccess, session: SessionDep) -> AppOut:
     applications.rename_app(session, standing=standing, name=body.name)
     return app_out(session, standing)
 
 
 @router.delete("/app/{app_id}", status_code=204)
-def delete_app(app_id: str, session: SessionDep, user: CurrentUser, actor: ActorDep) -> None:
-    standing = applications.access(session, user=user, app_guid=app_id)
-    name = standing.app.name
+def delete_app(standing: AppAccess, session: SessionDep, actor: ActorDep) -> None:
+    app_id, name = standing.app.guid, standing.app.name
     applications.delete_app(session, standing=standing)
     audit.record(session, audit.APP_DELETED, actor=actor, target=app_id, name=name)
 
 
 @router.get("/app/{app_id}/assign-roles")
-def assignable_roles(app_id: str, session: SessionDep, user: CurrentUser) -> list[Role]:
-    standing = applications.access(session, user=user, app_guid=app_id)
+def assignable_roles(standing: AppAccess) -> list[Role]:
     return roles.assignable_app_roles(standing.global_role, standing.app_role)
 
 
 @router.get("/app/{app_id}/roles")
-def list_members(
-    app_id: str, session: SessionDep, user: CurrentUser, search: str = ""
-) -> list[UserRoleOut]:
-    standing = applications.access(session, user=user, app_guid=app_id)
+def list_members(standing: AppAccess, session: SessionDep, search: str = "") -> list[UserRoleOut]:
     return [
         UserRoleOut.of(member, role)
         for member, role in applications.members(session, app=standing.app, search=search)
@@ -93,10 +87,10 @@ def list_members(
 
 @router.post("/app/{app_id}/invite", status_code=201)
 def invite(
-    app_id: str, body: Invitation, session: SessionDep, user: CurrentUser, actor: ActorDep
+    body: Invitation, standing: AppAccess, session: SessionDep, actor: ActorDep
 ) -> UserRoleOut:
-    standing = applications.access(session, user=user, app_guid=app_id)
     member = applications.invite(session, standing=standing, email=body.user_email, role=body.role)
+    app_id = standing.app.guid
     audit.record(
         session, audit.MEMBER_ADDED, actor=actor, target=member.guid, app=app_id, role=body.role
     )
@@ -105,12 +99,12 @@ def invite(
 
 @router.put("/app/{app_id}/role")
 def set_member_role(
-    app_id: str, body: RoleChange, session: SessionDep, user: CurrentUser, actor: ActorDep
+    body: RoleChange, standing: AppAccess, session: SessionDep, actor: ActorDep
 ) -> UserRoleOut:
-    standing = applications.access(session, user=user, app_guid=app_id)
     member = applications.set_member_role(
         session, standing=standing, user_guid=body.user_id, role=body.role
     )
+    app_id = standing.app.guid
     audit.record(
         session, audit.MEMBER_ROLE, actor=actor, target=member.guid, app=app_id, role=body.role
     )
@@ -118,9 +112,6 @@ def set_member_role(
 
 
 @router.delete("/app/{app_id}/user/{user_id}", status_code=204)
-def remove_member(
-    app_id: str, user_id: str, session: SessionDep, user: CurrentUser, actor: ActorDep
-) -> None:
-    standing = applications.access(session, user=user, app_guid=app_id)
+def remove_member(user_id: str, standing: AppAccess, session: SessionDep, actor: ActorDep) -> None:
     applications.remove_member(session, standing=standing, user_guid=user_id)
-    audit.record(session, audit.MEMBER_REMOVED, actor=actor, target=user_id, app=app_id)
+    audit.record(session, audit.MEMBER_REMOVED, actor=actor, target=user_id, app=standing.app.guid)

@@ -6,28 +6,23 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.admin import audit, mail_outbox, roles
-from facegate.api.admin.deps import CurrentUser, SessionMakerDep
+from facegate.admin import audit, mail_outbox
+from facegate.api.admin.deps import SessionMakerDep, server_administrator
 from facegate.api.admin.schemas import AuditEntryOut, AuditPageOut, MailOut
 from facegate.api.deps import SessionDep
 
-router = APIRouter(tags=["admin: audit"])
+router = APIRouter(tags=["admin: audit"], dependencies=[Depends(server_administrator)])
 
 MEDIA = {"jsonl": "application/jsonl", "csv": "text/csv; charset=utf-8"}
-
-
-def _administrator(user: CurrentUser) -> None:
-    roles.check_server_administration(roles.Role(user.global_role))
 
 
 @router.get("/audit")
 def audit_trail(
     session: SessionDep,
-    user: CurrentUser,
     action: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -36,7 +31,6 @@ def audit_trail(
 ) -> AuditPageOut:
     """The trail, newest first, a page at a time; `action` also matches its sub-actions
     (`login` finds `login.failed`), `since` and `until` bound the time (ISO 8601)."""
-    _administrator(user)
     entries, total = audit.page(
         session, action=action, since=since, until=until, page=page, size=size
     )
@@ -47,14 +41,12 @@ def audit_trail(
 @router.get("/audit/export", response_class=StreamingResponse)
 def export_audit_trail(
     sessions: SessionMakerDep,
-    user: CurrentUser,
     format: Literal["jsonl", "csv"] = "jsonl",
     action: str | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
 ) -> StreamingResponse:
     """Every matching entry, oldest first, as JSON Lines or CSV, streamed."""
-    _administrator(user)
     lines = _lines(sessions, format=format, action=action, since=since, until=until)
     name = f"facegate-audit.{format}"
     return StreamingResponse(
@@ -80,9 +72,7 @@ def _lines(
 @router.get("/mail")
 def mail(
     session: SessionDep,
-    user: CurrentUser,
     state: Literal["pending", "sent", "failed", "skipped"] | None = None,
 ) -> list[MailOut]:
     """The latest 50 account e-mails, newest first, with what sending them answered."""
-    _administrator(user)
     return [MailOut.of(view) for view in mail_outbox.recent(session, state=state)]

@@ -1,20 +1,27 @@
-"""Admin API dependencies: the login session from its cookie, CSRF checks, the current user."""
+"""Admin API dependencies: the login session from its cookie, CSRF checks, the current user, and
+the caller's standing in the application and service of the path.
+
+A handler declares what it reaches as a parameter (`AppAccess`, `ServiceAccess`,
+`dependencies=[Depends(server_administrator)]`), as the fastapi full-stack template's `deps.py`
+does; these only find who and what, and the rules of who may do what stay in `admin/roles.py`
+and `admin/applications.py` (`Access.require_*`)."""
 
 from __future__ import annotations
 
 import logging
 import secrets
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, NamedTuple
 
 from fastapi import Depends, Request, Response
 from sqlalchemy.orm import Session, sessionmaker
 
-from facegate.admin import accounts, audit, logins, roles
+from facegate.admin import accounts, applications, audit, logins, roles
+from facegate.admin.applications import Access
 from facegate.api.addresses import forwarded_proto, from_trusted_proxy
 from facegate.api.deps import ClientAddress, SessionDep, SettingsDep
 from facegate.config import Settings
-from facegate.db.tables import LoginSession, User
+from facegate.db.tables import LoginSession, Service, User
 from facegate.errors import CsrfRejected, NotAuthenticated
 
 SESSION_COOKIE = "facegate_session"
@@ -155,6 +162,48 @@ def current_user(session: SessionDep, login: CurrentLogin) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
+def server_administrator(user: CurrentUser) -> User:
+    """A global OWNER or ADMINISTRATOR: work on the whole server (the audit trail, the mail
+    outbox, re-embedding every collection)."""
+    roles.check_server_administration(roles.Role(user.global_role))
+    return user
+
+
+def app_access(app_id: str, session: SessionDep, user: CurrentUser) -> Access:
+    """The caller's standing in the application `{app_id}` of the path: 404 code 2 for no such
+    application, code 9 for one the caller may not read."""
+    return applications.access(session, user=user, app_guid=app_id)
+
+
+AppAccess = Annotated[Access, Depends(app_access)]
+
+
+class InService(NamedTuple):
+    """The caller's standing in the application, and the service of the path in it; a handler
+    unpacks it (`standing, service = found`)."""
+
+    standing: Access
+    service: Service
+
+    @property
+    def app_guid(self) -> str:
+        return self.standing.app.guid
+
+
+def service_access(
+    app_id: str, service_id: str, session: SessionDep, user: CurrentUser
+) -> InService:
+    """The service `{service_id}` of the path's application `{app_id}`: `app_access`'s answers,
+    then 404 code 3 for a service of no or another application. (The path parameters are its
+    own, not `AppAccess`'s, so that the OpenAPI lists them in the path's order.)"""
+    standing = app_access(app_id, session, user)
+    service = applications.service_in(session, standing=standing, service_guid=service_id)
+    return InService(standing, service)
+
+
+ServiceAccess = Annotated[InService, Depends(service_access)]
+
+
 def current_actor(user: CurrentUser, address: ClientAddress) -> audit.Actor:
     """The logged-in user and the client address, as the audit trail names them."""
     return audit.Actor.of(user, address)
@@ -183,8 +232,7 @@ def administrator(
         raise NotAuthenticated(f"Log in as an administrator, or send the {ADMIN_KEY_HEADER} header")
     if not logins.csrf_matches(login.csrf_token, request.headers.get(CSRF_HEADER)):
         raise CsrfRejected
-    user = current_user(session, login)
-    roles.check_server_administration(roles.Role(user.global_role))
+    user = server_administrator(current_user(session, login))
     return audit.Actor.of(user, address)
 
 
