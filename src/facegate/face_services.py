@@ -331,13 +331,7 @@ def delete_service(s: Session, *, service: Service) -> None:
 
 def clone_service(s: Session, *, service: Service, name: str) -> Service:
     """A new service of the same type and application with a copy of the whole collection."""
-    clone = create_service(
-        s,
-        app=service.application,
-        name=name,
-        type=service.type,
-        response_format=service.response_format,
-    )
+    clone = create_service(s, app=service.application, name=name, type=service.type)
     for field in fields(ServiceSettings):
         if field.name not in NOT_CLONED:
             setattr(clone, field.name, getattr(service, field.name))
