@@ -46,6 +46,15 @@ EXTRA_CANDIDATES = 16
 # At 64, 100,000 random 128-d embeddings gave recall@1 98.5 % (benchmarks/search.py).
 EF_SEARCH = 200
 MAX_EF_SEARCH = 1000
+# ... and one more for every ROWS_PER_EF rows in the model's graph: a fixed breadth finds less
+# as the graph grows. Recall@1 against exact search of random 128-d rows at 200 was 100 % at
+# 100,000 and 300,000 rows, 94 to 96 % at 1,000,000, where 400 gave 99.3 % and 600 100 % (52 ms
+# a search on 2 busy cores; docs/performance.md, decisions.md D84). Past 1.5 million rows of a
+# model the cap holds the breadth at 1,000 and recall falls: see docs/scaling.md.
+ROWS_PER_EF = 1_500
+# The graph's size is read from the catalogue (the index's row estimate, kept by PostgreSQL's
+# autovacuum) at most this often, not on every search.
+ROWS_MAX_AGE_SECONDS = 60.0
 # The HNSW graph's build breadth (pgvector's default is 64): at 300,000 random 128-d rows, 128
 # lifted recall@1 at EF_SEARCH from 99.0 % to 100 % for a 1.4 times longer build (decisions.md
 # D71).
@@ -228,6 +237,7 @@ class PgvectorSearch:
         self.dimensions = dimensions
         self.scale = scale
         self._iterative = version >= ITERATIVE_SINCE
+        self._graph_size, self._rows_read_at = 0, -ROWS_MAX_AGE_SECONDS
         kind = f"{_indexed_type(version)}({dimensions})"
         # The ORDER BY reads as the index's expression, so that PostgreSQL uses the index.
         self._approximate = f"(vec::{kind}) <#> CAST(:query AS {kind})"
@@ -321,8 +331,7 @@ class PgvectorSearch:
     def _tune(self, s: Session, wanted: int) -> None:
         """The index scan's breadth for this transaction, and an iterative scan where pgvector
         has one, so rows of other services never take the places of this one's."""
-        breadth = min(MAX_EF_SEARCH, max(EF_SEARCH, wanted))
-        s.execute(text(f"SET LOCAL hnsw.ef_search = {breadth}"))
+        s.execute(text(f"SET LOCAL hnsw.ef_search = {breadth(wanted, self.graph_rows(s))}"))
         # Only the HNSW index gives rows in order without sorting them: the planner, blind to
         # 512-d vectors being stored out of line (TOAST), otherwise reads and sorts every row
         # of the service (69 ms against 2 at 20,000 rows). The exact scan that may follow in
@@ -330,6 +339,17 @@ class PgvectorSearch:
         s.execute(text("SET LOCAL enable_sort = off"))
         if self._iterative:
             s.execute(text("SET LOCAL hnsw.iterative_scan = strict_order"))
+
+    def graph_rows(self, s: Session) -> int:
+        """About how many rows the model's HNSW graph holds (PostgreSQL's estimate)."""
+        now = time.monotonic()
+        if now - self._rows_read_at > ROWS_MAX_AGE_SECONDS:
+            estimate = s.scalar(
+                text("SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(:name)"),
+                {"name": index_name(self.calculator)},
+            )
+            self._graph_size, self._rows_read_at = max(0, estimate or 0), now
+        return self._graph_size
 
     def _rows(
         self,
@@ -361,6 +381,12 @@ class PgvectorSearch:
             Candidate(example_id, subject_id, name, reads.as_vector(blob))
             for example_id, blob, subject_id, name in found
         ]
+
+
+def breadth(wanted: int, graph_rows: int) -> int:
+    """The HNSW search breadth (`hnsw.ef_search`) for `wanted` candidates from a graph of
+    `graph_rows` rows."""
+    return min(MAX_EF_SEARCH, max(EF_SEARCH, wanted, graph_rows // ROWS_PER_EF))
 
 
 def _literal(query: npt.NDArray[np.float32]) -> str:
