@@ -73,7 +73,7 @@ def recognize_burst(
         count=body.params.prediction_count(),
         per_subject=True,
         requested=body.params.min_similarity(),
-        unique=body.params.unique_subjects(service.unique_subjects),
+        unique=body.params.unique_subjects(),
     )
     uploads = body.form.getlist("file") if body.form is not None else []
     if not uploads:

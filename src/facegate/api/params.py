@@ -79,10 +79,12 @@ class Params:
         """`dry_run`: the call changes nothing (docs/decisions.md D58)."""
         return self.boolean("dry_run", False)
 
-    def unique_subjects(self, default: bool) -> bool:
+    def unique_subjects(self) -> bool | None:
         """`unique_subjects`: each subject given to one face of a photo (of each frame of a
-        burst) at most; `default`: the service's setting (decisions.md D67)."""
-        return self.boolean("unique_subjects", default)
+        burst) at most; None when not given: the service's setting decides (decisions.md D67)."""
+        if not (self.text("unique_subjects") or "").strip():
+            return None
+        return self.boolean("unique_subjects", False)
 
     def prediction_count(self) -> int:
         """Subjects per face; -1 means all (decisions.md D4)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 
 from fastapi import APIRouter
@@ -57,10 +56,7 @@ def recognize(
         service,
         body.image(),
         query=query,
-        matching=replace(
-            matching(service, body),
-            unique=body.params.unique_subjects(service.unique_subjects),
-        ),
+        matching=matching(service, body, unique=body.params.unique_subjects()),
         detect=body.params.boolean("detect_faces", True),
         source=source,
         dry_run=body.params.dry_run(),
@@ -91,7 +87,8 @@ def recognize_embeddings(
     inference: InferenceDep,
 ) -> dict[str, Any]:
     vectors = embeddings_field(body.json, "embeddings", size=inference.dimensions)
-    found = recognitions.search_vectors(session, service, vectors, matching=matching(service, body))
+    rules = matching(service, body, unique=False)  # embeddings are not one photo's faces
+    found = recognitions.search_vectors(session, service, vectors, matching=rules)
     result = [
         {"embedding": vector, "similarities": render.matches(matches)}
         for vector, matches in zip(vectors, found, strict=True)
@@ -99,12 +96,14 @@ def recognize_embeddings(
     return {"result": result}
 
 
-def matching(service: Service, body: Body) -> Matching:
+def matching(service: Service, body: Body, *, unique: bool | None) -> Matching:
     """`prediction_count`, `aggregate` and the threshold in force: the request's
-    `min_similarity`, else the service's (facegate extensions, decisions.md D19)."""
+    `min_similarity`, else the service's (facegate extensions, decisions.md D19); `unique`: one
+    subject per photo (None: the service's setting; embeddings are not one photo's)."""
     return Matching.of(
         service,
         count=body.params.prediction_count(),
         per_subject=body.params.per_subject(),
         requested=body.params.min_similarity(),
+        unique=unique,
     )

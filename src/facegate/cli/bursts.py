@@ -63,7 +63,7 @@ def recognize_burst(
                 count=prediction_count,
                 per_subject=True,
                 requested=min_similarity,
-                unique=found.unique_subjects,
+                unique=None,
             )
             shape = face_services.response_format_of(found, default=settings.response_format)
         engine = FaceEngine.from_settings(settings)

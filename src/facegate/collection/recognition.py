@@ -48,11 +48,14 @@ class Matching:
         count: int,
         per_subject: bool,
         requested: float | None,
-        unique: bool = False,
+        unique: bool | None,
     ) -> Matching:
-        """The request's matching: its `min_similarity`, else the service's."""
+        """The request's matching: its `min_similarity`, else the service's; one subject per
+        photo as the request says (`unique`), else as the service's `unique_subjects` does."""
         threshold = requested if requested is not None else service.similarity_threshold
-        return cls(count, per_subject, threshold, unique)
+        return cls(
+            count, per_subject, threshold, service.unique_subjects if unique is None else unique
+        )
 
 
 @dataclass(frozen=True)

@@ -242,9 +242,7 @@ class FrigateCompanion:
             if service is None:
                 return None
             # Matched as a photo sent to /recognize is, by the service's own settings.
-            matching = Matching.of(
-                service, count=1, per_subject=True, requested=None, unique=service.unique_subjects
-            )
+            matching = Matching.of(service, count=1, per_subject=True, requested=None, unique=None)
             match = self._recognitions.matcher(s, service, matching)
         tracked.recognised_frames = len(tracked.frames)
         event = tracked.event
