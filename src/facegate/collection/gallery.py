@@ -71,18 +71,16 @@ def _add(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
-def _rows(s: Session, service: Service) -> list[tuple[Example, str, bytes | None, datetime | None]]:
-    """Every example of the service with its subject's name, kept photo and when it was set
-    aside, oldest first. The mark is read as a column, not from the Example: `store.set_aside`
-    updates rows past the session's objects, so one loaded earlier in the session is stale."""
+def _rows(s: Session, service: Service) -> list[tuple[Example, str, bytes | None]]:
+    """Every example of the service with its subject's name and kept photo, oldest first."""
     query = (
-        select(Example, Subject.name, ExampleImage.data, Example.set_aside_at)
+        select(Example, Subject.name, ExampleImage.data)
         .join(Subject, Subject.id == Example.subject_id)
         .outerjoin(ExampleImage, ExampleImage.example_id == Example.id)
         .where(Subject.service_id == service.id)
         .order_by(Example.created_at, Example.id)
     )
-    return [(example, subject, photo, aside) for example, subject, photo, aside in s.execute(query)]
+    return [(example, subject, photo) for example, subject, photo in s.execute(query)]
 
 
 def export(s: Session, *, service: Service, out: IO[bytes], model: str) -> Exported:
@@ -92,7 +90,7 @@ def export(s: Session, *, service: Service, out: IO[bytes], model: str) -> Expor
     embeddings = reads.service_embeddings(s, service_id=service.id)
     lines, photos, calculators = [], 0, set[str]()
     with tarfile.open(fileobj=out, mode="w") as archive:
-        for example, subject, photo, aside in _rows(s, service):
+        for example, subject, photo in _rows(s, service):
             path = None
             if photo is not None:
                 path = f"photos/{example.id}.{_extension(photo)}"
@@ -112,7 +110,7 @@ def export(s: Session, *, service: Service, out: IO[bytes], model: str) -> Expor
                 "sha256": example.content_hash,
                 "created": example.created_at.isoformat(),
                 "photo": path,
-                "set_aside_at": aside and aside.isoformat(),
+                "set_aside_at": example.set_aside_at and example.set_aside_at.isoformat(),
             }
             lines.append(json.dumps(record))
             calculators.update(vectors)

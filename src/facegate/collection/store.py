@@ -478,8 +478,7 @@ def set_aside(
             update(Example)
             .where(Example.id.in_(changed))
             .values(set_aside_at=utcnow() if aside else None)
-            .execution_options(synchronize_session=False)
-        )
+        )  # synchronised with the session's objects (SQLAlchemy's default): readers see the mark
     changes.record(
         s,
         service_id=service.id,
