@@ -44,7 +44,7 @@ BRIGHTEN = (1.5, 2.2, 3.0)
 RECOGNISED = 0.5
 # A limit sits where the median similarity of degraded probes first falls this far below the
 # undegraded probes' median.
-DROP = 0.01
+DROP = 0.03
 
 
 @dataclass
