@@ -137,19 +137,20 @@ Enrolment = Callable[[Photos, int], Mask]
 
 
 def first_photo(photos: Photos, probe: int) -> Mask:
-    own = _own_earlier(photos, probe)
-    if not own.any():
-        return own
-    youngest = np.where(own)[0][np.argmin(photos.ages[own])]
-    return np.arange(len(own)) == youngest
+    return _one_earlier(photos, probe, youngest=True)
 
 
 def latest_earlier(photos: Photos, probe: int) -> Mask:
+    return _one_earlier(photos, probe, youngest=False)
+
+
+def _one_earlier(photos: Photos, probe: int, *, youngest: bool) -> Mask:
     own = _own_earlier(photos, probe)
     if not own.any():
         return own
-    latest = np.where(own)[0][np.argmax(photos.ages[own])]
-    return np.arange(len(own)) == latest
+    ages = photos.ages[own]
+    chosen = np.flatnonzero(own)[np.argmin(ages) if youngest else np.argmax(ages)]
+    return np.arange(len(own)) == chosen
 
 
 def every_earlier(photos: Photos, probe: int) -> Mask:

@@ -1,5 +1,6 @@
 """Synthetic degradations of a good photo, each strong enough to fail one enrolment quality
-limit by its default (docs/quality.md): the face downscaled, blurred, darkened."""
+limit by its default (docs/quality.md): the face downscaled, blurred, darkened; and a small face
+in a large photo (docs/models.md "Detection recall")."""
 
 from __future__ import annotations
 
@@ -36,3 +37,17 @@ def variants(photo: Path) -> dict[str, bytes]:
         # Brightness about 0.05: under the default of 0.07.
         "darkened.jpg": jpeg(image.point(lambda v: round(v * 0.1))),
     }
+
+
+# A small face in a large photo: the photo at a quarter of its size (an lfw-dev face about 28
+# px wide) in the middle of a grey frame of this size.
+SMALL_FACE_FRAME = (1280, 960)
+
+
+def small_in_frame(image: Image.Image) -> Image.Image:
+    frame = Image.new("RGB", SMALL_FACE_FRAME, (128, 128, 128))
+    small = image.convert("RGB").resize(
+        (image.width // 4, image.height // 4), Image.Resampling.LANCZOS
+    )
+    frame.paste(small, ((frame.width - small.width) // 2, (frame.height - small.height) // 2))
+    return frame

@@ -80,7 +80,9 @@ class FaceEngine:
         # A big JPEG decodes straight at detection scale (libjpeg's DCT scaling) unless a
         # plugin reads the full pixels; the recogniser's chips do only for small faces, below.
         full = bool(slugs & face_plugins.NEED_FULL_RESOLUTION - {face_plugins.CALCULATOR})
-        max_side = None if full else self._options.max_detect_size
+        max_side = (
+            None if full else max(self._options.max_detect_size, self._options.fine_detect_size)
+        )
         with run.stage("decode"):
             decoded = images.decode(
                 image, max_image_pixels=self._options.max_image_pixels, max_side=max_side

@@ -30,14 +30,36 @@ MAX_CANDIDATES = 5000
 # fills a tight crop (LFW's) is, once scaled to the detection size, larger than the faces the
 # networks learnt, and cut by the frame; framed, it is neither.
 SECOND_LOOK_BORDER = 0.5
+# The finer look for small faces adds only faces under this width at the first look's scale:
+# larger ones the first look finds, or rightly refuses. At the finer scale RetinaFace found
+# three large false faces in shared/faces (wide textures on big photos) and none small
+# (docs/models.md "Detection recall"); RetinaFace's smallest anchor is 16 px.
+FINE_FACES_UNDER = 32
 
 
-def with_second_look(
-    detect: Callable[[Pixels], Detections], pixels: Pixels, *, fill: tuple[int, int, int]
+def looks(
+    look: Callable[[Pixels, int], Detections],
+    pixels: Pixels,
+    *,
+    size: int,
+    fine_size: int,
+    fill: tuple[int, int, int],
 ) -> Detections:
-    """`detect(pixels)`, or when it finds nothing, `detect` on the photo framed by a border of
-    `fill` (the colour the network's input normalises to zero), in `pixels` coordinates."""
-    found = detect(pixels)
+    """A detector's looks at a photo, `look(pixels, longer side)` each, in `pixels` coordinates:
+
+    - at the detection size `size`;
+    - for a photo larger than that, at `fine_size` too when it is larger still (0: never),
+      adding the faces too small for the first look (`FINE_FACES_UNDER`): small faces in large
+      photos (docs/models.md "Detection recall");
+    - when neither finds a face, at the photo framed by a border of `fill` (the colour the
+      network's input normalises to zero), at `size` (decisions.md D61).
+    """
+    found = look(pixels, size)
+    longer = max(pixels.shape[:2])
+    if fine_size > size and longer > size:
+        finer = look(pixels, fine_size)
+        widths = (finer.boxes[:, 2] - finer.boxes[:, 0]) * (size / longer)
+        found = merged(found, finer.take(np.flatnonzero(widths < FINE_FACES_UNDER)))
     if len(found):
         return found
     height, width = pixels.shape[:2]
@@ -45,7 +67,18 @@ def with_second_look(
     framed = np.empty((height + 2 * border, width + 2 * border, 3), dtype=np.uint8)
     framed[...] = fill
     framed[border : border + height, border : border + width] = pixels
-    return detect(framed).shifted(-border)
+    return look(framed, size).shifted(-border)
+
+
+def merged(first: Detections, second: Detections) -> Detections:
+    """Two looks' detections as one, highest score first: where boxes of both overlap (NMS_IOU),
+    the higher-scoring one stays."""
+    both = Detections(
+        np.concatenate([first.boxes, second.boxes]),
+        np.concatenate([first.scores, second.scores]),
+        np.concatenate([first.landmarks, second.landmarks]),
+    )
+    return both.take(nms(both.boxes, both.scores, NMS_IOU))
 
 
 @lru_cache(maxsize=32)

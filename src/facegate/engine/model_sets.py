@@ -209,6 +209,7 @@ def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
     detector = ScrfdDetector(
         runtime.create_session(detector_file.path, options=options),
         max_detect_size=options.max_detect_size,
+        fine_detect_size=options.fine_detect_size,
     )
     recognizer = ArcFaceRecognizer(
         runtime.create_session(recognizer_file.path, options=options),

@@ -19,6 +19,7 @@ class EngineOptions:
     threads: int  # per ONNX Runtime session
     embedder: Literal["onnx", "dlib"]  # runtime of dlib's network
     max_detect_size: int
+    fine_detect_size: int  # 0: no second, finer look for small faces
     max_image_pixels: int
 
     @classmethod
@@ -31,5 +32,6 @@ class EngineOptions:
             threads=settings.threads,
             embedder=settings.embedder,
             max_detect_size=settings.max_detect_size,
+            fine_detect_size=settings.fine_detect_size,
             max_image_pixels=settings.max_image_pixels,
         )

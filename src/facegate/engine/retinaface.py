@@ -17,36 +17,54 @@ RGB_ZERO = (123, 117, 104)  # the colour the network sees as zero
 
 
 class RetinaFaceDetector:
-    """Finds faces; images larger than `max_detect_size` are downscaled for detection only."""
+    """Finds faces; images larger than `max_detect_size` are downscaled for detection only (and
+    looked at again at `fine_detect_size` when that is larger: `geometry.looks`)."""
 
-    def __init__(self, session: runtime.InferenceSession, *, max_detect_size: int) -> None:
+    def __init__(
+        self,
+        session: runtime.InferenceSession,
+        *,
+        max_detect_size: int,
+        fine_detect_size: int = 0,
+    ) -> None:
         self._session = session
         self._input = session.get_inputs()[0].name
         self._max_side = max_detect_size
+        self._fine_side = fine_detect_size
 
     @classmethod
     def load(cls, options: EngineOptions) -> RetinaFaceDetector:
         session = runtime.create_session(retinaface_weights(), options=options)
-        return cls(session, max_detect_size=options.max_detect_size)
+        return cls(
+            session,
+            max_detect_size=options.max_detect_size,
+            fine_detect_size=options.fine_detect_size,
+        )
 
     def detect(self, pixels: npt.NDArray[np.uint8], *, threshold: float) -> Detections:
-        """Faces scoring strictly above `threshold` (CompreFace drops `probability <= t`),
-        with a second look at a framed photo when there are none (`with_second_look`)."""
+        """Faces scoring strictly above `threshold` (CompreFace drops `probability <= t`), from
+        the looks `geometry.looks` takes."""
 
-        def look(image: Pixels) -> Detections:
-            batch, scale = self.prepare(image)
+        def look(image: Pixels, max_side: int) -> Detections:
+            batch, scale = self.prepare(image, max_side)
             loc, conf, marks = self._session.run(None, {self._input: batch})
             found = decode(loc[0], conf[0], marks[0], batch.shape[2], batch.shape[3], threshold)
             return found.scaled(scale) if scale != 1.0 else found
 
-        return geometry.with_second_look(look, pixels, fill=RGB_ZERO)
+        return geometry.looks(
+            look, pixels, size=self._max_side, fine_size=self._fine_side, fill=RGB_ZERO
+        )
 
-    def prepare(self, pixels: npt.NDArray[np.uint8]) -> tuple[Floats, float]:
-        """RGB uint8 (H, W, 3) -> network input (1, 3, h, w) and the factor back to `pixels`."""
+    def prepare(
+        self, pixels: npt.NDArray[np.uint8], max_side: int | None = None
+    ) -> tuple[Floats, float]:
+        """RGB uint8 (H, W, 3) -> network input (1, 3, h, w) and the factor back to `pixels`;
+        the longer side at most `max_side` (the detection size unless given)."""
         height, width = pixels.shape[:2]
+        limit = self._max_side if max_side is None else max_side
         scale = 1.0
-        if max(height, width) > self._max_side:
-            scale = max(height, width) / self._max_side
+        if max(height, width) > limit:
+            scale = max(height, width) / limit
             size = (max(1, round(width / scale)), max(1, round(height / scale)))
             # Area averaging, as CompreFace's cv2.INTER_AREA; Pillow's BOX is also its cheapest
             # antialiasing filter (docs/performance.md).

@@ -23,11 +23,18 @@ class ScrfdDetector:
 
     An image whose longer side exceeds `max_detect_size` is scaled down to it; a smaller one is
     never scaled up (InsightFace letterboxes every image to 640, a 250 px photo 2.5x: 6.6x the
-    pixels for the same faces, docs/decisions.md D75). Both are padded right and bottom to
+    pixels for the same faces, docs/decisions.md D75); `fine_detect_size`, when larger, is a
+    second look for small faces (`geometry.looks`). Both are padded right and bottom to
     multiples of 32, as the strided feature maps need.
     """
 
-    def __init__(self, session: runtime.InferenceSession, *, max_detect_size: int) -> None:
+    def __init__(
+        self,
+        session: runtime.InferenceSession,
+        *,
+        max_detect_size: int,
+        fine_detect_size: int = 0,
+    ) -> None:
         self._session = session
         self._input = session.get_inputs()[0].name
         outputs = session.get_outputs()
@@ -36,13 +43,14 @@ class ScrfdDetector:
         # Outputs come grouped: every level's scores, then boxes, then keypoints (by last dim).
         self._names = [output.name for output in outputs]
         self._max_side = max_detect_size
+        self._fine_side = fine_detect_size
 
     def detect(self, pixels: npt.NDArray[np.uint8], *, threshold: float) -> Detections:
-        """Faces scoring strictly above `threshold`, in `pixels` coordinates, with a second look
-        at a framed photo when there are none (`detector.with_second_look`)."""
+        """Faces scoring strictly above `threshold`, in `pixels` coordinates, from the looks
+        `geometry.looks` takes."""
 
-        def look(image: Pixels) -> Detections:
-            batch, scale = self.prepare(image)
+        def look(image: Pixels, max_side: int) -> Detections:
+            batch, scale = self.prepare(image, max_side)
             # One image: drop the batch axis where the export kept one.
             outputs = [
                 o[0] if o.ndim == 3 else o
@@ -60,12 +68,18 @@ class ScrfdDetector:
             )
             return found.scaled(1.0 / scale)
 
-        return geometry.with_second_look(look, pixels, fill=(128, 128, 128))
+        return geometry.looks(
+            look, pixels, size=self._max_side, fine_size=self._fine_side, fill=(128, 128, 128)
+        )
 
-    def prepare(self, pixels: npt.NDArray[np.uint8]) -> tuple[Floats, float]:
-        """RGB uint8 (H, W, 3) -> padded network input (1, 3, h, w) and the factor applied."""
+    def prepare(
+        self, pixels: npt.NDArray[np.uint8], max_side: int | None = None
+    ) -> tuple[Floats, float]:
+        """RGB uint8 (H, W, 3) -> padded network input (1, 3, h, w) and the factor applied; the
+        longer side at most `max_side` (the detection size unless given)."""
         height, width = pixels.shape[:2]
-        scale = min(1.0, self._max_side / max(height, width))
+        limit = self._max_side if max_side is None else max_side
+        scale = min(1.0, limit / max(height, width))
         size = (max(1, round(width * scale)), max(1, round(height * scale)))
         if size != (width, height):
             # Area averaging (BOX), as RetinaFace's shrink: antialiased and Pillow's cheapest.
