@@ -18,6 +18,7 @@ class EngineOptions:
     openvino_device: str  # OpenVINO's device_type: CPU, GPU, NPU, AUTO:GPU,CPU
     threads: int  # per ONNX Runtime session
     embedder: Literal["onnx", "dlib"]  # runtime of dlib's network
+    precision: Literal["float32", "int8"]  # of dlib's network on ONNX Runtime
     max_detect_size: int
     max_image_pixels: int
 
@@ -30,6 +31,7 @@ class EngineOptions:
             openvino_device=settings.openvino_device,
             threads=settings.threads,
             embedder=settings.embedder,
+            precision=settings.precision,
             max_detect_size=settings.max_detect_size,
             max_image_pixels=settings.max_image_pixels,
         )
