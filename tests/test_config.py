@@ -83,6 +83,13 @@ def test_the_detection_size_reaches_the_engine_and_has_a_floor() -> None:
         Settings(max_detect_size=16)
 
 
+def test_int8_is_only_for_dlibs_onnx_network() -> None:
+    assert EngineOptions.from_settings(Settings(precision="int8")).precision == "int8"
+    for wrong in ({"model": "insightface-s"}, {"embedder": "dlib"}):
+        with pytest.raises(ValueError, match="precision int8"):
+            Settings(precision="int8", **wrong)
+
+
 def test_database_url_resolution(tmp_path: Path) -> None:
     sqlite = Settings(data_dir=tmp_path, database_url=None, postgres_domain=None)
     assert sqlite.resolved_database_url == f"sqlite:///{(tmp_path / 'facegate.db').resolve()}"

@@ -181,6 +181,14 @@ class Settings(BaseSettings):
         description="Runtime of dlib's face descriptor network: `onnx` (converted once into "
         "`data_dir/models`, ~20x faster) or `dlib` itself. Both give the same embeddings.",
     )
+    precision: Literal["float32", "int8"] = Field(
+        "float32",
+        description="Arithmetic of dlib's face descriptor network on ONNX Runtime (`dlib` set, "
+        "`FACEGATE_EMBEDDER=onnx`): `int8` quantises it once into `data_dir/models`; about "
+        "2x faster on CPUs with VNNI (Intel AVX-512 VNNI or AVX-VNNI, AMD Zen 4), slower "
+        "without; embeddings within cosine 0.98 of float32's, stored ones stay comparable "
+        '(docs/performance.md, "int8"). Other models stay float32.',
+    )
     max_concurrent_inferences: int = Field(
         default_factory=lambda: max(1, (os.cpu_count() or 1) // 2),
         description="Inference calls that may run at once in one server process.",
@@ -377,6 +385,16 @@ class Settings(BaseSettings):
     def _frigate_needs_a_broker(self) -> Settings:
         if self.frigate_url and not self.mqtt_url:
             raise ValueError("frigate_url needs mqtt_url (the broker Frigate publishes to)")
+        return self
+
+    @model_validator(mode="after")
+    def _int8_is_dlibs_onnx_network(self) -> Settings:
+        if self.precision == "int8" and (self.model != "dlib" or self.embedder != "onnx"):
+            raise ValueError(
+                "precision int8 quantises the dlib set's network on ONNX Runtime: it needs "
+                "model dlib and embedder onnx (insightface-s's models lose accuracy or gain "
+                'nothing in int8, docs/performance.md "int8")'
+            )
         return self
 
     @model_validator(mode="after")

@@ -18,6 +18,7 @@ class EngineOptions:
     openvino_device: str  # OpenVINO's device_type: CPU, GPU, NPU, AUTO:GPU,CPU
     threads: int  # per ONNX Runtime session
     embedder: Literal["onnx", "dlib"]  # runtime of dlib's network
+    precision: Literal["float32", "int8"]  # of dlib's network on ONNX Runtime
     max_detect_size: int
     fine_detect_size: int  # 0: no second, finer look for small faces
     max_image_pixels: int
@@ -31,6 +32,7 @@ class EngineOptions:
             openvino_device=settings.openvino_device,
             threads=settings.threads,
             embedder=settings.embedder,
+            precision=settings.precision,
             max_detect_size=settings.max_detect_size,
             fine_detect_size=settings.fine_detect_size,
             max_image_pixels=settings.max_image_pixels,

@@ -3,10 +3,13 @@ lives in one place."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import tempfile
+from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+import numpy.typing as npt
 
 from facegate.engine.options import EngineOptions
 from facegate.errors import ModelUnavailable
@@ -37,10 +40,12 @@ Provider = str | tuple[str, dict[str, Any]]
 __all__ = [
     "InferenceSession",
     "available_providers",
+    "calibrate_int8",
     "create_session",
     "installed_builds",
     "probe",
     "providers",
+    "quantize_int8",
     "session_options",
     "version",
 ]
@@ -143,3 +148,60 @@ def create_session(model: bytes | Path, *, options: EngineOptions) -> InferenceS
         sess_options=session_options(options.threads),
         providers=providers(options.device, openvino_device=options.openvino_device),
     )
+
+
+def quantize_int8(model: bytes, *, ranges: Path) -> bytes:
+    """`model` quantised to int8 with the activation ranges recorded in `ranges` (ONNX
+    Runtime's calibration cache, written by `calibrate_int8`): QDQ, weights int8 per output
+    channel, activations uint8, the u8 x s8 product that AVX-512 VNNI and AVX-VNNI compute
+    (int8 x int8 has no such instruction there and ran 5x slower than float32,
+    docs/performance.md "int8")."""
+    return _quantize(model, ranges, inputs=None)
+
+
+def calibrate_int8(
+    model: bytes, inputs: Iterable[dict[str, npt.NDArray[Any]]], *, ranges: Path
+) -> bytes:
+    """Measure `model`'s activation ranges on `inputs` (one feed per call), write them to
+    `ranges` and return the model quantised with them, as `quantize_int8` will."""
+    ranges.unlink(missing_ok=True)
+    return _quantize(model, ranges, inputs=inputs)
+
+
+def _quantize(
+    model: bytes, ranges: Path, *, inputs: Iterable[dict[str, npt.NDArray[Any]]] | None
+) -> bytes:
+    import inspect
+
+    import onnx
+    from onnxruntime import quantization as q
+
+    if "calibration_cache_path" not in inspect.signature(q.quantize_static).parameters:
+        raise ModelUnavailable(
+            f"precision int8 needs onnxruntime 1.28 or later (its calibration cache); "
+            f"{version()} is installed"
+        )
+    with tempfile.TemporaryDirectory(prefix="facegate-int8-") as folder:
+        output = Path(folder) / "int8.onnx"
+        q.quantize_static(
+            onnx.load_from_string(model),
+            output,
+            None if inputs is None else _Feeds(inputs),
+            quant_format=q.QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=q.QuantType.QUInt8,
+            weight_type=q.QuantType.QInt8,
+            calibrate_method=q.CalibrationMethod.MinMax,
+            calibration_cache_path=ranges,
+        )
+        return output.read_bytes()
+
+
+class _Feeds:
+    """A `CalibrationDataReader` as the calibrators use one: `get_next` until None."""
+
+    def __init__(self, feeds: Iterable[dict[str, npt.NDArray[Any]]]) -> None:
+        self._feeds = iter(feeds)
+
+    def get_next(self) -> dict[str, npt.NDArray[Any]] | None:
+        return next(self._feeds, None)

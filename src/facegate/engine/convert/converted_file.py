@@ -1,6 +1,6 @@
 """A model converted to ONNX from a file of an installed package, kept in the data directory:
-written once with a sha256 checksum file beside it, reused while both the converted file and
-its source still match their recorded checksums."""
+written once with a sha256 checksum file beside it, reused while the converted file, its
+source and any other file the conversion reads still match their recorded checksums."""
 
 from __future__ import annotations
 
@@ -21,6 +21,9 @@ class ConvertedFile:
 
     path: Path
     convert: Callable[[bytes], bytes]
+    # Files besides the source that `convert` reads (the int8 model's activation ranges): a
+    # change to one converts again, as a change to the source does.
+    inputs: tuple[Path, ...] = ()
 
     @property
     def checksum_path(self) -> Path:
@@ -39,7 +42,8 @@ class ConvertedFile:
         """The model bytes: the stored file when its checksums still hold, else a new conversion."""
         source_bytes = source.read_bytes()
         recorded = self.recorded()
-        if recorded.get(str(source)) == sha256(source_bytes):
+        current = all(recorded.get(str(p)) == sha256(p.read_bytes()) for p in self.inputs)
+        if current and recorded.get(str(source)) == sha256(source_bytes):
             try:
                 model = self.path.read_bytes()
             except OSError:
@@ -52,8 +56,13 @@ class ConvertedFile:
         """Convert the source and write the model and its checksum file, each atomically."""
         model = self.convert(source_bytes)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        checksums = (
-            f"{sha256(model)}  {self.path.name}\n{sha256(source_bytes)}  {source}\n"
+        checksums = "".join(
+            f"{digest}  {name}\n"
+            for digest, name in (
+                (sha256(model), self.path.name),
+                (sha256(source_bytes), source),
+                *((sha256(p.read_bytes()), p) for p in self.inputs),
+            )
         ).encode()
         # Temporary name per process: several server workers may convert at the same time.
         for target, data in ((self.path, model), (self.checksum_path, checksums)):

@@ -1,5 +1,6 @@
 """`OnnxEmbedder`: dlib's face descriptor network run by ONNX Runtime, from the file that
-`facegate.engine.convert.dlib.model_file` converts once into the data directory."""
+`facegate.engine.convert.dlib.model_file` converts once into the data directory (float32, or
+quantised to int8 with `precision` int8)."""
 
 from __future__ import annotations
 
@@ -7,20 +8,20 @@ import numpy as np
 
 from facegate.engine import runtime
 from facegate.engine.convert.dlib.export import INPUT_NAME
-from facegate.engine.convert.dlib.model_file import ModelFile
+from facegate.engine.convert.dlib.model_file import load_model
 from facegate.engine.dlib.embedder import (
     DIMENSIONS,
     DLIB_RESNET_V1,
     Chips,
     Embeddings,
-    source_path,
 )
 from facegate.engine.dlib.landmarks import CHIP_SIZE
 from facegate.engine.options import EngineOptions
 
 
 class OnnxEmbedder:
-    """The `Embedder` running dlib's ResNet on ONNX Runtime; vectors equal dlib's within 1e-6."""
+    """The `Embedder` running dlib's ResNet on ONNX Runtime; vectors equal dlib's within 1e-6
+    in float32 (int8: docs/performance.md "int8")."""
 
     model_id = DLIB_RESNET_V1
 
@@ -29,8 +30,7 @@ class OnnxEmbedder:
 
     @classmethod
     def create(cls, options: EngineOptions) -> OnnxEmbedder:
-        model = ModelFile.in_data_dir(options.data_dir).load(source_path())
-        return cls(runtime.create_session(model, options=options))
+        return cls(runtime.create_session(load_model(options), options=options))
 
     def embed(self, chips: Chips) -> Embeddings:
         """Descriptors of aligned uint8 RGB chips [N, 150, 150, 3], all in one run."""
