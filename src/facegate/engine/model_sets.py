@@ -13,13 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from facegate.engine import plugins as face_plugins
-from facegate.engine import runtime
 from facegate.engine.dlib.age_gender import AgeGender
 from facegate.engine.dlib.embedder import DlibEmbedder
 from facegate.engine.dlib.landmarks import Aligner, Landmarks68
 from facegate.engine.dlib.onnx_embedder import OnnxEmbedder
 from facegate.engine.dlib.recognizer import DlibRecognizer
-from facegate.engine.insightface import model_pack
+from facegate.engine.insightface import model_pack, prelu
 from facegate.engine.insightface.age_gender import InsightFaceAgeGender
 from facegate.engine.insightface.arcface import ArcFaceRecognizer
 from facegate.engine.insightface.crop_network import CropNetwork
@@ -207,12 +206,12 @@ def _dlib(options: EngineOptions) -> ModelSet:
 def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
     detector_file, recognizer_file = pack[Role.DETECTOR], pack[Role.RECOGNIZER]
     detector = ScrfdDetector(
-        runtime.create_session(detector_file.path, options=options),
+        prelu.session(detector_file, options),
         max_detect_size=options.max_detect_size,
         fine_detect_size=options.fine_detect_size,
     )
     recognizer = ArcFaceRecognizer(
-        runtime.create_session(recognizer_file.path, options=options),
+        prelu.session(recognizer_file, options),
         calculator_id=arcface_calculator_id(recognizer_file),
         detector=detector,
     )

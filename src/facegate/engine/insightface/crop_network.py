@@ -6,6 +6,7 @@ import numpy as np
 
 from facegate.engine import runtime
 from facegate.engine.crops import Matrix, box_crop, warp
+from facegate.engine.insightface import prelu
 from facegate.engine.insightface.model_pack import PackFile
 from facegate.engine.options import EngineOptions
 from facegate.engine.types import Floats, Pixels
@@ -27,8 +28,7 @@ class CropNetwork:
 
     @classmethod
     def load(cls, file: PackFile, options: EngineOptions) -> CropNetwork:
-        session = runtime.create_session(file.path, options=options)
-        return cls(session, takes_raw_pixels=file.takes_raw_pixels)
+        return cls(prelu.session(file, options), takes_raw_pixels=file.takes_raw_pixels)
 
     def run(self, pixels: Pixels, boxes: Floats) -> tuple[Floats, list[Matrix]]:
         """The network's output row per box, and each crop's image -> crop matrix."""
