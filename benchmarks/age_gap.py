@@ -16,7 +16,10 @@ Prints, per model set, markdown tables:
    only their first photo, only their latest earlier photo, or every earlier photo; and with
    the person left out, how often a stranger is accepted;
 4. the gallery check's threshold suggestion (`collection.gallery_check`) worked out on half of
-   the people, each enrolled with all their photos, and what it does on the other half's pairs.
+   the people, each enrolled with all their photos, and what it does on the other half's pairs;
+5. unknown faces clustered as the server clusters them (`collection.clusters`, the set's
+   thresholds, photos in file order): the adults' photos (18 and over, several per person, years
+   apart) and the children's (under 13), scored against the people.
 
 Usage: python benchmarks/age_gap.py --folder FGNET/images [--model dlib] [--model insightface-s]
 """
@@ -32,12 +35,12 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from facegate.collection import gallery_check
+from facegate.collection import clusters, gallery_check
 from facegate.config import Settings
 from facegate.engine.calibration import central_embedding
 from facegate.engine.face_engine import FaceEngine
 from facegate.engine.options import EngineOptions
-from facegate.engine.similarity import BALANCE, FalseAccept, Scale
+from facegate.engine.similarity import BALANCE, ClusterThresholds, FalseAccept, Scale
 
 NAME = re.compile(r"(\d{3})a(\d{2})[a-z]?\.jpg", re.IGNORECASE)
 CHILD = 13  # under 13: a child
@@ -257,6 +260,24 @@ def suggestion(photos: Photos, similarity: npt.NDArray[np.float64], scale: Scale
         )
 
 
+def clustering(photos: Photos, scale: Scale, thresholds: ClusterThresholds) -> None:
+    print("\nunknown faces clustered as the server clusters them, against the people:")
+    print("| photos | people | photos | clusters | ARI | purity | completeness |")
+    print("|---|---|---|---|---|---|---|")
+    for label, chosen in (
+        ("18 and over", photos.ages >= ADULT),
+        ("under 13", photos.ages < CHILD),
+    ):
+        truth = photos.persons[chosen]
+        found = clusters.cluster(photos.vectors[chosen].astype(np.float32), scale, thresholds)
+        purity, completeness = clusters.pair_precision_recall(truth, found)
+        print(
+            f"| {label} | {len(set(truth.tolist()))} | {len(truth)} | {len(set(found.tolist()))} "
+            f"| {clusters.adjusted_rand_index(truth, found):.3f} | {purity:.3f} "
+            f"| {completeness:.3f} |"
+        )
+
+
 def engines(models: list[str]) -> Iterator[tuple[str, FaceEngine]]:
     for model in models:
         yield model, FaceEngine.create(EngineOptions.from_settings(Settings(model=model)))
@@ -275,6 +296,7 @@ def main() -> None:
         pairs(photos, similarity, engine.false_accepts)
         galleries(photos, similarity)
         suggestion(photos, similarity, engine.scale)
+        clustering(photos, engine.scale, engine.cluster_thresholds)
 
 
 if __name__ == "__main__":
