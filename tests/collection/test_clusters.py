@@ -3,6 +3,7 @@ measure a clustering against labels (checked on scikit-learn's documented exampl
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -16,6 +17,7 @@ from facegate.collection.clusters import (
     place,
 )
 from facegate.engine import model_sets
+from facegate.engine.calibration import central_embedding
 from facegate.engine.similarity import ClusterThresholds, Scale, normalize
 
 SCALE = Scale(c0=1.0, c1=5.0)  # 0.5 at distance 1 (a right angle between unit vectors)
@@ -78,3 +80,26 @@ def test_cluster_labels_people_apart() -> None:
 def test_each_model_set_declares_its_familys_thresholds(model_engine: Any) -> None:
     expected = {"dlib": model_sets.DLIB_CLUSTERS, "insightface-s": model_sets.ARCFACE_CLUSTERS}
     assert model_engine.cluster_thresholds == expected[model_engine.model]
+
+
+def test_a_new_users_strangers_group_by_person_on_every_model_set(
+    model_engine: Any, lfw_dir: Path
+) -> None:
+    """The new-user report's case: four photos of George Clooney, then three of Paul
+    Tagliabue, recognised with nobody enrolled. dlib made seven one-face groups under its
+    thresholds before decisions.md D92; now no group mixes the two and there are at most
+    three."""
+    files = [f"George_Clooney_000{i}.jpg" for i in (1, 2, 3, 4)] + [
+        f"Paul_Tagliabue_000{i}.jpg" for i in (1, 2, 3)
+    ]
+    vectors = [
+        central_embedding(model_engine, (lfw_dir / "images" / name).read_bytes()) for name in files
+    ]
+    labels = cluster(
+        np.stack([v for v in vectors if v is not None]).astype(np.float32),
+        model_engine.scale,
+        model_engine.cluster_thresholds,
+    )
+    assert len(labels) == 7
+    assert not set(labels[:4].tolist()) & set(labels[4:].tolist())
+    assert len(set(labels.tolist())) <= 3
