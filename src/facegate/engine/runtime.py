@@ -3,8 +3,10 @@ lives in one place."""
 
 from __future__ import annotations
 
+import logging
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -181,7 +183,7 @@ def _quantize(
             f"precision int8 needs onnxruntime 1.28 or later (its calibration cache); "
             f"{version()} is installed"
         )
-    with tempfile.TemporaryDirectory(prefix="facegate-int8-") as folder:
+    with tempfile.TemporaryDirectory(prefix="facegate-int8-") as folder, _quiet_root_logger():
         output = Path(folder) / "int8.onnx"
         q.quantize_static(
             onnx.load_from_string(model),
@@ -195,6 +197,20 @@ def _quantize(
             calibration_cache_path=ranges,
         )
         return output.read_bytes()
+
+
+@contextmanager
+def _quiet_root_logger() -> Iterator[None]:
+    """`onnxruntime.quantization` logs advice ("consider pre-processing") on the root logger at
+    every quantisation: a server would print it at every start with `precision` int8. The root
+    logger is raised to ERROR while it runs (once, while the model set loads)."""
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        root.setLevel(level)
 
 
 class _Feeds:
