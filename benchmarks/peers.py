@@ -14,10 +14,13 @@ the tables give the medians of the rounds and the ratios between them.
 - deepface: `--deepface-python` (a virtualenv with deepface) runs benchmarks/deepface_loop.py,
   the Dlib network in process, one photo at a time (it cannot run two at once).
 A peer not given is skipped with a note. Setup commands: docs/performance.md, "Side by side with
-peers".
+peers". The memory table follows a served peer's RSS from its start (one face enrolled, for
+facegate) through the first pass over the photos to each load. `--facegate-src LABEL=DIR`
+(repeated) runs facegate from each source folder in turn (PYTHONPATH), such as a checkout
+before and after a change, as peers of their own.
 Usage: python benchmarks/peers.py [--insightface-rest-dir DIR --insightface-rest-python PY |
        --insightface-rest-url URL] [--deepface-python PY] [--models insightface-s,dlib]
-       [--rounds 2] [--passes 2]
+       [--facegate-src LABEL=DIR ...] [--rounds 2] [--passes 2]
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -50,6 +53,8 @@ CONCURRENCY = (1, 4, 8)
 THREADS = "2"
 # InsightFace-REST's names for the two buffalo_s files (its models.json), and facegate's.
 IFR_MODELS = {"scrfd_500m_bnkps": "scrfd_500m_bnkps.onnx", "w600k_mbf": "w600k_mbf.onnx"}
+# The memory table's first two stages.
+STARTED, ONE_PASS = "started", "one pass"
 
 
 @dataclass
@@ -66,6 +71,9 @@ class Round:
     faces: int  # found in one pass over the photos
     loads: dict[int, Load]
     rss_mib: float  # the most seen after a load
+    # RSS MiB when started, after the first pass and after each load (by clients); empty for
+    # deepface, measured in its own loop.
+    memory: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,22 +98,32 @@ def http_round(
     api: Api, url: str, key: str, pid: int | None, photos: list[bytes], passes: int
 ) -> Round:
     """A served peer: a first pass counts the faces (and warms it up), then the loads."""
+    memory: dict[str, float] = {}
+
+    def measure(stage: str) -> None:
+        if pid is not None:  # else a server whose process this user cannot see
+            memory[stage] = rss_mb(pid)
+
+    measure(STARTED)
     with httpx.Client(base_url=url, headers={"x-api-key": key}, timeout=120) as http:
         faces = 0
         for photo in photos:
             response = api.send(http, photo)
             response.raise_for_status()
             faces += api.faces(response)
+    measure(ONE_PASS)
     loads: dict[int, Load] = {}
-    rss: list[float] = []
     for concurrency in CONCURRENCY:
         start = time.perf_counter()
         latencies, failed = _load(url, key, photos, concurrency, passes * len(photos), api.send)
         loads[concurrency] = Load(time.perf_counter() - start, latencies, failed)
-        if pid is not None:
-            rss.append(rss_mb(pid))
-    # nan: a server whose process this user cannot see
-    return Round(faces, loads, max(rss, default=float("nan")))
+        measure(_clients(concurrency))
+    loaded = [memory[_clients(n)] for n in CONCURRENCY if _clients(n) in memory]
+    return Round(faces, loads, max(loaded, default=float("nan")), memory)
+
+
+def _clients(concurrency: int) -> str:
+    return f"{concurrency} client{'s' if concurrency > 1 else ''}"
 
 
 def listening_pid(url: str) -> int | None:
@@ -200,6 +218,19 @@ def rows(name: str, rounds: list[Round], photos: int) -> Iterator[str]:
         )
 
 
+def memory_rows(name: str, rounds: list[Round]) -> Iterator[str]:
+    """RSS per stage: the median of the rounds, then each round's."""
+    stages = [STARTED, ONE_PASS, *(_clients(n) for n in CONCURRENCY)]
+    cells = []
+    for stage in stages:
+        seen = [r.memory[stage] for r in rounds if stage in r.memory]
+        if not seen:
+            return
+        each = ", ".join(f"{mib:.0f}" for mib in seen)
+        cells.append(f"**{statistics.median(seen):.0f}** ({each})")
+    yield f"| {name} | {' | '.join(cells)} |"
+
+
 def ratio_rows(ours: str, theirs: str, measured: dict[str, list[Round]]) -> Iterator[str]:
     """Photos/s (median per round of ours / theirs) and RSS, where both were measured."""
     rss = max(r.rss_mib for r in measured[ours]) / max(r.rss_mib for r in measured[theirs])
@@ -220,6 +251,13 @@ def ratio_rows(ours: str, theirs: str, measured: dict[str, list[Round]]) -> Iter
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--models", default="insightface-s,dlib", help="facegate's model sets")
+    parser.add_argument(
+        "--facegate-src",
+        action="append",
+        default=[],
+        metavar="LABEL=DIR",
+        help="run facegate from this source folder too (repeat to compare checkouts)",
+    )
     parser.add_argument("--insightface-rest-url", help="a running InsightFace-REST")
     parser.add_argument("--insightface-rest-dir", type=Path, help="its source, to start it")
     parser.add_argument("--insightface-rest-python", type=Path, help="its virtualenv's python")
@@ -232,14 +270,18 @@ def main() -> None:
     args = parser.parse_args()
     photos = [data for _, data, _ in load_photos(FACES)]
     peers: dict[str, Callable[[], Round]] = {}
+    sources = [text.split("=", 1) for text in args.facegate_src] or [["", ""]]
     for model in args.models.split(","):
+        for label, source in sources:
 
-        def facegate_round(model: str = model) -> Round:
-            env = {"FACEGATE_MODEL": model, "FACEGATE_THREADS": THREADS}
-            with serve(args.port, photos[0], env) as (url, key, server):
-                return http_round(FACEGATE_API, url, key, server.pid, photos, args.passes)
+            def facegate_round(model: str = model, source: str = source) -> Round:
+                env = {"FACEGATE_MODEL": model, "FACEGATE_THREADS": THREADS}
+                if source:
+                    env["PYTHONPATH"] = str(Path(source).resolve())
+                with serve(args.port, photos[0], env) as (url, key, server):
+                    return http_round(FACEGATE_API, url, key, server.pid, photos, args.passes)
 
-        peers[f"facegate {model}"] = facegate_round
+            peers[f"facegate {model}{f' ({label})' if label else ''}"] = facegate_round
     notes = []
     if args.insightface_rest_url:
         url = args.insightface_rest_url
@@ -288,12 +330,21 @@ def main() -> None:
         for row in rows(name, rounds, len(photos)):
             print(row)
     print()
+    stages = " | ".join([STARTED, f"after {ONE_PASS}", *(_clients(n) for n in CONCURRENCY)])
+    print(f"| RSS MiB, median (per round) | {stages} |")
+    print("|---|---|---|---|---|---|")
+    for name, rounds in measured.items():
+        for row in memory_rows(name, rounds):
+            print(row)
+    print()
     print("| photos/s | clients | median ratio | per round | RSS ratio |")
     print("|---|---|---|---|---|")
-    for ours, theirs in (
-        ("facegate insightface-s", "InsightFace-REST"),
-        ("facegate dlib", "deepface"),
-    ):
+    pairs = [("facegate insightface-s", "InsightFace-REST"), ("facegate dlib", "deepface")]
+    # Each source folder against the first, model set by model set.
+    first, *others = [label for label, _ in sources]
+    for model in args.models.split(","):
+        pairs += [(f"facegate {model} ({b})", f"facegate {model} ({first})") for b in others]
+    for ours, theirs in pairs:
         if ours in measured and theirs in measured:
             for row in ratio_rows(ours, theirs, measured):
                 print(row)

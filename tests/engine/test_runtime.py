@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,18 @@ def test_session_options_follow_settings():
     assert options.intra_op_num_threads == 3
     assert options.get_session_config_entry("session.intra_op.allow_spinning") == "0"
     assert options.graph_optimization_level == runtime.ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    # The process's one CPU arena (decisions.md D88).
+    assert options.get_session_config_entry("session.use_env_allocators") == "1"
+
+
+def test_sessions_created_at_once_from_several_threads_share_the_arena():
+    """Plugins' models load at their first requests, which may come together."""
+    model, options = _identity_model(), engine_options(threads=1, device="cpu")
+    with ThreadPoolExecutor(4) as pool:
+        created = [pool.submit(runtime.create_session, model, options=options) for _ in range(4)]
+    sessions = [future.result() for future in created]
+    x = np.array([[1.0, 2.0]], dtype=np.float32)
+    assert all(session.run(None, {"x": x})[0].tolist() == [[1.0, 2.0]] for session in sessions)
 
 
 def test_create_session_from_bytes_and_from_a_path(tmp_path: Path):

@@ -62,10 +62,11 @@ def serve(
     import uvicorn
 
     from facegate.app import create_app, server_options
-    from facegate.cli.serving import banner
+    from facegate.cli.serving import banner, cap_malloc_arenas
     from facegate.db.session import upgrade
     from facegate.engine.face_engine import FaceEngine
 
+    cap_malloc_arenas()  # before ONNX Runtime's and uvicorn's threads
     settings = settings_from(data_dir, model)
     # Loaded before uvicorn starts, so a missing model is one line and exit status 4 (as every
     # command's), not a traceback from the application's start-up (docs/decisions.md D55), and

@@ -123,6 +123,7 @@ def _models(settings: Settings) -> Iterator[Finding]:
         started = time.perf_counter()
         try:
             engine = FaceEngine.create(options)
+            engine.load_plugin_models()
         except FacegateError as error:
             yield Finding(Level.FAIL, "models", error.message)
             return

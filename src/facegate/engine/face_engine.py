@@ -32,7 +32,8 @@ ATTRIBUTES = "attributes"
 
 
 class FaceEngine:
-    """Thread-safe face analysis with one model set; every model is loaded once, in `create`."""
+    """Thread-safe face analysis with one model set: the detector and recogniser load in
+    `create`, a plugin's model on the first request for it (decisions.md D87)."""
 
     def __init__(self, *, options: EngineOptions, models: ModelSet) -> None:
         self._options = options
@@ -56,6 +57,12 @@ class FaceEngine:
     def from_settings(cls, settings: Settings) -> FaceEngine:
         """The engine a server, a command or a job runs: the settings' model set and options."""
         return cls.create(EngineOptions.from_settings(settings))
+
+    def load_plugin_models(self) -> None:
+        """Load now what the plugins' first requests would: `facegate doctor` finds a damaged
+        model file before a client does."""
+        for model in self._models.plugin_models():
+            model.get()
 
     def analyze(self, image: bytes, request: FaceRequest = EMBED_ALL) -> Analysis:
         """Faces in `image`, largest first, with what `request` asks for.
@@ -140,7 +147,7 @@ class FaceEngine:
         age, gender = face_plugins.AGE in slugs, face_plugins.GENDER in slugs
         if age or gender:
             with run.stage(ATTRIBUTES):
-                ages, genders = models.attributes.estimate(photo, age=age, gender=gender)
+                ages, genders = models.attributes.get().estimate(photo, age=age, gender=gender)
             if age:
                 for face, estimated_age in zip(faces, ages, strict=True):
                     face.age = estimated_age
@@ -149,17 +156,17 @@ class FaceEngine:
                     face.gender = estimated_gender
         if face_plugins.LANDMARKS68 in slugs:
             with run.stage("landmarks68"):
-                points = models.landmarks68.points(pixels, found.boxes)
+                points = models.landmarks68.get().points(pixels, found.boxes)
             for face, face_points in zip(faces, points, strict=True):
                 face.landmarks68 = face_points
         if face_plugins.LANDMARKS2D106 in slugs and models.landmarks106 is not None:
             with run.stage("landmarks2d106"):
-                points = models.landmarks106.points(pixels, found.boxes)
+                points = models.landmarks106.get().points(pixels, found.boxes)
             for face, face_points in zip(faces, points, strict=True):
                 face.landmarks106 = face_points
         if face_plugins.MASK in slugs and models.mask is not None:
             with run.stage("mask"):
-                masks = models.mask.classify(pixels, found.boxes)
+                masks = models.mask.get().classify(pixels, found.boxes)
             for face, mask in zip(faces, masks, strict=True):
                 face.mask = mask
         if face_plugins.POSE in slugs:

