@@ -7,6 +7,7 @@ import numpy.typing as npt
 from PIL import Image
 
 from facegate.engine import geometry, runtime
+from facegate.engine.detection import LookingDetector
 from facegate.engine.model_files import retinaface_weights
 from facegate.engine.options import EngineOptions
 from facegate.engine.types import Detections, Floats, Pixels
@@ -16,21 +17,11 @@ BGR_MEANS = np.array([104.0, 117.0, 123.0], dtype=np.float32)
 RGB_ZERO = (123, 117, 104)  # the colour the network sees as zero
 
 
-class RetinaFaceDetector:
+class RetinaFaceDetector(LookingDetector):
     """Finds faces; images larger than `max_detect_size` are downscaled for detection only (and
-    looked at again at `fine_detect_size` when that is larger: `geometry.looks`)."""
+    looked at again at `fine_detect_size` when that is larger: `LookingDetector`)."""
 
-    def __init__(
-        self,
-        session: runtime.InferenceSession,
-        *,
-        max_detect_size: int,
-        fine_detect_size: int = 0,
-    ) -> None:
-        self._session = session
-        self._input = session.get_inputs()[0].name
-        self._max_side = max_detect_size
-        self._fine_side = fine_detect_size
+    FILL = RGB_ZERO
 
     @classmethod
     def load(cls, options: EngineOptions) -> RetinaFaceDetector:
@@ -41,19 +32,11 @@ class RetinaFaceDetector:
             fine_detect_size=options.fine_detect_size,
         )
 
-    def detect(self, pixels: npt.NDArray[np.uint8], *, threshold: float) -> Detections:
-        """Faces scoring strictly above `threshold` (CompreFace drops `probability <= t`), from
-        the looks `geometry.looks` takes."""
-
-        def look(image: Pixels, max_side: int) -> Detections:
-            batch, scale = self.prepare(image, max_side)
-            loc, conf, marks = self._session.run(None, {self._input: batch})
-            found = decode(loc[0], conf[0], marks[0], batch.shape[2], batch.shape[3], threshold)
-            return found.scaled(scale) if scale != 1.0 else found
-
-        return geometry.looks(
-            look, pixels, size=self._max_side, fine_size=self._fine_side, fill=RGB_ZERO
-        )
+    def look(self, pixels: Pixels, max_side: int, threshold: float) -> Detections:
+        batch, scale = self.prepare(pixels, max_side)
+        loc, conf, marks = self._session.run(None, {self._input: batch})
+        found = decode(loc[0], conf[0], marks[0], batch.shape[2], batch.shape[3], threshold)
+        return found.scaled(scale) if scale != 1.0 else found
 
     def prepare(
         self, pixels: npt.NDArray[np.uint8], max_side: int | None = None

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cached_property
+
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from facegate.engine import geometry, runtime
+from facegate.engine import geometry
+from facegate.engine.detection import LookingDetector
 from facegate.engine.types import Detections, Floats, Pixels
 
 # SCRFD's training normalisation (InsightFace `scrfd.py`): RGB, (x - 127.5) / 128.
@@ -18,59 +21,43 @@ BOX_VALUES = 4
 POINT_VALUES = 10
 
 
-class ScrfdDetector:
+class ScrfdDetector(LookingDetector):
     """Finds faces with an SCRFD network whose outputs are score/box/keypoint groups per stride.
 
     An image whose longer side exceeds `max_detect_size` is scaled down to it; a smaller one is
     never scaled up (InsightFace letterboxes every image to 640, a 250 px photo 2.5x: 6.6x the
     pixels for the same faces, docs/decisions.md D75); `fine_detect_size`, when larger, is a
-    second look for small faces (`geometry.looks`). Both are padded right and bottom to
+    second look for small faces (`LookingDetector`). Both are padded right and bottom to
     multiples of 32, as the strided feature maps need.
     """
 
-    def __init__(
-        self,
-        session: runtime.InferenceSession,
-        *,
-        max_detect_size: int,
-        fine_detect_size: int = 0,
-    ) -> None:
-        self._session = session
-        self._input = session.get_inputs()[0].name
-        outputs = session.get_outputs()
-        levels = len(outputs) // 3
-        self._strides = tuple(8 * 2**i for i in range(levels))
-        # Outputs come grouped: every level's scores, then boxes, then keypoints (by last dim).
-        self._names = [output.name for output in outputs]
-        self._max_side = max_detect_size
-        self._fine_side = fine_detect_size
+    FILL = (128, 128, 128)
 
-    def detect(self, pixels: npt.NDArray[np.uint8], *, threshold: float) -> Detections:
-        """Faces scoring strictly above `threshold`, in `pixels` coordinates, from the looks
-        `geometry.looks` takes."""
+    @cached_property
+    def _outputs(self) -> tuple[tuple[int, ...], list[str]]:
+        """The levels' strides and the output names, read once from the session: outputs come
+        grouped, every level's scores, then boxes, then keypoints."""
+        names = [output.name for output in self._session.get_outputs()]
+        return tuple(8 * 2**i for i in range(len(names) // 3)), names
 
-        def look(image: Pixels, max_side: int) -> Detections:
-            batch, scale = self.prepare(image, max_side)
-            # One image: drop the batch axis where the export kept one.
-            outputs = [
-                o[0] if o.ndim == 3 else o
-                for o in self._session.run(self._names, {self._input: batch})
-            ]
-            levels = len(self._strides)
-            found = decode(
-                outputs[:levels],
-                outputs[levels : 2 * levels],
-                outputs[2 * levels :],
-                strides=self._strides,
-                height=batch.shape[2],
-                width=batch.shape[3],
-                threshold=threshold,
-            )
-            return found.scaled(1.0 / scale)
-
-        return geometry.looks(
-            look, pixels, size=self._max_side, fine_size=self._fine_side, fill=(128, 128, 128)
+    def look(self, pixels: Pixels, max_side: int, threshold: float) -> Detections:
+        batch, scale = self.prepare(pixels, max_side)
+        strides, names = self._outputs
+        # One image: drop the batch axis where the export kept one.
+        outputs = [
+            o[0] if o.ndim == 3 else o for o in self._session.run(names, {self._input: batch})
+        ]
+        levels = len(strides)
+        found = decode(
+            outputs[:levels],
+            outputs[levels : 2 * levels],
+            outputs[2 * levels :],
+            strides=strides,
+            height=batch.shape[2],
+            width=batch.shape[3],
+            threshold=threshold,
         )
+        return found.scaled(1.0 / scale)
 
     def prepare(
         self, pixels: npt.NDArray[np.uint8], max_side: int | None = None
