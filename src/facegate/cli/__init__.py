@@ -62,7 +62,7 @@ def serve(
     import uvicorn
 
     from facegate.app import create_app, server_options
-    from facegate.cli.serving import banner, cap_malloc_arenas
+    from facegate.cli.serving import banner, cap_malloc_arenas, release_freed_memory
     from facegate.db.session import upgrade
     from facegate.engine.face_engine import FaceEngine
 
@@ -81,6 +81,7 @@ def serve(
         uvicorn.run(app, host=host, port=port, **server_options(settings))
         return
     del engine  # each worker loads its own
+    release_freed_memory()
     # Each worker builds its own app (models, database pool, index) from the same environment;
     # the options given here are the only settings it could not read there itself.
     os.environ["FACEGATE_DATA_DIR"] = str(settings.data_dir)

@@ -4,6 +4,7 @@ sets up its processes' memory allocator."""
 from __future__ import annotations
 
 import ctypes
+import gc
 import os
 import platform
 import socket
@@ -54,3 +55,13 @@ def cap_malloc_arenas() -> None:
         return  # an operator's own number, which glibc has read already
     os.environ[ARENA_MAX_VARIABLE] = str(MALLOC_ARENAS)
     ctypes.CDLL(None).mallopt(M_ARENA_MAX, MALLOC_ARENAS)
+
+
+def release_freed_memory() -> None:
+    """Give the memory this process has freed back to the system (glibc keeps freed blocks
+    for reuse): the `--workers` parent, which loaded a model set only to check it, would hold
+    150 to 245 MiB it never uses again. Nothing on another C library."""
+    if platform.libc_ver()[0] != "glibc":
+        return
+    gc.collect()
+    ctypes.CDLL(None).malloc_trim(0)
