@@ -51,17 +51,24 @@ def cap_malloc_arenas() -> None:
     """At most `MALLOC_ARENAS` glibc malloc arenas in this process (set before its threads
     start) and in the worker processes it spawns (which read the environment at their start),
     unless the environment already names a number. Nothing on another C library."""
-    if ARENA_MAX_VARIABLE in os.environ or platform.libc_ver()[0] != "glibc":
+    libc = _glibc()
+    if ARENA_MAX_VARIABLE in os.environ or libc is None:
         return  # an operator's own number, which glibc has read already
     os.environ[ARENA_MAX_VARIABLE] = str(MALLOC_ARENAS)
-    ctypes.CDLL(None).mallopt(M_ARENA_MAX, MALLOC_ARENAS)
+    libc.mallopt(M_ARENA_MAX, MALLOC_ARENAS)
 
 
 def release_freed_memory() -> None:
     """Give the memory this process has freed back to the system (glibc keeps freed blocks
     for reuse): the `--workers` parent, which loaded a model set only to check it, would hold
     150 to 245 MiB it never uses again. Nothing on another C library."""
-    if platform.libc_ver()[0] != "glibc":
+    libc = _glibc()
+    if libc is None:
         return
     gc.collect()
-    ctypes.CDLL(None).malloc_trim(0)
+    libc.malloc_trim(0)
+
+
+def _glibc() -> ctypes.CDLL | None:
+    """This process's C library when it is glibc, whose allocator the two calls above tune."""
+    return ctypes.CDLL(None) if platform.libc_ver()[0] == "glibc" else None
