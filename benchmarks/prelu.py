@@ -1,6 +1,7 @@
-"""InsightFace's PRelu layers as Max(x, slope * x) (`engine.insightface.prelu`): ms per face of
-the insightface-s carrier's PRelu networks as shipped and rewritten, in the same process,
-interleaved run by run, facegate's session options; and the largest difference in output.
+"""InsightFace's PRelu layers as (1 - slope) Relu(x) + slope x (`engine.insightface.prelu`):
+ms per face of the insightface-s carrier's PRelu networks as shipped and rewritten, in the same
+process, interleaved run by run, facegate's session options; and the largest difference in
+output.
 
 Usage: python benchmarks/prelu.py [--runs 30]
 """
@@ -15,7 +16,7 @@ import numpy as np
 import onnxruntime as ort
 
 from facegate.config import Settings
-from facegate.engine.insightface.prelu import as_max
+from facegate.engine.insightface.prelu import without_prelu
 from facegate.engine.model_files import package_file
 from facegate.engine.runtime import session_options
 
@@ -34,7 +35,7 @@ def main() -> None:
         model = (CARRIER / name.split()[0]).read_bytes()
         sessions = [
             ort.InferenceSession(m, sess_options=options, providers=["CPUExecutionProvider"])
-            for m in (model, as_max(model))
+            for m in (model, without_prelu(model))
         ]
         feed = sessions[0].get_inputs()[0].name
         for batch in (1, 8):

@@ -190,8 +190,10 @@ class Settings(BaseSettings):
         '(docs/performance.md, "int8"). Other models stay float32.',
     )
     max_concurrent_inferences: int = Field(
-        default_factory=lambda: max(1, (os.cpu_count() or 1) // 2),
-        description="Inference calls that may run at once in one server process.",
+        default_factory=lambda: os.cpu_count() or 1,
+        description="Inference calls that may run at once in one server process (default: "
+        "the machine's cores; while one decodes a photo on one core, another's networks use "
+        "the rest, decisions.md D93).",
     )
     max_queued_inferences: int = Field(
         32,
