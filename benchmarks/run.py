@@ -210,12 +210,13 @@ def _wait_for_port(port: int, server: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError(f"{server.args} did not open port {port}")
 
 
-def _api_key(data_dir: Path) -> str:
-    """A new recognition service's key: `services create` prints it alone on stdout."""
+def _api_key(data_dir: Path, env: dict[str, str]) -> str:
+    """A new recognition service's key: `services create` prints it alone on stdout. Run with
+    the server's `env`: another checkout's code (benchmarks/throughput.py) has its own schema."""
     result = subprocess.run(
         [*FACEGATE, "services", "create", "--type", "recognition",
          "--name", "bench", "--data-dir", str(data_dir)],
-        check=True, capture_output=True, text=True,
+        check=True, capture_output=True, text=True, env=env,
     )  # fmt: skip
     return result.stdout.strip()
 
@@ -291,7 +292,7 @@ def serve(
             [*FACEGATE, "models", "build", "--data-dir", str(data_dir)],
             check=True, capture_output=True, env=env,
         )  # fmt: skip
-        key = _api_key(data_dir)
+        key = _api_key(data_dir, env)
         server = subprocess.Popen(
             [*FACEGATE, "serve", "--port", str(port), *options],
             env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"),
