@@ -5,7 +5,7 @@ Profiled on ONNX Runtime's CPU provider (1.32), MobileFaceNet (w600k_mbf) spent 
 its time in its 34 PRelu layers: ONNX Runtime has no blocked-layout (NCHWc) PRelu, so each one
 reordered its tensor out of the layout the convolutions run in and back. Relu, a Mul by a
 per-channel constant (run as a 1x1 depthwise convolution) and Add all stay in that layout; the
-recogniser runs in about 60 % of the time, its outputs within 3e-6 of PRelu's (docs/
+recogniser runs in about two thirds of PRelu's time, its outputs within 3e-6 of PRelu's (docs/
 performance.md "PRelu"; decisions.md D91).
 """
 
