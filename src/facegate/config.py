@@ -192,8 +192,8 @@ class Settings(BaseSettings):
     max_concurrent_inferences: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
         description="Inference calls that may run at once in one server process (default: "
-        "the machine's cores; while one decodes a photo on one core, another's networks use "
-        "the rest, decisions.md D93).",
+        "the machine's cores, divided among `serve --workers`; while one decodes a photo on "
+        "one core, another's networks use the rest, decisions.md D93).",
     )
     max_queued_inferences: int = Field(
         32,

@@ -4,6 +4,7 @@ processes (`--workers 2` on SQLite, two servers on one database) on the very nex
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -12,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.servers import FACEGATE, facegate_env, serving
+from tests.support.servers import FACEGATE, facegate_env, free_port, serving
 
 pytestmark = pytest.mark.slow
 
@@ -129,3 +130,28 @@ def test_two_workers_on_sqlite(tmp_path: Path, faces_dir: Path) -> None:
         for _ in range(4):  # warm both workers' caches
             assert client.best("fr_obama.jpg") is None
         _check_consistency(client, client)
+
+
+@pytest.mark.parametrize(("named", "shown"), [(None, max(1, (os.cpu_count() or 1) // 2)), ("3", 3)])
+def test_workers_share_the_cores_unless_a_number_is_named(
+    tmp_path: Path, named: str | None, shown: int
+) -> None:
+    """One analysis per core in all (decisions.md D93): each of 2 workers runs half the cores'
+    analyses, or the operator's own number."""
+    data_dir = tmp_path / "data"
+    env = facegate_env(f"sqlite:///{data_dir / 'facegate.db'}", data_dir)
+    env.pop("FACEGATE_MAX_CONCURRENT_INFERENCES", None)
+    if named is not None:
+        env["FACEGATE_MAX_CONCURRENT_INFERENCES"] = named
+    port = str(free_port())
+    with subprocess.Popen(
+        [FACEGATE, "serve", "--port", port, "--workers", "2"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+    ) as server:  # fmt: skip
+        try:
+            assert server.stdout is not None
+            lines = iter(server.stdout.readline, "")
+            shown_line = next(line for line in lines if "analyses at once" in line)
+        finally:
+            server.terminate()
+    assert shown_line.split(":", 1)[1].strip() == f"{shown} per process"

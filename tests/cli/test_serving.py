@@ -15,7 +15,9 @@ from facegate.cli.serving import (
     MALLOC_ARENAS,
     cap_malloc_arenas,
     release_freed_memory,
+    share_cores,
 )
+from facegate.config import Settings
 
 
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's arenas only")
@@ -58,3 +60,15 @@ def test_memory_freed_in_c_goes_back_to_the_system() -> None:
     release_freed_memory()
     assert _resident_mib() < held - 80
     libc.free(above)
+
+
+def test_workers_divide_the_cores_unless_the_operator_named_a_number(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("FACEGATE_MAX_CONCURRENT_INFERENCES", raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    assert share_cores(Settings(), 1).max_concurrent_inferences == 8
+    assert share_cores(Settings(), 2).max_concurrent_inferences == 4
+    assert share_cores(Settings(), 16).max_concurrent_inferences == 1
+    monkeypatch.setenv("FACEGATE_MAX_CONCURRENT_INFERENCES", "6")
+    assert share_cores(Settings(), 2).max_concurrent_inferences == 6

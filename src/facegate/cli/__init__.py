@@ -62,12 +62,12 @@ def serve(
     import uvicorn
 
     from facegate.app import create_app, server_options
-    from facegate.cli.serving import banner, cap_malloc_arenas, release_freed_memory
+    from facegate.cli.serving import banner, cap_malloc_arenas, release_freed_memory, share_cores
     from facegate.db.session import upgrade
     from facegate.engine.face_engine import FaceEngine
 
     cap_malloc_arenas()  # before ONNX Runtime's and uvicorn's threads
-    settings = settings_from(data_dir, model)
+    settings = share_cores(settings_from(data_dir, model), workers)
     # Loaded before uvicorn starts, so a missing model is one line and exit status 4 (as every
     # command's), not a traceback from the application's start-up (docs/decisions.md D55), and
     # before the database is created.
@@ -86,6 +86,7 @@ def serve(
     # the options given here are the only settings it could not read there itself.
     os.environ["FACEGATE_DATA_DIR"] = str(settings.data_dir)
     os.environ["FACEGATE_MODEL"] = settings.model
+    os.environ["FACEGATE_MAX_CONCURRENT_INFERENCES"] = str(settings.max_concurrent_inferences)
     # A fresh directory for this run's metrics, which every worker's prometheus_client reads at
     # import (workers are spawned, so they import after this): /metrics adds up every worker's,
     # and a restart starts from zero, as a single process does (decisions.md D18).

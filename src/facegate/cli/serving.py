@@ -43,8 +43,18 @@ def banner(settings: Settings, *, host: str, port: int, workers: int) -> str:
         ("model", f"{settings.model} on {device}"),
         ("search backend", settings.search_backend),
         ("workers", str(workers)),
+        ("analyses at once", f"{settings.max_concurrent_inferences} per process"),
     ]
     return "\n".join([f"facegate {version('facegate')}"] + [f"  {k + ':':<16}{v}" for k, v in rows])
+
+
+def share_cores(settings: Settings, workers: int) -> Settings:
+    """The settings of each of `workers` processes: one analysis per core in all (decisions.md
+    D93), so the cores are divided among the workers, unless the operator named a number."""
+    if workers == 1 or "max_concurrent_inferences" in settings.model_fields_set:
+        return settings
+    shared = max(1, settings.max_concurrent_inferences // workers)
+    return settings.model_copy(update={"max_concurrent_inferences": shared})
 
 
 def cap_malloc_arenas() -> None:
