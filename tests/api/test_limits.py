@@ -17,6 +17,9 @@ from tests.support.servers import create_service, serve
 
 # Only the server's side of the wire is under test; one database is enough.
 pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+# These tests judge answers, not speed: on a 2-core machine running the suite in parallel, an
+# instant 401 once waited past httpx's default 5 s.
+SLOW = 30
 
 
 def _refusal(url: str, headers: list[tuple[str, str]]) -> str:
@@ -43,7 +46,7 @@ def test_huge_heads_are_refused(settings: Any, headers: list[tuple[str, str]]) -
         answer = _refusal(url, headers)
         # The server carries on. As long a wait as the refused request's: on a loaded CI
         # machine httpx's default 5 s once ran out before the answer came.
-        assert httpx.get(f"{url}/healthz", timeout=30).status_code == 200
+        assert httpx.get(f"{url}/healthz", timeout=SLOW).status_code == 200
     # The parser stops buffering past its limit (400, or a reset while the client still
     # sends); a head that arrived whole within one read reaches HeaderLimit (431).
     assert answer in (
@@ -65,8 +68,8 @@ def test_headers_over_the_settings_get_431_with_the_json_body(
     settings: Any, headers: list[tuple[str, str]]
 ) -> None:
     with serve(settings) as url:
-        response = httpx.get(f"{url}/api/v1/recognition/subjects", headers=headers)
-        assert httpx.get(f"{url}/healthz").status_code == 200  # the server carries on
+        response = httpx.get(f"{url}/api/v1/recognition/subjects", headers=headers, timeout=SLOW)
+        assert httpx.get(f"{url}/healthz", timeout=SLOW).status_code == 200  # the server carries on
     assert response.status_code == 431
     body = response.json()
     assert body["code"] == 0 and body["message"].startswith("Request header fields too large")
@@ -77,7 +80,7 @@ def test_headers_within_the_settings_pass(make_settings: Callable[..., Any]) -> 
     headers = [(f"x-h{i}", "v") for i in range(150)]
     with serve(settings) as url:
         # Past the limits: to the key check, which answers for a missing key.
-        response = httpx.get(f"{url}/api/v1/recognition/subjects", headers=headers)
+        response = httpx.get(f"{url}/api/v1/recognition/subjects", headers=headers, timeout=SLOW)
     assert response.json() == {"message": "Missing header: x-api-key", "code": 20}
 
 
@@ -136,8 +139,10 @@ def test_a_body_that_stops_arriving_gets_408_and_a_closed_connection(
 
 def test_migrate_without_an_administrator_is_refused(settings: Any) -> None:
     with serve(settings) as url:
-        anonymous = httpx.post(f"{url}/api/v1/migrate")
-        wrong_key = httpx.post(f"{url}/api/v1/migrate", headers={"x-admin-key": "nope" * 5})
+        anonymous = httpx.post(f"{url}/api/v1/migrate", timeout=SLOW)
+        wrong_key = httpx.post(
+            f"{url}/api/v1/migrate", headers={"x-admin-key": "nope" * 5}, timeout=SLOW
+        )
         browser = Browser(url)
         try:
             ok(browser.sign_up("owner@example.com"), 201)
@@ -157,7 +162,9 @@ def test_migrate_without_an_administrator_is_refused(settings: Any) -> None:
 
 def test_migrate_by_an_administrator_runs(settings: Any) -> None:
     with serve(settings) as url:
-        by_key = httpx.post(f"{url}/api/v1/migrate", headers={"x-admin-key": ADMIN_KEY})
+        by_key = httpx.post(
+            f"{url}/api/v1/migrate", headers={"x-admin-key": ADMIN_KEY}, timeout=SLOW
+        )
         assert (by_key.status_code, by_key.text) == (200, "Migration started")
         browser = Browser(url)
         try:
@@ -178,5 +185,7 @@ def test_migrate_by_an_administrator_runs(settings: Any) -> None:
 
 def test_no_admin_key_setting_accepts_no_key(make_settings: Callable[..., Any]) -> None:
     with serve(make_settings(admin_key=None)) as url:
-        response = httpx.post(f"{url}/api/v1/migrate", headers={"x-admin-key": ADMIN_KEY})
+        response = httpx.post(
+            f"{url}/api/v1/migrate", headers={"x-admin-key": ADMIN_KEY}, timeout=SLOW
+        )
     assert refused(response, 401, 1) == "Wrong x-admin-key"

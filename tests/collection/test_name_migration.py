@@ -1,5 +1,5 @@
-"""Migration 0006 on SQLite and PostgreSQL: stored subject names that break the rule for names
-(decisions.md D11) become names every endpoint reaches."""
+"""Migrations 0006 and 0018 on SQLite and PostgreSQL: stored subject names that break the rule
+for names (decisions.md D11, D94) become names every endpoint reaches."""
 
 from __future__ import annotations
 
@@ -31,8 +31,9 @@ def at_0005(settings: Settings) -> Iterator[Engine]:
     engine.dispose()
 
 
-def _service(engine: Engine, name: str, subjects: list[str]) -> int:
-    """A recognition service holding `subjects` (each with one example), as 0005 stored them."""
+def _service(engine: Engine, name: str, subjects: list[str], *, examples: bool = True) -> int:
+    """A recognition service holding `subjects` (each with one example, as 0005 stored them,
+    unless not `examples`)."""
     with session_factory(engine).begin() as s:
         app_id = s.execute(text("SELECT id FROM applications")).scalar()
         if app_id is None:
@@ -56,6 +57,8 @@ def _service(engine: Engine, name: str, subjects: list[str]) -> int:
                 text("INSERT INTO subjects (service_id, name, name_key) VALUES (:s, :n, :k)"),
                 {"s": service_id, "n": subject, "k": subject.lower()},
             )
+            if not examples:
+                continue
             s.execute(
                 text(
                     "INSERT INTO examples (id, subject_id, embedding, calculator, created_at) "
@@ -128,16 +131,16 @@ def test_migrated_names_are_found_renamed_and_deleted_by_name(at_0005: Engine) -
         assert store.list_subjects(s, service=service) == ["Ann"]
 
 
-def _revision_0006() -> ModuleType:
-    path = MIGRATIONS / "versions" / "0006_reachable_names.py"
-    spec = importlib.util.spec_from_file_location("revision_0006", path)
+def _revision(file: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(file, MIGRATIONS / "versions" / file)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
-REVISION_0006 = _revision_0006()
+REVISION_0006 = _revision("0006_reachable_names.py")
+REVISION_0018 = _revision("0018_dot_segment_subjects.py")
 
 
 # Stored names: any character but unpaired surrogates (no driver stores them), with separators,
@@ -151,14 +154,61 @@ REVISION_0006 = _revision_0006()
         max_size=8,
     )
 )
-def test_the_migration_gives_every_name_one_the_rule_accepts(stored: list[str]) -> None:
-    """Its frozen copy of the rule agrees with `facegate.names`, and the new names are distinct
-    case-insensitively from each other and from every name of the service."""
+def test_the_migrations_give_every_name_one_the_rule_accepts(stored: list[str]) -> None:
+    """Their frozen copies of the rule, 0006's and then 0018's, agree with `facegate.names`,
+    and the new names are distinct case-insensitively from each other and from every name of
+    the service."""
     taken = {name.lower() for name in stored}
     for name in stored:
-        assert REVISION_0006.follows_rule(name) == names.is_subject(name)
+        kept = REVISION_0006.follows_rule(name) and name not in REVISION_0018.DOT_SEGMENTS
+        assert kept == names.is_subject(name)
         if not REVISION_0006.follows_rule(name):
-            new = REVISION_0006.unique(REVISION_0006.reachable(name), taken)
-            assert names.is_subject(new)
-            assert new.lower() not in taken
-            taken.add(new.lower())
+            name = REVISION_0006.unique(REVISION_0006.reachable(name), taken)
+            taken.add(name.lower())
+        if name in REVISION_0018.DOT_SEGMENTS:
+            name = REVISION_0018.renamed(name, taken)
+            assert name.lower() not in taken
+            taken.add(name.lower())
+        assert names.is_subject(name)
+
+
+@pytest.mark.parametrize("stored", [["."], [".."], ["\x00."], [".\x1f."], ["_", "."]])
+def test_names_that_become_dot_segments_are_renamed_too(stored: list[str]) -> None:
+    """Names hypothesis may or may not draw: the dots alone, and names 0006 turned into them."""
+    test_the_migrations_give_every_name_one_the_rule_accepts.hypothesis.inner_test(stored)  # type: ignore[attr-defined]
+
+
+def test_dot_segment_subjects_are_renamed_and_reachable(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = create_db_engine(settings)
+    try:
+        upgrade(engine, "0017")
+        with session_factory(engine).begin() as s:
+            s.execute(
+                text("INSERT INTO applications (guid, name, created_at) VALUES ('g', 'a', :t)"),
+                NOW,
+            )
+        first = _service(engine, "first", [".", "..", "_", "fine"], examples=False)
+        untouched = _service(engine, "untouched", ["a.b", "..."], examples=False)
+        with caplog.at_level(logging.WARNING, logger="facegate.migrations"):
+            upgrade(engine)
+        after = ["_ (2)", "__", "_", "fine"]
+        assert _stored(engine, first) == [(name, name.lower(), 0) for name in after]
+        assert _stored(engine, untouched) == [("a.b", "a.b", 0), ("...", "...", 0)]
+        # Each rename is a recorded change under a version of its own: running servers follow.
+        assert (_version(engine, first), _version(engine, untouched)) == (2, 0)
+        with engine.connect() as connection:
+            recorded = connection.execute(
+                text("SELECT version, kind FROM collection_changes WHERE service_id = :s"),
+                {"s": first},
+            ).all()
+        assert sorted(recorded) == [(1, "renamed"), (2, "renamed")]
+        assert sum("renamed to" in r.getMessage() for r in caplog.records) == 2
+        with session_factory(engine).begin() as s:
+            service = s.get_one(Service, first)
+            assert store.rename_subject(s, service=service, old="__", new="Dots") is True
+            assert store.delete_subject(s, service=service, name="_ (2)") == "_ (2)"
+            assert store.list_subjects(s, service=service) == ["Dots", "_", "fine"]
+    finally:
+        engine.dispose()
