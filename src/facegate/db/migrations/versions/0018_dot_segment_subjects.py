@@ -81,13 +81,11 @@ def upgrade() -> None:
             .where(subjects.c.id == subject_id)
             .values(name=new, name_key=new.lower())
         )
-        connection.execute(
+        version = connection.execute(
             sa.update(services)
             .where(services.c.id == service_id)
             .values(version=services.c.version + 1)
-        )
-        version = connection.execute(
-            sa.select(services.c.version).where(services.c.id == service_id)
+            .returning(services.c.version)
         ).scalar_one()
         # collection.changes.Kind.RENAMED, written out: this revision stays as it is.
         connection.execute(
