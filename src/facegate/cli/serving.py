@@ -1,5 +1,5 @@
-"""What `facegate serve` says when it starts (where to find it, what it runs on) and how it
-sets up its processes' memory allocator."""
+"""What `facegate serve` says when it starts (where to find it, what it runs on), how its
+workers share the cores, and how it sets up its processes' memory allocator."""
 
 from __future__ import annotations
 
