@@ -155,15 +155,24 @@ def test_an_import_killed_midway_continues_where_it_stopped(
     import time
 
     singles = [image["file"] for image in manifest if image["faces"] == 1]
-    photos = tmp_path / "photos" / "someone"
-    photos.mkdir(parents=True)
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    names = []
     for copy in range(3):  # distinct bytes, the same pixels: enough photos to stop midway
         for name in singles:
-            (photos / f"{copy}-{name}").write_bytes((faces_dir / name).read_bytes() + bytes(copy))
-    total = 3 * len(singles)
+            names.append(f"{copy}-{name}")
+            (photos / names[-1]).write_bytes((faces_dir / name).read_bytes() + bytes(copy))
+    # The last photo is a pipe nobody writes to: the import blocks there, so it is still running
+    # when it is killed however fast it enrolled the others (a plain file would let a fast
+    # import finish between the test's last look and the kill).
+    last = photos / "last.jpg"
+    os.mkfifo(last)
+    table = photos / "photos.csv"
+    table.write_text("".join(f"{name},someone\n" for name in [*names, last.name]))
+    total = len(names) + 1
     env = {k: v for k, v in os.environ.items() if not k.startswith("FACEGATE_")}
     env["FACEGATE_DATABASE_URL"] = db_url
-    command = ["facegate", "import", str(photos.parent), "--service", "faces", "--workers", "1",
+    command = ["facegate", "import", str(table), "--service", "faces", "--workers", "1",
                "--data-dir", str(settings.data_dir)]  # fmt: skip
     running = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -187,7 +196,9 @@ def test_an_import_killed_midway_continues_where_it_stopped(
     kept = stored()
     assert 3 <= kept < total
 
-    again = facegate("import", photos.parent, "--service", "faces",
+    last.unlink()
+    last.write_bytes((faces_dir / singles[0]).read_bytes() + bytes(3))
+    again = facegate("import", table, "--service", "faces",
                      data_dir=settings.data_dir, db_url=db_url, timeout=600)  # fmt: skip
     assert again.returncode == 0, again.stderr
     assert f"{total} photos: {total - kept} enrolled, {kept} already enrolled" in again.stdout

@@ -23,8 +23,9 @@ from tests.support.servers import database
 
 FACEGATE = [sys.executable, "-m", "facegate"]
 # Each single-face photo is enrolled this many times, so the migration runs long enough (about
-# 60 examples) to be killed in the middle.
-COPIES = 3
+# 130 examples, 6 s here) to be killed in the middle even when the test stalls for a few seconds
+# between its look and the kill (a loaded CI machine once gave an import 3 s there).
+COPIES = 6
 # Group photos (not enrolled) and the people each must be recognised in after the migration.
 GROUPS = {
     "fr_two_people.jpg": {"obama", "biden"},
