@@ -70,6 +70,9 @@ SCHEMES: dict[str, dict[str, Any]] = {
         "exclude": ("ends", "depthwise"),
     },
     "U8S8 min-max, per-tensor weights": {**QDQ, **U8, "per_channel": False},
+    # 7-bit weights: without VNNI the u8 x s8 product sums pairs in 16 bits, which 8-bit
+    # weights can overflow (ONNX Runtime's quantisation guide, "reduce_range").
+    "U8S8 min-max, 7-bit weights": {**QDQ, **U8, "reduce_range": True},
     "U8S8 min-max, QOperator format": {**QDQ, **U8, "quant_format": q.QuantFormat.QOperator},
     "S8S8 min-max": {**QDQ, **S8},
     "S8S8 min-max, symmetric activations": {

@@ -185,9 +185,9 @@ class Settings(BaseSettings):
         "float32",
         description="Arithmetic of dlib's face descriptor network on ONNX Runtime (`dlib` set, "
         "`FACEGATE_EMBEDDER=onnx`): `int8` quantises it once into `data_dir/models`; about "
-        "2x faster on CPUs with VNNI (Intel AVX-512 VNNI or AVX-VNNI, AMD Zen 4), slower "
-        "without; embeddings within cosine 0.98 of float32's, stored ones stay comparable "
-        '(docs/performance.md, "int8"). Other models stay float32.',
+        "2x faster on CPUs with VNNI (Intel AVX-512 VNNI or AVX-VNNI, AMD Zen 4), 1.3x on "
+        "AVX2 alone (AMD Zen 3); embeddings within cosine 0.98 of float32's, stored ones stay "
+        'comparable (docs/performance.md, "int8"). Other models stay float32.',
     )
     max_concurrent_inferences: int = Field(
         default_factory=lambda: os.cpu_count() or 1,

@@ -14,6 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from facegate.cli import app
+from facegate.engine import runtime
 from facegate.engine.convert.dlib.model_file import RANGES, ModelFile, build_model_file, int8_file
 from facegate.engine.dlib.embedder import DlibEmbedder, source_path
 from facegate.engine.dlib.landmarks import Aligner
@@ -157,7 +158,8 @@ def int8_embedder(module_settings: EngineOptions) -> OnnxEmbedder:
 def test_int8_stays_near_float32_on_every_face(
     chips: list[tuple[str, Chips]], onnx_embedder: OnnxEmbedder, int8_embedder: OnnxEmbedder
 ) -> None:
-    """The tolerance of docs/decisions.md D85 (measured: min 0.9994, median 0.9996)."""
+    """The tolerance of docs/decisions.md D85, on every CPU since D95's 7-bit weights (measured:
+    min 0.9989, median 0.9993; with 8-bit weights an AVX2 CPU gave min 0.970)."""
     everything = np.concatenate([c for _, c in chips])
     cosine = (
         normalize(onnx_embedder.embed(everything)) * normalize(int8_embedder.embed(everything))
@@ -167,7 +169,7 @@ def test_int8_stays_near_float32_on_every_face(
     assert int8_embedder.model_id == onnx_embedder.model_id
 
 
-def test_int8_model_file_made_again_when_the_ranges_change(tmp_path: Path) -> None:
+def test_int8_model_file_made_again_when_the_ranges_or_settings_change(tmp_path: Path) -> None:
     options = engine_options(data_dir=tmp_path, precision="int8")
     path = build_model_file(options)
     float32 = ModelFile.in_data_dir(tmp_path).path
@@ -176,11 +178,21 @@ def test_int8_model_file_made_again_when_the_ranges_change(tmp_path: Path) -> No
         path.name: _sha256(path.read_bytes()),
         str(float32): _sha256(float32.read_bytes()),
         str(RANGES): _sha256(RANGES.read_bytes()),
+        "recipe": _sha256(runtime.INT8_RECIPE.encode()),
     }
     os.utime(path, (STAMP, STAMP))
     assert int8_file(tmp_path).load(float32) == path.read_bytes()
     assert path.stat().st_mtime == STAMP
     checksums = int8_file(tmp_path).checksum_path
-    checksums.write_text(checksums.read_text().replace(_sha256(RANGES.read_bytes()), "0" * 64))
-    int8_file(tmp_path).load(float32)
-    assert path.stat().st_mtime != STAMP
+    recorded = checksums.read_text()
+    new_ranges = recorded.replace(_sha256(RANGES.read_bytes()), "0" * 64)
+    # A file quantised by a release before the recipe (D95: 8-bit weights) recorded none.
+    no_recipe = "".join(
+        line for line in recorded.splitlines(keepends=True) if not line.endswith("  recipe\n")
+    )
+    for stale in (new_ranges, no_recipe):
+        checksums.write_text(stale)
+        os.utime(path, (STAMP, STAMP))
+        int8_file(tmp_path).load(float32)
+        assert path.stat().st_mtime != STAMP
+        assert checksums.read_text() == recorded

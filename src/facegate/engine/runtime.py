@@ -42,6 +42,8 @@ Provider = str | tuple[str, dict[str, Any]]
 # InferenceSession is re-exported so other modules can name the type without importing
 # onnxruntime themselves.
 __all__ = [
+    "INT8",
+    "INT8_RECIPE",
     "InferenceSession",
     "available_providers",
     "calibrate_int8",
@@ -175,12 +177,28 @@ def create_session(model: bytes | Path, *, options: EngineOptions) -> InferenceS
     )
 
 
+# `quantize_static`'s settings (its enums by name): QDQ, weights int8 per output channel,
+# activations uint8, the u8 x s8 product that AVX-512 VNNI and AVX-VNNI compute (int8 x int8
+# has no such instruction there and ran 5x slower than float32). Weights keep 7 bits
+# (`reduce_range`): CPUs without VNNI (AVX2) add the products in pairs in 16 bits, which 8-bit
+# weights overflow; on an AMD Zen 3 that cost dlib's network 14 more same-person pairs refused
+# on lfw-dev (docs/performance.md "int8", docs/decisions.md D95).
+INT8: dict[str, str | bool] = {
+    "quant_format": "QDQ",
+    "per_channel": True,
+    "activation_type": "QUInt8",
+    "weight_type": "QInt8",
+    "reduce_range": True,
+    "calibrate_method": "MinMax",
+}
+# The settings in words, recorded with an int8 file (`ConvertedFile.recipe`): a file made with
+# other settings is made again.
+INT8_RECIPE = ", ".join(f"{name}={value}" for name, value in INT8.items())
+
+
 def quantize_int8(model: bytes, *, ranges: Path) -> bytes:
-    """`model` quantised to int8 with the activation ranges recorded in `ranges` (ONNX
-    Runtime's calibration cache, written by `calibrate_int8`): QDQ, weights int8 per output
-    channel, activations uint8, the u8 x s8 product that AVX-512 VNNI and AVX-VNNI compute
-    (int8 x int8 has no such instruction there and ran 5x slower than float32,
-    docs/performance.md "int8")."""
+    """`model` quantised to int8 (`INT8`) with the activation ranges recorded in `ranges` (ONNX
+    Runtime's calibration cache, written by `calibrate_int8`)."""
     return _quantize(model, ranges, inputs=None)
 
 
@@ -212,11 +230,12 @@ def _quantize(
             onnx.load_from_string(model),
             output,
             None if inputs is None else _Feeds(inputs),
-            quant_format=q.QuantFormat.QDQ,
-            per_channel=True,
-            activation_type=q.QuantType.QUInt8,
-            weight_type=q.QuantType.QInt8,
-            calibrate_method=q.CalibrationMethod.MinMax,
+            quant_format=q.QuantFormat[str(INT8["quant_format"])],
+            per_channel=bool(INT8["per_channel"]),
+            activation_type=q.QuantType[str(INT8["activation_type"])],
+            weight_type=q.QuantType[str(INT8["weight_type"])],
+            reduce_range=bool(INT8["reduce_range"]),
+            calibrate_method=q.CalibrationMethod[str(INT8["calibrate_method"])],
             calibration_cache_path=ranges,
         )
         return output.read_bytes()

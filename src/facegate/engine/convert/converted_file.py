@@ -1,6 +1,7 @@
 """A model converted to ONNX from a file of an installed package, kept in the data directory:
 written once with a sha256 checksum file beside it, reused while the converted file, its
-source and any other file the conversion reads still match their recorded checksums."""
+source, any other file the conversion reads and the conversion's recipe still match their
+recorded checksums."""
 
 from __future__ import annotations
 
@@ -24,6 +25,9 @@ class ConvertedFile:
     # Files besides the source that `convert` reads (the int8 model's activation ranges): a
     # change to one converts again, as a change to the source does.
     inputs: tuple[Path, ...] = ()
+    # The conversion's settings in words that change when they do (the int8 quantisation's):
+    # recorded as the entry `recipe`, so a file an older release made otherwise is made again.
+    recipe: str = ""
 
     @property
     def checksum_path(self) -> Path:
@@ -42,8 +46,9 @@ class ConvertedFile:
         """The model bytes: the stored file when its checksums still hold, else a new conversion."""
         source_bytes = source.read_bytes()
         recorded = self.recorded()
-        current = all(recorded.get(str(p)) == sha256(p.read_bytes()) for p in self.inputs)
-        if current and recorded.get(str(source)) == sha256(source_bytes):
+        if all(
+            recorded.get(name) == digest for name, digest in self._made_from(source_bytes, source)
+        ):
             try:
                 model = self.path.read_bytes()
             except OSError:
@@ -58,10 +63,9 @@ class ConvertedFile:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         checksums = "".join(
             f"{digest}  {name}\n"
-            for digest, name in (
-                (sha256(model), self.path.name),
-                (sha256(source_bytes), source),
-                *((sha256(p.read_bytes()), p) for p in self.inputs),
+            for name, digest in (
+                (self.path.name, sha256(model)),
+                *self._made_from(source_bytes, source),
             )
         ).encode()
         # Temporary name per process: several server workers may convert at the same time.
@@ -70,6 +74,14 @@ class ConvertedFile:
             temporary.write_bytes(data)
             os.replace(temporary, target)
         return model
+
+    def _made_from(self, source_bytes: bytes, source: Path) -> list[tuple[str, str]]:
+        """(name, sha256) of what the model is made from: source, other inputs, recipe."""
+        made_from = [(str(source), sha256(source_bytes))]
+        made_from += [(str(p), sha256(p.read_bytes())) for p in self.inputs]
+        if self.recipe:
+            made_from.append(("recipe", sha256(self.recipe.encode())))
+        return made_from
 
     def ensure(self, source: Path, *, force: bool = False) -> Path:
         """Make sure the converted file exists and is current (convert when `force`); its path."""

@@ -43,8 +43,14 @@ class ModelFile(ConvertedFile):
 
 
 def int8_file(data_dir: Path) -> ConvertedFile:
-    """The int8 network, quantised from the float32 file; made again when the ranges change."""
-    return ConvertedFile(data_dir / "models" / f"{MODEL_NAME}.int8.onnx", quantize, (RANGES,))
+    """The int8 network, quantised from the float32 file; made again when the ranges or the
+    quantisation's settings change."""
+    return ConvertedFile(
+        data_dir / "models" / f"{MODEL_NAME}.int8.onnx",
+        quantize,
+        (RANGES,),
+        recipe=runtime.INT8_RECIPE,
+    )
 
 
 def load_model(options: EngineOptions) -> bytes:
