@@ -42,7 +42,6 @@ Provider = str | tuple[str, dict[str, Any]]
 # InferenceSession is re-exported so other modules can name the type without importing
 # onnxruntime themselves.
 __all__ = [
-    "INT8",
     "INT8_RECIPE",
     "InferenceSession",
     "available_providers",
@@ -183,7 +182,7 @@ def create_session(model: bytes | Path, *, options: EngineOptions) -> InferenceS
 # (`reduce_range`): CPUs without VNNI (AVX2) add the products in pairs in 16 bits, which 8-bit
 # weights overflow; on an AMD Zen 3 that cost dlib's network 14 more same-person pairs refused
 # on lfw-dev (docs/performance.md "int8", docs/decisions.md D95).
-INT8: dict[str, str | bool] = {
+_INT8: dict[str, str | bool] = {
     "quant_format": "QDQ",
     "per_channel": True,
     "activation_type": "QUInt8",
@@ -193,11 +192,11 @@ INT8: dict[str, str | bool] = {
 }
 # The settings in words, recorded with an int8 file (`ConvertedFile.recipe`): a file made with
 # other settings is made again.
-INT8_RECIPE = ", ".join(f"{name}={value}" for name, value in INT8.items())
+INT8_RECIPE = ", ".join(f"{name}={value}" for name, value in _INT8.items())
 
 
 def quantize_int8(model: bytes, *, ranges: Path) -> bytes:
-    """`model` quantised to int8 (`INT8`) with the activation ranges recorded in `ranges` (ONNX
+    """`model` quantised to int8 (`_INT8`) with the activation ranges recorded in `ranges` (ONNX
     Runtime's calibration cache, written by `calibrate_int8`)."""
     return _quantize(model, ranges, inputs=None)
 
@@ -224,18 +223,22 @@ def _quantize(
             f"precision int8 needs onnxruntime 1.28 or later (its calibration cache); "
             f"{version()} is installed"
         )
+    enums = {
+        "quant_format": q.QuantFormat,
+        "activation_type": q.QuantType,
+        "weight_type": q.QuantType,
+        "calibrate_method": q.CalibrationMethod,
+    }
+    arguments = {
+        name: enums[name][str(value)] if name in enums else value for name, value in _INT8.items()
+    }
     with tempfile.TemporaryDirectory(prefix="facegate-int8-") as folder, _quiet_root_logger():
         output = Path(folder) / "int8.onnx"
         q.quantize_static(
             onnx.load_from_string(model),
             output,
             None if inputs is None else _Feeds(inputs),
-            quant_format=q.QuantFormat[str(INT8["quant_format"])],
-            per_channel=bool(INT8["per_channel"]),
-            activation_type=q.QuantType[str(INT8["activation_type"])],
-            weight_type=q.QuantType[str(INT8["weight_type"])],
-            reduce_range=bool(INT8["reduce_range"]),
-            calibrate_method=q.CalibrationMethod[str(INT8["calibrate_method"])],
+            **arguments,
             calibration_cache_path=ranges,
         )
         return output.read_bytes()
