@@ -186,12 +186,14 @@ def test_an_import_killed_midway_continues_where_it_stopped(
                 return 0
 
     deadline = time.monotonic() + 300
-    while stored() < 3:
-        assert running.poll() is None, f"the import ended first: {running.returncode}"
-        assert time.monotonic() < deadline
-        time.sleep(0.05)
-    running.send_signal(signal.SIGKILL)
-    running.wait()
+    try:
+        while stored() < 3:
+            assert running.poll() is None, f"the import ended first: {running.returncode}"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:  # killed however the wait ends: the import would wait on its pipe forever
+        running.send_signal(signal.SIGKILL)
+        running.wait()
     assert running.returncode == -signal.SIGKILL
     kept = stored()
     assert 3 <= kept < total
