@@ -135,7 +135,7 @@ class Recogniser:
     name: str
     models: model_sets.ModelSet
     float32: bytes
-    wrap: Callable[[runtime.InferenceSession], Embed]
+    wrap: Callable[[runtime.Network], Embed]
     feed: Callable[[Pixels], dict[str, Any]]  # one chip -> the network's input
     schemes: tuple[str, ...]
 
@@ -156,7 +156,7 @@ def recognisers(data_dir: Path) -> Iterator[Recogniser]:
             continue
         detector = models.detector
 
-        def wrap(session: runtime.InferenceSession, d: Any = detector) -> Embed:
+        def wrap(session: runtime.Network, d: Any = detector) -> Embed:
             return ArcFaceRecognizer(session, calculator_id="", detector=d).embed
 
         def feed(chip: Pixels) -> dict[str, Any]:

@@ -11,6 +11,7 @@ Usage: python benchmarks/throughput.py --before /path/to/other/src [--rounds 3] 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from contextlib import ExitStack
@@ -32,31 +33,41 @@ def main() -> None:
     photos = [data for _, data, _ in load_photos(FACES)]
     sources = {"before": args.before.resolve(), "now": SRC}
     rates: dict[tuple[str, int], list[float]] = {}
+    cpu: dict[tuple[str, int], list[float]] = {}
     with ExitStack() as stack:
-        urls = {
-            label: stack.enter_context(serve(args.port + i, photos[0], {"PYTHONPATH": str(src)}))[
-                :2
-            ]
+        servers = {
+            label: stack.enter_context(serve(args.port + i, photos[0], {"PYTHONPATH": str(src)}))
             for i, (label, src) in enumerate(sources.items())
         }
-        for url, key in urls.values():
+        for url, key, _ in servers.values():
             _load(url, key, photos, 2, len(photos))  # warm-up
         for _ in range(args.rounds):
             for concurrency in CONCURRENCY:
-                for label, (url, key) in urls.items():
-                    start = time.perf_counter()
+                for label, (url, key, process) in servers.items():
+                    start, cpu_start = time.perf_counter(), cpu_seconds(process.pid)
                     latencies, failed = _load(url, key, photos, concurrency, args.requests)
                     if failed:
                         print(f"{label}, {concurrency} clients: {failed} failed")
                     rate = len(latencies) / (time.perf_counter() - start)
                     rates.setdefault((label, concurrency), []).append(rate)
-    print(f"photos/s, median of {args.rounds} rounds of {args.requests} requests")
-    print("| clients | before | now | now / before |")
-    print("|---|---|---|---|")
+                    used = (cpu_seconds(process.pid) - cpu_start) * 1000 / len(latencies)
+                    cpu.setdefault((label, concurrency), []).append(used)
+    print(f"Medians of {args.rounds} rounds of {args.requests} requests")
+    print("| clients | photos/s before | now | ratio | server CPU ms/photo before | now | ratio |")
+    print("|---|---|---|---|---|---|---|")
     for concurrency in CONCURRENCY:
-        before = statistics.median(rates["before", concurrency])
-        now = statistics.median(rates["now", concurrency])
-        print(f"| {concurrency} | {before:.1f} | {now:.1f} | {now / before:.2f}x |")
+        before, now = (statistics.median(rates[label, concurrency]) for label in sources)
+        cpu_before, cpu_now = (statistics.median(cpu[label, concurrency]) for label in sources)
+        print(
+            f"| {concurrency} | {before:.1f} | {now:.1f} | {now / before:.2f}x | "
+            f"{cpu_before:.1f} | {cpu_now:.1f} | {cpu_now / cpu_before:.2f}x |"
+        )
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time used so far by process `pid`, all its threads (user and system)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 if __name__ == "__main__":

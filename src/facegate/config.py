@@ -162,7 +162,9 @@ class Settings(BaseSettings):
     )
     threads: int = Field(
         default_factory=lambda: os.cpu_count() or 1,
-        description="CPU threads per ONNX Runtime session (default: the machine's cores).",
+        description="CPU threads of one analysis's networks (default: the machine's cores). "
+        "While several analyses run at once, each takes a share of them: 2 at once on 2 "
+        "threads run single-threaded (docs/decisions.md D96).",
     )
     device: Literal["auto", "cpu", "cuda", "openvino"] = Field(
         "auto",

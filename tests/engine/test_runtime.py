@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pytest
 from onnx import TensorProto, helper
+from PIL import Image
 
 from facegate.engine import runtime
 from facegate.errors import ModelUnavailable
@@ -118,3 +119,66 @@ def test_openvino_embeds_as_the_cpu_provider(faces_dir: Path, tmp_path: Path):
             np.linalg.norm(a.embedding) * np.linalg.norm(b.embedding)
         )
         assert cosine > 1 - 1e-5
+
+
+@pytest.mark.parametrize(("threads", "rungs"), [(1, (1,)), (2, (2, 1)), (6, (6, 3, 1))])
+def test_a_cpu_network_holds_a_session_per_rung_of_threads(threads: int, rungs: tuple[int, ...]):
+    options = engine_options(threads=threads, device="cpu")
+    assert runtime.create_session(_identity_model(), options=options).rungs == rungs
+
+
+@pytest.mark.parametrize(
+    ("in_flight", "threads"),
+    [(0, 16), (1, 16), (2, 8), (3, 4), (4, 4), (5, 2), (8, 2), (9, 1), (16, 1), (40, 1)],
+)
+def test_a_run_takes_the_largest_rung_within_each_analysis_share(in_flight: int, threads: int):
+    """16 threads: rungs 16, 8, 4, 2, 1; each analysis in flight gets 16 / in_flight at most."""
+    network = runtime.Network({rung: None for rung in (16, 8, 4, 2, 1)})  # type: ignore[misc]
+    assert network.threads_for(in_flight) == threads
+
+
+def test_every_rung_gives_the_same_detections(faces_dir: Path):
+    """The single-threaded session that runs while other analyses are in flight is the same
+    network: its outputs match the full session's."""
+    from facegate.engine.model_files import retinaface_weights
+    from facegate.engine.retinaface import RetinaFaceDetector
+
+    options = engine_options(threads=2, device="cpu")
+    network = runtime.create_session(retinaface_weights(), options=options)
+    detector = RetinaFaceDetector(network, max_detect_size=640)
+    pixels = np.asarray(Image.open(faces_dir / "fr_two_people.jpg").convert("RGB"))
+    batch, _ = detector.prepare(pixels)
+    alone = network.run(None, {network.get_inputs()[0].name: batch})
+    with runtime.analysis(), runtime.analysis():
+        assert network.threads_for(2) == 1
+        crowded = network.run(None, {network.get_inputs()[0].name: batch})
+    for a, b in zip(alone, crowded, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+
+def test_an_analysis_counts_itself_while_its_networks_run(
+    faces_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    """FaceEngine.analyze holds `runtime.analysis()`: alone its networks take every thread;
+    beside another analysis, half (4 threads here, whatever the machine's cores)."""
+    from facegate.engine.face_engine import FaceEngine
+
+    engine = FaceEngine.create(engine_options(data_dir=tmp_path, threads=4, device="cpu"))
+    used: list[int] = []
+    real_run = runtime.Network.run
+
+    def spy(network: runtime.Network, outputs: Any, feeds: Any) -> Any:
+        used.append(network.threads_for(runtime.analyses_in_flight()))
+        return real_run(network, outputs, feeds)
+
+    monkeypatch.setattr(runtime.Network, "run", spy)
+    photo = (faces_dir / "fr_obama2.jpg").read_bytes()
+    alone = engine.analyze(photo)
+    assert used and set(used) == {4}
+    used.clear()
+    with runtime.analysis():
+        beside = engine.analyze(photo)
+    assert used and set(used) == {2}
+    assert runtime.analyses_in_flight() == 0
+    a, b = alone.faces[0].embedding, beside.faces[0].embedding
+    assert np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)) > 1 - 1e-6

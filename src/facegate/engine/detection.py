@@ -17,7 +17,7 @@ class LookingDetector:
 
     def __init__(
         self,
-        session: runtime.InferenceSession,
+        session: runtime.Network,
         *,
         max_detect_size: int,
         fine_detect_size: int = 0,

@@ -10,7 +10,7 @@ import numpy as np
 import numpy.typing as npt
 
 from facegate.config import Settings
-from facegate.engine import geometry, images, model_sets, quality, thumbnails
+from facegate.engine import geometry, images, model_sets, quality, runtime, thumbnails
 from facegate.engine import plugins as face_plugins
 from facegate.engine.faces import Analysis, Box, Face, FaceRequest
 from facegate.engine.model_sets import ModelSet
@@ -75,6 +75,12 @@ class FaceEngine:
         Raises ImageError subclasses for unusable bytes and ModelUnavailable for plugins this
         server cannot run. No face gives `Analysis(faces=[])`.
         """
+        # Counted while it runs: with as many analyses as threads at once, the networks run
+        # single-threaded (`runtime.Network`).
+        with runtime.analysis():
+            return self._analyze(image, request)
+
+    def _analyze(self, image: bytes, request: FaceRequest) -> Analysis:
         threshold = request.det_prob_threshold
         if threshold is None:
             threshold = self.det_prob_threshold

@@ -42,7 +42,7 @@ class MaskClassifier:
 
     version = VERSION
 
-    def __init__(self, session: runtime.InferenceSession) -> None:
+    def __init__(self, session: runtime.Network) -> None:
         self._session = session
 
     @classmethod

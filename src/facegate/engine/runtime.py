@@ -8,7 +8,7 @@ import logging
 import tempfile
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,9 @@ Provider = str | tuple[str, dict[str, Any]]
 __all__ = [
     "INT8_RECIPE",
     "InferenceSession",
+    "Network",
+    "analyses_in_flight",
+    "analysis",
     "available_providers",
     "calibrate_int8",
     "create_session",
@@ -164,16 +167,96 @@ def _register_shared_arena() -> None:
     ort.create_and_register_allocator(memory, ort.OrtArenaCfg(0, -1, -1, -1))
 
 
-def create_session(model: bytes | Path, *, options: EngineOptions) -> InferenceSession:
-    """Load an ONNX model (file path or serialized bytes) with facegate's session policy."""
+class _InFlight:
+    """How many analyses this process runs now (`analysis`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.count = 0
+
+    @contextmanager
+    def one(self) -> Iterator[None]:
+        with self._lock:
+            self.count += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self.count -= 1
+
+
+_ANALYSES = _InFlight()
+
+
+def analysis() -> AbstractContextManager[None]:
+    """Held by each analysis of a photo while it runs, so that the networks know how many run at
+    once (`Network.run`)."""
+    return _ANALYSES.one()
+
+
+def analyses_in_flight() -> int:
+    """How many analyses hold `analysis()` in this process now."""
+    return _ANALYSES.count
+
+
+class Network:
+    """One ONNX network, as every model of facegate runs it.
+
+    On the CPU with several threads it holds a session of the model per rung of a ladder of
+    thread counts, halving from `threads` down to 1 (2 cores: 2 and 1; 16: 16, 8, 4, 2 and 1),
+    and each run takes the largest rung that fits the share of the threads left to each analysis
+    in flight in the process (`analysis`). One analysis alone has every thread; as many analyses
+    as threads run single-threaded, one per core, instead of each waking threads that would
+    only wait on the others' (docs/decisions.md D96)."""
+
+    def __init__(self, sessions: dict[int, InferenceSession]) -> None:
+        self._sessions = sessions
+        self.rungs = tuple(sorted(sessions, reverse=True))
+        self._main = sessions[self.rungs[0]]
+
+    def threads_for(self, in_flight: int) -> int:
+        """The threads of the session a run takes with `in_flight` analyses in the process."""
+        share = self.rungs[0] // max(1, in_flight)
+        return next((rung for rung in self.rungs if rung <= share), self.rungs[-1])
+
+    def run(
+        self, outputs: list[str] | None, feeds: dict[str, npt.NDArray[Any]]
+    ) -> list[npt.NDArray[Any]]:
+        """The network's `outputs` (None: all) for `feeds`, as InferenceSession.run, on the
+        session of the rung that fits the analyses in flight now."""
+        session = self._sessions[self.threads_for(analyses_in_flight())]
+        result: list[npt.NDArray[Any]] = session.run(outputs, feeds)
+        return result
+
+    def get_inputs(self) -> list[Any]:
+        return list(self._main.get_inputs())
+
+    def get_outputs(self) -> list[Any]:
+        return list(self._main.get_outputs())
+
+    def get_providers(self) -> list[str]:
+        return list(self._main.get_providers())
+
+
+def create_session(model: bytes | Path, *, options: EngineOptions) -> Network:
+    """Load an ONNX model (file path or serialized bytes) with facegate's session policy: on the
+    CPU, a session per rung of `Network`'s ladder of thread counts."""
     source = str(model) if isinstance(model, Path) else model
     with _REGISTERING:
         _register_shared_arena()
-    return InferenceSession(
-        source,
-        sess_options=session_options(options.threads),
-        providers=providers(options.device, openvino_device=options.openvino_device),
-    )
+    chosen = providers(options.device, openvino_device=options.openvino_device)
+
+    def session(threads: int) -> InferenceSession:
+        return InferenceSession(source, sess_options=session_options(threads), providers=chosen)
+
+    first = session(options.threads)
+    sessions = {options.threads: first}
+    if first.get_providers() == [CPU]:
+        rung = options.threads // 2
+        while rung >= 1:
+            sessions[rung] = session(rung)
+            rung //= 2
+    return Network(sessions)
 
 
 # `quantize_static`'s settings (its enums by name): QDQ, weights int8 per output channel,

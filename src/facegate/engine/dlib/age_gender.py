@@ -47,7 +47,7 @@ def _model(task: str) -> tuple[dict[str, Any], Path]:
 class ChipClassifier:
     """One ONNX classifier over aligned chips: (chip - channel mean) * scale, NCHW float32."""
 
-    session: runtime.InferenceSession
+    session: runtime.Network
     input_name: str
     chip_size: int
     means: Floats

@@ -25,7 +25,7 @@ class OnnxEmbedder:
 
     model_id = DLIB_RESNET_V1
 
-    def __init__(self, session: runtime.InferenceSession) -> None:
+    def __init__(self, session: runtime.Network) -> None:
         self._session = session
 
     @classmethod

@@ -37,9 +37,7 @@ def aligned_chips(pixels: Pixels, landmarks: Floats, *, size: int = CHIP_SIZE) -
 class ArcFaceRecognizer:
     """An ArcFace-trained network (112x112 RGB in, one embedding out) and its alignment."""
 
-    def __init__(
-        self, session: runtime.InferenceSession, *, calculator_id: str, detector: Detector
-    ) -> None:
+    def __init__(self, session: runtime.Network, *, calculator_id: str, detector: Detector) -> None:
         self._session = session
         self._detector = detector
         self._input = session.get_inputs()[0].name

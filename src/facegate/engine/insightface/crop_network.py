@@ -19,7 +19,7 @@ STD = 128.0
 class CropNetwork:
     """Cuts a square crop (1.5x the box's longer side) per face and runs all of them at once."""
 
-    def __init__(self, session: runtime.InferenceSession, *, takes_raw_pixels: bool) -> None:
+    def __init__(self, session: runtime.Network, *, takes_raw_pixels: bool) -> None:
         self._session = session
         model_input = session.get_inputs()[0]
         self._input = model_input.name

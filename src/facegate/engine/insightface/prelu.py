@@ -20,7 +20,7 @@ from facegate.engine.insightface.model_pack import PackFile
 from facegate.engine.options import EngineOptions
 
 
-def session(file: PackFile, options: EngineOptions) -> runtime.InferenceSession:
+def session(file: PackFile, options: EngineOptions) -> runtime.Network:
     """The session every InsightFace pack file runs in: its PRelu layers rewritten."""
     return runtime.create_session(without_prelu(file.path.read_bytes()), options=options)
 
