@@ -6,6 +6,7 @@ default settings), each with its own PYTHONPATH; the loads alternate between the
 round, so the machine's load hits both alike. Every request posts the next photo of
 shared/faces (all 26 in turn) to /api/v1/recognition/recognize.
 Usage: python benchmarks/throughput.py --before /path/to/other/src [--rounds 3] [--requests 48]
+[--clients 1,4,16]
 """
 
 from __future__ import annotations
@@ -20,7 +21,6 @@ from pathlib import Path
 from run import FACES, _load, load_photos, serve  # benchmarks/run.py
 
 SRC = Path(__file__).resolve().parent.parent / "src"
-CONCURRENCY = (1, 4, 16)
 
 
 def main() -> None:
@@ -29,7 +29,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--requests", type=int, default=48, help="per load")
     parser.add_argument("--port", type=int, default=8771)
+    parser.add_argument("--clients", default="1,4,16", help="the loads, comma-separated")
     args = parser.parse_args()
+    loads = [int(clients) for clients in args.clients.split(",")]
     photos = [data for _, data, _ in load_photos(FACES)]
     sources = {"before": args.before.resolve(), "now": SRC}
     rates: dict[tuple[str, int], list[float]] = {}
@@ -42,7 +44,7 @@ def main() -> None:
         for url, key, _ in servers.values():
             _load(url, key, photos, 2, len(photos))  # warm-up
         for _ in range(args.rounds):
-            for concurrency in CONCURRENCY:
+            for concurrency in loads:
                 for label, (url, key, process) in servers.items():
                     start, cpu_start = time.perf_counter(), cpu_seconds(process.pid)
                     latencies, failed = _load(url, key, photos, concurrency, args.requests)
@@ -55,7 +57,7 @@ def main() -> None:
     print(f"Medians of {args.rounds} rounds of {args.requests} requests")
     print("| clients | photos/s before | now | ratio | server CPU ms/photo before | now | ratio |")
     print("|---|---|---|---|---|---|---|")
-    for concurrency in CONCURRENCY:
+    for concurrency in loads:
         before, now = (statistics.median(rates[label, concurrency]) for label in sources)
         cpu_before, cpu_now = (statistics.median(cpu[label, concurrency]) for label in sources)
         print(
