@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from facegate.engine.faces import Analysis, Box, Face, FaceRequest
 from facegate.engine.model_sets import ModelSet
 from facegate.engine.options import EngineOptions
 from facegate.engine.similarity import ClusterThresholds, FalseAccept, Scale
-from facegate.engine.types import Detections, Photo
+from facegate.engine.types import Detections, Photo, Pixels
 
 # Every face, embedded, at the model set's threshold: what recognition and calibration need.
 EMBED_ALL = FaceRequest()
@@ -110,12 +111,15 @@ class FaceEngine:
         faces = [_face(found, i, decoded.width, decoded.height) for i in range(len(found))]
         pixels = decoded.pixels
         reduced = decoded.scale != 1.0
-        if faces and reduced and face_plugins.CALCULATOR in slugs and _too_small_for_chips(seen):
-            with run.stage("decode"):
-                pixels = images.decode(
-                    image, max_image_pixels=self._options.max_image_pixels
-                ).pixels
-            seen = found
+        if faces and reduced and face_plugins.CALCULATOR in slugs:
+            needed = _side_for_chips(seen, pixels)
+            if needed > max(pixels.shape[:2]):
+                with run.stage("decode"):
+                    finer = images.decode(
+                        image, max_image_pixels=self._options.max_image_pixels, max_side=needed
+                    )
+                pixels = finer.pixels
+                seen = found.scaled(1 / finer.scale)
         if faces:
             self._describe(faces, seen, pixels, slugs, run)
         if request.pictures:
@@ -186,11 +190,14 @@ class FaceEngine:
                 face.quality = face_quality
 
 
-def _too_small_for_chips(seen: Detections) -> bool:
-    """Whether a face of this reduced decode is too small to cut its chip from (docs/decisions.md
-    D76): its box's shorter side is under MIN_CHIP_FACE."""
+def _side_for_chips(seen: Detections, pixels: Pixels) -> int:
+    """The longer side a decode of the photo needs for the smallest face of `seen` (found in
+    `pixels`) to be at least MIN_CHIP_FACE (its box's shorter side), the floor for cutting its
+    chip: more than `pixels` has when a face is smaller (docs/decisions.md D76)."""
     sides = np.minimum(seen.boxes[:, 2] - seen.boxes[:, 0], seen.boxes[:, 3] - seen.boxes[:, 1])
-    return bool((sides < MIN_CHIP_FACE).any())
+    smallest = max(float(sides.min()), 1.0)
+    longer = int(max(pixels.shape[:2]))
+    return longer if smallest >= MIN_CHIP_FACE else math.ceil(longer * MIN_CHIP_FACE / smallest)
 
 
 def _largest(found: Detections, limit: int) -> Detections:
