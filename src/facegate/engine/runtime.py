@@ -39,11 +39,9 @@ CPU = "CPUExecutionProvider"
 # An execution provider as InferenceSession takes it: a name, or a name with its options.
 Provider = str | tuple[str, dict[str, Any]]
 
-# InferenceSession is re-exported so other modules can name the type without importing
-# onnxruntime themselves.
+# Other modules run networks through `Network` and never import onnxruntime themselves.
 __all__ = [
     "INT8_RECIPE",
-    "InferenceSession",
     "Network",
     "analyses_in_flight",
     "analysis",
