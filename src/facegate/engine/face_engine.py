@@ -113,7 +113,7 @@ class FaceEngine:
         reduced = decoded.scale != 1.0
         if faces and reduced and face_plugins.CALCULATOR in slugs:
             needed = _side_for_chips(seen, pixels)
-            if needed > max(pixels.shape[:2]):
+            if needed is not None:
                 with run.stage("decode"):
                     finer = images.decode(
                         image, max_image_pixels=self._options.max_image_pixels, max_side=needed
@@ -190,14 +190,15 @@ class FaceEngine:
                 face.quality = face_quality
 
 
-def _side_for_chips(seen: Detections, pixels: Pixels) -> int:
+def _side_for_chips(seen: Detections, pixels: Pixels) -> int | None:
     """The longer side a decode of the photo needs for the smallest face of `seen` (found in
     `pixels`) to be at least MIN_CHIP_FACE (its box's shorter side), the floor for cutting its
-    chip: more than `pixels` has when a face is smaller (docs/decisions.md D76)."""
+    chip; None when every face already is (docs/decisions.md D76)."""
     sides = np.minimum(seen.boxes[:, 2] - seen.boxes[:, 0], seen.boxes[:, 3] - seen.boxes[:, 1])
     smallest = max(float(sides.min()), 1.0)
-    longer = int(max(pixels.shape[:2]))
-    return longer if smallest >= MIN_CHIP_FACE else math.ceil(longer * MIN_CHIP_FACE / smallest)
+    if smallest >= MIN_CHIP_FACE:
+        return None
+    return math.ceil(int(max(pixels.shape[:2])) * MIN_CHIP_FACE / smallest)
 
 
 def _largest(found: Detections, limit: int) -> Detections:

@@ -45,28 +45,24 @@ class ConvertedFile:
     def load(self, source: Path) -> bytes:
         """The model bytes: the stored file when its checksums still hold, else a new conversion."""
         source_bytes = source.read_bytes()
+        made_from = self._made_from(source_bytes, source)
         recorded = self.recorded()
-        if all(
-            recorded.get(name) == digest for name, digest in self._made_from(source_bytes, source)
-        ):
+        if all(recorded.get(name) == digest for name, digest in made_from):
             try:
                 model = self.path.read_bytes()
             except OSError:
                 model = b""
             if recorded.get(self.path.name) == sha256(model):
                 return model
-        return self.build(source_bytes, source)
+        return self._build(source_bytes, made_from)
 
-    def build(self, source_bytes: bytes, source: Path) -> bytes:
-        """Convert the source and write the model and its checksum file, each atomically."""
+    def _build(self, source_bytes: bytes, made_from: list[tuple[str, str]]) -> bytes:
+        """Convert the source and write the model and its checksum file (the model's and
+        `made_from`'s), each atomically."""
         model = self.convert(source_bytes)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         checksums = "".join(
-            f"{digest}  {name}\n"
-            for name, digest in (
-                (self.path.name, sha256(model)),
-                *self._made_from(source_bytes, source),
-            )
+            f"{digest}  {name}\n" for name, digest in ((self.path.name, sha256(model)), *made_from)
         ).encode()
         # Temporary name per process: several server workers may convert at the same time.
         for target, data in ((self.path, model), (self.checksum_path, checksums)):
@@ -86,7 +82,8 @@ class ConvertedFile:
     def ensure(self, source: Path, *, force: bool = False) -> Path:
         """Make sure the converted file exists and is current (convert when `force`); its path."""
         if force:
-            self.build(source.read_bytes(), source)
+            source_bytes = source.read_bytes()
+            self._build(source_bytes, self._made_from(source_bytes, source))
         else:
             self.load(source)
         return self.path
